@@ -1,0 +1,157 @@
+"""Whole-scheme validation that a single field cannot see: ids, references, point totals.
+
+Each check returns (location, message) pairs; the loader turns locations into file lines.
+These are *validity* errors (the scheme cannot be scored as written). Formalism concerns are
+the linter's job, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from evaluator.scheme.models import Dimension, Indicator, Scheme
+
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str]
+
+POINTS_TOLERANCE = 1e-6
+
+
+def cross_check(scheme: Scheme) -> list[Problem]:
+    return [
+        *_duplicate_ids(scheme),
+        *_points(scheme),
+        *_linked_outcomes(scheme),
+        *_grades(scheme),
+        *_events(scheme),
+    ]
+
+
+def _walk(scheme: Scheme) -> Iterator[tuple[Loc, Dimension | Indicator]]:
+    """Every dimension and indicator with its location in the file."""
+
+    def walk(dim: Dimension, loc: Loc) -> Iterator[tuple[Loc, Dimension | Indicator]]:
+        yield loc, dim
+        for i, ind in enumerate(dim.indicators):
+            yield (*loc, "indicators", i), ind
+        for j, sub in enumerate(dim.dimensions):
+            yield from walk(sub, (*loc, "dimensions", j))
+
+    for k, d in enumerate(scheme.dimensions):
+        yield from walk(d, ("dimensions", k))
+
+
+def _duplicate_ids(scheme: Scheme) -> list[Problem]:
+    nodes = list(_walk(scheme))
+    counts = Counter(node.id for _, node in nodes)
+    problems: list[Problem] = []
+    first: dict[str, Loc] = {}
+    for loc, node in nodes:
+        if counts[node.id] > 1:
+            if node.id in first:
+                problems.append(
+                    ((*loc, "id"), f"duplicate id '{node.id}' (also used at "
+                     f"{_fmt(first[node.id])}): ids must be unique across dimensions and indicators")
+                )
+            else:
+                first[node.id] = loc
+    for key in ("vetoes", "adjustments", "grades"):
+        items = getattr(scheme, key)
+        attr = "code" if key == "grades" else "id"
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            value = getattr(item, attr)
+            if value in seen:
+                problems.append(((key, i, attr), f"duplicate {attr} '{value}' in {key}"))
+            seen.add(value)
+    return problems
+
+
+def _fmt(loc: Loc) -> str:
+    from evaluator.scheme.loader import format_path
+
+    return format_path(loc)
+
+
+def _points(scheme: Scheme) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def check(total: float | None, children: list[float], loc: Loc, what: str) -> None:
+        if total is None:
+            return
+        got = sum(children)
+        if abs(got - total) > POINTS_TOLERANCE:
+            miss = got - total
+            problems.append(
+                ((*loc, "total_points") if loc else ("total_points",),
+                 f"{what} weights add up to {got:g}, not total_points {total:g} "
+                 f"({'over' if miss > 0 else 'short'} by {abs(miss):g}): adjust the weights "
+                 f"or total_points")
+            )
+
+    check(scheme.total_points, [d.weight for d in scheme.dimensions], (), "the top-level dimensions'")
+    for loc, node in _walk(scheme):
+        if isinstance(node, Dimension):
+            weights = [i.weight for i in node.indicators] + [d.weight for d in node.dimensions]
+            check(node.total_points, weights, loc, f"dimension '{node.id}' children's")
+            if sum(weights) <= 0:
+                problems.append(
+                    (loc, f"dimension '{node.id}': all children have weight 0; give one a weight")
+                )
+    if sum(d.weight for d in scheme.dimensions) <= 0:
+        problems.append((("dimensions",), "all top-level dimensions have weight 0"))
+    return problems
+
+
+def _linked_outcomes(scheme: Scheme) -> list[Problem]:
+    by_id = {ind.id: ind for ind in scheme.indicators()}
+    problems: list[Problem] = []
+    for loc, node in _walk(scheme):
+        if not isinstance(node, Indicator):
+            continue
+        for j, target in enumerate(node.linked_outcomes):
+            where = (*loc, "linked_outcomes", j)
+            if target not in by_id:
+                problems.append((where, f"linked_outcomes names '{target}', which is not an "
+                                        f"indicator of this scheme: fix the id or remove it"))
+            elif target == node.id:
+                problems.append((where, "an indicator cannot be linked to itself"))
+    return problems
+
+
+def _grades(scheme: Scheme) -> list[Problem]:
+    problems: list[Problem] = []
+    grades = scheme.grades
+    if not grades:
+        return [(("grades",), "at least one grade band is needed")]
+    for i, g in enumerate(grades[:-1]):
+        if g.min_score is None:
+            problems.append(((("grades", i, "min_score")),
+                             f"grade '{g.code}' needs min_score: only the last band may leave it out"))
+    previous: float | None = None
+    for i, g in enumerate(grades):
+        if g.min_score is None:
+            continue
+        if previous is not None and g.min_score >= previous:
+            problems.append((("grades", i, "min_score"),
+                             f"grades must be listed best first with falling min_score "
+                             f"({g.min_score:g} is not below {previous:g})"))
+        previous = g.min_score
+    codes = {g.code for g in grades}
+    for i, v in enumerate(scheme.vetoes):
+        if v.max_grade not in codes:
+            problems.append((("vetoes", i, "max_grade"),
+                             f"max_grade '{v.max_grade}' is not a grade code of this scheme "
+                             f"({', '.join(sorted(codes))})"))
+    return problems
+
+
+def _events(scheme: Scheme) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, v in enumerate(scheme.vetoes):
+        if v.max_score is not None and not scheme.scale.min <= v.max_score <= scheme.scale.max:
+            problems.append((("vetoes", i, "max_score"),
+                             f"max_score {v.max_score:g} is outside the scale "
+                             f"{scheme.scale.min:g}–{scheme.scale.max:g}"))
+    return problems

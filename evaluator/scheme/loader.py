@@ -1,0 +1,191 @@
+"""Read a scheme YAML file into a validated `Scheme`, or report every problem with its location.
+
+Locations come from ruamel.yaml's round-trip parser, which remembers the line of every key, so a
+pydantic error path such as ('dimensions', 0, 'indicators', 2, 'weight') becomes
+"demo.yaml:41 dimensions[0].indicators[2].weight".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from evaluator.scheme.models import Scheme
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class SchemeIssue:
+    """One problem in a scheme file, pinned to a line and a key path."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        at = f" {self.path}" if self.path else ""
+        return f"{where}{at}: {self.message}"
+
+
+class SchemeInvalid(Exception):
+    """Raised with *all* issues found, so the office fixes the file in one pass."""
+
+    def __init__(self, issues: Sequence[SchemeIssue]):
+        self.issues = list(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+@dataclass(frozen=True)
+class LoadedScheme:
+    """A validated scheme plus what is needed to point back into its file."""
+
+    scheme: Scheme
+    path: Path
+    text: str
+    tree: Any  # the ruamel round-trip document, for line look-ups
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def line_of(self, loc: Loc) -> int | None:
+        return line_of(self.tree, loc)
+
+
+def format_path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def line_of(tree: Any, loc: Loc) -> int | None:
+    """1-based line of the deepest node of `loc` that exists in the YAML tree."""
+    node, line = tree, 1 if tree is not None else None
+    for part in loc:
+        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedMap | CommentedSeq):
+            continue  # a pydantic union tag such as 'min_max' or 'MeasureSource': not in the file
+        else:
+            break
+    return line
+
+
+def _yaml_path(tree: Any, loc: Loc) -> Loc:
+    """Drop pydantic's union tags from an error path, keeping only keys present in the file."""
+    kept: list[str | int] = []
+    node = tree
+    for part in loc:
+        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
+            node = node[part]
+            kept.append(part)
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            kept.append(part)
+        elif isinstance(node, CommentedMap) and isinstance(part, str) and part[:1].islower() and (
+            "[" not in part and "-" not in part and part not in _UNION_TAGS
+        ):
+            kept.append(part)  # a missing or unknown key: name it, there is no node below
+            node = None
+        elif node is None:
+            break
+    return tuple(kept)
+
+
+_UNION_TAGS = {
+    "min_max", "goalposts", "target", "bands", "percentile", "zscore", "efficacy",
+    "deduction", "pass_fail", "direct", "measure", "survey",
+}  # fmt: skip
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key: remove it or check its spelling against docs/scheme.md"
+    if kind == "missing":
+        return "required key is missing: add it"
+    if kind == "union_tag_invalid":
+        return f"{msg}; see docs/scheme.md for the rule types"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    got = err.get("input")
+    shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+    return f"{msg}{shown}"
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise SchemeInvalid(
+            [SchemeIssue(file, line, "", f"not valid YAML: {exc.problem or exc}. Fix the syntax.")]
+        ) from None
+    except YAMLError as exc:
+        raise SchemeInvalid([SchemeIssue(file, None, "", f"not valid YAML: {exc}")]) from None
+
+
+def load_scheme(path: str | Path) -> LoadedScheme:
+    """Parse, validate and cross-check a scheme file. Raises `SchemeInvalid` with every issue."""
+    from evaluator.scheme.checks import cross_check
+
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SchemeInvalid([SchemeIssue(file, None, "", "file not found: check the path")]) from None
+    except UnicodeDecodeError:
+        raise SchemeInvalid([SchemeIssue(file, None, "", "not UTF-8 text: save the file as UTF-8")]) from None
+    except OSError as exc:
+        raise SchemeInvalid([SchemeIssue(file, None, "", f"cannot read: {exc.strerror}")]) from None
+
+    tree = parse_yaml(text, file)
+    if not isinstance(tree, CommentedMap):
+        raise SchemeInvalid(
+            [SchemeIssue(file, 1, "", "a scheme file must be a YAML mapping (id, name, year, dimensions…)")]
+        )
+    try:
+        scheme = Scheme.model_validate(tree)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            loc = _yaml_path(tree, tuple(err["loc"]))
+            issues.append(SchemeIssue(file, line_of(tree, loc), format_path(loc), _message(err)))
+        raise SchemeInvalid(_dedupe(issues)) from None
+
+    problems = cross_check(scheme)
+    if problems:
+        raise SchemeInvalid(
+            [SchemeIssue(file, line_of(tree, loc), format_path(loc), msg) for loc, msg in problems]
+        )
+    return LoadedScheme(scheme=scheme, path=path, text=text, tree=tree)
+
+
+def _dedupe(issues: list[SchemeIssue]) -> list[SchemeIssue]:
+    seen: set[tuple[int | None, str, str]] = set()
+    out = []
+    for issue in issues:
+        key = (issue.line, issue.path, issue.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out

@@ -1,0 +1,471 @@
+"""The scheme language: what an assessment office may write in a scheme YAML file.
+
+Field names, types, defaults and docstrings here *are* the reference for the file format
+(docs/scheme.md is written from them). Cross-field checks that need the whole tree
+(duplicate ids, dangling references, point totals) live in `evaluator.scheme.checks`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+
+class Strict(BaseModel):
+    """Base for every scheme model: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Text(Strict):
+    """A bilingual label. Both languages are required: users read schemes in zh and en."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class Evidence(StrEnum):
+    """What an indicator's number proves. `trace` only proves paperwork exists."""
+
+    outcome = "outcome"
+    satisfaction = "satisfaction"
+    output = "output"
+    process = "process"
+    trace = "trace"
+
+
+class Direction(StrEnum):
+    higher = "higher"
+    lower = "lower"
+
+
+class Aggregation(StrEnum):
+    arithmetic = "arithmetic"
+    geometric = "geometric"
+
+
+class Frequency(StrEnum):
+    annual = "annual"
+    quarterly = "quarterly"
+    monthly = "monthly"
+    weekly = "weekly"
+    daily = "daily"
+
+
+REPORTS_PER_YEAR: dict[Frequency, int] = {
+    Frequency.annual: 1,
+    Frequency.quarterly: 4,
+    Frequency.monthly: 12,
+    Frequency.weekly: 50,
+    Frequency.daily: 250,
+}
+
+
+class Rollup(StrEnum):
+    """How sub-annual values (2026Q1, 2026-03) become the scored period's value."""
+
+    mean = "mean"
+    sum = "sum"
+    last = "last"
+
+
+class MissingPolicy(StrEnum):
+    """What to do when a unit has no value for an indicator."""
+
+    reweight = "reweight"  # drop it and re-normalise weights within the parent
+    peer_median = "peer_median"  # impute the peer-group median of the indicator's value
+    zero = "zero"  # score it as the bottom of the scale
+
+
+# --------------------------------------------------------------------------- data sources
+
+
+class MeasureSource(Strict):
+    """A measure in the `outcomes` table."""
+
+    measure: str = Field(min_length=1)
+    rollup: Rollup = Rollup.mean
+
+
+class SurveyScale(Strict):
+    """Answer scale of the questions, e.g. 1–5. Both bounds are required."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SurveyScale:
+        if not self.max > self.min:
+            raise ValueError(f"scale max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+class SurveySource(Strict):
+    """A set of survey questions averaged per respondent into a 0–100 index."""
+
+    questions: list[str] = Field(min_length=1)
+    scale: SurveyScale
+    top_box: int = Field(default=2, ge=1, description="answers in the top N points count as satisfied")
+
+
+def _source_kind(value: object) -> str:
+    """`measure:` means an outcomes measure, `questions:` a survey; tells pydantic which to check."""
+    if isinstance(value, dict):
+        return "survey" if "questions" in value and "measure" not in value else "measure"
+    return "survey" if isinstance(value, SurveySource) else "measure"
+
+
+Source = Annotated[
+    Annotated[MeasureSource, Tag("measure")] | Annotated[SurveySource, Tag("survey")],
+    Discriminator(_source_kind),
+]
+
+
+# --------------------------------------------------------------------------- transforms
+
+
+class Transform(Strict):
+    """Applied to the raw value (and to goalposts/targets given in raw units) before scoring."""
+
+    log: bool = False
+    floor: float | None = None
+    cap: float | None = None
+    winsorize: tuple[float, float] | None = Field(
+        default=None, description="lower and upper quantiles, e.g. [0.05, 0.95]; bounds reported"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Transform:
+        if self.floor is not None and self.cap is not None and self.floor >= self.cap:
+            raise ValueError(f"floor ({self.floor}) must be below cap ({self.cap})")
+        if self.winsorize is not None:
+            lo, hi = self.winsorize
+            if not 0 <= lo < hi <= 1:
+                raise ValueError("winsorize quantiles must satisfy 0 <= lower < upper <= 1")
+        return self
+
+
+# --------------------------------------------------------------------------- scoring rules
+# Every rule outputs an indicator score on 0–100 ("better" is always higher after the
+# indicator's direction is applied). The total is mapped onto the scheme's scale at the end.
+
+
+class MinMaxRule(Strict):
+    """100·(x − min)/(max − min) over the units scored (or within each peer group)."""
+
+    type: Literal["min_max"]
+    within: Literal["all", "peer_group"] = "all"
+
+
+class GoalpostsRule(Strict):
+    """100·(x − lower)/(upper − lower) with fixed goalposts in the measure's raw units."""
+
+    type: Literal["goalposts"]
+    lower: float
+    upper: float
+    clamp: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GoalpostsRule:
+        if not self.upper > self.lower:
+            raise ValueError(
+                f"goalposts in the wrong order: upper ({self.upper}) must be greater than "
+                f"lower ({self.lower}); direction: lower flips the score, not the goalposts"
+            )
+        return self
+
+
+class TargetRule(Strict):
+    """Distance to target: 100·min(1, x/target) (higher) or 100·min(1, target/x) (lower).
+
+    Without `target`, the per-unit target comes from the `targets` input (目标责任制).
+    """
+
+    type: Literal["target"]
+    target: float | None = None
+
+
+class Band(Strict):
+    """One threshold band: values at or past `threshold` (in the better direction) score `score`."""
+
+    threshold: float
+    score: float = Field(ge=0, le=100)
+
+
+class BandsRule(Strict):
+    """Threshold bands, e.g. ≥95% → 100, ≥90% → 80; the best band that is reached applies."""
+
+    type: Literal["bands"]
+    bands: list[Band] = Field(min_length=1)
+    otherwise: float = Field(default=0, ge=0, le=100)
+
+
+class PercentileRule(Strict):
+    """Percentile rank among the units scored, 0–100."""
+
+    type: Literal["percentile"]
+    within: Literal["all", "peer_group"] = "all"
+
+
+class ZScoreRule(Strict):
+    """center + spread·z, clamped to 0–100."""
+
+    type: Literal["zscore"]
+    center: float = 50
+    spread: float = Field(default=15, gt=0)
+    within: Literal["all", "peer_group"] = "all"
+
+
+class EfficacyRule(Strict):
+    """功效系数法: 60 + 40·(x − bad)/(good − bad), clamped to [floor, 100].
+
+    Without `good`/`bad` the best/worst value among the units scored is used.
+    """
+
+    type: Literal["efficacy"]
+    good: float | None = None
+    bad: float | None = None
+    floor: float = Field(default=0, ge=0, le=100)
+
+
+class DeductionRule(Strict):
+    """Start from 100 and deduct `points` per unit of the value (e.g. per incident), not below `floor`."""
+
+    type: Literal["deduction"]
+    points: float = Field(gt=0)
+    floor: float = Field(default=0, ge=0, le=100)
+
+
+class PassFailRule(Strict):
+    """100 when the value reaches `threshold` in the better direction, else `fail_score`."""
+
+    type: Literal["pass_fail"]
+    threshold: float
+    fail_score: float = Field(default=0, ge=0, le=100)
+
+
+class DirectRule(Strict):
+    """The value already is a 0–100 score (e.g. a satisfaction index); clamped to 0–100."""
+
+    type: Literal["direct"]
+
+
+Rule = Annotated[
+    MinMaxRule
+    | GoalpostsRule
+    | TargetRule
+    | BandsRule
+    | PercentileRule
+    | ZScoreRule
+    | EfficacyRule
+    | DeductionRule
+    | PassFailRule
+    | DirectRule,
+    Field(discriminator="type"),
+]
+
+
+# --------------------------------------------------------------------------- tree
+
+
+class LintSettings(Strict):
+    """Per-indicator lint silencing: name the rule ids and say why."""
+
+    ignore: list[str] = Field(default_factory=list)
+    reason: str | None = None
+
+
+class Indicator(Strict):
+    """What is measured, what it proves, where its data comes from and how it is scored."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: Text
+    description: Text | None = None
+    evidence: Evidence
+    linked_outcomes: list[str] = Field(
+        default_factory=list, description="for trace/process indicators: outcome indicator ids served"
+    )
+    source: Source
+    direction: Direction = Direction.higher
+    transform: Transform | None = None
+    rule: Rule
+    missing: MissingPolicy = MissingPolicy.reweight
+    frequency: Frequency = Frequency.annual
+    burden_minutes: float | None = Field(
+        default=None, ge=0, description="minutes of reporting work per unit per report"
+    )
+    department: str | None = None
+    weight: float = Field(default=1.0, ge=0)
+    lint: LintSettings | None = None
+
+
+class Dimension(Strict):
+    """A node of the tree; children are indicators and/or sub-dimensions, any depth."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: Text
+    description: Text | None = None
+    weight: float = Field(default=1.0, ge=0)
+    aggregation: Aggregation = Aggregation.arithmetic
+    total_points: float | None = Field(default=None, gt=0)
+    indicators: list[Indicator] = Field(default_factory=list)
+    dimensions: list[Dimension] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Dimension:
+        if not self.indicators and not self.dimensions:
+            raise ValueError("a dimension needs at least one entry under `indicators` or `dimensions`")
+        return self
+
+
+class Scale(Strict):
+    min: float = 0
+    max: float = 100
+    decimals: int = Field(default=2, ge=0, le=6)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scale:
+        if not self.max > self.min:
+            raise ValueError(f"scale max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+class GradeCode(StrEnum):
+    excellent = "excellent"
+    good = "good"
+    fair = "fair"
+    poor = "poor"
+
+
+class Grade(Strict):
+    """A grade band (等次). Listed best first; a unit gets the first band whose `min_score` it
+    reaches; the last band catches every score below the others (its `min_score` may be left out).
+    """
+
+    code: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    name: Text
+    min_score: float | None = None
+    max_share: float | None = Field(
+        default=None, gt=0, le=1, description="quota: at most this fraction of units, e.g. 0.2"
+    )
+
+
+DEFAULT_GRADES: list[dict[str, object]] = [
+    {"code": "excellent", "name": {"zh": "优秀", "en": "Excellent"}, "min_score": 90},
+    {"code": "good", "name": {"zh": "良好", "en": "Good"}, "min_score": 80},
+    {"code": "fair", "name": {"zh": "一般", "en": "Fair"}, "min_score": 60},
+    {"code": "poor", "name": {"zh": "较差", "en": "Poor"}, "min_score": None},
+]
+
+
+class Veto(Strict):
+    """一票否决: an event that caps the unit's grade (and optionally its score)."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: Text
+    event: str = Field(min_length=1, description="event id in the `events` input")
+    max_grade: str = Field(description="grade code the unit can at best receive")
+    max_score: float | None = None
+
+
+class Adjustment(Strict):
+    """加分项 / 扣分项: points per event (times the event's value when given), within a cap."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: Text
+    kind: Literal["bonus", "deduction"]
+    event: str = Field(min_length=1)
+    points: float = Field(gt=0, description="points per event occurrence (× event value if set)")
+    cap: float = Field(gt=0, description="most points this item can add or remove")
+
+
+class TracePolicy(Strict):
+    """How trace indicators are penalised (applied to declared global weights)."""
+
+    trace_only_factor: float = Field(default=0.0, ge=0, le=1)
+    max_share: float = Field(default=0.10, ge=0, le=1)
+    freed_weight: Literal["outcomes", "all"] = "outcomes"
+
+
+class SurveySettings(Strict):
+    """Survey validity filters and small-sample handling."""
+
+    min_sample: int = Field(default=30, ge=1)
+    speeder_fraction: float = Field(default=0.4, ge=0, le=1)
+    straightline_min_questions: int = Field(default=3, ge=2)
+    small_sample: Literal["shrink", "missing", "keep"] = "shrink"
+
+
+class LintLimits(Strict):
+    """Thresholds the formalism linter checks the scheme against."""
+
+    max_indicators: int = Field(default=30, ge=1)
+    min_satisfaction_share: float = Field(default=0.20, ge=0, le=1)
+    max_process_trace_share: float = Field(default=0.30, ge=0, le=1)
+    max_burden_hours: float = Field(default=40.0, gt=0, description="per unit per year")
+    max_reports_per_year: int = Field(default=60, ge=1, description="per unit per year")
+
+
+class Scheme(Strict):
+    """A versioned indicator scheme (考核方案) for one year and one or more unit types."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+    version: str = "1"
+    name: Text
+    description: Text | None = None
+    year: int = Field(ge=1900, le=2200, description="the default period scored")
+    unit_types: list[str] = Field(min_length=1)
+    scale: Scale = Field(default_factory=Scale)
+    aggregation: Aggregation = Aggregation.arithmetic
+    total_points: float | None = Field(default=None, gt=0)
+    grades: list[Grade] = Field(default_factory=lambda: [Grade.model_validate(g) for g in DEFAULT_GRADES])
+    vetoes: list[Veto] = Field(default_factory=list)
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    trace_policy: TracePolicy = Field(default_factory=TracePolicy)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
+    limits: LintLimits = Field(default_factory=LintLimits)
+    dimensions: list[Dimension] = Field(min_length=1)
+
+    # ------------------------------------------------------------------ navigation helpers
+
+    def indicators(self) -> list[Indicator]:
+        """All indicators, depth-first in file order."""
+        return [ind for _, ind in self.indicator_paths()]
+
+    def indicator_paths(self) -> list[tuple[list[Dimension], Indicator]]:
+        """Each indicator with the chain of dimensions above it (root first)."""
+        out: list[tuple[list[Dimension], Indicator]] = []
+
+        def walk(dim: Dimension, chain: list[Dimension]) -> None:
+            chain = [*chain, dim]
+            for ind in dim.indicators:
+                out.append((chain, ind))
+            for sub in dim.dimensions:
+                walk(sub, chain)
+
+        for d in self.dimensions:
+            walk(d, [])
+        return out
+
+    def all_dimensions(self) -> list[Dimension]:
+        out: list[Dimension] = []
+
+        def walk(dim: Dimension) -> None:
+            out.append(dim)
+            for sub in dim.dimensions:
+                walk(sub)
+
+        for d in self.dimensions:
+            walk(d)
+        return out
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for ind in self.indicators():
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(indicator_id)
