@@ -1,0 +1,41 @@
+# Two entry points do all the set-up from a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DB     ?= data/evaluator.duckdb
+PORT   ?= 8501
+
+.PHONY: demo test lint bench install install-test browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+# Debian's Chromium for the real-browser tests (skipped, with a reason, when it cannot be installed)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will skip"; \
+	  else echo "not root: install chromium to run the browser tests"; fi; }
+
+## Build the demo data, load it into $(DB), score it and serve the dashboard on 127.0.0.1:$(PORT)
+demo: install
+	$(BIN)/evaluator demo --db $(DB) --port $(PORT)
+
+## Run the whole test suite (unit, end-to-end CLI, dashboard, browser), then lint and type checks
+test: install-test browser
+	$(BIN)/python -m pytest
+	$(BIN)/ruff check evaluator
+	$(BIN)/mypy evaluator
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/*.key data/demo data/rejects data/snapshots artifacts

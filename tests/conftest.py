@@ -1,0 +1,36 @@
+"""Shared fixtures: a demo database built through the real pipeline, once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Property-based tests: a fixed budget in CI, more locally on demand (HYPOTHESIS_PROFILE=deep).
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory):
+    """Demo data generated, ingested and scored for 2025 and 2026 (the `evaluator demo` path).
+
+    Tests must treat it as read-only; copy the DB file to modify it.
+    """
+    from evaluator.demo import build_demo
+
+    db = tmp_path_factory.mktemp("demo") / "evaluator.duckdb"
+    return build_demo(db)
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_build) -> Path:
+    return Path(demo_build.db)
