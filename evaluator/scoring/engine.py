@@ -1,0 +1,96 @@
+"""The narrow seam between the scoring logic and the engine that executes it.
+
+Scoring is written once, as sqlglot expression trees. An engine only has to render a tree in
+its SQL dialect, run it, return results as polars, and accept small frames (scheme metadata)
+as tables. `DuckDBEngine` is the engine today; a Spark engine renders the very same trees
+with dialect "spark" (ROADMAP: "Beyond one machine").
+
+Values that come from a scheme (ids, numbers) enter SQL only as sqlglot literals through
+`sql(template, **params)`: templates are this package's own text, never scheme text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import duckdb
+import polars as pl
+import sqlglot
+from sqlglot import exp
+
+TEMPLATE_DIALECT = "duckdb"
+
+
+class Engine(Protocol):
+    """What the scoring pipeline needs from an execution engine."""
+
+    dialect: str
+
+    def execute(self, expr: exp.Expression) -> None:
+        """Run a statement (DDL, INSERT, transaction control)."""
+
+    def fetch_polars(self, expr: exp.Expression) -> pl.DataFrame:
+        """Run a query and return its result."""
+
+    def register(self, name: str, frame: pl.DataFrame) -> None:
+        """Make `frame` available as a temporary table called `name` (replacing any)."""
+
+
+def lit(value: Any) -> exp.Expression:
+    """A Python value as a SQL literal node (strings are quoted, never spliced)."""
+    if isinstance(value, exp.Expression):
+        return value
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, float) and value != value:  # NaN
+        return exp.Null()
+    if isinstance(value, list | tuple):
+        return exp.Tuple(expressions=[lit(v) for v in value])
+    return exp.convert(value)
+
+
+def sql(template: str, **params: Any) -> exp.Expression:
+    """Parse one of our SQL templates and bind `:name` placeholders to literals or subtrees."""
+    tree = sqlglot.parse_one(template, read=TEMPLATE_DIALECT)
+    if params:
+        tree = exp.replace_placeholders(tree, **{k: lit(v) for k, v in params.items()})
+    return tree
+
+
+def create_temp(engine: Engine, name: str, query: exp.Expression) -> str:
+    """CREATE OR REPLACE TEMPORARY TABLE name AS query; returns the name."""
+    stmt = exp.Create(
+        this=exp.to_table(name),
+        kind="TABLE",
+        expression=query,
+        replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    )
+    engine.execute(stmt)
+    return name
+
+
+class DuckDBEngine:
+    """The engine over one DuckDB connection (temp tables live as long as the connection)."""
+
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def render(self, expr: exp.Expression) -> str:
+        return expr.sql(dialect=self.dialect)
+
+    def execute(self, expr: exp.Expression) -> None:
+        self.con.execute(self.render(expr))
+
+    def fetch_polars(self, expr: exp.Expression) -> pl.DataFrame:
+        return self.con.sql(self.render(expr)).pl()
+
+    def register(self, name: str, frame: pl.DataFrame) -> None:
+        view = f"{name}__frame"
+        self.con.register(view, frame.to_arrow())
+        try:
+            self.con.execute(f'CREATE OR REPLACE TEMPORARY TABLE "{name}" AS SELECT * FROM "{view}"')
+        finally:
+            self.con.unregister(view)
