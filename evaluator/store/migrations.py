@@ -27,7 +27,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             rejects_path VARCHAR,
             loaded_by    VARCHAR,
             loaded_at    TIMESTAMP NOT NULL,
-            forced       BOOLEAN DEFAULT FALSE
+            forced       BOOLEAN DEFAULT FALSE,
+            encoding     VARCHAR,               -- utf-8 | utf-8-sig | gb18030 | binary (parquet/xlsx)
+            column_map   JSON,                  -- file header -> contract column, as applied
+            ignored_columns VARCHAR[]           -- extra columns in the file, not stored
         );
 
         CREATE TABLE units (
@@ -37,7 +40,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             unit_type  VARCHAR,
             peer_group VARCHAR,
             parent_id  VARCHAR,
-            population DOUBLE
+            population DOUBLE,
+            source_row BIGINT              -- row in the loaded file (header = row 1)
         );
 
         CREATE TABLE outcomes (
@@ -46,7 +50,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             period   VARCHAR NOT NULL,   -- 2026, 2026Q1 or 2026-03
             year     INTEGER NOT NULL,   -- derived from period, for roll-ups
             measure  VARCHAR NOT NULL,
-            value    DOUBLE NOT NULL
+            value    DOUBLE NOT NULL,
+            source_row BIGINT              -- row in the loaded file (header = row 1)
         );
 
         CREATE TABLE survey_responses (
@@ -61,7 +66,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             weight          DOUBLE,
             duration_s      DOUBLE,
             channel         VARCHAR,
-            submitted_at    TIMESTAMP
+            submitted_at    TIMESTAMP,
+            source_row BIGINT              -- row in the loaded file (header = row 1)
         );
 
         CREATE TABLE targets (
@@ -70,7 +76,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             period   VARCHAR NOT NULL,
             year     INTEGER NOT NULL,
             measure  VARCHAR NOT NULL,
-            target   DOUBLE NOT NULL
+            target   DOUBLE NOT NULL,
+            source_row BIGINT              -- row in the loaded file (header = row 1)
         );
 
         CREATE TABLE events (
@@ -80,7 +87,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             year     INTEGER NOT NULL,
             event    VARCHAR NOT NULL,
             value    DOUBLE,
-            note     VARCHAR
+            note     VARCHAR,
+            source_row BIGINT              -- row in the loaded file (header = row 1)
         );
 
         CREATE TABLE questions (
@@ -89,7 +97,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             scale_min DOUBLE NOT NULL,
             scale_max DOUBLE NOT NULL,
             text_zh   VARCHAR,
-            text_en   VARCHAR
+            text_en   VARCHAR,
+            source_row BIGINT              -- row in the loaded file (header = row 1)
         );
 
         -- latest accepted batch wins per natural key
