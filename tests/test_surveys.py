@@ -87,7 +87,9 @@ def add_answers(con, rows: list[dict[str, Any]]) -> None:
     con.unregister("new_answers")
 
 
-def response(rid: str, unit: str, answers: Mapping[str, float], **attrs: Any) -> list[dict[str, Any]]:
+def response(
+    rid: str, unit: str, answers: Mapping[str, float], **attrs: Any
+) -> list[dict[str, Any]]:
     return [{"response_id": rid, "unit_id": unit, "question": q, "answer": a, **attrs}
             for q, a in answers.items()]
 
