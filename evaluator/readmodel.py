@@ -25,7 +25,13 @@ GRADE_ORDER_DEFAULT = ("excellent", "good", "fair", "poor")
 
 
 def _df(con: Con, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-    return con.execute(sql, params or []).pl()  # type: ignore[attr-defined]
+    return con.sql(sql, params=params or None).pl()
+
+
+def _one(con: Con, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+    """First row or None; fetches everything so the connection is free for the next query."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
 
 
 def _lang_col(prefix: str, lang: str) -> str:
@@ -57,11 +63,12 @@ def db_state(con: Con) -> DbState:
     )
     if not {"runs", "run_scores", "load_batches"} <= tables:
         return DbState(has_schema=False)
-    row = con.execute(
+    row = _one(
+        con,
         "SELECT (SELECT count(*) FROM current_units), (SELECT count(*) FROM outcomes), "
         "(SELECT count(*) FROM survey_responses), (SELECT count(*) FROM load_batches), "
-        "(SELECT count(*) FROM runs)"
-    ).fetchone()
+        "(SELECT count(*) FROM runs)",
+    )
     assert row is not None
     return DbState(True, *(int(v) for v in row))
 
@@ -83,9 +90,7 @@ def list_runs(con: Con) -> pl.DataFrame:
 
 
 def latest_run_id(con: Con) -> str | None:
-    row = con.execute(
-        "SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
-    ).fetchone()
+    row = _one(con, "SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
     return str(row[0]) if row else None
 
 
@@ -109,7 +114,8 @@ class RunInfo:
 
 
 def run_info(con: Con, run_id: str) -> RunInfo | None:
-    row = con.execute(
+    row = _one(
+        con,
         """
         SELECT run_id, period, scheme_id, scheme_version, scheme_name_zh, scheme_name_en,
                created_at, coalesce(lint_errors, 0), coalesce(published, false),
@@ -118,7 +124,7 @@ def run_info(con: Con, run_id: str) -> RunInfo | None:
         FROM runs r WHERE run_id = ?
         """,
         [run_id],
-    ).fetchone()
+    )
     if row is None:
         return None
     try:
@@ -142,14 +148,15 @@ def run_info(con: Con, run_id: str) -> RunInfo | None:
 
 def previous_run_id(con: Con, run_id: str) -> str | None:
     """The latest run of the same scheme for the closest earlier period (for movers)."""
-    row = con.execute(
+    row = _one(
+        con,
         """
         SELECT p.run_id FROM runs p, runs c
         WHERE c.run_id = ? AND p.scheme_id = c.scheme_id AND p.period < c.period
         ORDER BY p.period DESC, p.created_at DESC LIMIT 1
         """,
         [run_id],
-    ).fetchone()
+    )
     return str(row[0]) if row else None
 
 
@@ -177,7 +184,7 @@ def _parse_scheme(text: str) -> Scheme | None:
 
 
 def scheme_labels(con: Con, run_id: str) -> SchemeLabels:
-    row = con.execute("SELECT scheme_yaml FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    row = _one(con, "SELECT scheme_yaml FROM runs WHERE run_id = ?", [run_id])
     scheme = _parse_scheme(row[0]) if row and row[0] else None
     node_rows: list[dict[str, str]] = []
     grade_rows: list[dict[str, Any]] = []
@@ -685,9 +692,11 @@ def scheme_health(con: Con, run_id: str) -> SchemeHealth:
 
 
 def _count_indicators(con: Con, run_id: str) -> int:
-    row = con.execute(
-        "SELECT count(*) FROM run_weights WHERE run_id = ? AND node_kind = 'indicator'", [run_id]
-    ).fetchone()
+    row = _one(
+        con,
+        "SELECT count(*) FROM run_weights WHERE run_id = ? AND node_kind = 'indicator'",
+        [run_id],
+    )
     return int(row[0]) if row else 0
 
 

@@ -106,8 +106,8 @@ def publish_from_connection(con: duckdb.DuckDBPyConnection, db_path: str | Path)
     """
     final = snapshot_path(db_path)
     tmp = _temp_beside(final)
-    row = con.execute("SELECT current_database()").fetchone()
-    source = str(row[0]) if row else "main"
+    rows = con.execute("SELECT current_database()").fetchall()
+    source = str(rows[0][0]) if rows else "main"
     try:
         _copy_into(con, source, tmp)
     except (duckdb.Error, OSError) as exc:
