@@ -1,24 +1,53 @@
-"""`evaluator validate`: scheme files checked before anything else reads them."""
+"""`evaluator validate | lint | weights`: scheme files checked before anything else reads them."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from evaluator.cli.common import console, err_console
-from evaluator.scheme import SchemeInvalid, load_scheme
+from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
+from evaluator.scheme import LoadedScheme, SchemeInvalid, load_scheme
+from evaluator.scheme.weights import weight_table
 
 
-def validate(scheme: Path = typer.Argument(..., help="scheme YAML file")) -> None:
-    """Check a scheme file; print every error with its file, line and key path."""
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Lang(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+SchemeArg = Annotated[Path, typer.Argument(help="scheme YAML file")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="language of messages and names: en or zh")]
+
+SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
+SEVERITY_ZH = {Severity.error: "错误", Severity.warning: "警告", Severity.info: "提示"}
+
+
+def _load_or_exit(scheme: Path, code: int) -> LoadedScheme:
+    """Load a scheme; on failure print every issue with its location and exit with `code`."""
     try:
-        loaded = load_scheme(scheme)
+        return load_scheme(scheme)
     except SchemeInvalid as exc:
         for issue in exc.issues:
-            err_console.print(f"[red]✗[/] {issue}")
+            err_console.print(f"[red]✗[/] {issue}", markup=True, highlight=False)
         err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in {scheme}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(code) from None
+
+
+def validate(scheme: SchemeArg) -> None:
+    """Check a scheme file; print every error with its file, line and key path (exit 1)."""
+    loaded = _load_or_exit(scheme, 1)
     s = loaded.scheme
     console.print(
         f"[green]✓[/] {scheme}: scheme '{s.id}' v{s.version} ({s.name.zh} / {s.name.en}), "
@@ -27,5 +56,111 @@ def validate(scheme: Path = typer.Argument(..., help="scheme YAML file")) -> Non
     )
 
 
+def lint(
+    scheme: SchemeArg,
+    fmt: FormatOpt = OutputFormat.text,
+    lang: LangOpt = Lang.en,
+) -> None:
+    """Formalism audit of a scheme: exit 0 without errors, 1 with errors, 2 when unreadable."""
+    report = lint_scheme(_load_or_exit(scheme, 2))
+    if fmt is OutputFormat.json:
+        typer.echo(report.to_json())
+    else:
+        _print_report(report, lang.value)
+    if report.has_errors:
+        raise typer.Exit(1)
+
+
+def _print_report(report: LintReport, lang: str) -> None:
+    zh = lang == "zh"
+    titles = {r.id: r.title[1] if zh else r.title[0] for r in builtin_rules()}
+    table = Table(title=f"{report.file} — {'形式主义检查' if zh else 'formalism lint'}",
+                  show_lines=False, expand=False)
+    for col in (("级别", "severity"), ("规则", "rule"), ("指标", "indicator"), ("行", "line"),
+                ("说明", "message")):
+        table.add_column(col[0] if zh else col[1], overflow="fold")
+    for f in report.findings:
+        sev = SEVERITY_ZH[f.severity] if zh else f.severity.value
+        table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{sev}[/]",
+                      f"{f.rule}\n{titles.get(f.rule, '')}",
+                      f.indicator or "—", str(f.line or ""), f.text(lang))
+    if report.findings:
+        console.print(table)
+    s = report.summary
+    counts = {sev: report.count(sev) for sev in Severity}
+    if zh:
+        console.print(
+            f"指标 {s['indicator_count']} 项；留痕权重 {s['trace_weight_share']:.1%}"
+            f"（计分后 {s['trace_weight_share_effective']:.1%}）；"
+            f"过程+留痕 {s['process_trace_share']:.1%}；满意度 {s['satisfaction_share']:.1%}；"
+            f"每单位每年报送 {s['reports_per_unit_year']} 次、"
+            f"{s['burden_hours_per_unit_year']:.1f} 小时"
+        )
+        console.print(f"错误 {counts[Severity.error]}，警告 {counts[Severity.warning]}，"
+                      f"提示 {counts[Severity.info]}；已屏蔽 {len(report.suppressed)}")
+    else:
+        console.print(
+            f"{s['indicator_count']} indicators; trace weight {s['trace_weight_share']:.1%} "
+            f"(effective {s['trace_weight_share_effective']:.1%}); process+trace "
+            f"{s['process_trace_share']:.1%}; satisfaction {s['satisfaction_share']:.1%}; "
+            f"{s['reports_per_unit_year']} reports and {s['burden_hours_per_unit_year']:.1f} h "
+            "per unit per year"
+        )
+        console.print(f"{counts[Severity.error]} error(s), {counts[Severity.warning]} warning(s), "
+                      f"{counts[Severity.info]} info; {len(report.suppressed)} silenced")
+
+
+def weights(
+    scheme: SchemeArg,
+    fmt: FormatOpt = OutputFormat.text,
+    lang: LangOpt = Lang.en,
+) -> None:
+    """Declared vs effective (after the trace policy) weight of every dimension and indicator."""
+    loaded = _load_or_exit(scheme, 1)
+    rows = weight_table(loaded.scheme)
+    names = {d.id: d.name for d in loaded.scheme.all_dimensions()}
+    names.update({i.id: i.name for i in loaded.scheme.indicators()})
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps([
+            {"node_id": w.node_id, "kind": w.kind, "parent_id": w.parent_id,
+             "evidence": w.evidence.value if w.evidence else None, "local": round(w.local, 6),
+             "declared": round(w.declared, 6), "effective": round(w.effective, 6),
+             "trace_only": w.trace_only}
+            for w in rows
+        ], ensure_ascii=False, indent=2))
+        return
+    zh = lang is Lang.zh
+    parent = {w.node_id: w.parent_id for w in rows}
+
+    def depth(node: str) -> int:
+        up = parent.get(node)
+        return 0 if up is None else 1 + depth(up)
+
+    title = "申报权重与有效权重" if zh else "declared vs effective weights"
+    table = Table(title=f"{scheme} — {title}")
+    for col, colzh in (("node", "节点"), ("name", "名称"), ("evidence", "证据类型"),
+                       ("local", "组内占比"), ("declared", "申报权重"), ("effective", "有效权重"),
+                       ("change", "变化")):
+        table.add_column(colzh if zh else col, no_wrap=col == "node",
+                         justify="left" if col in ("node", "name", "evidence") else "right")
+    for w in rows:
+        node = f"{'  ' * depth(w.node_id)}{w.node_id}"
+        if w.kind == "dimension":
+            node = f"[bold]{node}[/]"
+        ev = (w.evidence.value if w.evidence else "") + (" (trace-only)" if w.trace_only else "")
+        change = w.effective - w.declared
+        style = "red" if change < -1e-9 else "green" if change > 1e-9 else "dim"
+        table.add_row(node, names[w.node_id].get(lang.value), ev, f"{w.local:.1%}",
+                      f"{w.declared:.2%}", f"{w.effective:.2%}", f"[{style}]{change:+.2%}[/]")
+    console.print(table)
+    p = loaded.scheme.trace_policy
+    console.print(
+        f"trace_policy: trace_only_factor {p.trace_only_factor:g}, max_share {p.max_share:.0%}, "
+        f"freed weight to {p.freed_weight}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command()(validate)
+    app.command()(lint)
+    app.command()(weights)

@@ -409,6 +409,14 @@ class LintLimits(Strict):
     max_process_trace_share: float = Field(default=0.30, ge=0, le=1)
     max_burden_hours: float = Field(default=40.0, gt=0, description="per unit per year")
     max_reports_per_year: int = Field(default=60, ge=1, description="per unit per year")
+    max_trace_share: float = Field(
+        default=0.10, ge=0, le=1,
+        description="lint error above this declared share of trace weight (independent of the "
+        "scoring trace_policy, so a scheme may score the old way and still be flagged)",
+    )
+    require_satisfaction: bool = Field(
+        default=False, description="make a scheme without any satisfaction indicator a lint error"
+    )
 
 
 class Scheme(Strict):
