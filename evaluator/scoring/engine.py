@@ -11,7 +11,7 @@ Values that come from a scheme (ids, numbers) enter SQL only as sqlglot literals
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import duckdb
 import polars as pl
@@ -46,7 +46,7 @@ def lit(value: Any) -> exp.Expression:
         return exp.Null()
     if isinstance(value, list | tuple):
         return exp.Tuple(expressions=[lit(v) for v in value])
-    return exp.convert(value)
+    return cast(exp.Expression, exp.convert(value))
 
 
 def sql(template: str, **params: Any) -> exp.Expression:
@@ -54,7 +54,15 @@ def sql(template: str, **params: Any) -> exp.Expression:
     tree = sqlglot.parse_one(template, read=TEMPLATE_DIALECT)
     if params:
         tree = exp.replace_placeholders(tree, **{k: lit(v) for k, v in params.items()})
-    return tree
+    return cast(exp.Expression, tree)
+
+
+def union_all(queries: list[exp.Expression]) -> exp.Expression:
+    """q1 UNION ALL q2 UNION ALL …, as one tree."""
+    out = queries[0]
+    for q in queries[1:]:
+        out = exp.union(out, q, distinct=False)
+    return out
 
 
 def create_temp(engine: Engine, name: str, query: exp.Expression) -> str:
@@ -82,7 +90,7 @@ class DuckDBEngine:
         return expr.sql(dialect=self.dialect)
 
     def execute(self, expr: exp.Expression) -> None:
-        self.con.execute(self.render(expr))
+        self.con.execute(self.render(expr)).fetchall()  # drain: DuckDB keeps results pending
 
     def fetch_polars(self, expr: exp.Expression) -> pl.DataFrame:
         return self.con.sql(self.render(expr)).pl()
@@ -91,6 +99,7 @@ class DuckDBEngine:
         view = f"{name}__frame"
         self.con.register(view, frame.to_arrow())
         try:
-            self.con.execute(f'CREATE OR REPLACE TEMPORARY TABLE "{name}" AS SELECT * FROM "{view}"')
+            self.con.execute(
+                f'CREATE OR REPLACE TEMPORARY TABLE "{name}" AS SELECT * FROM "{view}"').fetchall()
         finally:
             self.con.unregister(view)

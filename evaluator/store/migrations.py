@@ -207,6 +207,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             run_id       VARCHAR NOT NULL,
             indicator_id VARCHAR NOT NULL,
             peer_group   VARCHAR,       -- NULL when the value applies to all units
+            unit_id      VARCHAR,       -- set for per-unit values (targets), else NULL
             name         VARCHAR NOT NULL,  -- min, max, mean, sd, median, winsor_low, …
             value        DOUBLE
         );

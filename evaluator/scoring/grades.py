@@ -1,0 +1,86 @@
+"""Step 5 — grades (thresholds, veto caps, quotas) and league-table ranks.
+
+Grades: a unit gets the first band (best first) whose `min_score` its rounded score reaches; a
+veto caps it at the veto's `max_grade`; then quotas apply band by band, best first. Tie rule for
+quotas (deterministic, and fair to equal scores): if admitting every unit tied at the boundary
+score would exceed the quota, the whole tie group moves down one band — a quota is never exceeded
+and equal scores never get different grades. The quota of a band with `max_share` q is
+floor(q · number of units with a score). A vetoed unit never takes a quota place above its cap.
+
+Ranks: RANK() over the score rounded to the scheme's decimals, best first, so ties share the best
+rank (1, 2, 2, 4); `peer_rank` is the same within the peer group; `rank_declared` ranks the
+declared-weight score. Units without any score have no rank and no grade.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlglot import exp
+
+from evaluator.scheme.models import Scheme
+from evaluator.scoring.engine import Engine, create_temp, sql
+
+GRADES = "_sc_grades"
+
+
+def grades_frame(scheme: Scheme) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"ord": i, "code": g.code, "min_score": g.min_score, "max_share": g.max_share}
+         for i, g in enumerate(scheme.grades)],
+        schema={"ord": pl.Int64, "code": pl.String, "min_score": pl.Float64,
+                "max_share": pl.Float64},
+    )
+
+
+def assign_grades(engine: Engine, scheme: Scheme, scores: str) -> None:
+    """`GRADES`: unit_id, grade, grade_reason from `scores` (unit_id, score, veto_grade_ord)."""
+    engine.register("_sc_grade_items", grades_frame(scheme))
+    last = len(scheme.grades) - 1
+    create_temp(engine, GRADES, sql(
+        f"""
+        WITH thr AS (
+            SELECT s.unit_id, MIN(g.ord) AS ord FROM {scores} s JOIN _sc_grade_items g
+                ON g.min_score IS NULL OR s.score >= g.min_score
+            WHERE s.score IS NOT NULL GROUP BY s.unit_id),
+        base AS (
+            SELECT s.unit_id, s.score, COALESCE(t.ord, :last) AS thr_ord, s.veto_grade_ord
+            FROM {scores} s LEFT JOIN thr t ON t.unit_id = s.unit_id WHERE s.score IS NOT NULL)
+        SELECT unit_id, score,
+               CASE WHEN veto_grade_ord > thr_ord THEN veto_grade_ord ELSE thr_ord END AS ord,
+               CASE WHEN veto_grade_ord > thr_ord THEN 'veto' ELSE 'threshold' END AS reason
+        FROM base
+        """,
+        last=last,
+    ))
+    for k, g in enumerate(scheme.grades):
+        if g.max_share is None or k == last:
+            continue
+        create_temp(engine, f"{GRADES}_prev", sql(f"SELECT * FROM {GRADES}"))
+        create_temp(engine, GRADES, sql(
+            f"""
+            WITH c AS (
+                SELECT *, CASE WHEN ord = :k THEN COUNT(*) OVER (
+                    PARTITION BY ord = :k ORDER BY score DESC
+                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS through
+                FROM {GRADES}_prev)
+            SELECT unit_id, score,
+                   CASE WHEN through > :allowed THEN :k + 1 ELSE ord END AS ord,
+                   CASE WHEN through > :allowed THEN 'quota' ELSE reason END AS reason
+            FROM c
+            """,
+            k=k,
+            allowed=exp.Subquery(this=sql(
+                f"SELECT FLOOR(:share * COUNT(*) + 1e-9) FROM {GRADES}_prev", share=g.max_share)),
+        ))
+
+
+def ranks_sql() -> str:
+    """Ranking columns (our own SQL) over `score`, `score_declared` and `pg`."""
+    return (
+        "CASE WHEN score IS NOT NULL THEN RANK() OVER (ORDER BY score DESC NULLS LAST) END "
+        "AS rank, "
+        "CASE WHEN score IS NOT NULL THEN RANK() OVER (PARTITION BY pg ORDER BY score DESC "
+        "NULLS LAST) END AS peer_rank, "
+        "CASE WHEN score_declared IS NOT NULL THEN RANK() OVER (ORDER BY score_declared DESC "
+        "NULLS LAST) END AS rank_declared"
+    )

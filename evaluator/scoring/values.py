@@ -1,0 +1,275 @@
+"""Step 1 — indicator values for the period: roll-up, survey indices, imputation, transforms.
+
+Produces, for every unit scored × indicator, one row of `VALUES`:
+raw value (annual value, or the declared roll-up of the year's sub-annual values, or the survey
+index), the imputed value when the missing policy is `peer_median`, the transformed value
+(floor/cap, winsorise, log — in that order) and flags saying what happened. Reference values
+(winsor bounds, imputation medians) are written to `REFS` so the run can store them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import polars as pl
+from sqlglot import exp
+
+from evaluator.scheme.models import Indicator, MeasureSource, Scheme, SurveySource
+from evaluator.scoring.engine import Engine, create_temp, lit, sql, union_all
+
+UNITS = "_sc_units"
+META = "_sc_ind_meta"
+RAW = "_sc_raw"
+VALUES = "_sc_values"
+REFS = "_sc_refs"
+SURVEY = "_sc_survey"
+
+SURVEY_COLUMNS = (
+    "unit_id", "indicator_id", "responses", "excluded_speeder", "excluded_straightline",
+    "excluded_duplicate", "excluded_out_of_scale", "valid", "effective_n", "raw_index",
+    "index_value", "se", "ci_low", "ci_high", "top_box_share", "small_sample", "shrinkage",
+)  # fmt: skip
+
+
+def build_units(engine: Engine, scheme: Scheme) -> int:
+    """Units scored = current units whose type the scheme applies to. Returns how many."""
+    create_temp(engine, UNITS, sql(
+        "SELECT unit_id, name AS unit_name, unit_type, peer_group, COALESCE(peer_group, '') AS pg "
+        "FROM current_units WHERE unit_type IN :types",
+        types=list(scheme.unit_types),
+    ))
+    return int(engine.fetch_polars(sql(f"SELECT COUNT(*) AS n FROM {UNITS}"))["n"][0])
+
+
+def indicator_meta(scheme: Scheme) -> pl.DataFrame:
+    """One row per indicator: where its data comes from and its missing policy."""
+    rows = []
+    for order, (chain, ind) in enumerate(scheme.indicator_paths()):
+        src = ind.source
+        rows.append({
+            "indicator_id": ind.id,
+            "dimension_id": chain[-1].id,
+            "evidence": ind.evidence.value,
+            "source_kind": "measure" if isinstance(src, MeasureSource) else "survey",
+            "measure": src.measure if isinstance(src, MeasureSource) else None,
+            "rollup": src.rollup.value if isinstance(src, MeasureSource) else None,
+            "missing_policy": ind.missing.value,
+            "rule": ind.rule.type,
+            "ord": order,
+        })
+    return pl.DataFrame(rows, schema={
+        "indicator_id": pl.String, "dimension_id": pl.String, "evidence": pl.String,
+        "source_kind": pl.String, "measure": pl.String, "rollup": pl.String,
+        "missing_policy": pl.String, "rule": pl.String, "ord": pl.Int64,
+    })
+
+
+def _period_key() -> str:
+    """Sort key of a sub-annual period by its end: 2026-03 and 2026Q1 both end in month 3."""
+    return (
+        "CASE WHEN o.period LIKE '%Q%' THEN CAST(substr(o.period, 6, 1) AS INT) * 6 + 1 "
+        "WHEN o.period LIKE '%-%' THEN CAST(substr(o.period, 6, 2) AS INT) * 2 ELSE 100 END"
+    )
+
+
+def build_raw(engine: Engine, scheme: Scheme, period: str) -> None:
+    """Measure values (annual wins over sub-annual) plus survey indices, as `RAW`."""
+    year = int(period)
+    measure_q = sql(
+        f"""
+        WITH o AS (
+            SELECT o.unit_id, m.indicator_id, m.rollup, o.value, o.period,
+                   CASE WHEN o.period = :period THEN 0 ELSE 1 END AS sub,
+                   {_period_key()} AS period_key
+            FROM current_outcomes o
+            JOIN {META} m ON m.measure = o.measure AND m.source_kind = 'measure'
+            JOIN {UNITS} u ON u.unit_id = o.unit_id
+            WHERE o.year = :year),
+        picked AS (
+            SELECT *, MIN(sub) OVER (PARTITION BY unit_id, indicator_id) AS best FROM o)
+        SELECT unit_id, indicator_id,
+               CASE WHEN MAX(rollup) = 'sum' THEN SUM(value)
+                    WHEN MAX(rollup) = 'last' THEN ARG_MAX(value, period_key)
+                    ELSE AVG(value) END AS raw_value,
+               COUNT(*) AS n_obs
+        FROM picked WHERE sub = best
+        GROUP BY unit_id, indicator_id
+        """,
+        period=period, year=year,
+    )
+    survey_table = build_survey(engine, scheme, period)
+    if survey_table is not None:
+        survey_q = sql(
+            f"SELECT unit_id, indicator_id, index_value AS raw_value, valid AS n_obs "
+            f"FROM {survey_table} WHERE index_value IS NOT NULL"
+        )
+        measure_q = union_all([measure_q, survey_q])
+    create_temp(engine, RAW, measure_q)
+
+
+def survey_indicators(scheme: Scheme) -> list[Indicator]:
+    return [i for i in scheme.indicators() if isinstance(i.source, SurveySource)]
+
+
+def build_survey(engine: Engine, scheme: Scheme, period: str) -> str | None:
+    """Satisfaction indices from `evaluator.surveys` (copied to `SURVEY`); None when not needed.
+
+    Without that module the survey indicators simply have no data (their missing policy applies)
+    and `survey_module_missing` tells the caller so.
+    """
+    if not survey_indicators(scheme):
+        return None
+    try:
+        surveys = importlib.import_module("evaluator.surveys")
+    except ModuleNotFoundError:
+        return None
+    table: str = surveys.build_survey_indices(engine, scheme, period, UNITS)
+    cols = ", ".join(SURVEY_COLUMNS)
+    create_temp(engine, SURVEY, sql(f"SELECT {cols} FROM {table}"))
+    return SURVEY
+
+
+def survey_module_missing(scheme: Scheme) -> bool:
+    if not survey_indicators(scheme):
+        return False
+    return importlib.util.find_spec("evaluator.surveys") is None
+
+
+# ------------------------------------------------------------------------ transforms
+
+
+def transform_expr(ind: Indicator, x: exp.Expression) -> exp.Expression:
+    """floor/cap then log of an expression (winsorising needs data: see `build_values`)."""
+    t = ind.transform
+    if t is None:
+        return x
+    case = exp.Case()
+    if t.floor is not None:
+        case = case.when(x.copy() < lit(t.floor), lit(t.floor))
+    if t.cap is not None:
+        case = case.when(x.copy() > lit(t.cap), lit(t.cap))
+    return case.else_(x.copy()) if case.args.get("ifs") else x
+
+
+def log_expr(ind: Indicator, x: exp.Expression) -> exp.Expression:
+    """Natural log when the transform asks for it; NULL for values ≤ 0 (flagged, not scored)."""
+    if ind.transform is None or not ind.transform.log:
+        return x
+    return exp.Case().when(x > lit(0), exp.Ln(this=x))
+
+
+def transform_param(ind: Indicator, value: float) -> float:
+    """A parameter given in raw units (goalposts, targets, thresholds) on the transformed scale.
+
+    Only the log is applied: floor/cap/winsorise change values, not the yardstick.
+    """
+    if ind.transform is not None and ind.transform.log:
+        if value <= 0:
+            return math.nan
+        return math.log(value)
+    return value
+
+
+def _case(scheme: Scheme, build: dict[str, exp.Expression],
+          default: exp.Expression) -> exp.Expression:
+    """CASE indicator_id WHEN 'id' THEN expr … ELSE default END (only indicators that differ)."""
+    if not build:
+        return default
+    case = exp.Case(this=exp.column("indicator_id"))
+    for ind_id, e in build.items():
+        case = case.when(lit(ind_id), e)
+    return case.else_(default)
+
+
+def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
+    """`VALUES`: every unit × indicator with raw, imputed and transformed values, and `REFS`."""
+    inds = scheme.indicators()
+    # 1. all pairs, raw values, per-unit targets
+    create_temp(engine, "_sc_pairs", sql(
+        f"""
+        SELECT u.unit_id, u.pg, m.indicator_id, m.dimension_id, m.evidence, m.missing_policy,
+               m.measure, r.raw_value, t.target AS unit_target
+        FROM {UNITS} u CROSS JOIN {META} m
+        LEFT JOIN {RAW} r ON r.unit_id = u.unit_id AND r.indicator_id = m.indicator_id
+        LEFT JOIN (SELECT unit_id, measure, MAX(target) AS target FROM current_targets
+                   WHERE period = :period GROUP BY unit_id, measure) t
+               ON t.unit_id = u.unit_id AND t.measure = m.measure
+        """,
+        period=period,
+    ))
+    # 2. peer-group median imputation of raw values (overall median when a group has no data)
+    create_temp(engine, "_sc_medians", sql(
+        """
+        SELECT indicator_id, pg, MEDIAN(raw_value) AS med FROM _sc_pairs
+        WHERE raw_value IS NOT NULL GROUP BY indicator_id, pg
+        UNION ALL
+        SELECT indicator_id, NULL AS pg, MEDIAN(raw_value) AS med FROM _sc_pairs
+        WHERE raw_value IS NOT NULL GROUP BY indicator_id
+        """
+    ))
+    create_temp(engine, "_sc_v0", sql(
+        """
+        SELECT p.*,
+               CASE WHEN p.raw_value IS NULL AND p.missing_policy = 'peer_median'
+                    THEN COALESCE(g.med, a.med) END AS imputed_value,
+               COALESCE(p.raw_value IS NULL AND p.missing_policy = 'peer_median'
+                        AND COALESCE(g.med, a.med) IS NOT NULL, FALSE) AS imputed
+        FROM _sc_pairs p
+        LEFT JOIN _sc_medians g ON g.indicator_id = p.indicator_id AND g.pg = p.pg
+        LEFT JOIN _sc_medians a ON a.indicator_id = p.indicator_id AND a.pg IS NULL
+        """
+    ))
+    x = exp.column("v0")
+    clipped = _case(scheme, {i.id: transform_expr(i, x) for i in inds
+                             if i.transform is not None}, x)
+    create_temp(engine, "_sc_v1", sql(
+        "SELECT *, :clipped AS v1 FROM "
+        "(SELECT *, COALESCE(raw_value, imputed_value) AS v0 FROM _sc_v0)",
+        clipped=clipped,
+    ))
+    # 3. winsorising: bounds are quantiles of the floored/capped values over the units scored
+    wins = [i for i in inds if i.transform is not None and i.transform.winsorize is not None]
+    bound_parts = []
+    for i in wins:
+        assert i.transform is not None and i.transform.winsorize is not None
+        lo, hi = i.transform.winsorize
+        bound_parts.append(sql(
+            "SELECT CAST(:id AS VARCHAR) AS indicator_id, QUANTILE_CONT(v1, :lo) AS wlo, "
+            "QUANTILE_CONT(v1, :hi) AS whi "
+            "FROM _sc_v1 WHERE indicator_id = :id AND v1 IS NOT NULL",
+            id=i.id, lo=lo, hi=hi,
+        ))
+    create_temp(engine, "_sc_wins", union_all(bound_parts) if bound_parts else sql(
+        "SELECT CAST(NULL AS VARCHAR) AS indicator_id, CAST(NULL AS DOUBLE) AS wlo, "
+        "CAST(NULL AS DOUBLE) AS whi WHERE FALSE"))
+    v2 = exp.column("v2")
+    logged = _case(scheme, {i.id: log_expr(i, v2) for i in inds
+                            if i.transform is not None and i.transform.log}, v2)
+    create_temp(engine, VALUES, sql(
+        """
+        SELECT unit_id, pg, indicator_id, dimension_id, evidence, missing_policy, measure,
+               raw_value, imputed_value, imputed, unit_target, v2 AS winsorised,
+               :logged AS value,
+               CASE WHEN v2 IS NOT NULL AND :logged IS NULL
+                    THEN 'log_of_nonpositive' END AS value_flag
+        FROM (SELECT v.*, CASE WHEN w.indicator_id IS NULL OR v.v1 IS NULL THEN v.v1
+                               ELSE LEAST(GREATEST(v.v1, w.wlo), w.whi) END AS v2
+              FROM _sc_v1 v LEFT JOIN _sc_wins w ON w.indicator_id = v.indicator_id)
+        """,
+        logged=logged,
+    ))
+    # 4. reference values this step produced
+    create_temp(engine, REFS, sql(
+        """
+        SELECT indicator_id, CAST(NULL AS VARCHAR) AS pg, CAST(NULL AS VARCHAR) AS unit_id,
+               'winsor_low' AS name, wlo AS value FROM _sc_wins
+        UNION ALL SELECT indicator_id, NULL, NULL, 'winsor_high', whi FROM _sc_wins
+        UNION ALL SELECT m.indicator_id, m.pg, NULL, 'impute_median', m.med FROM _sc_medians m
+            JOIN (SELECT DISTINCT indicator_id FROM _sc_pairs
+                  WHERE missing_policy = 'peer_median') p
+            ON p.indicator_id = m.indicator_id
+        UNION ALL SELECT indicator_id, NULL, unit_id, 'target', unit_target FROM _sc_pairs
+            WHERE unit_target IS NOT NULL
+        """
+    ))
