@@ -1,0 +1,163 @@
+"""Run flags on hand-made run tables in a real DuckDB, and end to end from survey answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from evaluator.flags import compute_flags
+from evaluator.scoring.engine import DuckDBEngine
+from evaluator.store import connect
+from evaluator.surveys import build_survey_indices
+from tests.test_surveys import add_answers, make_scheme, response, set_units
+
+RUN = "run-1"
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    c = connect(tmp_path / "f.duckdb")
+    yield c
+    c.close()
+
+
+def add_indicator_scores(con, rows: list[tuple[str, str, str, float | None, float | None]]) -> None:
+    """rows: (unit_id, indicator_id, evidence, raw_value, score)."""
+    frame = pl.DataFrame(rows, schema={"unit_id": pl.String, "indicator_id": pl.String,
+                                       "evidence": pl.String, "raw_value": pl.Float64,
+                                       "score": pl.Float64}, orient="row")
+    con.register("new_scores", frame.to_arrow())
+    con.execute(
+        "INSERT INTO run_indicator_scores (run_id, unit_id, indicator_id, dimension_id, evidence,"
+        " raw_value, rule, score, declared_weight, weight)"
+        f" SELECT '{RUN}', unit_id, indicator_id, 'd', evidence, raw_value, 'min_max', score,"
+        " 0.1, 0.1 FROM new_scores")
+    con.unregister("new_scores")
+
+
+def add_quality(con, rows: list[dict[str, Any]]) -> None:
+    full = [{"unit_id": r["unit"], "indicator_id": r.get("indicator", "sat"),
+             "responses": r["responses"], "excluded_speeder": r.get("sp", 0),
+             "excluded_straightline": r.get("sl", 0), "excluded_duplicate": r.get("dup", 0),
+             "excluded_out_of_scale": r.get("oos", 0), "valid": r.get("valid", 0),
+             "small_sample": r.get("small", False), "shrinkage": r.get("b")} for r in rows]
+    con.register("new_quality", pl.DataFrame(full).to_arrow())
+    con.execute(f"INSERT INTO run_survey_quality BY NAME SELECT '{RUN}' AS run_id, * "
+                "FROM new_quality")
+    con.unregister("new_quality")
+
+
+def flags(con, kind: str) -> dict[str, str]:
+    rows = con.execute("SELECT unit_id, evidence FROM run_flags WHERE run_id = ? AND flag = ?",
+                       [RUN, kind]).fetchall()
+    return dict(rows)
+
+
+def _league(n: int = 12) -> list[tuple[str, str, str, float | None, float | None]]:
+    """u00..u11: traces rise with the unit number, results fall with it — except u11 and u00.
+
+    u10 is the show-off (traces near the top, results at the bottom); u11 has the most traces
+    but the best results (a busy unit that also delivers); u00 has few traces and poor results.
+    """
+    rows: list[tuple[str, str, str, float | None, float | None]] = []
+    for i in range(n):
+        u = f"u{i:02d}"
+        trace = float(i)
+        result = 100.0 - 8 * i
+        if u == "u11":
+            result = 95.0
+        if u == "u00":
+            result = 5.0
+        rows += [(u, "meetings", "trace", trace, 100.0), (u, "photos", "trace", trace * 3, 50.0),
+                 (u, "income", "outcome", 1.0, result), (u, "sat", "satisfaction", 80.0, result)]
+    return rows
+
+
+def test_show_off_flags_high_trace_low_results(con) -> None:
+    add_indicator_scores(con, _league())
+    compute_flags(con_engine(con), make_scheme(), RUN)
+    got = flags(con, "show_off")
+    # trace ranks: u09 ≈ 0.82, u10 ≈ 0.91, u11 = 1; results: u10 last, u09 next-to-last
+    assert set(got) == {"u09", "u10"}
+    assert "91" in got["u10"] and "percentile" in got["u10"] and "百分位" in got["u10"]
+    assert "mean outcome score 20.0" in got["u10"]
+
+
+def test_show_off_needs_enough_units(con) -> None:
+    add_indicator_scores(con, [r for r in _league() if r[0] in {"u06", "u07", "u08", "u10"}])
+    compute_flags(con_engine(con), make_scheme(), RUN)
+    assert flags(con, "show_off") == {}
+
+
+def test_survey_stuffing_relative_to_the_norm(con) -> None:
+    normal = [{"unit": f"n{i}", "responses": 100, "sp": i % 3, "sl": 1, "valid": 98 - i % 3}
+              for i in range(9)]
+    add_quality(con, [
+        *normal,
+        {"unit": "stuffed", "responses": 120, "sp": 25, "sl": 10, "dup": 5, "valid": 80},
+        # same exclusions seen by a second indicator: must not be double counted
+        {"unit": "stuffed", "indicator": "sat2", "responses": 120, "sp": 25, "sl": 10,
+         "dup": 5, "valid": 80},
+        {"unit": "tiny", "responses": 10, "sp": 3, "valid": 7},  # 30% but only 3 responses
+        {"unit": "typos", "responses": 100, "oos": 40, "valid": 60},  # data errors, not stuffing
+    ])
+    compute_flags(con_engine(con), make_scheme(), RUN)
+    got = flags(con, "survey_stuffing")
+    assert set(got) == {"stuffed"}
+    assert "40 of 120" in got["stuffed"] and "speeders 25" in got["stuffed"]
+    assert "33.3%" in got["stuffed"] and "median unit 2.0%" in got["stuffed"]
+
+
+def test_small_sample_one_row_per_unit(con) -> None:
+    add_quality(con, [
+        {"unit": "a", "indicator": "sat_b", "responses": 12, "valid": 12, "small": True,
+         "b": 0.4},
+        {"unit": "a", "indicator": "sat_a", "responses": 10, "valid": 9, "small": True, "b": 0.35},
+        {"unit": "b", "responses": 50, "valid": 50, "small": False, "b": 1.0},
+    ])
+    compute_flags(con_engine(con), make_scheme(min_sample=30), RUN)
+    got = flags(con, "small_sample")
+    assert set(got) == {"a"}
+    assert "fewer than 30" in got["a"]
+    assert got["a"].index("sat_a 9") < got["a"].index("sat_b 12")
+    assert "weight on own mean 0.35" in got["a"]
+
+
+def test_compute_flags_is_idempotent(con) -> None:
+    add_indicator_scores(con, _league())
+    add_quality(con, [{"unit": "a", "responses": 3, "valid": 3, "small": True, "b": 0.5}])
+    con.execute("INSERT INTO run_flags VALUES (?, 'u01', 'other_flag', 'kept')", [RUN])
+    for _ in range(2):
+        compute_flags(con_engine(con), make_scheme(), RUN)
+    counts = dict(con.execute("SELECT flag, count(*) FROM run_flags GROUP BY flag").fetchall())
+    assert counts == {"show_off": 2, "small_sample": 1, "other_flag": 1}
+
+
+def test_stuffing_caught_end_to_end_from_answers(con) -> None:
+    """Answers → survey filters → run_survey_quality → flag, without hand-made counts."""
+    units = [(f"u{i}", "A") for i in range(8)]
+    set_units(con, units)
+    rows: list[dict[str, Any]] = []
+    for u, _ in units:
+        for j in range(40):
+            ans = {"q1": 1 + (j % 5), "q2": 1 + (j + 1) % 5, "q3": 1 + (j + 2) % 5}
+            rows += response(f"{u}-{j}", u, ans, duration=200 + j, hash=f"{u}-h{j}")
+    for j in range(30):  # u7 also got 30 fast all-5 answers from a handful of phones
+        rows += response(f"u7-x{j}", "u7", {"q1": 5, "q2": 5, "q3": 5}, duration=15,
+                         hash=f"phone{j % 4}")
+    add_answers(con, rows)
+    scheme = make_scheme(min_sample=30)
+    table = build_survey_indices(con_engine(con), scheme, "2026", "scored_units")
+    con.execute(f"INSERT INTO run_survey_quality SELECT '{RUN}', * FROM {table}")
+    compute_flags(con_engine(con), scheme, RUN)
+    got = flags(con, "survey_stuffing")
+    assert set(got) == {"u7"}
+    assert "30 of 70" in got["u7"]
+    assert flags(con, "small_sample") == {}
+
+
+def con_engine(con) -> DuckDBEngine:
+    return DuckDBEngine(con)
