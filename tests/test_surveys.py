@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ def con(tmp_path: Path):
     c.close()
 
 
-def set_units(con, units: list[tuple[str, str | None]]) -> str:
+def set_units(con, units: Sequence[tuple[str, str | None]]) -> str:
     frame = pl.DataFrame(units, schema={"unit_id": pl.String, "peer_group": pl.String},
                          orient="row")
     DuckDBEngine(con).register("scored_units", frame)
