@@ -7,12 +7,12 @@ from typing import Any
 
 import polars as pl
 import pytest
+from test_surveys import add_answers, make_scheme, response, set_units
 
 from evaluator.flags import compute_flags
 from evaluator.scoring.engine import DuckDBEngine
 from evaluator.store import connect
 from evaluator.surveys import build_survey_indices
-from tests.test_surveys import add_answers, make_scheme, response, set_units
 
 RUN = "run-1"
 
