@@ -1,0 +1,183 @@
+"""Shared pieces of the printable HTML outputs: page shell, CSS, number formatting, inline SVG charts.
+
+Everything is inline (no scripts, fonts or images fetched), so a card opens offline, prints on A4,
+and is identical in every browser.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+CSS = """
+@page { size: A4; margin: 14mm 12mm; }
+* { box-sizing: border-box; }
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
+       "Segoe UI", Arial, sans-serif; color: #1b1b1b; margin: 0 auto; max-width: 190mm;
+       font-size: 10.5pt; line-height: 1.45; -webkit-print-color-adjust: exact;
+       print-color-adjust: exact; }
+h1 { font-size: 17pt; margin: 0 0 2px; color: #1f4e78; }
+h2 { font-size: 12pt; margin: 14px 0 6px; color: #1f4e78; border-bottom: 1px solid #c9d6e3;
+     padding-bottom: 2px; }
+.sub { color: #555; margin: 0 0 10px; }
+.warn { border: 2px solid #c00000; background: #fff1f0; color: #7a0000; padding: 8px 10px;
+        margin: 8px 0; border-radius: 4px; }
+.kpis { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; }
+.kpi { flex: 1 1 0; min-width: 28mm; border: 1px solid #c9d6e3; border-radius: 4px; padding: 6px 8px; }
+.kpi .v { font-size: 16pt; font-weight: 700; }
+.kpi .l { color: #555; font-size: 9pt; }
+.cols { display: flex; gap: 12px; align-items: flex-start; }
+.cols > div { flex: 1 1 0; }
+table { border-collapse: collapse; width: 100%; font-size: 9pt; }
+th, td { border-bottom: 1px solid #e1e7ee; padding: 3px 5px; text-align: left; vertical-align: top; }
+th { background: #eef3f8; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr { page-break-inside: avoid; }
+.up { color: #1e7b34; } .down { color: #b00020; }
+.grade { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 700; }
+.g0 { background: #c6efce; } .g1 { background: #ddebf7; } .g2 { background: #ffeb9c; }
+.g3 { background: #ffc7ce; }
+.note { color: #444; font-size: 9pt; }
+footer { margin-top: 14px; color: #777; font-size: 8pt; border-top: 1px solid #ddd; padding-top: 4px; }
+@media print { .noprint { display: none; } h2 { page-break-after: avoid; } }
+"""
+
+
+def e(value: object) -> str:
+    """HTML-escaped text; None shows as an em dash."""
+    return "—" if value is None else escape(str(value))
+
+
+def num(value: float | int | None, decimals: int | None = None) -> str:
+    """A number for people: fixed decimals when given, else by magnitude."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if decimals is not None:
+        return f"{value:,.{decimals}f}"
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 1 or a == 0:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def pct(value: float | None, decimals: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{decimals}f}%"
+
+
+def page(title: str, body: str, lang: str) -> str:
+    html_lang = "zh-CN" if lang == "zh" else "en"
+    return (
+        f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def grade_class(code: str | None, codes: list[str]) -> str:
+    if code is None or code not in codes:
+        return "g2"
+    i = codes.index(code)
+    return "g0" if i == 0 else ("g3" if i == len(codes) - 1 else f"g{min(i, 2)}")
+
+
+def radar_svg(
+    labels: list[str],
+    values: list[float | None],
+    reference: list[float | None],
+    legend: tuple[str, str],
+    size: int = 300,
+) -> str:
+    """Dimension radar on 0–100: the unit (filled) against the peer median (dashed).
+
+    With fewer than three dimensions a radar is meaningless, so bars are drawn instead.
+    """
+    n = len(labels)
+    if n < 3:
+        return bars_svg(labels, values, reference, legend)
+    cx = cy = size / 2
+    r = size / 2 - 62
+
+    def point(i: int, v: float | None) -> tuple[float, float]:
+        a = -math.pi / 2 + 2 * math.pi * i / n
+        k = max(0.0, min(100.0, v or 0.0)) / 100 * r
+        return cx + k * math.cos(a), cy + k * math.sin(a)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + 24}" '
+        f'width="{size}" height="{size + 24}" role="img" aria-label="{e(legend[0])}">'
+    ]
+    for ring in (25, 50, 75, 100):
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, ring) for i in range(n)))
+        parts.append(f'<polygon points="{pts}" fill="none" stroke="#d5dde6" stroke-width="1"/>')
+    for i, label in enumerate(labels):
+        x, y = point(i, 100)
+        lx, ly = point(i, 128)
+        anchor = "middle" if abs(lx - cx) < 8 else ("start" if lx > cx else "end")
+        parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#d5dde6"/>')
+        parts.append(
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" '
+            f'dominant-baseline="middle">{e(label)}</text>'
+        )
+    ref = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(reference)))
+    own = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(values)))
+    parts.append(
+        f'<polygon points="{ref}" fill="none" stroke="#7f7f7f" stroke-width="1.5" '
+        'stroke-dasharray="4 3"/>'
+    )
+    parts.append(
+        f'<polygon points="{own}" fill="#2e75b6" fill-opacity="0.28" stroke="#1f4e78" '
+        'stroke-width="2"/>'
+    )
+    y0 = size + 12
+    parts.append(
+        f'<rect x="8" y="{y0 - 6}" width="12" height="8" fill="#2e75b6" fill-opacity="0.5"/>'
+        f'<text x="24" y="{y0}" font-size="10" dominant-baseline="middle">{e(legend[0])}</text>'
+    )
+    parts.append(
+        f'<line x1="150" y1="{y0}" x2="164" y2="{y0}" stroke="#7f7f7f" stroke-dasharray="4 3"/>'
+        f'<text x="168" y="{y0}" font-size="10" dominant-baseline="middle">{e(legend[1])}</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bars_svg(
+    labels: list[str],
+    values: list[float | None],
+    reference: list[float | None],
+    legend: tuple[str, str],
+    width: int = 300,
+) -> str:
+    """Horizontal 0–100 bars with a tick at the reference value."""
+    row = 26
+    h = row * len(labels) + 20
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" width="{width}" '
+        f'height="{h}" role="img" aria-label="{e(legend[0])}">'
+    ]
+    for i, (label, v, ref) in enumerate(zip(labels, values, reference, strict=True)):
+        y = i * row + 4
+        w = max(0.0, min(100.0, v or 0.0)) * (width - 110) / 100
+        parts.append(
+            f'<text x="0" y="{y + 9}" font-size="10">{e(label)}</text>'
+            f'<rect x="100" y="{y}" width="{w:.1f}" height="14" fill="#2e75b6"/>'
+        )
+        if ref is not None:
+            rx = 100 + max(0.0, min(100.0, ref)) * (width - 110) / 100
+            parts.append(
+                f'<line x1="{rx:.1f}" y1="{y - 2}" x2="{rx:.1f}" y2="{y + 16}" '
+                'stroke="#333" stroke-width="2"/>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def hbar(share: float, colour: str = "#2e75b6", width_mm: float = 50) -> str:
+    """A CSS bar for tables (grade distribution)."""
+    w = max(0.0, min(1.0, share)) * width_mm
+    return (
+        f'<span style="display:inline-block;height:9px;width:{w:.1f}mm;background:{colour};'
+        'vertical-align:middle"></span>'
+    )

@@ -1,0 +1,205 @@
+"""`export_run`: write a stored run as XLSX, CSV or Parquet, with cards, summary and manifest.
+
+Everything is written into a hidden staging folder first and moved into place at the end, so an
+export that fails half-way leaves no half-written files behind (the folder's earlier contents
+stay as they were).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from evaluator.appeals import appeals_for_export
+from evaluator.export.cards import write_cards
+from evaluator.export.flat import ENCODINGS, write_csv, write_parquet
+from evaluator.export.labels import text
+from evaluator.export.manifest import MANIFEST, write_manifest
+from evaluator.export.runinfo import ExportError, resolve_run, scheme_from_text
+from evaluator.export.summary import write_summary
+from evaluator.export.tables import LANGS, TABLES, ExportContext, refresh_methodology, row_count
+from evaluator.export.xlsx import EXCEL_MAX_ROWS, write_xlsx
+from evaluator.store import StoreError, connect
+
+FORMATS = ("xlsx", "csv", "parquet")
+WORKBOOK = "results.xlsx"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    run_id: str
+    out_dir: Path
+    files: list[Path]  # final paths, manifest excluded
+    manifest: Path
+    notes: list[str]
+    rows: dict[str, int]
+
+
+class Progress:
+    """What the CLI plugs a progress bar into: the total work first, then advances."""
+
+    def begin(self, total: int) -> None:  # pragma: no cover - trivial default
+        pass
+
+    def advance(self, label: str, n: int) -> None:  # pragma: no cover - trivial default
+        pass
+
+
+def export_run(
+    db: str | Path,
+    run_id: str | None = None,
+    *,
+    fmt: str = "xlsx",
+    out: str | Path,
+    lang: str = "en",
+    encoding: str = "utf-8",
+    cards: bool = True,
+    summary: bool = True,
+    max_sheet_rows: int = EXCEL_MAX_ROWS - 1,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Export run `run_id` (latest when None) of the data DB `db` into folder `out`."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
+    if lang not in LANGS:
+        raise ExportError(f"unknown language '{lang}': use en or zh")
+    if encoding not in ENCODINGS:
+        raise ExportError(f"unknown encoding '{encoding}': use one of {', '.join(ENCODINGS)}")
+    try:
+        con = connect(db, read_only=True)
+    except StoreError as exc:
+        raise ExportError(str(exc)) from None
+    try:
+        return _export(
+            con,
+            Path(db),
+            run_id,
+            fmt,
+            Path(out),
+            lang,
+            encoding,
+            cards,
+            summary,
+            max_sheet_rows,
+            progress or Progress(),
+        )
+    finally:
+        con.close()
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection,
+    db: Path,
+    run_id: str | None,
+    fmt: str,
+    out: Path,
+    lang: str,
+    encoding: str,
+    cards: bool,
+    summary: bool,
+    max_rows: int,
+    progress: Progress,
+) -> ExportResult:
+    run = resolve_run(con, run_id)
+    scheme = scheme_from_text(run.scheme_yaml, f"run {run.run_id}")
+    ctx = ExportContext(con, run, scheme, lang, appeals=appeals_for_export(con, db, run.run_id))
+    counts = {name: row_count(ctx, name) for name in TABLES}
+    split = fmt == "xlsx" and counts["breakdown"] > max_rows
+    if split:
+        sheets = -(-counts["breakdown"] // max_rows)
+        ctx.notes.append(text("split_note", lang, sheets=sheets, file="breakdown.parquet"))
+        refresh_methodology(ctx)
+    work = sum(counts.values()) * (2 if split else 1)
+    work += counts["summary"] * 2 if cards else 0
+    progress.begin(work + (2 if summary else 0))
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = out / f".partial-{run.run_id}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise ExportError(
+            f"{out}: cannot create the output folder ({exc.strerror}); choose another --out"
+        ) from None
+    try:
+        files = _write_all(ctx, staging, fmt, encoding, cards, summary, split, max_rows, progress)
+        final = _move_into_place(staging, out, files)
+        manifest = write_manifest(
+            out,
+            final,
+            run,
+            format=fmt,
+            lang=lang,
+            encoding=encoding if fmt == "csv" else None,
+            generated_at=ctx.generated_at.isoformat(),
+            notes=ctx.notes,
+            appeals=int(ctx.appeals.height if ctx.appeals is not None else 0),
+        )
+    except OSError as exc:
+        raise ExportError(
+            f"{out}: writing the export failed ({exc}); nothing was published, "
+            "free space or choose another --out"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(run.run_id, out, final, manifest, list(ctx.notes), counts)
+
+
+def _write_all(
+    ctx: ExportContext,
+    staging: Path,
+    fmt: str,
+    encoding: str,
+    cards: bool,
+    summary: bool,
+    split: bool,
+    max_rows: int,
+    progress: Progress,
+) -> list[Path]:
+    files: list[Path] = []
+    adv: Callable[[str, int], None] = progress.advance
+    if fmt == "xlsx":
+        path = staging / WORKBOOK
+        write_xlsx(ctx, path, max_rows=max_rows, notes=ctx.notes, advance=adv)
+        files.append(path)
+        if split:
+            files.append(staging / "breakdown.parquet")
+            write_parquet(ctx, "breakdown", files[-1], advance=adv)
+    else:
+        for name in TABLES:
+            path = staging / f"{name}.{fmt}"
+            if fmt == "csv":
+                write_csv(ctx, name, path, encoding=encoding, advance=adv)
+            else:
+                write_parquet(ctx, name, path, advance=adv)
+            files.append(path)
+    for lang in LANGS:
+        lctx = ExportContext(
+            ctx.con, ctx.run, ctx.scheme, lang, ctx.appeals, list(ctx.notes), ctx.generated_at
+        )
+        if cards:
+            files += write_cards(lctx, staging / "cards" / lang, advance=adv)
+        if summary:
+            files.append(write_summary(lctx, staging / f"leadership_summary.{lang}.html"))
+            adv("summary", 1)
+    ctx.__post_init__()  # restore the lookups in the export language
+    return files
+
+
+def _move_into_place(staging: Path, out: Path, files: list[Path]) -> list[Path]:
+    final = []
+    for f in files:
+        target = out / f.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f, target)
+        final.append(target)
+    stale = out / MANIFEST
+    if stale.exists():
+        stale.unlink()
+    return final
