@@ -1,0 +1,73 @@
+"""Overview: the latest run at a glance — grades, league table with rank intervals, movers."""
+
+import polars as pl
+import streamlit as st
+
+from ui import charts
+from ui.context import q
+from ui.i18n import t
+from ui.page import start
+from ui.tables import show
+
+ctx = start("overview_title")
+league_all: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
+dist: pl.DataFrame = q("grade_distribution", ctx.run_id, lang=ctx.lang)
+
+top = dist.filter(pl.col("grade_order") == 0)["units"].sum()
+m = st.columns(4)
+m[0].metric(t("m_units"), league_all.height)
+m[1].metric(t("m_mean"), f"{league_all['score'].mean() or 0:.1f}")
+m[2].metric(t("m_top_grade"), f"{top / max(league_all.height, 1):.0%}")
+m[3].metric(t("m_flags"), league_all.filter(pl.col("flags").is_not_null()).height)
+
+left, right = st.columns([1, 2])
+with left:
+    st.subheader(t("grade_dist"))
+    st.plotly_chart(charts.grade_bar(dist), width="stretch")
+with right:
+    st.subheader(t("league"))
+    options = q("filter_options", ctx.run_id)
+    f = st.columns(3)
+    types = f[0].multiselect(t("filter_type"), options["unit_type"], key="ov_types")
+    peers = f[1].multiselect(t("filter_peer"), options["peer_group"], key="ov_peers")
+    search = f[2].text_input(t("search"), key="ov_search")
+    league: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang, unit_types=types,
+                             peer_groups=peers, search=search.strip() or None)
+    has_interval = league["rank_low"].is_not_null().any()
+    league = league.with_columns(
+        pl.when(pl.col("rank_low").is_not_null())
+        .then(pl.format("{}–{}", "rank_low", "rank_high")).alias("rank_interval")
+    )
+    st.caption(t("rows_shown", n=league.height, total=league_all.height))
+    show(league, {"rank": "c_rank", "rank_interval": "c_rank_interval", "unit_name": "c_unit_name",
+                  "unit_id": "c_unit_id", "score": "c_score", "grade_name": "c_grade",
+                  "peer_group": "c_peer_group", "unit_type": "c_unit_type", "flags": "c_flags"},
+         coded=("flags",), height=380)
+    if has_interval:
+        st.caption(t("rank_interval_note"))
+
+if has_interval:
+    st.subheader(t("rank_interval_chart", n=min(30, league.height)))
+    st.plotly_chart(charts.rank_intervals(league.filter(pl.col("rank_low").is_not_null()).head(30)),
+                    width="stretch")
+
+previous = q("previous_run_id", ctx.run_id)
+if previous is None:
+    st.subheader(t("movers", period="—"))
+    st.info(t("no_previous"))
+else:
+    prev_info = q("run_info", previous)
+    st.subheader(t("movers", period=prev_info.period))
+    moves: pl.DataFrame = q("movers", ctx.run_id, previous, lang=ctx.lang)
+    cols = st.columns(2)
+    for col, direction, key in ((cols[0], "up", "risers"), (cols[1], "down", "fallers")):
+        with col:
+            st.markdown(f"**{t(key)}**")
+            part = moves.filter(pl.col("direction") == direction) if moves.height else moves
+            if part.is_empty():
+                st.write(t("no_movers"))
+            for r in part.to_dicts():
+                st.markdown("- " + t("mover_line", name=r["unit_name"] or r["unit_id"],
+                                     prev=r["prev_score"], score=r["score"], change=r["change"],
+                                     prev_rank=r["prev_rank"], rank=r["rank"],
+                                     drivers=r["drivers"] or t("no_drivers")))

@@ -1,0 +1,91 @@
+"""Where the dashboard's data comes from: the latest snapshot, the chosen run, cached reads.
+
+The app never opens the main database. `evaluator dashboard` passes the DB path (and the
+snapshot path) in the environment; every read opens the current snapshot read-only through
+`evaluator.readmodel`, cached on (snapshot version, function, run id, arguments), so a newly
+published snapshot is picked up on the next interaction and old cache entries simply stop
+matching.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import streamlit as st
+
+from evaluator import readmodel
+from evaluator.snapshot import latest_snapshot, snapshot_path, snapshot_version
+
+ENV_DB = "EVALUATOR_DB"
+ENV_SNAPSHOT = "EVALUATOR_SNAPSHOT"
+ENV_NO_AUTH = "EVALUATOR_NO_AUTH"
+
+
+@dataclass(frozen=True)
+class Source:
+    db: Path | None  # the main DB (never opened here)
+    snapshot: Path  # the read-only file the pages read
+    version: int  # changes when a new snapshot is swapped in
+
+
+def db_path() -> Path | None:
+    value = os.environ.get(ENV_DB)
+    return Path(value) if value else None
+
+
+def no_auth() -> bool:
+    return os.environ.get(ENV_NO_AUTH, "") in {"1", "true", "yes"}
+
+
+def expected_snapshot() -> Path:
+    explicit = os.environ.get(ENV_SNAPSHOT)
+    if explicit:
+        return Path(explicit)
+    db = db_path()
+    return snapshot_path(db) if db else Path("data/snapshots/evaluator.duckdb")
+
+
+def source() -> Source | None:
+    """The snapshot to read now, or None when none exists yet."""
+    explicit = os.environ.get(ENV_SNAPSHOT)
+    db = db_path()
+    snap: Path | None
+    if explicit:
+        snap = Path(explicit) if Path(explicit).exists() else None
+    else:
+        snap = latest_snapshot(db) if db else None
+    if snap is None:
+        return None
+    return Source(db=db, snapshot=snap, version=snapshot_version(snap))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(
+    snapshot: str, version: int, func: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]
+) -> Any:
+    con = duckdb.connect(snapshot, read_only=True)
+    try:
+        plain = [list(a) if isinstance(a, tuple) else a for a in args]
+        named = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
+        return getattr(readmodel, func)(con, *plain, **named)
+    finally:
+        con.close()
+
+
+def q(func: str, *args: Any, **kwargs: Any) -> Any:
+    """Call `readmodel.<func>(con, *args, **kwargs)` on the current snapshot, cached.
+
+    Every run-level function takes the run id as its first argument, so the cache is keyed on it.
+    """
+    src = source()
+    if src is None:
+        raise RuntimeError("no snapshot")  # pages check `source()` first via page.start()
+    frozen = tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(kwargs.items())
+    )
+    args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    return _cached(str(src.snapshot), src.version, func, args, frozen)

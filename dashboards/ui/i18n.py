@@ -1,0 +1,346 @@
+"""Every label the dashboard shows, in Chinese (default) and English.
+
+Pages call `t("key")`; the language lives in the session and is switched in the sidebar on every
+page. A missing key is a bug the tests catch (every key must have both languages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+LANGS = {"zh": "中文", "en": "English"}
+DEFAULT_LANG = "zh"
+
+L: dict[str, tuple[str, str]] = {
+    # app frame
+    "app_title": ("绩效考核看板", "Performance dashboard"),
+    "language": ("语言 / Language", "Language / 语言"),
+    "run": ("考核运行", "Scoring run"),
+    "run_option": ("{period} · {scheme} · {created}", "{period} · {scheme} · {created}"),
+    "snapshot_caption": ("数据快照：{time}", "Data snapshot: {time}"),
+    "no_auth_banner": (
+        "未启用登录（--no-auth）：任何能访问本机端口的人都能查看全部结果。仅在可信的本机环境使用。",
+        "Login is off (--no-auth): anyone who can reach this port sees every result. "
+        "Use only on a trusted machine.",
+    ),
+    "page_overview": ("总览", "Overview"),
+    "page_compare": ("单位对比", "Compare units"),
+    "page_unit": ("单位画像", "Unit profile"),
+    "page_scheme": ("方案体检", "Scheme health"),
+    "page_quality": ("数据质量", "Data quality"),
+    "page_sensitivity": ("敏感性", "Sensitivity"),
+    "page_setup": ("开始使用", "Getting started"),
+    "page_users": ("登录设置", "Sign-in set-up"),
+    # empty states
+    "no_db_title": ("还没有可查看的数据", "Nothing to show yet"),
+    "no_db_body": (
+        "看板读取数据库的只读快照，但尚未找到快照：`{path}`。\n\n"
+        "请先导入数据并计分，例如：\n\n"
+        "```\nevaluator demo --no-serve\n```\n"
+        "或依次运行 `evaluator ingest --db DB --kind …` 与 `evaluator score --db DB --scheme … "
+        "--period …`，然后重新运行 `evaluator dashboard --db DB`（每次计分后会自动发布新快照）。",
+        "The dashboard reads a read-only snapshot of the database, and none was found: `{path}`.\n\n"
+        "Load data and score it first, for example:\n\n"
+        "```\nevaluator demo --no-serve\n```\n"
+        "or `evaluator ingest --db DB --kind …` then `evaluator score --db DB --scheme … "
+        "--period …`, and run `evaluator dashboard --db DB` again (every scoring run publishes a "
+        "fresh snapshot).",
+    ),
+    "no_schema_body": (
+        "快照 `{path}` 不是本系统的数据库（缺少考核表）。请确认 `--db` 指向 evaluator 创建的数据库。",
+        "The snapshot `{path}` is not an evaluator database (the scoring tables are missing). "
+        "Check that `--db` points at a database evaluator created.",
+    ),
+    "no_runs_title": ("数据已导入，但还没有计分结果", "Data is loaded but nothing is scored yet"),
+    "no_runs_body": (
+        "数据库中有 {units} 个单位、{outcomes} 条成效数据、{surveys} 条问卷答案（{batches} 个导入批次），"
+        "但还没有考核运行。请运行：\n\n"
+        "```\nevaluator score --db DB --scheme indicators/demo_township.yaml --period 2026\n```\n"
+        "计分完成后刷新本页即可。",
+        "The database holds {units} units, {outcomes} outcome values and {surveys} survey answers "
+        "({batches} load batches), but no scoring run yet. Run:\n\n"
+        "```\nevaluator score --db DB --scheme indicators/demo_township.yaml --period 2026\n```\n"
+        "then refresh this page.",
+    ),
+    "empty_db_title": ("数据库是空的", "The database is empty"),
+    "empty_db_body": (
+        "还没有导入任何数据。可以先用演示数据体验：`evaluator demo`；"
+        "或用 `evaluator ingest --db DB --kind units|outcomes|surveys FILE` 导入本地数据。",
+        "No data was loaded yet. Try the demo data with `evaluator demo`, or load your own with "
+        "`evaluator ingest --db DB --kind units|outcomes|surveys FILE`.",
+    ),
+    "users_title": ("需要配置登录用户", "Sign-in needs a user"),
+    "users_body": (
+        "看板默认要求登录，但应用库 `{path}` 中还没有任何用户，因此暂不显示考核结果。\n\n"
+        "- 用户保存在应用库（与数据库同目录的 `*.app.db`）的 `users` 表中；"
+        "用户管理命令 `evaluator users add 用户名 --role office|leadership|unit` 将随登录功能一并提供。\n"
+        "- 在此之前，如仅在本机查看，请使用：\n\n"
+        "```\nevaluator dashboard --db {db} --no-auth\n```",
+        "The dashboard requires sign-in by default, and the app store `{path}` has no users yet, so "
+        "no results are shown.\n\n"
+        "- Users live in the `users` table of the app store (the `*.app.db` beside the database); "
+        "the user command `evaluator users add NAME --role office|leadership|unit` ships with the "
+        "sign-in feature.\n"
+        "- Until then, to browse on this machine only, run:\n\n"
+        "```\nevaluator dashboard --db {db} --no-auth\n```",
+    ),
+    "users_pending": (
+        "已配置 {n} 个用户，但本版本尚未提供登录界面；请暂时使用 `--no-auth` 在本机查看。",
+        "{n} user(s) are configured, but this version has no sign-in screen yet; use `--no-auth` "
+        "on this machine for now.",
+    ),
+    # overview
+    "overview_title": ("年度考核总览", "Year at a glance"),
+    "run_caption": (
+        "{scheme}（{version}）· 考核期 {period} · {units} 个单位 · 运行 {run_id}",
+        "{scheme} (v{version}) · period {period} · {units} units · run {run_id}",
+    ),
+    "lint_banner": (
+        "该方案存在 {n} 项严重的形式主义问题，结果需谨慎解读（见“方案体检”）。",
+        "This scheme has {n} serious formalism finding(s); read the results with care "
+        "(see Scheme health).",
+    ),
+    "m_units": ("参评单位", "Units scored"),
+    "m_mean": ("平均得分", "Mean score"),
+    "m_top_grade": ("优秀比例", "Share in top grade"),
+    "m_flags": ("预警单位", "Units flagged"),
+    "grade_dist": ("等次分布", "Grade distribution"),
+    "league": ("排名表", "League table"),
+    "filter_type": ("单位类型", "Unit type"),
+    "filter_peer": ("同类组", "Peer group"),
+    "search": ("按名称或编码搜索", "Search by name or id"),
+    "rows_shown": ("显示 {n} / {total} 个单位", "Showing {n} of {total} units"),
+    "rank_interval_note": (
+        "排名区间来自不确定性分析：区间相互重叠的单位，名次差异在统计上并不可靠。",
+        "Rank intervals come from the uncertainty analysis: units whose intervals overlap are not "
+        "reliably different.",
+    ),
+    "rank_interval_chart": ("排名及其不确定区间（前 {n} 名）", "Rank with its uncertainty interval (top {n})"),
+    "movers": ("进退变化（对比 {period}）", "Movers (against {period})"),
+    "risers": ("进步最大", "Biggest rises"),
+    "fallers": ("退步最大", "Biggest falls"),
+    "no_previous": (
+        "没有同一方案更早考核期的运行，暂无进退对比。",
+        "No earlier period was scored under this scheme, so there are no movers yet.",
+    ),
+    "no_movers": ("无变化。", "No changes."),
+    "mover_line": (
+        "**{name}**：{prev:.1f} → {score:.1f}（{change:+.1f} 分，名次 {prev_rank} → {rank}）。主要因素：{drivers}",
+        "**{name}**: {prev:.1f} → {score:.1f} ({change:+.1f} points, rank {prev_rank} → {rank}). "
+        "Mainly: {drivers}",
+    ),
+    "no_drivers": ("—", "—"),
+    # compare
+    "compare_title": ("单位对比", "Compare units"),
+    "pick_units": ("选择 2–6 个单位", "Pick 2–6 units"),
+    "pick_more": ("请至少选择 2 个单位。", "Pick at least two units."),
+    "radar": ("各维度得分（0–100）", "Dimension scores (0–100)"),
+    "ind_bars": ("分指标得分与同类组中位数", "Indicator scores beside the peer-group median"),
+    "peer_median": ("同类组中位数", "Peer median"),
+    "summary": ("对比摘要", "Summary"),
+    "summary_line": (
+        "**{name}** 在{strong}方面领先所选单位平均水平{weak_part}。",
+        "**{name}** is ahead of the selected units' average in {strong}{weak_part}.",
+    ),
+    "summary_weak": ("，在{weak}方面相对落后", "; behind in {weak}"),
+    "summary_none": ("**{name}** 各维度均不高于所选单位平均水平{weak_part}。",
+                     "**{name}** is not ahead of the average in any dimension{weak_part}."),
+    "gap_item": ("{dim}（{gap:+.1f}）", "{dim} ({gap:+.1f})"),
+    "list_sep": ("、", ", "),
+    # unit profile
+    "unit_title": ("单位画像", "Unit profile"),
+    "pick_unit": ("选择单位", "Pick a unit"),
+    "m_score": ("总分", "Score"),
+    "m_rank": ("排名", "Rank"),
+    "m_rank_value": ("{rank} / {n}", "{rank} of {n}"),
+    "m_grade": ("等次", "Grade"),
+    "m_coverage": ("数据覆盖", "Data coverage"),
+    "adjustments": (
+        "加权基础分 {base:.2f}，加分 {bonus:.2f}，扣分 {deduction:.2f}{veto}",
+        "Weighted base {base:.2f}, bonus {bonus:.2f}, deduction {deduction:.2f}{veto}",
+    ),
+    "veto_applied": ("；一票否决：{veto}", "; veto applied: {veto}"),
+    "explain": ("得分明细（追溯到原始数据）", "How the score is made (down to the raw data)"),
+    "contrib_chart": ("各指标贡献分", "Contribution of each indicator"),
+    "trend": ("历年趋势", "Trend across periods"),
+    "trend_single": ("只有一个考核期，暂无趋势。", "Only one period is scored: no trend yet."),
+    "satisfaction": ("群众满意度（含置信区间与样本量）", "Citizen satisfaction (interval and sample size)"),
+    "no_survey": ("本次运行没有该单位的问卷结果。", "No survey results for this unit in this run."),
+    "sat_point": ("满意度指数", "Satisfaction index"),
+    "exclusions": ("被剔除的问卷及原因", "Survey responses excluded, and why"),
+    "flags_title": ("预警标记", "Flags"),
+    "no_flags": ("该单位没有预警标记。", "No flags for this unit."),
+    # scheme health
+    "scheme_title": ("方案体检：形式主义审查", "Scheme health: the formalism audit"),
+    "m_indicators": ("指标数量", "Indicators"),
+    "m_trace_share": ("留痕类权重（申报→生效）", "Trace weight (declared → effective)"),
+    "m_burden": ("每单位每年填报负担", "Reporting burden per unit per year"),
+    "m_burden_value": ("{h:.1f} 小时", "{h:.1f} hours"),
+    "m_reports": ("每单位每年报送次数", "Reports per unit per year"),
+    "m_lint": ("体检问题（严重/警告）", "Findings (errors / warnings)"),
+    "lint_findings": ("体检发现", "Findings"),
+    "no_findings": ("未发现形式主义问题。", "No formalism findings."),
+    "weights_chart": ("申报权重与生效权重（留痕政策之后）", "Declared vs effective weights (after the trace policy)"),
+    "declared": ("申报权重", "Declared"),
+    "effective": ("生效权重", "Effective"),
+    "evidence_split": ("按证据类型的权重构成", "Weight by evidence class"),
+    "duplicates": ("重复索取的数据", "Data requested more than once"),
+    "no_duplicates": ("没有重复索取的数据（一表报送）。", "No data is requested twice (one form, shared)."),
+    "ranking_compare": ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective weights"),
+    "ranking_compare_note": (
+        "点越偏离对角线，说明留痕政策对该单位名次的影响越大；正值表示按实绩计分后名次上升。",
+        "The further a point lies from the diagonal, the more the trace policy moved that unit; a "
+        "positive gain means it ranks higher once paperwork counts less.",
+    ),
+    "no_declared": ("本次运行未保存按申报权重的排名。", "This run stored no ranking under declared weights."),
+    # data quality
+    "quality_title": ("数据质量", "Data quality"),
+    "batches": ("导入批次", "Load batches"),
+    "m_batches": ("批次（接收/拒绝）", "Batches (accepted / rejected)"),
+    "missing": ("缺失的单位—指标数据", "Missing unit–indicator values"),
+    "no_missing": ("所有单位的所有指标都有数据。", "Every unit has a value for every indicator."),
+    "missing_count": ("共 {n} 处缺失或插补。", "{n} value(s) missing or imputed."),
+    "survey_exclusions": ("问卷剔除原因（全部单位）", "Survey exclusions by reason (all units)"),
+    "funnel": ("满意度漏斗图", "Satisfaction funnel plot"),
+    "funnel_note": (
+        "横轴为有效样本量，纵轴为未经收缩的满意度指数；虚线为 95% 控制限，实线为 99.8% 控制限。"
+        "落在 99.8% 线外的单位才是真正与众不同的。",
+        "Effective sample size across, unshrunk satisfaction index up; dashed lines are 95% limits, "
+        "solid lines 99.8%. Only units outside the 99.8% limits are truly different.",
+    ),
+    "funnel_indicator": ("满意度指标", "Satisfaction indicator"),
+    "funnel_outside": ("{n} 个单位落在 99.8% 控制限之外。", "{n} unit(s) lie outside the 99.8% limits."),
+    "no_funnel": ("本次运行没有问卷数据。", "This run has no survey data."),
+    "centre": ("总体水平", "Overall level"),
+    "limit95": ("95% 控制限", "95% limits"),
+    "limit998": ("99.8% 控制限", "99.8% limits"),
+    "units_legend": ("单位", "Units"),
+    # sensitivity
+    "sens_title": ("敏感性：排名有多可靠", "Sensitivity: how firm is each rank"),
+    "sens_none": (
+        "本次运行没有计算不确定性，因此没有排名区间。计算方法：\n\n"
+        "```\nevaluator score --db DB --scheme SCHEME --period {period} --uncertainty\n```\n"
+        "（对问卷受访者重抽样并在权重不确定范围内模拟，得到每个单位的得分与排名区间。）",
+        "This run computed no uncertainty, so there are no rank intervals. To compute them:\n\n"
+        "```\nevaluator score --db DB --scheme SCHEME --period {period} --uncertainty\n```\n"
+        "(resamples survey respondents and simulates weight uncertainty to give every unit a score "
+        "and rank interval).",
+    ),
+    "sens_chart": ("排名区间", "Rank intervals"),
+    "sens_params": ("计算参数", "Settings used"),
+    "sens_summary": (
+        "中位排名区间宽度 {median:.0f} 名；{firm} 个单位的名次区间宽度不超过 2 名。",
+        "Median rank interval width {median:.0f} places; {firm} unit(s) have an interval of at most "
+        "2 places.",
+    ),
+    # columns
+    "c_rank": ("排名", "Rank"),
+    "c_rank_interval": ("排名区间", "Rank interval"),
+    "c_unit_id": ("编码", "Id"),
+    "c_unit_name": ("单位", "Unit"),
+    "c_unit_type": ("类型", "Type"),
+    "c_peer_group": ("同类组", "Peer group"),
+    "c_score": ("得分", "Score"),
+    "c_grade": ("等次", "Grade"),
+    "c_flags": ("预警", "Flags"),
+    "c_coverage": ("覆盖率", "Coverage"),
+    "c_dimension": ("维度", "Dimension"),
+    "c_indicator": ("指标", "Indicator"),
+    "c_evidence": ("证据类型", "Evidence"),
+    "c_raw_value": ("原始值", "Raw value"),
+    "c_rule": ("计分规则", "Rule"),
+    "c_ind_score": ("指标得分", "Indicator score"),
+    "c_declared_weight": ("申报权重", "Declared weight"),
+    "c_weight": ("生效权重", "Effective weight"),
+    "c_contribution": ("贡献分", "Contribution"),
+    "c_imputed": ("插补", "Imputed"),
+    "c_period": ("考核期", "Period"),
+    "c_responses": ("回收", "Responses"),
+    "c_valid": ("有效", "Valid"),
+    "c_effective_n": ("有效样本量", "Effective n"),
+    "c_index": ("指数", "Index"),
+    "c_ci": ("95% 置信区间", "95% interval"),
+    "c_small_sample": ("小样本", "Small sample"),
+    "c_reason": ("原因", "Reason"),
+    "c_count": ("份数", "Responses"),
+    "c_flag": ("标记", "Flag"),
+    "c_evidence_text": ("依据", "Evidence"),
+    "c_severity": ("严重程度", "Severity"),
+    "c_lint_rule": ("规则", "Rule"),
+    "c_message": ("说明", "Message"),
+    "c_change": ("变化", "Change"),
+    "c_source": ("数据", "Data"),
+    "c_indicators": ("指标", "Indicators"),
+    "c_rank_declared": ("按申报权重排名", "Rank (declared weights)"),
+    "c_rank_gain": ("名次变化", "Rank gain"),
+    "c_score_declared": ("按申报权重得分", "Score (declared weights)"),
+    "c_batch": ("批次", "Batch"),
+    "c_kind": ("类型", "Kind"),
+    "c_file": ("文件", "File"),
+    "c_status": ("状态", "Status"),
+    "c_rows": ("行数", "Rows"),
+    "c_loaded_at": ("导入时间", "Loaded at"),
+    "c_missing_status": ("情况", "Status"),
+    "c_units": ("单位数", "Units"),
+    "c_score_interval": ("得分区间", "Score interval"),
+    "c_spread": ("区间宽度", "Width"),
+    # value labels
+    "v_absent": ("无记录", "no row"),
+    "v_no_value": ("无数据", "no value"),
+    "v_imputed": ("已插补", "imputed"),
+    "v_accepted": ("已接收", "accepted"),
+    "v_rejected": ("已拒绝", "rejected"),
+    "v_error": ("严重", "error"),
+    "v_warning": ("警告", "warning"),
+    "v_info": ("提示", "info"),
+    "v_outcome": ("成效", "Outcome"),
+    "v_satisfaction": ("满意度", "Satisfaction"),
+    "v_output": ("产出", "Output"),
+    "v_process": ("过程", "Process"),
+    "v_trace": ("留痕", "Trace"),
+    "v_speeder": ("答题过快", "too fast"),
+    "v_straightline": ("直线作答", "straight-lining"),
+    "v_duplicate": ("重复提交", "duplicate"),
+    "v_out_of_scale": ("超出量表", "out of scale"),
+    "v_show_off": ("重留痕轻实绩", "show-off"),
+    "v_survey_stuffing": ("问卷疑似刷量", "survey stuffing"),
+    "v_small_sample": ("样本量不足", "small sample"),
+    "v_yes": ("是", "yes"),
+    "v_no": ("否", "no"),
+}
+
+
+def lang() -> str:
+    value = st.session_state.get("lang", DEFAULT_LANG)
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def t(key: str, **values: Any) -> str:
+    zh, en = L[key]
+    text = zh if lang() == "zh" else en
+    return text.format(**values) if values else text
+
+
+def value_label(value: str | None) -> str:
+    """A stored code (evidence, flag, status, reason…) in the reader's language; unknown codes stay."""
+    if value is None:
+        return ""
+    pair = L.get(f"v_{value}")
+    if pair is None:
+        return value
+    return pair[0] if lang() == "zh" else pair[1]
+
+
+def language_switch() -> None:
+    """The zh/en switch, shown in the sidebar of every page; kept in the URL so reloads keep it."""
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = st.query_params.get("lang", DEFAULT_LANG)
+        if st.session_state["lang"] not in LANGS:
+            st.session_state["lang"] = DEFAULT_LANG
+    st.sidebar.radio(
+        L["language"][0], options=list(LANGS), format_func=LANGS.__getitem__, key="lang",
+        horizontal=True,
+    )
+    st.query_params["lang"] = lang()

@@ -1,0 +1,79 @@
+"""The frame every page shares: title, run picker, and the helpful pages for an empty database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import streamlit as st
+
+from evaluator.readmodel import DbState, RunInfo
+from ui.context import expected_snapshot, q, source
+from ui.i18n import lang, t
+
+
+@dataclass(frozen=True)
+class Ctx:
+    run_id: str
+    info: RunInfo
+    lang: str
+
+
+def _empty_state(state: DbState | None) -> None:
+    if state is None:
+        st.header(t("no_db_title"))
+        st.markdown(t("no_db_body", path=expected_snapshot()))
+    elif not state.has_schema:
+        st.header(t("no_db_title"))
+        st.markdown(t("no_schema_body", path=expected_snapshot()))
+    elif not state.has_data and state.runs == 0:
+        st.header(t("empty_db_title"))
+        st.markdown(t("empty_db_body"))
+    else:
+        st.header(t("no_runs_title"))
+        st.markdown(
+            t("no_runs_body", units=state.units, outcomes=state.outcome_rows,
+              surveys=state.survey_rows, batches=state.batches)
+        )
+    st.stop()
+
+
+def _pick_run() -> str:
+    runs: pl.DataFrame = q("list_runs")
+    ids = runs["run_id"].to_list()
+    labels = {
+        r["run_id"]: t(
+            "run_option", period=r["period"],
+            scheme=(r["scheme_name_zh"] if lang() == "zh" else r["scheme_name_en"]) or r["scheme_id"],
+            created=str(r["created_at"])[:16],
+        )
+        for r in runs.to_dicts()
+    }
+    if st.session_state.get("run_id") not in ids:
+        st.session_state["run_id"] = ids[0]
+    st.sidebar.selectbox(t("run"), ids, format_func=labels.__getitem__, key="run_id")
+    return str(st.session_state["run_id"])
+
+
+def start(title_key: str) -> Ctx:
+    """Render the page title and return the chosen run; stop with a helpful page when there is none."""
+    st.title(t(title_key))
+    src = source()
+    if src is None:
+        _empty_state(None)
+    state: DbState = q("db_state")
+    if not state.has_schema or state.runs == 0:
+        _empty_state(state)
+    run_id = _pick_run()
+    info: RunInfo | None = q("run_info", run_id)
+    if info is None:  # the run vanished from a newer snapshot: start again from the latest
+        st.session_state.pop("run_id", None)
+        st.rerun()
+    assert info is not None
+    st.caption(
+        t("run_caption", scheme=info.scheme_name(lang()), version=info.scheme_version or "—",
+          period=info.period, units=info.units, run_id=info.run_id)
+    )
+    if info.lint_errors:
+        st.warning(t("lint_banner", n=info.lint_errors), icon="⚠️")
+    return Ctx(run_id=run_id, info=info, lang=lang())
