@@ -1,9 +1,172 @@
-"""Commands of this group register here (being built)."""
+"""`evaluator score | runs | diff`: make a stored run, list runs, compare two runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import duckdb
 import typer
+from rich.table import Table
+
+from evaluator.cli.common import console, err_console, fail, warn
+from evaluator.runs import RunNotFound, diff_runs, list_runs, resolve_run, write_outputs
+from evaluator.scheme import SchemeInvalid, load_scheme
+from evaluator.store import StoreError, connect
+
+DbOpt = typer.Option(..., "--db", help="DuckDB file / 数据库文件")
+
+
+def _fmt(value: object, decimals: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{decimals}f}"
+    return str(value)
+
+
+def score(
+    db: Path = DbOpt,
+    scheme: Path = typer.Option(..., "--scheme", help="scheme YAML / 考核方案文件"),
+    period: str = typer.Option(None, "--period", help="year to score, e.g. 2026 (default: the "
+                               "scheme's year) / 考核年度"),
+    out: Path = typer.Option(None, "--out", help="also write scores.csv, indicator_scores.csv, "
+                             "flags.csv here / 输出目录"),
+    uncertainty: bool = typer.Option(False, "--uncertainty", help="compute score/rank intervals"),
+    top: int = typer.Option(10, "--top", min=0, help="league-table rows to print"),
+) -> None:
+    """Score every unit the scheme applies to and store the run. / 计分并保存本次结果。"""
+    from evaluator.scoring import ScoringError, score_run
+
+    try:
+        loaded = load_scheme(scheme)
+    except SchemeInvalid as exc:
+        for issue in exc.issues:
+            err_console.print(f"[red]✗[/] {issue}")
+        fail(f"{len(exc.issues)} error(s) in {scheme}: fix the scheme (`evaluator validate`) "
+             f"/ 方案有误，请先修正")
+    s = loaded.scheme
+    period = str(period or s.year)
+    try:
+        con = connect(db)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        try:
+            run_id = score_run(con, loaded, period, uncertainty=uncertainty,
+                               params={"scheme_file": str(scheme)})
+        except ScoringError as exc:
+            fail(f"{exc} / 计分未完成")
+        except duckdb.Error as exc:
+            fail(f"the database could not be scored ({exc}); nothing was stored / 数据库错误，未保存")
+        _print_lint(con, run_id)
+        note = con.execute("SELECT note FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        for line in (note or "").splitlines():
+            warn(line)
+        _print_league(con, run_id, s.scale.decimals, top, f"{s.name.zh} / {s.name.en} — {period}")
+        if out is not None:
+            paths = write_outputs(con, run_id, out)
+            console.print(f"[green]✓[/] wrote {', '.join(str(p) for p in paths)}")
+        console.print(f"[green]✓[/] run {run_id} stored in {db} / 结果已保存")
+    finally:
+        con.close()
+
+
+def _print_lint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    rows = con.execute(
+        "SELECT severity, count(*) FROM run_lint WHERE run_id = ? GROUP BY severity "
+        "ORDER BY severity", [run_id]).fetchall()
+    if not rows:
+        console.print("lint / 形式主义检查: no findings / 无问题")
+        return
+    counts = ", ".join(f"{n} {sev}" for sev, n in rows)
+    console.print(f"lint / 形式主义检查: {counts} (stored with the run; "
+                  "`evaluator lint` shows them all)")
+    errors = con.execute(
+        "SELECT rule, indicator, message FROM run_lint WHERE run_id = ? AND severity = 'error' "
+        "ORDER BY rule, indicator LIMIT 5", [run_id]).fetchall()
+    for rule, indicator, message in errors:
+        console.print(f"  [red]error[/] {rule} {indicator or ''}: {message}")
+
+
+def _print_league(con: duckdb.DuckDBPyConnection, run_id: str, decimals: int, top: int,
+                  title: str) -> None:
+    if top == 0:
+        return
+    rows = con.execute(
+        "SELECT rank, unit_id, unit_name, score, grade, rank_declared FROM run_scores "
+        "WHERE run_id = ? ORDER BY rank NULLS LAST, unit_id LIMIT ?", [run_id, top]).fetchall()
+    table = Table(title=title)
+    for header in ("排名 Rank", "单位 Unit", "名称 Name", "得分 Score", "等次 Grade",
+                   "原权重排名 Declared-weight rank"):
+        table.add_column(header)
+    for rank, unit_id, name, value, grade, rank_declared in rows:
+        table.add_row(_fmt(rank), str(unit_id), _fmt(name), _fmt(value, decimals), _fmt(grade),
+                      _fmt(rank_declared))
+    console.print(table)
+
+
+def runs(db: Path = DbOpt) -> None:
+    """List stored runs, newest first. / 列出已保存的计分结果。"""
+    try:
+        con = connect(db, read_only=True)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        frame = list_runs(con)
+    finally:
+        con.close()
+    if frame.is_empty():
+        console.print("no runs yet / 尚无计分结果: run `evaluator score`")
+        return
+    table = Table(title="runs / 计分记录")
+    for header in ("run", "created 时间", "period 年度", "scheme 方案", "units 单位数",
+                   "lint errors 错误", "published 已发布"):
+        table.add_column(header)
+    for r in frame.iter_rows(named=True):
+        table.add_row(r["run_id"], str(r["created_at"])[:19], r["period"],
+                      f"{r['scheme_id']} v{r['scheme_version']}", str(r["units"]),
+                      str(r["lint_errors"]), "yes" if r["published"] else "no")
+    console.print(table)
+
+
+def diff(
+    run_a: str = typer.Argument(..., help="first run id (or unique prefix)"),
+    run_b: str = typer.Argument(..., help="second run id (or unique prefix)"),
+    db: Path = DbOpt,
+    all_units: bool = typer.Option(False, "--all", help="also list units whose rank is unchanged"),
+) -> None:
+    """Rank and score changes from RUN_A to RUN_B. / 比较两次计分的排名与得分变化。"""
+    try:
+        con = connect(db, read_only=True)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        try:
+            a, b = resolve_run(con, run_a), resolve_run(con, run_b)
+        except RunNotFound as exc:
+            fail(str(exc))
+        frame = diff_runs(con, a, b)
+    finally:
+        con.close()
+    changed = frame.filter(
+        (frame["rank_change"].fill_null(1) != 0) | (frame["score_change"].fill_null(1) != 0))
+    shown = frame if all_units else changed
+    table = Table(title=f"{a} → {b}: {changed.height} of {frame.height} units changed / 有变化的单位")
+    for header in ("单位 Unit", "名称 Name", "得分 A", "得分 B", "Δ", "排名 A", "排名 B", "↑↓",
+                   "等次 A", "等次 B"):
+        table.add_column(header)
+    for r in shown.iter_rows(named=True):
+        change = r["rank_change"]
+        arrow = "—" if change is None else (f"↑{change}" if change > 0 else
+                                            f"↓{-change}" if change < 0 else "=")
+        table.add_row(r["unit_id"], _fmt(r["unit_name"]), _fmt(r["score_a"]), _fmt(r["score_b"]),
+                      _fmt(r["score_change"]), _fmt(r["rank_a"]), _fmt(r["rank_b"]), arrow,
+                      _fmt(r["grade_a"]), _fmt(r["grade_b"]))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the app."""
+    app.command()(score)
+    app.command()(runs)
+    app.command()(diff)

@@ -1,0 +1,115 @@
+"""Stored runs: list them, read one as the CONTRACT CSVs, compare two.
+
+Runs are immutable (`evaluator.scoring` writes them once); everything here only reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+SCORES_COLUMNS = [
+    "unit_id", "score", "rank", "grade", "unit_name", "peer_group", "peer_rank", "base_score",
+    "bonus", "deduction", "veto", "score_declared", "rank_declared",
+]  # fmt: skip
+UNCERTAINTY_COLUMNS = ["score_low", "score_high", "rank_low", "rank_high"]
+INDICATOR_COLUMNS = [
+    "unit_id", "indicator_id", "raw_value", "score", "weight", "contribution",
+    "transformed_value", "rule", "declared_weight", "dimension_id", "imputed",
+]  # fmt: skip
+FLAG_COLUMNS = ["unit_id", "flag", "evidence"]
+
+
+class RunNotFound(Exception):
+    """No stored run matches; the message lists what to do."""
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
+           ) -> pl.DataFrame:
+    return con.sql(query, params=params or []).pl()
+
+
+def list_runs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every run, newest first, with its unit count and lint error count."""
+    return _frame(con, """
+        SELECT r.run_id, r.created_at, r.period, r.scheme_id, r.scheme_version,
+               COUNT(s.unit_id) AS units, r.lint_errors, r.published, r.note
+        FROM runs r LEFT JOIN run_scores s ON s.run_id = r.run_id
+        GROUP BY ALL ORDER BY r.created_at DESC, r.run_id DESC""")
+
+
+def resolve_run(con: duckdb.DuckDBPyConnection, run: str | None) -> str:
+    """A full run id from an id, a unique prefix, or None (the latest run)."""
+    if run is None:
+        rows = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
+                           ).fetchall()
+        if not rows:
+            raise RunNotFound("the database has no runs yet: run `evaluator score` first")
+        return str(rows[0][0])
+    rows = con.execute("SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id",
+                       [run]).fetchall()
+    if len(rows) == 1:
+        return str(rows[0][0])
+    if not rows:
+        raise RunNotFound(f"no run '{run}' in the database: `evaluator runs` lists the runs")
+    raise RunNotFound(f"'{run}' matches {len(rows)} runs: give more of the run id")
+
+
+def read_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """scores.csv of a run: CONTRACT columns first, uncertainty columns when computed."""
+    frame = _frame(con, "SELECT * FROM run_scores WHERE run_id = ? "
+                        "ORDER BY rank NULLS LAST, unit_id", [run_id])
+    cols = list(SCORES_COLUMNS)
+    if frame["score_low"].is_not_null().any():
+        cols += UNCERTAINTY_COLUMNS
+    return frame.select(cols)
+
+
+def read_indicator_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """indicator_scores.csv: one row per unit × indicator, scheme order within a unit."""
+    return _frame(con, """
+        SELECT i.* FROM run_indicator_scores i
+        LEFT JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
+        LEFT JOIN (SELECT node_id, row_number() OVER () AS ord FROM run_weights
+                   WHERE run_id = ? AND node_kind = 'indicator') w ON w.node_id = i.indicator_id
+        WHERE i.run_id = ? ORDER BY s.rank NULLS LAST, i.unit_id, w.ord""",
+                  [run_id, run_id]).select(INDICATOR_COLUMNS)
+
+
+def read_flags(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    return _frame(con, "SELECT unit_id, flag, evidence FROM run_flags WHERE run_id = ? "
+                       "ORDER BY unit_id, flag", [run_id])
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, run_id: str, out_dir: str | Path) -> list[Path]:
+    """Write scores.csv, indicator_scores.csv and flags.csv (header only when no flags)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "scores.csv": read_scores(con, run_id),
+        "indicator_scores.csv": read_indicator_scores(con, run_id),
+        "flags.csv": read_flags(con, run_id),
+    }
+    paths = []
+    for name, frame in files.items():
+        path = out / name
+        frame.write_csv(path)
+        paths.append(path)
+    return paths
+
+
+def diff_runs(con: duckdb.DuckDBPyConnection, run_a: str, run_b: str) -> pl.DataFrame:
+    """Per unit: score, rank and grade in both runs and the change (B − A; rank up is > 0)."""
+    return _frame(con, """
+        SELECT COALESCE(b.unit_id, a.unit_id) AS unit_id,
+               COALESCE(b.unit_name, a.unit_name) AS unit_name,
+               a.score AS score_a, b.score AS score_b, b.score - a.score AS score_change,
+               a.rank AS rank_a, b.rank AS rank_b, a.rank - b.rank AS rank_change,
+               a.grade AS grade_a, b.grade AS grade_b
+        FROM (SELECT * FROM run_scores WHERE run_id = ?) a
+        FULL OUTER JOIN (SELECT * FROM run_scores WHERE run_id = ?) b ON a.unit_id = b.unit_id
+        ORDER BY abs(COALESCE(a.rank - b.rank, 0)) DESC, rank_b NULLS LAST, unit_id""",
+                  [run_a, run_b])
