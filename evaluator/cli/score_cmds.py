@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import typer
@@ -13,7 +14,16 @@ from evaluator.runs import RunNotFound, diff_runs, list_runs, resolve_run, write
 from evaluator.scheme import SchemeInvalid, load_scheme
 from evaluator.store import StoreError, connect
 
-DbOpt = typer.Option(..., "--db", help="DuckDB file / 数据库文件")
+DbOpt = Annotated[Path, typer.Option("--db", help="DuckDB file / 数据库文件")]
+SchemeOpt = Annotated[Path, typer.Option("--scheme", help="scheme YAML / 考核方案文件")]
+PeriodOpt = Annotated[str | None, typer.Option(
+    "--period", help="year to score, e.g. 2026 (default: the scheme's year) / 考核年度")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="also write scores.csv, indicator_scores.csv, flags.csv here / 输出目录")]
+UncertaintyOpt = Annotated[bool, typer.Option("--uncertainty", help="compute score/rank intervals")]
+TopOpt = Annotated[int, typer.Option("--top", min=0, help="league-table rows to print")]
+RunArg = Annotated[str, typer.Argument(help="run id (or a unique prefix) / 计分编号")]
+AllOpt = Annotated[bool, typer.Option("--all", help="also list units whose rank is unchanged")]
 
 
 def _fmt(value: object, decimals: int = 2) -> str:
@@ -25,14 +35,12 @@ def _fmt(value: object, decimals: int = 2) -> str:
 
 
 def score(
-    db: Path = DbOpt,
-    scheme: Path = typer.Option(..., "--scheme", help="scheme YAML / 考核方案文件"),
-    period: str = typer.Option(None, "--period", help="year to score, e.g. 2026 (default: the "
-                               "scheme's year) / 考核年度"),
-    out: Path = typer.Option(None, "--out", help="also write scores.csv, indicator_scores.csv, "
-                             "flags.csv here / 输出目录"),
-    uncertainty: bool = typer.Option(False, "--uncertainty", help="compute score/rank intervals"),
-    top: int = typer.Option(10, "--top", min=0, help="league-table rows to print"),
+    db: DbOpt,
+    scheme: SchemeOpt,
+    period: PeriodOpt = None,
+    out: OutOpt = None,
+    uncertainty: UncertaintyOpt = False,
+    top: TopOpt = 10,
 ) -> None:
     """Score every unit the scheme applies to and store the run. / 计分并保存本次结果。"""
     from evaluator.scoring import ScoringError, score_run
@@ -57,7 +65,8 @@ def score(
         except ScoringError as exc:
             fail(f"{exc} / 计分未完成")
         except duckdb.Error as exc:
-            fail(f"the database could not be scored ({exc}); nothing was stored / 数据库错误，未保存")
+            fail(f"the database could not be scored ({exc}); nothing was stored "
+                 "/ 数据库错误，未保存")
         _print_lint(con, run_id)
         note = con.execute("SELECT note FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
         for line in (note or "").splitlines():
@@ -67,8 +76,21 @@ def score(
             paths = write_outputs(con, run_id, out)
             console.print(f"[green]✓[/] wrote {', '.join(str(p) for p in paths)}")
         console.print(f"[green]✓[/] run {run_id} stored in {db} / 结果已保存")
+        _publish_snapshot(con, db)
     finally:
         con.close()
+
+
+def _publish_snapshot(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Refresh the dashboard's read-only snapshot (a running dashboard picks it up)."""
+    from evaluator.snapshot import SnapshotError, publish_from_connection
+
+    try:
+        path = publish_from_connection(con, db)
+    except SnapshotError as exc:
+        warn(f"{exc}; the dashboard keeps showing the previous snapshot / 看板快照未更新")
+        return
+    console.print(f"[green]✓[/] dashboard snapshot {path} / 看板快照已更新")
 
 
 def _print_lint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -105,7 +127,7 @@ def _print_league(con: duckdb.DuckDBPyConnection, run_id: str, decimals: int, to
     console.print(table)
 
 
-def runs(db: Path = DbOpt) -> None:
+def runs(db: DbOpt) -> None:
     """List stored runs, newest first. / 列出已保存的计分结果。"""
     try:
         con = connect(db, read_only=True)
@@ -129,12 +151,7 @@ def runs(db: Path = DbOpt) -> None:
     console.print(table)
 
 
-def diff(
-    run_a: str = typer.Argument(..., help="first run id (or unique prefix)"),
-    run_b: str = typer.Argument(..., help="second run id (or unique prefix)"),
-    db: Path = DbOpt,
-    all_units: bool = typer.Option(False, "--all", help="also list units whose rank is unchanged"),
-) -> None:
+def diff(run_a: RunArg, run_b: RunArg, db: DbOpt, all_units: AllOpt = False) -> None:
     """Rank and score changes from RUN_A to RUN_B. / 比较两次计分的排名与得分变化。"""
     try:
         con = connect(db, read_only=True)
@@ -151,7 +168,8 @@ def diff(
     changed = frame.filter(
         (frame["rank_change"].fill_null(1) != 0) | (frame["score_change"].fill_null(1) != 0))
     shown = frame if all_units else changed
-    table = Table(title=f"{a} → {b}: {changed.height} of {frame.height} units changed / 有变化的单位")
+    table = Table(title=f"{a} → {b}: {changed.height} of {frame.height} units changed "
+                        "/ 有变化的单位")
     for header in ("单位 Unit", "名称 Name", "得分 A", "得分 B", "Δ", "排名 A", "排名 B", "↑↓",
                    "等次 A", "等次 B"):
         table.add_column(header)

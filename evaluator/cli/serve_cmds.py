@@ -1,9 +1,131 @@
-"""Commands of this group register here (being built)."""
+"""`evaluator dashboard` and `evaluator publish`: serve the Streamlit app on a read-only snapshot.
+
+The dashboard never opens the main DB (DuckDB allows one writer or many readers, not both), so
+`evaluator score` can write while it is up: this command publishes a snapshot, then runs
+`streamlit run dashboards/app.py` on 127.0.0.1 with the DB path in the environment; the app reads
+the latest snapshot, which every scoring run republishes.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from evaluator.cli.common import console, fail, warn
+from evaluator.snapshot import SnapshotError, latest_snapshot, publish_snapshot
+from evaluator.store import DEFAULT_DB
+
+HOST = "127.0.0.1"
+APP_ENV = "EVALUATOR_DASHBOARD_APP"
+
+
+def dashboard_app() -> Path:
+    """The Streamlit entry script: `dashboards/app.py` beside the package (override: env)."""
+    override = os.environ.get(APP_ENV)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def dashboard_command(db_path: Path, port: int, no_auth: bool) -> tuple[list[str], dict[str, str]]:
+    """The streamlit command line and environment that serve the dashboard (tests start it too)."""
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(dashboard_app()),
+        "--server.address", HOST, "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--global.developmentMode", "false", "--client.toolbarMode", "minimal",
+    ]
+    env = dict(os.environ)
+    env["EVALUATOR_DB"] = str(db_path.resolve())
+    env.pop("EVALUATOR_SNAPSHOT", None)
+    if no_auth:
+        env["EVALUATOR_NO_AUTH"] = "1"
+    else:
+        env.pop("EVALUATOR_NO_AUTH", None)
+    return cmd, env
+
+
+def prepare_snapshot(db_path: Path) -> Path:
+    """Publish a fresh snapshot; if a writer holds the DB, fall back to the last one published."""
+    if not db_path.exists():
+        fail(f"{db_path}: no such database. Build one with `evaluator demo --no-serve --db "
+             f"{db_path}` or load data with `evaluator ingest --db {db_path} …` / 数据库不存在")
+    try:
+        return publish_snapshot(db_path)
+    except SnapshotError as exc:
+        older = latest_snapshot(db_path)
+        if older is None:
+            fail(f"{exc} / 无法发布数据快照")
+        warn(f"{exc}. Serving the last published snapshot {older} / 使用上一次发布的快照")
+        return older
+
+
+def serve_dashboard(db_path: Path, port: int = 8501, no_auth: bool = False) -> None:
+    """Publish a snapshot of `db_path` and serve the dashboard on 127.0.0.1:`port` until stopped."""
+    db_path = Path(db_path)
+    app = dashboard_app()
+    if not app.exists():
+        fail(f"{app}: dashboard app not found; run from a source checkout (pip install -e .) "
+             f"or set {APP_ENV} / 找不到看板程序")
+    if not _port_free(port):
+        fail(f"port {port} on {HOST} is in use: stop the other server or pick another with "
+             f"--port / 端口已被占用")
+    snap = prepare_snapshot(db_path)
+    if no_auth:
+        warn("login is off (--no-auth): anyone who can reach this port sees every result / "
+             "未启用登录，仅限本机可信环境使用")
+    console.print(f"[green]✓[/] snapshot {snap}")
+    console.print(f"dashboard / 看板: [bold]http://{HOST}:{port}[/]  "
+                  "(Ctrl+C to stop / 按 Ctrl+C 停止)")
+    cmd, env = dashboard_command(db_path, port, no_auth)
+    try:
+        code = subprocess.run(cmd, env=env, check=False).returncode
+    except KeyboardInterrupt:
+        code = 0
+    if code not in (0, -2, 130):
+        fail(f"the dashboard server stopped with exit status {code} / 看板服务异常退出")
+
+
+DbOpt = Annotated[Path, typer.Option("--db", help="DuckDB file / 数据库文件")]
+
+
+def dashboard(
+    db: DbOpt = DEFAULT_DB,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535,
+                                      help="port on 127.0.0.1 / 端口")] = 8501,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="serve without login (warning "
+                                          "banner) / 不启用登录")] = False,
+) -> None:
+    """Serve the dashboard on a read-only snapshot of DB. / 启动看板（只读快照）。"""
+    serve_dashboard(db, port, no_auth)
+
+
+def publish(db: DbOpt = DEFAULT_DB) -> None:
+    """Publish a read-only snapshot of DB for a running dashboard. / 为看板发布只读快照。"""
+    if not db.exists():
+        fail(f"{db}: no such database / 数据库不存在")
+    try:
+        path = publish_snapshot(db)
+    except SnapshotError as exc:
+        fail(str(exc))
+    console.print(f"[green]✓[/] published {path} / 快照已发布")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the app."""
+    app.command()(dashboard)
+    app.command()(publish)
