@@ -141,7 +141,8 @@ def runs(db: DbOpt) -> None:
         console.print("no runs yet / 尚无计分结果: run `evaluator score`")
         return
     table = Table(title="runs / 计分记录")
-    for header in ("run", "created 时间", "period 年度", "scheme 方案", "units 单位数",
+    table.add_column("run", no_wrap=True)
+    for header in ("created 时间", "period 年度", "scheme 方案", "units 单位数",
                    "lint errors 错误", "published 已发布"):
         table.add_column(header)
     for r in frame.iter_rows(named=True):
