@@ -266,8 +266,12 @@ def _drop_temp(engine: Engine) -> None:
 
 
 def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str, *,
-              uncertainty: bool = False, params: dict[str, Any] | None = None) -> str:
-    """Score every unit of the scheme's types for `period`; store the run; return its id."""
+              uncertainty: bool = False, params: dict[str, Any] | None = None,
+              publish_snapshot: bool = True) -> str:
+    """Score every unit of the scheme's types for `period`; store the run; return its id.
+
+    `publish_snapshot=False` leaves the dashboard snapshot to the caller (the CLI reports it).
+    """
     engine = DuckDBEngine(con)
     scheme = loaded.scheme
     period = str(period).strip()
@@ -288,7 +292,8 @@ def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
         engine.execute(exp.Rollback())
         raise
     engine.execute(exp.Commit())
-    publish(con)
+    if publish_snapshot:
+        publish(con)
     return run_id
 
 
