@@ -161,3 +161,25 @@ def test_stuffing_caught_end_to_end_from_answers(con) -> None:
 
 def con_engine(con) -> DuckDBEngine:
     return DuckDBEngine(con)
+
+
+def test_demo_planted_problems_are_caught(demo_build) -> None:
+    """On the generator's data, the planted stuffed and show-off units are the ones flagged."""
+    import duckdb
+
+    truth = demo_build.files.truth
+    con = duckdb.connect(str(demo_build.db), read_only=True)
+    try:
+        for period, run_id in demo_build.run_ids.items():
+            got: dict[str, set[str]] = {}
+            for flag, unit in con.execute(
+                    "SELECT flag, unit_id FROM run_flags WHERE run_id = ?", [run_id]).fetchall():
+                got.setdefault(flag, set()).add(unit)
+            stuffed = set(truth["survey_stuffing"])
+            assert got.get("survey_stuffing", set()) == stuffed, period
+            show = got.get("show_off", set())
+            assert set(truth["show_off"]) <= show, period
+            assert len(show & set(truth["show_off"])) / len(show) >= 0.75, period
+            assert set(truth["small_sample"]) <= got.get("small_sample", set()), period
+    finally:
+        con.close()
