@@ -1,7 +1,9 @@
-"""Entry point of the dashboard: language switch, sign-in gate, then one page per file in pages/.
+"""Entry point of the dashboard: page list and sign-in gate; each page lives in pages/.
 
-Run through `evaluator dashboard --db DB`, which publishes a read-only snapshot and passes its
-path in the environment; this app never opens the main database.
+Run through `evaluator dashboard --db DB`, which publishes a read-only snapshot and passes the DB
+path in the environment; this app never opens the main database. Every page starts with
+`ui.page.start()`, which draws the language switch and enforces the same gate, so a page is safe
+even when run on its own.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from pathlib import Path
 
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `ui` helpers beside this file
-
-from ui.auth import configured_users  # noqa: E402
-from ui.context import db_path, no_auth  # noqa: E402
-from ui.i18n import language_switch, t  # noqa: E402
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the `ui` helpers beside this file
+
+from ui.auth import signed_in_user  # noqa: E402
+from ui.context import no_auth  # noqa: E402
+from ui.i18n import t  # noqa: E402
+
 PAGES = [
     ("pages/overview.py", "page_overview", ":material/leaderboard:", "overview"),
     ("pages/compare.py", "page_compare", ":material/compare_arrows:", "compare"),
@@ -28,17 +30,13 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="Evaluator", page_icon=":material/leaderboard:", layout="wide")
-language_switch()
 
-if no_auth():
-    st.warning(t("no_auth_banner"), icon="🔓")
+if no_auth() or signed_in_user() is not None:
     pages = [
         st.Page(str(HERE / path), title=t(key), icon=icon, url_path=slug, default=n == 0)
         for n, (path, key, icon, slug) in enumerate(PAGES)
     ]
-else:  # login comes in a later issue: until then show how to add a user (ui/auth.py is the seam)
-    pages = [st.Page(str(HERE / "pages/signin.py"), title=t("page_users"), icon=":material/lock:",
-                     url_path="signin", default=True)]
-    _ = configured_users(db_path())
-
+else:  # sign-in arrives in a later issue; ui/auth.py is the seam
+    pages = [st.Page(str(HERE / "pages/signin.py"), title=t("page_users"),
+                     icon=":material/lock:", url_path="signin", default=True)]
 st.navigation(pages).run()
