@@ -1,9 +1,156 @@
-"""Commands of this group register here (being built)."""
+"""`evaluator ingest | check | generate-demo`: getting data in, and seeing what is still missing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evaluator.cli.common import console, err_console, fail
+from evaluator.store import DEFAULT_DB, StoreError, connect
+
+BIG_FILE = 5 << 20  # bytes: show a progress bar above this size
+SHOWN_PROBLEMS = 20
+
+
+def _read_map_file(path: Path) -> list[str]:
+    """A mapping file: one `SOURCE=TARGET` per line, or a YAML/JSON mapping."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in {".yaml", ".yml", ".json"}:
+        from ruamel.yaml import YAML
+
+        data = YAML(typ="safe").load(text) or {}
+        if not isinstance(data, dict):
+            fail(f"{path}: a column map must be a mapping of file header to column name")
+        return [f"{k}={v}" for k, v in data.items()]
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or XLSX file")],
+    kind: Annotated[str, typer.Option(
+        "--kind", help="units | outcomes | surveys | targets | events | questions")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file (created if missing)")] = DEFAULT_DB,
+    force: Annotated[bool, typer.Option(
+        "--force", help="load again even if this exact file was loaded before")] = False,
+    rejects: Annotated[Path | None, typer.Option(
+        "--rejects", help="where to write the rejected rows: a .csv file or a folder "
+        "(default: rejects/ beside the DB)")] = None,
+    mapping: Annotated[list[str] | None, typer.Option(
+        "--map", help="map a file column to a contract column, SOURCE=TARGET (repeatable), "
+        "e.g. --map 单位代码=unit_id; or a .yaml/.json/.txt file of such pairs")] = None,
+) -> None:
+    """Load one file as one batch, all or nothing (导入数据：整批成功或整批拒绝)."""
+    from evaluator.ingest import IngestError, IngestRejected, ingest_file
+    from evaluator.ingest.columns import parse_map
+
+    pairs: list[str] = []
+    for item in mapping or []:
+        if "=" not in item and Path(item).is_file():
+            pairs += _read_map_file(Path(item))
+        else:
+            pairs.append(item)
+    try:
+        column_map = parse_map(pairs)
+        con = connect(db)
+    except (IngestError, StoreError) as exc:
+        fail(str(exc))
+    try:
+        big = file.is_file() and file.stat().st_size > BIG_FILE
+        with Progress(TextColumn(f"[bold]{file.name}[/]"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err_console, transient=True,
+                      disable=not big) as bar:
+            task = bar.add_task("rows", total=None)
+            result = ingest_file(
+                con, kind, file, db_path=db, force=force, rejects=rejects, column_map=column_map,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except IngestRejected as exc:
+        _print_rejection(exc)
+        raise typer.Exit(1) from None
+    except IngestError as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+    mark = "[green]✓[/]" if result.status == "loaded" else "[cyan]=[/]"
+    console.print(f"{mark} {result.message}")
+
+
+def _print_rejection(exc: object) -> None:
+    from evaluator.ingest import IngestRejected
+
+    assert isinstance(exc, IngestRejected)
+    err_console.print(f"[bold red]rejected / 已拒绝:[/] {exc.file} — {exc.total} problem(s); "
+                      "nothing was loaded / 未导入任何数据")
+    table = Table("row 行", "column 列", "value 值", "reason 原因", header_style="bold")
+    for p in exc.reasons[:SHOWN_PROBLEMS]:
+        table.add_row(str(p.row), p.column, "" if p.value is None else p.value, p.reason)
+    err_console.print(table)
+    if exc.total > SHOWN_PROBLEMS:
+        err_console.print(f"… and {exc.total - SHOWN_PROBLEMS} more / 另有 "
+                          f"{exc.total - SHOWN_PROBLEMS} 处")
+    if exc.rejects_path:
+        err_console.print(f"all problems / 全部问题: {exc.rejects_path}")
+
+
+def check(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = DEFAULT_DB,
+    scheme: Annotated[Path, typer.Option("--scheme", help="scheme YAML file")] = Path(
+        "indicators/demo_township.yaml"),
+    period: Annotated[str | None, typer.Option(
+        "--period", help="period to check, e.g. 2026 (default: the scheme's year)")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="exit 1 when anything is missing")] = False,
+) -> None:
+    """Which units lack which data before scoring (评分前数据完整性检查)."""
+    from evaluator.completeness import check_completeness
+    from evaluator.scheme import SchemeInvalid, load_scheme
+
+    try:
+        loaded = load_scheme(scheme)
+    except SchemeInvalid as exc:
+        fail(f"{scheme}: invalid scheme; run `evaluator validate {scheme}`\n{exc}")
+    try:
+        con = connect(db, read_only=True)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        report = check_completeness(con, loaded, period or str(loaded.scheme.year))
+    finally:
+        con.close()
+    from evaluator.completeness import render
+
+    render(report, console)
+    if strict and not report.ok:
+        raise typer.Exit(1)
+
+
+def generate_demo(
+    out: Annotated[Path, typer.Option("--out", help="folder for the CSV files")] = Path(
+        "data/demo"),
+    units: Annotated[int, typer.Option("--units", min=8, help="number of townships")] = 120,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 2026,
+) -> None:
+    """Write seeded demo data and its ground truth (生成演示数据及其真实答案)."""
+    from evaluator.demo_data import generate
+
+    files = generate(out, units=units, seed=seed)
+    table = Table("kind", "file", "rows", header_style="bold")
+    for kind, path in files.paths().items():
+        table.add_row(kind, str(path), str(files.rows[kind]))
+    console.print(table)
+    t = files.truth
+    console.print(
+        f"planted / 预置问题: show-off {len(t['show_off'])}, survey stuffing "
+        f"{len(t['survey_stuffing'])}, small samples {len(t['small_sample'])} "
+        f"— see {files.truth_path}"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the app."""
+    app.command()(ingest)
+    app.command()(check)
+    app.command("generate-demo")(generate_demo)

@@ -1,0 +1,307 @@
+"""Load one file as one batch, all or nothing.
+
+Order of work: checksum (already loaded? → done), open and decode, map the header, then inside a
+single DuckDB transaction: validate each batch of rows with polars, insert the valid ones through
+Arrow, check whole-file keys in SQL, and either record the batch as accepted and commit, or roll
+everything back, record the rejected attempt in `load_batches` and write the rejects file.
+A process killed half-way leaves an uncommitted transaction, which DuckDB discards on reopen.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from evaluator.ingest.columns import ColumnPlan, plan_columns
+from evaluator.ingest.errors import IngestError, IngestRejected, IngestResult, RowProblem
+from evaluator.ingest.kinds import Kind, get_kind
+from evaluator.ingest.readers import ROW, Source, open_source
+from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
+from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
+from evaluator.store.db import transaction
+
+Progress = Callable[[int, int], None]  # (rows done, estimated total)
+SHOW = 1000  # problems kept in memory for the exception; the rejects file has all
+CHUNK_ENV = "EVALUATOR_INGEST_CHUNK_ROWS"
+PAUSE_ENV = "EVALUATOR_INGEST_PAUSE"  # "MARKER_FILE:SECONDS" — crash-safety tests only
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind `con`, or None for an in-memory database."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return Path(rows[0][0]) if rows and rows[0][0] else None
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: Path,
+    *,
+    db_path: Path | None = None,
+    force: bool = False,
+    rejects: Path | None = None,
+    column_map: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Load `path` as one `kind` batch. Raises IngestRejected (nothing stored) or IngestError."""
+    spec = get_kind(kind)
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file / 文件不存在")
+    db_path = db_path or database_path(con)
+    checksum = file_checksum(path)
+    if not force:
+        found = con.execute(
+            "SELECT batch_id, row_count FROM load_batches WHERE kind = ? AND checksum = ? "
+            "AND status = 'accepted' ORDER BY batch_id DESC LIMIT 1",
+            [kind, checksum],
+        ).fetchall()
+        if found:
+            done = found[0]
+            return IngestResult(
+                int(done[0]), int(done[1] or 0), "already_loaded",
+                f"{path.name}: already loaded as batch {done[0]}, nothing done (use --force to "
+                f"load it again) / 该文件已作为批次 {done[0]} 导入，未重复导入",
+            )
+    attempt = _Attempt(con, spec, path, checksum, force, db_path, rejects)
+    with tempfile.TemporaryDirectory(prefix="evaluator-ingest-") as tmp:
+        try:
+            source = open_source(path, Path(tmp))
+        except IngestRejected as exc:
+            attempt.reject(exc.reasons, encoding=None)
+        except IngestError as exc:
+            attempt.record("rejected", 0, str(exc))
+            raise
+        plan = plan_columns(source.headers, spec, column_map)
+        if plan.problems:
+            attempt.reject(plan.problems, encoding=source.encoding, plan=plan)
+        return attempt.load(source, plan, progress)
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction so that it rolls back; carries nothing."""
+
+
+class _Attempt:
+    """One load attempt: its batch id, audit row and rejects file."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, spec: Kind, path: Path, checksum: str,
+                 force: bool, db_path: Path | None, rejects: Path | None):
+        self.con, self.spec, self.path, self.checksum, self.force = con, spec, path, checksum, force
+        self.db_path, self.rejects = db_path, rejects
+        self.batch_id = int(con.execute("SELECT nextval('batch_seq')").fetchall()[0][0])
+
+    # ------------------------------------------------------------------ audit
+
+    def record(self, status: str, rows: int, reason: str | None, *, encoding: str | None = None,
+               plan: ColumnPlan | None = None, rejects_path: Path | None = None) -> None:
+        self.con.execute(
+            "INSERT INTO load_batches (batch_id, kind, file_name, file_path, checksum, row_count, "
+            "status, reason, rejects_path, loaded_by, loaded_at, forced, encoding, column_map, "
+            "ignored_columns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.batch_id, self.spec.name, self.path.name, str(self.path.resolve()),
+                self.checksum, rows, status, reason,
+                str(rejects_path) if rejects_path else None, _user(),
+                datetime.now(UTC).replace(tzinfo=None), self.force, encoding,
+                json.dumps(plan.rename, ensure_ascii=False) if plan else None,
+                plan.ignored if plan else None,
+            ],
+        )
+
+    def rejects_file(self) -> Path:
+        if self.rejects is not None and self.rejects.suffix.lower() == ".csv":
+            return self.rejects
+        folder = self.rejects or ((self.db_path.parent if self.db_path else Path.cwd()) / "rejects")
+        return folder / f"{self.path.stem}.batch{self.batch_id}.rejects.csv"
+
+    def reject(self, problems: list[RowProblem] | pl.DataFrame, *, encoding: str | None,
+               plan: ColumnPlan | None = None, rows: int = 0):  # -> NoReturn
+        frame = problems if isinstance(problems, pl.DataFrame) else pl.DataFrame(
+            [{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
+             for p in problems], schema=PROBLEM_SCHEMA)
+        out = self.rejects_file()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.sort("row", "column", maintain_order=True).write_csv(out)
+        head = [RowProblem(int(r["row"]), r["column"], r["reason"], r["value"])
+                for r in frame.head(SHOW).iter_rows(named=True)]
+        self.record("rejected", rows, f"{frame.height} problem(s); first: {head[0]}",
+                    encoding=encoding, plan=plan, rejects_path=out)
+        raise IngestRejected(self.path, head, total=frame.height, rejects_path=out,
+                             batch_id=self.batch_id)
+
+    # ------------------------------------------------------------------ the load
+
+    def load(self, source: Source, plan: ColumnPlan, progress: Progress | None) -> IngestResult:
+        ctx = _context(self.con, self.spec)
+        chunk_rows = int(os.environ.get(CHUNK_ENV, "200000"))
+        found: list[pl.DataFrame] = []
+        n_found, rows = 0, 0
+        insert = _Inserter(self.con, self.spec, self.batch_id, self.db_path)
+        try:
+            with transaction(self.con):
+                for raw in source.batches(plan.rename, chunk_rows):
+                    typed = typed_frame(raw, self.spec)
+                    bad = problems_frame(raw, typed, self.spec, ctx)
+                    if bad.height:
+                        n_found += bad.height
+                        found.append(bad)
+                        typed = typed.join(bad.select(pl.col("row").alias(ROW)).unique(),
+                                           on=ROW, how="anti")
+                    insert(typed)
+                    rows += raw.height
+                    if progress:
+                        progress(rows, max(rows, source.est_rows))
+                    _maybe_pause()
+                keys = _key_problems(self.con, self.spec, self.batch_id)
+                if keys.height:
+                    found.append(keys)
+                    n_found += keys.height
+                if n_found or (rows == 0 and not self.spec.allow_empty):
+                    raise _Rollback
+                self.record("accepted", rows, None, encoding=source.encoding, plan=plan)
+        except _Rollback:
+            if not n_found:
+                found = [pl.DataFrame([{"row": 2, "column": "(all)", "value": None,
+                                        "reason": "the file has a header but no data rows "
+                                                  "/ 文件只有表头，没有数据行"}],
+                                      schema=PROBLEM_SCHEMA)]
+            self.reject(pl.concat(found), encoding=source.encoding, plan=plan, rows=rows)
+        except PseudonymKeyError as exc:
+            raise IngestError(str(exc)) from None
+        mapped = {h: t for h, t in plan.rename.items() if h != t}
+        notes = []
+        if mapped:
+            notes.append("columns mapped: " + ", ".join(f"{h}→{t}" for h, t in mapped.items()))
+        if plan.ignored:
+            notes.append("ignored columns: " + ", ".join(plan.ignored))
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        return IngestResult(
+            self.batch_id, rows, "loaded",
+            f"{self.path.name}: loaded {rows} {self.spec.name} rows as batch "
+            f"{self.batch_id}{extra} "
+            f"/ 已导入 {rows} 行，批次 {self.batch_id}",
+            ignored_columns=plan.ignored,
+        )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return os.environ.get("USER", "unknown")
+
+
+def _maybe_pause() -> None:
+    """Crash-safety test hook: after the first batch is written, touch a marker and sleep."""
+    hook = os.environ.get(PAUSE_ENV)
+    if hook:
+        marker, _, seconds = hook.rpartition(":")
+        if not Path(marker).exists():
+            Path(marker).touch()
+            time.sleep(float(seconds or 30))
+
+
+def _context(con: duckdb.DuckDBPyConnection, spec: Kind) -> Context:
+    units = None
+    if spec.needs_units:
+        units = con.sql("SELECT unit_id FROM current_units").pl().to_series()
+    scales = None
+    if spec.name == "surveys":
+        scales = con.sql("SELECT question, scale_min, scale_max FROM current_questions").pl()
+    return Context(units=units, scales=scales)
+
+
+class _Inserter:
+    """Append a typed batch to the kind's table via Arrow, hashing respondent ids on the way."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, spec: Kind, batch_id: int,
+                 db_path: Path | None):
+        self.con, self.spec, self.batch_id, self.db_path = con, spec, batch_id, db_path
+        self._sql: tuple[str, list[object]] | None = None
+
+    def _statement(self) -> tuple[str, list[object]]:
+        if self._sql is None:
+            targets, selects = ["batch_id"], ["?"]
+            params: list[object] = [self.batch_id]
+            for c in self.spec.columns:
+                if c.name == "respondent":
+                    expr, keys = Pseudonymiser.for_db(self.db_path).sql('"respondent"')
+                    targets.append("respondent_hash")
+                    selects.append(expr)
+                    params.extend(keys)
+                else:
+                    targets.append(f'"{c.name}"')
+                    selects.append(f'"{c.name}"')
+            if self.spec.has_period:
+                targets.append("year")
+                selects.append("year")
+            targets.append("source_row")
+            selects.append(f'"{ROW}"')
+            self._sql = (f"INSERT INTO {self.spec.table} ({', '.join(targets)}) "
+                         f"SELECT {', '.join(selects)} FROM _ingest_chunk", params)
+        return self._sql
+
+    def __call__(self, typed: pl.DataFrame) -> None:
+        if not typed.height:
+            return
+        sql, params = self._statement()
+        self.con.register("_ingest_chunk", typed.to_arrow())
+        try:
+            self.con.execute(sql, params)
+        finally:
+            self.con.unregister("_ingest_chunk")
+
+
+def _key_problems(con: duckdb.DuckDBPyConnection, spec: Kind, batch_id: int) -> pl.DataFrame:
+    """Duplicate keys within the file, and survey responses split across units or periods."""
+    frames = []
+    if spec.key:
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        shown = " || ' / ' || ".join(f'"{k}"' for k in spec.key)
+        frames.append(con.sql(
+            f"""SELECT source_row AS row, ? AS "column", {shown} AS value,
+                       'duplicate key (' || ? || '): same as row ' || first_row
+                       || ' / 重复的键，与第 ' || first_row || ' 行相同' AS reason
+                FROM (SELECT *, min(source_row) OVER (PARTITION BY {keys}) AS first_row
+                      FROM {spec.table} WHERE batch_id = ?)
+                WHERE source_row > first_row""",
+            params=["+".join(spec.key), ", ".join(spec.key), batch_id],
+        ).pl())
+    if spec.name == "surveys":
+        frames.append(con.sql(
+            """WITH f AS (SELECT response_id, arg_min(unit_id, source_row) AS u,
+                                 arg_min(period, source_row) AS p, min(source_row) AS r0
+                          FROM survey_responses WHERE batch_id = ? GROUP BY response_id)
+               SELECT s.source_row AS row, 'unit_id+period' AS "column",
+                      s.unit_id || ' / ' || s.period AS value,
+                      'response ' || s.response_id || ' is for ' || f.u || ' / ' || f.p
+                      || ' on row ' || f.r0 || '; one response belongs to one unit and period'
+                      || ' / 同一问卷编号对应了不同单位或期间' AS reason
+               FROM survey_responses s JOIN f USING (response_id)
+               WHERE s.batch_id = ? AND (s.unit_id <> f.u OR s.period <> f.p)""",
+            params=[batch_id, batch_id],
+        ).pl())
+    if not frames:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    return pl.concat([f.cast(PROBLEM_SCHEMA) for f in frames])
