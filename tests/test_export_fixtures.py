@@ -159,3 +159,47 @@ def build(tmp: Path, n_units: int = 24, seed: int = 7) -> Built:
     finally:
         con.close()
     return Built(db, runs, frames["units"])
+
+
+def add_correction(
+    db: Path, tmp: Path, unit_id: str, period: str, measure: str, value: float
+) -> int:
+    """Load a one-row correction batch for `measure`; returns its batch id."""
+    frame = pl.DataFrame(
+        {"unit_id": [unit_id], "period": [period], "measure": [measure], "value": [value]}
+    )
+    con = connect(db)
+    try:
+        before = {r[0] for r in con.execute("SELECT batch_id FROM load_batches").fetchall()}
+        if USE_INGEST and importlib.util.find_spec("evaluator.ingest") is not None:
+            from evaluator.ingest import ingest_file
+
+            path = tmp / f"correction_{unit_id}_{measure}.csv"
+            frame.write_csv(path)
+            ingest_file(con, "outcomes", path, db_path=db)
+        else:
+            batch_id = max(before) + 1
+            con.execute(
+                "INSERT INTO load_batches (batch_id, kind, file_name, checksum, row_count, "
+                "status, loaded_at) VALUES (?, 'outcomes', 'correction.csv', 'sha-c', 1, "
+                "'accepted', now())",
+                [batch_id],
+            )
+            con.execute(
+                "INSERT INTO outcomes (batch_id, unit_id, period, year, measure, value) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [batch_id, unit_id, period, int(period[:4]), measure, value],
+            )
+        after = {r[0] for r in con.execute("SELECT batch_id FROM load_batches").fetchall()}
+    finally:
+        con.close()
+    (new,) = after - before
+    return int(new)
+
+
+def rescore(db: Path, scheme: Path, period: str) -> str:
+    con = connect(db)
+    try:
+        return score_run(con, load_scheme(scheme), period)
+    finally:
+        con.close()

@@ -1,9 +1,191 @@
-"""Commands of this group register here (being built)."""
+"""`evaluator export` (year-end files of a stored run) and `evaluator appeals list|file|resolve`."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import duckdb
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evaluator.appeals import AppealError, file_appeal, list_appeals, resolve_appeal
+from evaluator.appstore import AppStoreError, app_db_path, connect_app
+from evaluator.cli.common import console, err_console, fail
+from evaluator.export import ExportError, export_run
+from evaluator.export import Progress as ExportProgress
+from evaluator.export.runinfo import resolve_run
+from evaluator.store import StoreError, connect
+
+
+class Fmt(StrEnum):
+    xlsx = "xlsx"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class Lang(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+class Encoding(StrEnum):
+    utf8 = "utf-8"
+    utf8_sig = "utf-8-sig"
+    gb18030 = "gb18030"
+
+
+class _Bar(ExportProgress):
+    """Feeds export_run's progress into a Rich bar (rows written + cards rendered)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("export", total=None)
+
+    def begin(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
+
+    def advance(self, label: str, n: int) -> None:
+        self.progress.update(self.task, advance=n, description=label)
+
+
+def export(
+    db: Path = typer.Option(..., "--db", help="data database (DuckDB file)"),
+    run: str | None = typer.Option(None, "--run", help="run id; the latest run when left out"),
+    fmt: Fmt = typer.Option(..., "--format", help="xlsx | csv | parquet"),
+    out: Path = typer.Option(..., "--out", help="folder to write into (created if needed)"),
+    lang: Lang = typer.Option(Lang.en, "--lang", help="header language: en ids (default) or zh"),
+    encoding: Encoding = typer.Option(Encoding.utf8, "--encoding", help="CSV text encoding"),
+    cards: bool = typer.Option(True, "--cards/--no-cards", help="per-unit report cards (HTML)"),
+    summary: bool = typer.Option(True, "--summary/--no-summary", help="leadership summary (HTML)"),
+) -> None:
+    """Year-end export of a stored run: tables, report cards, leadership summary, manifest.json."""
+    try:
+        with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            result = export_run(db, run, fmt=fmt.value, out=out, lang=lang.value,
+                                encoding=encoding.value, cards=cards, summary=summary,
+                                progress=_Bar(bar))
+    except ExportError as exc:
+        fail(str(exc))
+    except duckdb.Error as exc:
+        fail(f"{db}: reading the run failed: {exc}")
+    rows = ", ".join(f"{k} {v}" for k, v in result.rows.items() if v)
+    console.print(f"[green]✓[/] run {result.run_id} exported to {result.out_dir} "
+                  f"({len(result.files)} files; {rows})")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"manifest: {result.manifest}")
+
+
+appeals_app = typer.Typer(help="Units contest a line of their result; the office resolves it.",
+                          no_args_is_help=True)
+
+
+def _data(db: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return connect(db, read_only=True)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+@appeals_app.command("list")
+def appeals_list(
+    db: Path = typer.Option(..., "--db", help="data database; appeals live beside it (.app.db)"),
+    run: str | None = typer.Option(None, "--run"),
+    unit: str | None = typer.Option(None, "--unit"),
+    status: str | None = typer.Option(None, "--status", help="open | accepted | rejected"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """List appeals and their outcomes (oldest first)."""
+    if not app_db_path(db).exists():
+        frame = None
+    else:
+        try:
+            app = connect_app(db, create=False)
+            try:
+                frame = list_appeals(app, run_id=run, unit_id=unit, status=status)
+            finally:
+                app.close()
+        except (AppealError, AppStoreError) as exc:
+            fail(str(exc))
+    rows = frame.to_dicts() if frame is not None else []
+    if as_json:
+        console.print_json(json.dumps({"appeals": rows}, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        console.print("no appeals on record / 无申诉记录")
+        return
+    table = Table("id", "run", "unit", "item", "status", "reason", "resolution")
+    for r in rows:
+        resolution = r["resolution"] or ""
+        if r["status"] == "accepted":
+            resolution += f" (batch {r['correction_batch']}, re-score {r['rescore_run_id']})"
+        table.add_row(str(r["appeal_id"]), r["run_id"], r["unit_id"], r["item"], r["status"],
+                      r["reason"], resolution)
+    console.print(table)
+
+
+@appeals_app.command("file")
+def appeals_file(
+    db: Path = typer.Option(..., "--db", help="data database"),
+    unit: str = typer.Option(..., "--unit", help="the unit that contests"),
+    reason: str = typer.Option(..., "--reason", help="why the line is wrong"),
+    run: str | None = typer.Option(None, "--run", help="contested run; the latest when left out"),
+    indicator: str | None = typer.Option(None, "--indicator", help="contested indicator id"),
+    event: str | None = typer.Option(None, "--event", help="contested event id (veto, bonus…)"),
+    by: str | None = typer.Option(None, "--by", help="who files it"),
+) -> None:
+    """File an appeal on one line (an indicator or an event) of a unit's result."""
+    con = _data(db)
+    try:
+        run_id = resolve_run(con, run).run_id
+        app = connect_app(db)
+        try:
+            appeal_id = file_appeal(con, app, run_id=run_id, unit_id=unit, reason=reason,
+                                    indicator_id=indicator, event=event, filed_by=by)
+        finally:
+            app.close()
+    except (AppealError, AppStoreError, ExportError) as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+    console.print(f"[green]✓[/] appeal #{appeal_id} filed on run {run_id}, unit {unit} "
+                  f"({'indicator ' + indicator if indicator else 'event ' + str(event)}) / 申诉已登记")
+
+
+@appeals_app.command("resolve")
+def appeals_resolve(
+    appeal_id: int = typer.Argument(..., help="appeal number from `appeals list`"),
+    db: Path = typer.Option(..., "--db", help="data database"),
+    accept: bool = typer.Option(False, "--accept", help="accept: needs --batch and --rescore-run"),
+    reject: bool = typer.Option(False, "--reject", help="reject: --note gives the reason"),
+    note: str = typer.Option(..., "--note", help="the office's note (accept) or reason (reject)"),
+    batch: int | None = typer.Option(None, "--batch", help="correction batch id"),
+    rescore_run: str | None = typer.Option(None, "--rescore-run", help="run scored with it"),
+    by: str | None = typer.Option(None, "--by", help="who resolves it"),
+) -> None:
+    """Accept (naming the correction batch and re-score run) or reject (with a reason) an appeal."""
+    if accept == reject:
+        fail("say --accept or --reject (exactly one) / 请选择采纳或不采纳")
+    con = _data(db)
+    try:
+        app = connect_app(db, create=False)
+        try:
+            resolve_appeal(con, app, appeal_id, accept=accept, note=note, correction_batch=batch,
+                           rescore_run_id=rescore_run, resolved_by=by)
+        finally:
+            app.close()
+    except (AppealError, AppStoreError) as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+    console.print(f"[green]✓[/] appeal #{appeal_id} {'accepted' if accept else 'rejected'} / "
+                  f"{'已采纳' if accept else '未采纳'}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the app."""
+    app.command()(export)
+    app.add_typer(appeals_app, name="appeals")

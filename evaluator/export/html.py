@@ -13,7 +13,7 @@ CSS = """
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
-       "Segoe UI", Arial, sans-serif; color: #1b1b1b; margin: 0 auto; max-width: 190mm;
+       "WenQuanYi Micro Hei", "Segoe UI", Arial, sans-serif; color: #1b1b1b; margin: 0 auto; max-width: 190mm;
        font-size: 10.5pt; line-height: 1.45; -webkit-print-color-adjust: exact;
        print-color-adjust: exact; }
 h1 { font-size: 17pt; margin: 0 0 2px; color: #1f4e78; }
@@ -24,7 +24,7 @@ h2 { font-size: 12pt; margin: 14px 0 6px; color: #1f4e78; border-bottom: 1px sol
         margin: 8px 0; border-radius: 4px; }
 .kpis { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; }
 .kpi { flex: 1 1 0; min-width: 28mm; border: 1px solid #c9d6e3; border-radius: 4px; padding: 6px 8px; }
-.kpi .v { font-size: 16pt; font-weight: 700; }
+.kpi .v { font-size: 16pt; font-weight: 700; overflow-wrap: anywhere; }
 .kpi .l { color: #555; font-size: 9pt; }
 .cols { display: flex; gap: 12px; align-items: flex-start; }
 .cols > div { flex: 1 1 0; }
@@ -96,29 +96,31 @@ def radar_svg(
     n = len(labels)
     if n < 3:
         return bars_svg(labels, values, reference, legend)
-    cx = cy = size / 2
-    r = size / 2 - 62
+    pad = 90  # room for labels left and right
+    width, height = size + 2 * pad, size + 40
+    cx, cy, r = width / 2, size / 2 + 6, size / 2 - 30
 
-    def point(i: int, v: float | None) -> tuple[float, float]:
+    def point(i: int, v: float | None, scale: float = 1.0) -> tuple[float, float]:
         a = -math.pi / 2 + 2 * math.pi * i / n
-        k = max(0.0, min(100.0, v or 0.0)) / 100 * r
+        k = max(0.0, min(100.0, v or 0.0)) / 100 * r * scale
         return cx + k * math.cos(a), cy + k * math.sin(a)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + 24}" '
-        f'width="{size}" height="{size + 24}" role="img" aria-label="{e(legend[0])}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" style="max-width:{width}px" role="img" aria-label="{e(legend[0])}">'
     ]
     for ring in (25, 50, 75, 100):
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, ring) for i in range(n)))
         parts.append(f'<polygon points="{pts}" fill="none" stroke="#d5dde6" stroke-width="1"/>')
     for i, label in enumerate(labels):
         x, y = point(i, 100)
-        lx, ly = point(i, 128)
+        lx, ly = point(i, 100, 1.12)
         anchor = "middle" if abs(lx - cx) < 8 else ("start" if lx > cx else "end")
+        ly += -4 if ly < cy - 8 else (10 if ly > cy + 8 else 4)
         parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#d5dde6"/>')
         parts.append(
-            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" '
-            f'dominant-baseline="middle">{e(label)}</text>'
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="{anchor}">'
+            f"{e(label[:24])}</text>"
         )
     ref = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(reference)))
     own = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(values)))
@@ -130,14 +132,14 @@ def radar_svg(
         f'<polygon points="{own}" fill="#2e75b6" fill-opacity="0.28" stroke="#1f4e78" '
         'stroke-width="2"/>'
     )
-    y0 = size + 12
+    y0 = height - 10
+    x0 = cx - 120
     parts.append(
-        f'<rect x="8" y="{y0 - 6}" width="12" height="8" fill="#2e75b6" fill-opacity="0.5"/>'
-        f'<text x="24" y="{y0}" font-size="10" dominant-baseline="middle">{e(legend[0])}</text>'
-    )
-    parts.append(
-        f'<line x1="150" y1="{y0}" x2="164" y2="{y0}" stroke="#7f7f7f" stroke-dasharray="4 3"/>'
-        f'<text x="168" y="{y0}" font-size="10" dominant-baseline="middle">{e(legend[1])}</text>'
+        f'<rect x="{x0}" y="{y0 - 8}" width="14" height="9" fill="#2e75b6" fill-opacity="0.5" '
+        f'stroke="#1f4e78"/><text x="{x0 + 20}" y="{y0}" font-size="11">{e(legend[0])}</text>'
+        f'<line x1="{x0 + 130}" y1="{y0 - 4}" x2="{x0 + 148}" y2="{y0 - 4}" stroke="#7f7f7f" '
+        f'stroke-width="1.5" stroke-dasharray="4 3"/>'
+        f'<text x="{x0 + 154}" y="{y0}" font-size="11">{e(legend[1])}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)

@@ -84,7 +84,7 @@ def render_summary(ctx: ExportContext) -> str:
     if r.lint_errors:
         out.append(f'<div class="warn" id="lint-warning">⚠ {e(lint_warning(ctx))}</div>')
     out.append('<div class="cols"><div>')
-    out.append(_grades(scores, codes, lang))
+    out.append(_grades(ctx, scores, codes, lang))
     out.append("</div><div>")
     out.append(_health(ctx, lang))
     out.append("</div></div>")
@@ -114,16 +114,19 @@ def render_summary(ctx: ExportContext) -> str:
     return page(t("title", lang), "".join(out), lang)
 
 
-def _grades(scores: pl.DataFrame, codes: list[str], lang: str) -> str:
-    counts = scores.group_by("grade", "grade_name").len()
+def _grades(ctx: ExportContext, scores: pl.DataFrame, codes: list[str], lang: str) -> str:
+    """Every grade of the scheme, best first, with its count (zero counts shown too)."""
+    counts = scores.group_by("grade").len()
+    names = {g.code: g.name.get(lang) for g in ctx.scheme.grades} if ctx.scheme else {}
+    known = pl.DataFrame({"grade": codes}, schema={"grade": pl.String})
+    extra = counts.filter(~pl.col("grade").is_in(codes)).select("grade")
+    table = pl.concat([known, extra]).join(counts, on="grade", how="left", maintain_order="left")
     total = max(scores.height, 1)
-    order = {c: i for i, c in enumerate(codes)}
-    rows = sorted(counts.iter_rows(named=True), key=lambda g: order.get(g["grade"], len(order)))
     body = "".join(
-        f"<tr><td><span class='grade {grade_class(g['grade'], codes)}'>{e(g['grade_name'] or g['grade'])}"
-        f"</span></td><td class='n'>{g['len']}</td><td class='n'>{pct(g['len'] / total)}</td>"
-        f"<td>{hbar(g['len'] / total)}</td></tr>"
-        for g in rows
+        f"<tr><td><span class='grade {grade_class(code, codes)}'>{e(names.get(code, code))}"
+        f"</span></td><td class='n'>{n or 0}</td><td class='n'>{pct((n or 0) / total)}</td>"
+        f"<td>{hbar((n or 0) / total)}</td></tr>"
+        for code, n in table.iter_rows()
     )
     return f"<h2>{e(t('grades', lang))}</h2><table id='grades'><tbody>{body}</tbody></table>"
 

@@ -360,11 +360,11 @@ def _card_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:
             LEFT JOIN _x_nodes n ON n.node_id = r.indicator_id
             WHERE r.run_id = ?)
         SELECT *, score - peer_median AS vs_peer,
-               CASE WHEN score > peer_median THEN row_number() OVER (
-                   PARTITION BY unit_id, score > peer_median
+               CASE WHEN score > peer_median AND weight > 0 THEN row_number() OVER (
+                   PARTITION BY unit_id, score > peer_median AND weight > 0
                    ORDER BY (score - peer_median) * weight DESC, indicator_id) END AS strength_rank,
-               CASE WHEN score < peer_median THEN row_number() OVER (
-                   PARTITION BY unit_id, score < peer_median
+               CASE WHEN score < peer_median AND weight > 0 THEN row_number() OVER (
+                   PARTITION BY unit_id, score < peer_median AND weight > 0
                    ORDER BY (score - peer_median) * weight ASC, indicator_id) END AS weakness_rank
         FROM x ORDER BY unit_id, position NULLS LAST, indicator_id""",
         [ctx.run.run_id],
