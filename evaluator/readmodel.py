@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 from ruamel.yaml import YAML
 
-from evaluator.scheme.models import REPORTS_PER_YEAR, Scheme
+from evaluator.lint import lint_scheme
+from evaluator.scheme.loader import LoadedScheme, parse_yaml
+from evaluator.scheme.models import Scheme
 
 Con = duckdb.DuckDBPyConnection
 
@@ -174,6 +177,19 @@ class SchemeLabels:
     def node_name(self, node_id: str, lang: str) -> str:
         hit = self.nodes.filter(pl.col("node_id") == node_id)
         return str(hit[_lang_col("name", lang)][0]) if hit.height else node_id
+
+
+def _loaded_scheme(con: Con, run_id: str) -> LoadedScheme | None:
+    """The run's own scheme text, validated again (for the linter's summary of it)."""
+    row = _one(con, "SELECT scheme_yaml, scheme_id FROM runs WHERE run_id = ?", [run_id])
+    if not row or not row[0]:
+        return None
+    try:
+        tree = parse_yaml(row[0], f"run {run_id}")
+        scheme = Scheme.model_validate(tree)
+    except Exception:  # a stored scheme this version cannot read: the page shows what it can
+        return None
+    return LoadedScheme(scheme=scheme, path=Path(f"{row[1]}.yaml"), text=row[0], tree=tree)
 
 
 def _parse_scheme(text: str) -> Scheme | None:
@@ -626,6 +642,7 @@ class SchemeHealth:
     evidence_shares: pl.DataFrame  # evidence, declared, effective
     burden_hours_per_unit_year: float | None
     reports_per_unit_year: int | None
+    top_burdens: pl.DataFrame  # indicator, hours
     duplicate_requests: pl.DataFrame  # source, indicator_ids
     lint_errors: int
     lint_warnings: int
@@ -653,14 +670,17 @@ def scheme_health(con: Con, run_id: str) -> SchemeHealth:
         [run_id],
     )
     by_sev = dict(zip(sev["severity"].to_list(), sev["n"].to_list(), strict=True))
-    scheme = scheme_labels(con, run_id).scheme
+    loaded = _loaded_scheme(con, run_id)
     burden: float | None = None
     reports: int | None = None
+    top: list[dict[str, Any]] = []
     dups = pl.DataFrame(schema={"source": pl.String, "indicator_ids": pl.String})
-    if scheme is not None:
-        inds = scheme.indicators()
-        burden = sum((i.burden_minutes or 0) * REPORTS_PER_YEAR[i.frequency] for i in inds) / 60
-        reports = sum(REPORTS_PER_YEAR[i.frequency] for i in inds)
+    if loaded is not None:
+        summary = lint_scheme(loaded).summary  # the linter's own figures, so both always agree
+        burden = float(summary["burden_hours_per_unit_year"])
+        reports = int(summary["reports_per_unit_year"])
+        top = list(summary.get("top_burdens", []))
+        inds = loaded.scheme.indicators()
         src = pl.DataFrame(
             {
                 "source": [
@@ -685,6 +705,7 @@ def scheme_health(con: Con, run_id: str) -> SchemeHealth:
         evidence_shares=shares,
         burden_hours_per_unit_year=burden,
         reports_per_unit_year=reports,
+        top_burdens=pl.DataFrame(top, schema={"indicator": pl.String, "hours": pl.Float64}),
         duplicate_requests=dups,
         lint_errors=int(by_sev.get("error", 0)),
         lint_warnings=int(by_sev.get("warning", 0)),

@@ -39,6 +39,9 @@ with right:
     )
     show(shares, {"evidence": "c_evidence", "declared": "declared", "effective": "effective"},
          coded=("evidence",))
+    st.subheader(t("top_burdens"))
+    show(h.top_burdens.with_columns(pl.col("hours").round(2)),
+         {"indicator": "c_indicator", "hours": "c_hours"})
     st.subheader(t("duplicates"))
     if h.duplicate_requests.is_empty():
         st.success(t("no_duplicates"))

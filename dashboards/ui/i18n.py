@@ -186,6 +186,7 @@ L: dict[str, tuple[str, str]] = {
     "declared": ("申报权重", "Declared"),
     "effective": ("生效权重", "Effective"),
     "evidence_split": ("按证据类型的权重构成", "Weight by evidence class"),
+    "top_burdens": ("填报负担最重的指标", "Heaviest reporting burdens"),
     "duplicates": ("重复索取的数据", "Data requested more than once"),
     "no_duplicates": ("没有重复索取的数据（一表报送）。", "No data is requested twice (one form, shared)."),
     "ranking_compare": ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective weights"),
@@ -285,6 +286,7 @@ L: dict[str, tuple[str, str]] = {
     "c_missing_status": ("情况", "Status"),
     "c_units": ("单位数", "Units"),
     "c_score_interval": ("得分区间", "Score interval"),
+    "c_hours": ("小时/年", "Hours per year"),
     "c_spread": ("区间宽度", "Width"),
     # value labels
     "v_absent": ("无记录", "no row"),
