@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from evaluator.cli.common import console, err_console
@@ -40,7 +41,7 @@ def _load_or_exit(scheme: Path, code: int) -> LoadedScheme:
         return load_scheme(scheme)
     except SchemeInvalid as exc:
         for issue in exc.issues:
-            err_console.print(f"[red]✗[/] {issue}", markup=True, highlight=False)
+            err_console.print(f"[red]✗[/] {escape(str(issue))}")
         err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in {scheme}")
         raise typer.Exit(code) from None
 
@@ -83,7 +84,7 @@ def _print_report(report: LintReport, lang: str) -> None:
         sev = SEVERITY_ZH[f.severity] if zh else f.severity.value
         table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{sev}[/]",
                       f"{f.rule}\n{titles.get(f.rule, '')}",
-                      f.indicator or "—", str(f.line or ""), f.text(lang))
+                      f.indicator or "—", str(f.line or ""), escape(f.text(lang)))
     if report.findings:
         console.print(table)
     s = report.summary
@@ -150,7 +151,7 @@ def weights(
         ev = (w.evidence.value if w.evidence else "") + (" (trace-only)" if w.trace_only else "")
         change = w.effective - w.declared
         style = "red" if change < -1e-9 else "green" if change > 1e-9 else "dim"
-        table.add_row(node, names[w.node_id].get(lang.value), ev, f"{w.local:.1%}",
+        table.add_row(node, escape(names[w.node_id].get(lang.value)), ev, f"{w.local:.1%}",
                       f"{w.declared:.2%}", f"{w.effective:.2%}", f"[{style}]{change:+.2%}[/]")
     console.print(table)
     p = loaded.scheme.trace_policy

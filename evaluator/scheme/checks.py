@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from evaluator.scheme.models import Dimension, Indicator, Scheme
+from evaluator.scheme.models import Dimension, Direction, EfficacyRule, Indicator, Scheme
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -25,6 +25,7 @@ def cross_check(scheme: Scheme) -> list[Problem]:
         *_linked_outcomes(scheme),
         *_grades(scheme),
         *_events(scheme),
+        *_rule_directions(scheme),
     ]
 
 
@@ -52,7 +53,8 @@ def _duplicate_ids(scheme: Scheme) -> list[Problem]:
             if node.id in first:
                 problems.append(
                     ((*loc, "id"), f"duplicate id '{node.id}' (also used at "
-                     f"{_fmt(first[node.id])}): ids must be unique across dimensions and indicators")
+                     f"{_fmt(first[node.id])}): ids must be unique across dimensions and "
+                     "indicators")
                 )
             else:
                 first[node.id] = loc
@@ -90,7 +92,8 @@ def _points(scheme: Scheme) -> list[Problem]:
                  f"or total_points")
             )
 
-    check(scheme.total_points, [d.weight for d in scheme.dimensions], (), "the top-level dimensions'")
+    check(scheme.total_points, [d.weight for d in scheme.dimensions], (),
+          "the top-level dimensions'")
     for loc, node in _walk(scheme):
         if isinstance(node, Dimension):
             weights = [i.weight for i in node.indicators] + [d.weight for d in node.dimensions]
@@ -128,7 +131,8 @@ def _grades(scheme: Scheme) -> list[Problem]:
     for i, g in enumerate(grades[:-1]):
         if g.min_score is None:
             problems.append(((("grades", i, "min_score")),
-                             f"grade '{g.code}' needs min_score: only the last band may leave it out"))
+                             f"grade '{g.code}' needs min_score: only the last band may "
+                             "leave it out"))
     previous: float | None = None
     for i, g in enumerate(grades):
         if g.min_score is None:
@@ -154,4 +158,23 @@ def _events(scheme: Scheme) -> list[Problem]:
             problems.append((("vetoes", i, "max_score"),
                              f"max_score {v.max_score:g} is outside the scale "
                              f"{scheme.scale.min:g}–{scheme.scale.max:g}"))
+    return problems
+
+
+def _rule_directions(scheme: Scheme) -> list[Problem]:
+    """Efficacy `good`/`bad` must agree with the direction (good above bad when higher is
+    better): swapped values would silently reward the worst units."""
+    problems: list[Problem] = []
+    for loc, node in _walk(scheme):
+        if not isinstance(node, Indicator) or not isinstance(node.rule, EfficacyRule):
+            continue
+        good, bad = node.rule.good, node.rule.bad
+        if good is None or bad is None:
+            continue
+        higher = node.direction is Direction.higher
+        if good == bad or (good > bad) != higher:
+            want = "greater" if higher else "smaller"
+            problems.append(((*loc, "rule", "good"),
+                             f"efficacy good ({good:g}) must be {want} than bad ({bad:g}) because "
+                             f"direction is {node.direction.value}: swap them or fix direction"))
     return problems

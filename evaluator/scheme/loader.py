@@ -72,7 +72,7 @@ def format_path(loc: Loc) -> str:
 
 def line_of(tree: Any, loc: Loc) -> int | None:
     """1-based line of the deepest node of `loc` that exists in the YAML tree."""
-    node, line = tree, 1 if tree is not None else None
+    node, line = tree, _start_line(tree)
     for part in loc:
         if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
             line = node.lc.key(part)[0] + 1
@@ -87,15 +87,20 @@ def line_of(tree: Any, loc: Loc) -> int | None:
     return line
 
 
+def _start_line(tree: Any) -> int | None:
+    """Line where the document's content starts (after leading comments), 1-based."""
+    if tree is None:
+        return None
+    lc = getattr(tree, "lc", None)
+    return lc.line + 1 if lc is not None and lc.line is not None else 1
+
+
 def _yaml_path(tree: Any, loc: Loc) -> Loc:
     """Drop pydantic's union tags from an error path, keeping only keys present in the file."""
     kept: list[str | int] = []
     node = tree
     for part in loc:
-        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
-            node = node[part]
-            kept.append(part)
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+        if _has(node, part):
             node = node[part]
             kept.append(part)
         elif isinstance(node, CommentedMap) and isinstance(part, str) and part[:1].islower() and (
@@ -106,6 +111,15 @@ def _yaml_path(tree: Any, loc: Loc) -> Loc:
         elif node is None:
             break
     return tuple(kept)
+
+
+def _has(node: Any, part: str | int) -> bool:
+    """Whether `part` is a key of a YAML mapping or an index of a YAML list."""
+    if isinstance(node, CommentedMap):
+        return isinstance(part, str) and part in node
+    if isinstance(node, CommentedSeq):
+        return isinstance(part, int) and 0 <= part < len(node)
+    return False
 
 
 _UNION_TAGS = {
@@ -152,16 +166,21 @@ def load_scheme(path: str | Path) -> LoadedScheme:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SchemeInvalid([SchemeIssue(file, None, "", "file not found: check the path")]) from None
+        raise SchemeInvalid(
+            [SchemeIssue(file, None, "", "file not found: check the path")]
+        ) from None
     except UnicodeDecodeError:
-        raise SchemeInvalid([SchemeIssue(file, None, "", "not UTF-8 text: save the file as UTF-8")]) from None
+        raise SchemeInvalid(
+            [SchemeIssue(file, None, "", "not UTF-8 text: save the file as UTF-8")]
+        ) from None
     except OSError as exc:
         raise SchemeInvalid([SchemeIssue(file, None, "", f"cannot read: {exc.strerror}")]) from None
 
     tree = parse_yaml(text, file)
     if not isinstance(tree, CommentedMap):
         raise SchemeInvalid(
-            [SchemeIssue(file, 1, "", "a scheme file must be a YAML mapping (id, name, year, dimensions…)")]
+            [SchemeIssue(file, _start_line(tree) if tree is not None else 1, "",
+                         "a scheme file must be a YAML mapping (id, name, year, dimensions…)")]
         )
     try:
         scheme = Scheme.model_validate(tree)

@@ -1,0 +1,113 @@
+"""`evaluator validate` on the shipped schemes and on a folder of deliberately broken ones.
+
+Each file in tests/schemes/broken/ says what is wrong with it in its header:
+    # expect[ LABEL]: KEY.PATH | message fragment
+and marks the offending line with a trailing `# <-- here` (or `# <-- LABEL`). The test checks
+that validate exits 1 and prints, for each expectation, `FILE:LINE KEY.PATH: …fragment…`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evaluator.cli import app
+from evaluator.scheme import SchemeInvalid, load_scheme
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKEN = sorted((ROOT / "tests" / "schemes" / "broken").glob("*.yaml"))
+SHIPPED = [ROOT / "indicators" / "demo_township.yaml", ROOT / "indicators" / "department.yaml",
+           ROOT / "indicators" / "examples" / "trace_heavy.yaml"]
+runner = CliRunner()
+
+EXPECT = re.compile(r"^# expect(?: (\w+))?: *(\S*) *\| *(.+?) *$")
+MARK = re.compile(r"# <-- (\w+)\s*$")
+
+
+@dataclass
+class Expectation:
+    label: str
+    path: str
+    fragment: str
+    line: int | None
+
+
+def expectations(file: Path) -> list[Expectation]:
+    lines = file.read_bytes().decode("utf-8", errors="replace").splitlines()
+    marks = {}
+    for n, text in enumerate(lines, start=1):
+        m = MARK.search(text)
+        if m:
+            marks[m.group(1)] = n
+    out = []
+    for text in lines:
+        m = EXPECT.match(text)
+        if m:
+            label = m.group(1) or "here"
+            out.append(Expectation(label, m.group(2), m.group(3), marks.get(label)))
+    assert out, f"{file.name} has no '# expect:' header"
+    return out
+
+
+def test_enough_distinct_broken_schemes() -> None:
+    assert len(BROKEN) >= 15
+    fragments = {e.fragment for f in BROKEN for e in expectations(f)}
+    assert len(fragments) >= 15
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_schemes_validate(path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "✓" in result.output
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_broken_scheme_is_reported_at_its_line(path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    printed = [ln.removeprefix("✗ ") for ln in result.output.splitlines() if ln.startswith("✗ ")]
+    for e in expectations(path):
+        where = f"{path}:{e.line}" if e.line else str(path)
+        head = f"{where} {e.path}:" if e.path else f"{where}:"
+        hits = [ln for ln in printed if ln.startswith(head) and e.fragment in ln]
+        assert hits, f"expected '{head} …{e.fragment}…' in:\n" + "\n".join(printed)
+
+
+def test_all_errors_are_reported_at_once() -> None:
+    with pytest.raises(SchemeInvalid) as exc:
+        load_scheme(ROOT / "tests" / "schemes" / "broken" / "several_errors.yaml")
+    assert len(exc.value.issues) == 3
+    assert [i.line for i in exc.value.issues] == [19, 25, 33]
+
+
+def test_missing_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1 and "file not found" in result.output
+
+
+def test_unknown_key_in_brackets_is_printed_verbatim(tmp_path: Path) -> None:
+    # Rich markup must not swallow user text such as "[red]" in a key name
+    text = (ROOT / "indicators" / "department.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("year: 2026\n", "year: 2026\n'[red]': 1\n"), encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "[red]" in result.output
+
+
+def test_efficacy_direction_lower_is_accepted_when_good_is_smaller(tmp_path: Path) -> None:
+    text = (ROOT / "indicators" / "demo_township.yaml").read_text(encoding="utf-8")
+    assert "rule: {type: efficacy, good: 15, bad: 120}" in text  # lower is better: good < bad
+    load_scheme(ROOT / "indicators" / "demo_township.yaml")
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("good: 15, bad: 120", "good: 120, bad: 15"), encoding="utf-8")
+    with pytest.raises(SchemeInvalid) as exc:
+        load_scheme(path)
+    [issue] = exc.value.issues
+    assert issue.path.endswith("rule.good") and "smaller than bad" in issue.message
