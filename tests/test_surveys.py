@@ -46,7 +46,8 @@ def make_scheme(indicators: list[dict[str, Any]] | None = None, **survey: Any) -
         })
     return Scheme.model_validate({
         "id": "t", "name": {"zh": "测试", "en": "Test"}, "year": 2026, "unit_types": ["township"],
-        "survey": survey,
+        # these hand-made questionnaires are short: judge straight-lining from 3 questions
+        "survey": {"straightline_min_questions": 3, **survey},
         "dimensions": [{"id": "d", "name": {"zh": "维度", "en": "Dim"}, "indicators": inds}],
     })
 

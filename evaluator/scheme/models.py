@@ -397,7 +397,11 @@ class SurveySettings(Strict):
 
     min_sample: int = Field(default=30, ge=1)
     speeder_fraction: float = Field(default=0.4, ge=0, le=1)
-    straightline_min_questions: int = Field(default=3, ge=2)
+    straightline_min_questions: int = Field(
+        default=5, ge=2,
+        description="straight-lining is judged only on questionnaires at least this long: on short "
+        "ones, identical answers are common among genuine respondents (12% on the demo's 4 questions)",
+    )
     small_sample: Literal["shrink", "missing", "keep"] = "shrink"
 
 
