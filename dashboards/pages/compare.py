@@ -30,7 +30,8 @@ with left:
     st.plotly_chart(charts.radar(dims), width="stretch")
 with right:
     st.subheader(t("summary"))
-    for line in compare_sentences(q("compare_summary", ctx.run_id, picked, lang=ctx.lang)):
+    for line in compare_sentences(q("compare_summary", ctx.run_id, picked, lang=ctx.lang),
+                                  picked):
         st.markdown("- " + line)
 st.subheader(t("ind_bars"))
 st.plotly_chart(charts.indicator_bars(inds), width="stretch")

@@ -13,10 +13,14 @@ def _items(rows: pl.DataFrame) -> str:
     )
 
 
-def compare_sentences(summary: pl.DataFrame, margin: float = 1.0) -> list[str]:
-    """One sentence per unit: dimensions where it leads the selection's mean, and where it lags."""
+def compare_sentences(summary: pl.DataFrame, order: list[str], margin: float = 1.0) -> list[str]:
+    """One sentence per unit, in `order`: dimensions where it leads the selection's mean, and
+    where it lags."""
     out = []
-    for (unit,), part in summary.group_by("unit_id", maintain_order=True):
+    for unit in order:
+        part = summary.filter(pl.col("unit_id") == unit)
+        if part.is_empty():
+            continue
         name = part["unit_name"][0] or unit
         strong = part.filter(pl.col("gap") >= margin).sort("gap", descending=True).head(2)
         weak = part.filter(pl.col("gap") <= -margin).sort("gap").head(2)

@@ -1,0 +1,293 @@
+"""Dashboard pages under streamlit's AppTest, on real runs (demo data → ingest → score_run).
+
+Every page in zh and en, the empty and run-less databases, the sign-in page, and the page content
+checked against the stored run (not just "no exception").
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import string
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from evaluator import readmodel as rm
+from evaluator.snapshot import publish_snapshot
+from evaluator.store import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboards" / "app.py")
+PAGES = {
+    "overview": ("pages/overview.py", "年度考核总览", "Year at a glance"),
+    "compare": ("pages/compare.py", "单位对比", "Compare units"),
+    "unit": ("pages/unit.py", "单位画像", "Unit profile"),
+    "scheme": ("pages/scheme_health.py", "方案体检：形式主义审查", "Scheme health: the formalism audit"),
+    "quality": ("pages/data_quality.py", "数据质量", "Data quality"),
+    "sensitivity": ("pages/sensitivity.py", "敏感性：排名有多可靠", "Sensitivity: how firm is each rank"),
+}
+
+
+@pytest.fixture(scope="module")
+def dash_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the (closed) demo DB with its snapshot published."""
+    db = tmp_path_factory.mktemp("dash") / "evaluator.duckdb"
+    shutil.copy(demo_db, db)
+    publish_snapshot(db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def snap(dash_db: Path):
+    con = duckdb.connect(str(dash_db.parent / "snapshots" / "evaluator.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str | None, lang: str = "zh",
+             no_auth: bool = True) -> AppTest:
+    monkeypatch.setenv("EVALUATOR_DB", str(db))
+    monkeypatch.delenv("EVALUATOR_SNAPSHOT", raising=False)
+    if no_auth:
+        monkeypatch.setenv("EVALUATOR_NO_AUTH", "1")
+    else:
+        monkeypatch.delenv("EVALUATOR_NO_AUTH", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    if page is not None:
+        at.switch_page(PAGES[page][0])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.info] + [m.value for m in at.caption]
+    parts += [m.value for m in at.warning] + [m.value for m in at.success] + [m.value for m in at.header]
+    return "\n".join(str(p) for p in parts)
+
+
+# --------------------------------------------------------------------------- every page, zh and en
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_in_both_languages(monkeypatch, dash_db, page, lang):
+    at = run_page(monkeypatch, dash_db, page, lang)
+    _, zh, en = PAGES[page]
+    assert at.title[0].value == (zh if lang == "zh" else en)
+    assert at.sidebar.radio(key="lang").value == lang
+    banner = at.warning[0].value
+    assert ("未启用登录" in banner) if lang == "zh" else ("Login is off" in banner)
+
+
+def test_language_switch_turns_the_page_english(monkeypatch, dash_db):
+    at = run_page(monkeypatch, dash_db, "overview", "zh")
+    assert at.title[0].value == "年度考核总览"
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Year at a glance"
+    assert "League table" in [s.value for s in at.subheader]
+
+
+def test_overview_league_table_matches_the_run(monkeypatch, dash_db, snap):
+    at = run_page(monkeypatch, dash_db, "overview", "en")
+    run_id = rm.latest_run_id(snap)
+    units = snap.execute("SELECT count(*) FROM run_scores WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    table = at.dataframe[0].value
+    assert len(table) == units
+    assert list(table["Rank"])[:3] == sorted(table["Rank"])[:3]
+    best = snap.execute("SELECT unit_name FROM run_scores WHERE run_id = ? ORDER BY rank, unit_id "
+                        "LIMIT 1", [run_id]).fetchall()[0][0]
+    assert table["Unit"].iloc[0] == best
+    # the demo plants show-off units: their flag is shown, translated
+    assert table["Flags"].fillna("").str.contains("show-off").any()
+    # movers against 2025 are listed with the indicators behind them
+    body = texts(at)
+    assert "Biggest rises" in body and "Mainly:" in body
+
+
+def test_overview_filters_and_search(monkeypatch, dash_db, snap):
+    at = run_page(monkeypatch, dash_db, "overview", "en")
+    run_id = rm.latest_run_id(snap)
+    peer = rm.filter_options(snap, run_id)["peer_group"][0]
+    at.multiselect(key="ov_peers").set_value([peer]).run()
+    in_group = snap.execute("SELECT count(*) FROM run_scores WHERE run_id = ? AND peer_group = ?",
+                            [run_id, peer]).fetchall()[0][0]
+    assert len(at.dataframe[0].value) == in_group
+    name = snap.execute("SELECT unit_name FROM run_scores WHERE run_id = ? AND peer_group = ? "
+                        "ORDER BY unit_id LIMIT 1", [run_id, peer]).fetchall()[0][0]
+    at.text_input(key="ov_search").set_value(name).run()
+    assert name in list(at.dataframe[0].value["Unit"])
+    assert len(at.dataframe[0].value) < in_group
+
+
+def test_compare_page_draws_radar_bars_and_a_summary_per_unit(monkeypatch, dash_db, snap):
+    at = run_page(monkeypatch, dash_db, "compare", "en")
+    chosen = at.multiselect(key="cmp_units").value
+    assert len(chosen) == 3
+    assert len(at.get("plotly_chart")) == 2
+    names = dict(snap.execute("SELECT unit_id, unit_name FROM run_scores WHERE run_id = ?",
+                              [rm.latest_run_id(snap)]).fetchall())
+    summary = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert [re.match(r"- \*\*(.+?)\*\*", s).group(1) for s in summary] == [names[u] for u in chosen]
+    at.multiselect(key="cmp_units").set_value(chosen[:1]).run()
+    assert "Pick at least two units." in texts(at)
+    assert not at.get("plotly_chart")
+
+
+def test_unit_profile_explains_the_score_down_to_raw_values(monkeypatch, dash_db, snap):
+    at = run_page(monkeypatch, dash_db, "unit", "en")
+    run_id = rm.latest_run_id(snap)
+    unit = at.selectbox(key="profile_unit").value
+    rows = snap.execute("SELECT sum(contribution), count(*) FROM run_indicator_scores "
+                        "WHERE run_id = ? AND unit_id = ?", [run_id, unit]).fetchall()[0]
+    table = at.dataframe[0].value
+    assert len(table) == rows[1]
+    assert table["Contribution"].sum() == pytest.approx(rows[0])
+    assert {"Raw value", "Rule", "Effective weight"} <= set(table.columns)
+    score = snap.execute("SELECT score FROM run_scores WHERE run_id = ? AND unit_id = ?",
+                         [run_id, unit]).fetchall()[0][0]
+    assert at.metric[0].value == f"{score:.2f}"
+    # satisfaction with interval and n, and exclusions by reason
+    assert any("95% interval" in df.value.columns for df in at.dataframe)
+    assert any("Reason" in df.value.columns for df in at.dataframe)
+
+
+def test_unit_profile_shows_a_flagged_unit_flags(monkeypatch, dash_db, snap):
+    run_id = rm.latest_run_id(snap)
+    unit = snap.execute("SELECT unit_id FROM run_flags WHERE run_id = ? AND flag = 'show_off' "
+                        "ORDER BY unit_id LIMIT 1", [run_id]).fetchall()[0][0]
+    at = run_page(monkeypatch, dash_db, "unit", "zh")
+    at.selectbox(key="profile_unit").set_value(unit).run()
+    flags = at.dataframe[-1].value
+    assert "重留痕轻实绩" in list(flags["标记"])
+
+
+def test_scheme_health_shows_the_linters_figures(monkeypatch, dash_db, snap):
+    at = run_page(monkeypatch, dash_db, "scheme", "en")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Indicators"] == "16"
+    assert metrics["Reporting burden per unit per year"] == "11.5 hours"
+    assert metrics["Trace weight (declared → effective)"] == "8% → 6%"
+    findings = at.dataframe[0].value
+    assert "posts_liked" in list(findings["Indicator"])
+    assert len(at.get("plotly_chart")) == 2  # weights and the declared-vs-effective ranking
+
+
+def test_data_quality_lists_batches_and_draws_the_funnel(monkeypatch, dash_db, snap):
+    at = run_page(monkeypatch, dash_db, "quality", "en")
+    batches = snap.execute("SELECT count(*) FROM load_batches").fetchall()[0][0]
+    assert len(at.dataframe[0].value) == batches
+    assert "99.8%" in texts(at)
+    assert len(at.get("plotly_chart")) == 2  # exclusions and funnel
+
+
+def test_sensitivity_without_uncertainty_says_how_to_compute_it(monkeypatch, dash_db):
+    at = run_page(monkeypatch, dash_db, "sensitivity", "en")
+    assert "--uncertainty" in texts(at)
+    at = run_page(monkeypatch, dash_db, "sensitivity", "zh")
+    assert "本次运行没有计算不确定性" in texts(at)
+
+
+# --------------------------------------------------------------------------- empty states
+
+
+@pytest.mark.parametrize("page", ["overview", "compare", "sensitivity"])
+def test_no_snapshot_gives_a_helpful_page(monkeypatch, tmp_path, page):
+    at = run_page(monkeypatch, tmp_path / "missing.duckdb", page, "en")
+    assert "Nothing to show yet" in texts(at)
+    assert "evaluator demo" in texts(at)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_empty_database_gives_a_helpful_page(monkeypatch, tmp_path, lang):
+    db = tmp_path / "empty.duckdb"
+    connect(db).close()
+    publish_snapshot(db)
+    for page in PAGES:
+        at = run_page(monkeypatch, db, page, lang)
+        assert ("数据库是空的" if lang == "zh" else "The database is empty") in texts(at)
+
+
+def test_data_without_runs_says_how_to_score(monkeypatch, tmp_path, demo_build):
+    from evaluator.ingest import ingest_file
+
+    db = tmp_path / "loaded.duckdb"
+    con = connect(db)
+    ingest_file(con, "units", demo_build.files.path("units"), db_path=db)
+    con.close()
+    publish_snapshot(db)
+    at = run_page(monkeypatch, db, "overview", "en")
+    body = texts(at)
+    assert "no scoring run yet" in body and "evaluator score" in body
+    assert "120 units" in body
+
+
+def test_a_foreign_database_is_explained(monkeypatch, tmp_path):
+    db = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.close()
+    publish_snapshot(db)
+    at = run_page(monkeypatch, db, "overview", "en")
+    assert "not an evaluator database" in texts(at)
+
+
+# --------------------------------------------------------------------------- sign-in seam
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_with_login_on_and_no_users_the_app_says_how_to_add_one(monkeypatch, dash_db, lang):
+    at = run_page(monkeypatch, dash_db, None, lang, no_auth=False)
+    assert at.title[0].value == ("需要配置登录用户" if lang == "zh" else "Sign-in needs a user")
+    assert "--no-auth" in texts(at) and "users" in texts(at)
+    assert not at.dataframe  # no results leak past the gate
+
+
+def test_pages_enforce_the_gate_even_when_run_alone(monkeypatch, dash_db):
+    at = run_page(monkeypatch, dash_db, "overview", "en", no_auth=False)
+    assert at.title[0].value == "Sign-in needs a user"
+    assert not at.dataframe
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def test_every_label_has_both_languages_with_the_same_placeholders():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "dashboards"))
+    from ui.i18n import L
+
+    fields = string.Formatter()
+    for key, (zh, en) in L.items():
+        assert zh.strip() and en.strip(), key
+        names = [{f for _, f, _, _ in fields.parse(s) if f} for s in (zh, en)]
+        assert names[0] == names[1], key
+
+
+def test_every_label_key_used_by_the_pages_exists():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "dashboards"))
+    from ui.i18n import L
+
+    used: set[str] = set()
+    for path in (ROOT / "dashboards").rglob("*.py"):
+        if path.name == "i18n.py":  # defines the labels (its docstring shows `t("key")`)
+            continue
+        used |= set(re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", path.read_text(encoding="utf-8")))
+        used |= set(re.findall(r"\(\s*\"[^\"]+\",\s*\"(page_[a-z]+)\"", path.read_text("utf-8")))
+    missing = used - set(L)
+    assert not missing
+    assert len(used) > 80
+
+
+def test_readmodel_frames_are_polars(snap):
+    run_id = rm.latest_run_id(snap)
+    assert isinstance(rm.league_table(snap, run_id), pl.DataFrame)
