@@ -85,10 +85,8 @@ def _print_rejection(exc: object) -> None:
     assert isinstance(exc, IngestRejected)
     err_console.print(f"[bold red]rejected / 已拒绝:[/] {exc.file} — {exc.total} problem(s); "
                       "nothing was loaded / 未导入任何数据")
-    table = Table("row 行", "column 列", "value 值", "reason 原因", header_style="bold")
-    for p in exc.reasons[:SHOWN_PROBLEMS]:
-        table.add_row(str(p.row), p.column, "" if p.value is None else p.value, p.reason)
-    err_console.print(table)
+    for p in exc.reasons[:SHOWN_PROBLEMS]:  # one line each: greppable, never wrapped mid-row
+        err_console.print(f"  [red]✗[/] {p}", markup=True, highlight=False)
     if exc.total > SHOWN_PROBLEMS:
         err_console.print(f"… and {exc.total - SHOWN_PROBLEMS} more / 另有 "
                           f"{exc.total - SHOWN_PROBLEMS} 处")
