@@ -133,6 +133,7 @@ def problems_frame(
 def _reason(col: str, reason: str, kind: Kind, frame: pl.DataFrame) -> pl.Expr:
     if col == "answer" and "scale_min" in frame.columns:
         return pl.format(
-            "{} [{}, {}]", pl.lit(reason), pl.col("scale_min"), pl.col("scale_max")
+            "answer outside the question's declared scale [{}, {}] / 答案超出该题量表范围",
+            pl.col("scale_min"), pl.col("scale_max"),
         ).alias("reason")
     return pl.lit(reason).alias("reason")
