@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,16 @@ def one(rule: dict, **kw: Any) -> LoadedScheme:
     return make_scheme([dimension("d", [indicator("x", rule=rule, **kw)])])
 
 
-@pytest.fixture
-def con(tmp_path: Path):
-    c = connect(tmp_path / "t.duckdb")
+def memory_db() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory database with the real schema (fast; the CLI tests use files)."""
+    c = connect(":memory:")
     yield c
     c.close()
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    yield from memory_db()
 
 
 def _batch(con: duckdb.DuckDBPyConnection, kind: str) -> int:

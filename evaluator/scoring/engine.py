@@ -11,6 +11,7 @@ Values that come from a scheme (ids, numbers) enter SQL only as sqlglot literals
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol, cast
 
 import duckdb
@@ -49,12 +50,23 @@ def lit(value: Any) -> exp.Expression:
     return cast(exp.Expression, exp.convert(value))
 
 
+@functools.lru_cache(maxsize=512)
+def _parse(template: str) -> exp.Expression:
+    return cast(exp.Expression, sqlglot.parse_one(template, read=TEMPLATE_DIALECT))
+
+
 def sql(template: str, **params: Any) -> exp.Expression:
-    """Parse one of our SQL templates and bind `:name` placeholders to literals or subtrees."""
-    tree = sqlglot.parse_one(template, read=TEMPLATE_DIALECT)
+    """Parse one of our SQL templates and bind `:name` placeholders to literals or subtrees.
+
+    Templates are parsed once and cached; binding works on a copy. A placeholder may not be the
+    first item of a SELECT list (DuckDB reads `SELECT :x AS y` as a prefix alias): write
+    `SELECT CAST(:x AS VARCHAR) AS y`.
+    """
+    tree = _parse(template)
     if params:
-        tree = exp.replace_placeholders(tree, **{k: lit(v) for k, v in params.items()})
-    return cast(exp.Expression, tree)
+        return cast(exp.Expression, exp.replace_placeholders(
+            tree, **{k: lit(v) for k, v in params.items()}))
+    return tree.copy()
 
 
 def union_all(queries: list[exp.Expression]) -> exp.Expression:

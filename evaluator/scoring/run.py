@@ -270,11 +270,25 @@ def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
               publish_snapshot: bool = True) -> str:
     """Score every unit of the scheme's types for `period`; store the run; return its id.
 
+    Runs single-threaded: floating-point sums depend on the order rows arrive in, and only one
+    thread makes that order (and so every last digit) the same from run to run.
     `publish_snapshot=False` leaves the dashboard snapshot to the caller (the CLI reports it).
     """
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1").fetchall()
+    try:
+        run_id = _score(con, loaded, str(period).strip(), uncertainty, params or {})
+    finally:
+        con.execute(f"SET threads = {int(threads)}").fetchall()
+    if publish_snapshot:
+        publish(con)
+    return run_id
+
+
+def _score(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
+           uncertainty: bool, params: dict[str, Any]) -> str:
     engine = DuckDBEngine(con)
     scheme = loaded.scheme
-    period = str(period).strip()
     _drop_temp(engine)
     warnings = compute(engine, scheme, period)
     if uncertainty:
@@ -282,7 +296,7 @@ def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
     lint = lint_findings(loaded)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
-                  **(params or {})}
+                  **params}
     engine.execute(exp.Transaction())
     try:
         write_run(engine, loaded, period, run_id, parameters, warnings, lint)
@@ -292,8 +306,6 @@ def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
         engine.execute(exp.Rollback())
         raise
     engine.execute(exp.Commit())
-    if publish_snapshot:
-        publish(con)
     return run_id
 
 
