@@ -77,9 +77,14 @@ class CompletenessReport:
 
 
 def _period_filter(period: str) -> tuple[str, list[object]]:
-    """SQL condition and parameters: a year matches all its sub-periods; others match exactly."""
+    """SQL condition and parameters: a year matches all its sub-periods, a quarter its months."""
     year = int(period) if re.fullmatch(r"\d{4}", period) else None
-    return "(period = ? OR year = ?)", [period, year]
+    periods = [period]
+    quarter = re.fullmatch(r"(\d{4})Q([1-4])", period)
+    if quarter:
+        first = 3 * int(quarter.group(2)) - 2
+        periods += [f"{quarter.group(1)}-{m:02d}" for m in range(first, first + 3)]
+    return "(list_contains(?, period) OR year = ?)", [periods, year]
 
 
 def check_completeness(con: duckdb.DuckDBPyConnection, loaded_scheme: LoadedScheme,

@@ -12,7 +12,8 @@ from test_ingest_support import DATA, copy_db, fingerprint, ingest, load_base
 
 from evaluator.pseudonym import ENV_VAR
 
-SV = "response_id,unit_id,period,question,answer,respondent,weight,duration_s,channel,submitted_at\n"
+SV = ("response_id,unit_id,period,question,answer,respondent,weight,duration_s,channel,"
+      "submitted_at\n")
 OUT = "unit_id,period,measure,value\n"
 
 
@@ -109,7 +110,8 @@ def test_bad_file_is_rejected_whole(case: str, base_db: Path, tmp_path: Path,
     # the attempt is audited, and the rejects file beside the DB lists the same problem
     con = duckdb.connect(str(db), read_only=True)
     status, rejects = con.execute(
-        "SELECT status, rejects_path FROM load_batches ORDER BY batch_id DESC LIMIT 1").fetchall()[0]
+        "SELECT status, rejects_path FROM load_batches ORDER BY batch_id DESC LIMIT 1"
+    ).fetchall()[0]
     con.close()
     assert status == "rejected"
     listed = pl.read_csv(rejects, infer_schema=False)
