@@ -24,7 +24,8 @@ STATUSES = ("open", "accepted", "rejected")
 
 APPEAL_COLUMNS = (
     "appeal_id, run_id, unit_id, "
-    "CASE WHEN indicator_id IS NOT NULL THEN 'indicator:' || indicator_id ELSE 'event:' || event END "
+    "CASE WHEN indicator_id IS NOT NULL THEN 'indicator:' || indicator_id ELSE 'event:' || "
+    "event END "
     "AS item, reason, status, filed_by, filed_at, resolution, correction_batch, rescore_run_id, "
     "resolved_by, resolved_at"
 )
@@ -102,7 +103,8 @@ def file_appeal(
         if event not in allowed:
             raise AppealError(
                 f"event '{event}' is neither recorded for unit '{unit_id}' in period "
-                f"{run[0]} nor read by the scheme; known events: {', '.join(sorted(allowed)) or 'none'}"
+                f"{run[0]} nor read by the scheme; known events: "
+                f"{', '.join(sorted(allowed)) or 'none'}"
             )
     item_col, item = (
         ("indicator_id", indicator_id) if indicator_id is not None else ("event", event)
@@ -118,13 +120,15 @@ def file_appeal(
                 f"appeal #{dup[0]} on this line is still open: add to it or wait for its resolution"
             )
         cur = app.execute(
-            "INSERT INTO appeals (run_id, unit_id, indicator_id, event, reason, filed_by, filed_at) "
+            "INSERT INTO appeals (run_id, unit_id, indicator_id, event, reason, filed_by, "
+            "filed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [run_id, unit_id, indicator_id, event, reason, filed_by, _now()],
         )
         appeal_id = int(cur.lastrowid or 0)
         app.execute(
-            "INSERT INTO appeal_log (appeal_id, action, actor, at, detail) VALUES (?, 'filed', ?, ?, ?)",
+            "INSERT INTO appeal_log (appeal_id, action, actor, at, detail) VALUES (?, 'filed', "
+            "?, ?, ?)",
             [appeal_id, filed_by, _now(), reason],
         )
     return appeal_id
@@ -160,11 +164,12 @@ def resolve_appeal(
     rescore_run_id: str | None = None,
     resolved_by: str | None = None,
 ) -> None:
-    """Accept (with the correction batch and the re-score run) or reject (with a reason) an open appeal."""
+    """Accept (naming correction batch and re-score run) or reject (with a reason) an appeal."""
     note = (note or "").strip()
     if not note:
         raise AppealError(
-            "the office must give a note (accept) or a reason (reject): --note TEXT / 请填写处理意见"
+            "the office must give a note (accept) or a reason (reject): --note TEXT / "
+            "请填写处理意见"
         )
     row = app.execute(
         "SELECT run_id, status FROM appeals WHERE appeal_id = ?", [appeal_id]
@@ -182,7 +187,8 @@ def resolve_appeal(
     status = "accepted" if accept else "rejected"
     with write(app):
         changed = app.execute(
-            "UPDATE appeals SET status = ?, resolution = ?, correction_batch = ?, rescore_run_id = ?, "
+            "UPDATE appeals SET status = ?, resolution = ?, correction_batch = ?, "
+            "rescore_run_id = ?, "
             "resolved_by = ?, resolved_at = ? WHERE appeal_id = ? AND status = 'open'",
             [status, note, correction_batch, rescore_run_id, resolved_by, _now(), appeal_id],
         ).rowcount
@@ -254,13 +260,14 @@ def list_appeals(
 def appeals_for_export(
     data: duckdb.DuckDBPyConnection, data_db: str | Path, run_id: str
 ) -> pl.DataFrame:
-    """Appeals an export of `run_id` lists: on this run or earlier runs of its period, or answered by it."""
+    """Appeals on `run_id` or earlier runs of its period, or answered by it (for its export)."""
     if not app_db_path(data_db).exists():
         return pl.DataFrame(schema=FRAME_SCHEMA)
     runs = [
         r[0]
         for r in data.execute(
-            "SELECT r.run_id FROM runs r, (SELECT period, created_at FROM runs WHERE run_id = ?) me "
+            "SELECT r.run_id FROM runs r, (SELECT period, created_at FROM runs WHERE run_id = "
+            "?) me "
             "WHERE r.period = me.period AND r.created_at <= me.created_at",
             [run_id],
         ).fetchall()
@@ -271,7 +278,8 @@ def appeals_for_export(
         return pl.DataFrame(schema=FRAME_SCHEMA)
     try:
         rows = app.execute(
-            f"SELECT {APPEAL_COLUMNS} FROM appeals WHERE run_id IN (SELECT value FROM json_each(?)) "
+            f"SELECT {APPEAL_COLUMNS} FROM appeals WHERE run_id IN (SELECT value FROM "
+            "json_each(?)) "
             "OR rescore_run_id = ? ORDER BY appeal_id",
             [json.dumps(runs), run_id],
         ).fetchall()

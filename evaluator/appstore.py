@@ -63,7 +63,7 @@ def app_db_path(data_db: str | Path) -> Path:
 
 
 def connect_app(data_db: str | Path, *, create: bool = True) -> sqlite3.Connection:
-    """Open (and migrate) the app store beside `data_db`. With create=False a missing store is an error."""
+    """Open (and migrate) the app store beside `data_db`; create=False: it must exist."""
     path = app_db_path(data_db)
     if not create and not path.exists():
         raise AppStoreError(f"{path}: no app store yet (no appeals were ever filed)")

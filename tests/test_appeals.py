@@ -32,10 +32,18 @@ def test_appeal_lifecycle_and_exports(built: Built, tmp_path: Path) -> None:
     old = built.runs["demo_2026"]
     unit = built.units["unit_id"][3]
     data, store = _cons(built.db)
-    a1 = file_appeal(data, store, run_id=old, unit_id=unit, indicator_id="income_growth",
-                     reason="统计口径有误 wrong base year", filed_by="unit clerk")
-    a2 = file_appeal(data, store, run_id=old, unit_id=unit, event="provincial_award",
-                     reason="award missing")
+    a1 = file_appeal(
+        data,
+        store,
+        run_id=old,
+        unit_id=unit,
+        indicator_id="income_growth",
+        reason="统计口径有误 wrong base year",
+        filed_by="unit clerk",
+    )
+    a2 = file_appeal(
+        data, store, run_id=old, unit_id=unit, event="provincial_award", reason="award missing"
+    )
     with pytest.raises(AppealError, match="still open"):
         file_appeal(data, store, run_id=old, unit_id=unit, indicator_id="income_growth", reason="x")
     data.close()
@@ -46,16 +54,33 @@ def test_appeal_lifecycle_and_exports(built: Built, tmp_path: Path) -> None:
     with pytest.raises(AppealError, match="needs --batch"):
         resolve_appeal(data, store, a1, accept=True, note="fixed")
     with pytest.raises(AppealError, match="not an accepted load batch"):
-        resolve_appeal(data, store, a1, accept=True, note="fixed", correction_batch=9999,
-                       rescore_run_id=new)
+        resolve_appeal(
+            data, store, a1, accept=True, note="fixed", correction_batch=9999, rescore_run_id=new
+        )
     with pytest.raises(AppealError, match="already part of the contested run"):
-        resolve_appeal(data, store, a1, accept=True, note="fixed", correction_batch=1,
-                       rescore_run_id=new)
+        resolve_appeal(
+            data, store, a1, accept=True, note="fixed", correction_batch=1, rescore_run_id=new
+        )
     with pytest.raises(AppealError, match="later run of the same period"):
-        resolve_appeal(data, store, a1, accept=True, note="fixed", correction_batch=batch,
-                       rescore_run_id=built.runs["demo_2025"])
-    resolve_appeal(data, store, a1, accept=True, note="统计站更正", correction_batch=batch,
-                   rescore_run_id=new, resolved_by="office")
+        resolve_appeal(
+            data,
+            store,
+            a1,
+            accept=True,
+            note="fixed",
+            correction_batch=batch,
+            rescore_run_id=built.runs["demo_2025"],
+        )
+    resolve_appeal(
+        data,
+        store,
+        a1,
+        accept=True,
+        note="统计站更正",
+        correction_batch=batch,
+        rescore_run_id=new,
+        resolved_by="office",
+    )
     resolve_appeal(data, store, a2, accept=False, note="the award came in 2027")
     with pytest.raises(AppealError, match="already accepted"):
         resolve_appeal(data, store, a1, accept=False, note="changed my mind")
@@ -63,17 +88,28 @@ def test_appeal_lifecycle_and_exports(built: Built, tmp_path: Path) -> None:
 
     listed = list_appeals(store)
     assert listed.select("appeal_id", "status", "correction_batch", "rescore_run_id").rows() == [
-        (a1, "accepted", batch, new), (a2, "rejected", None, None)]
+        (a1, "accepted", batch, new),
+        (a2, "rejected", None, None),
+    ]
     log = store.execute("SELECT appeal_id, action FROM appeal_log ORDER BY log_id").fetchall()
-    assert [tuple(r) for r in log] == [(a1, "filed"), (a2, "filed"), (a1, "accepted"),
-                                       (a2, "rejected")]
+    assert [tuple(r) for r in log] == [
+        (a1, "filed"),
+        (a2, "filed"),
+        (a1, "accepted"),
+        (a2, "rejected"),
+    ]
     store.close()
 
     # the corrected value is what the re-score used
     con = duckdb.connect(str(built.db), read_only=True)
-    raw = con.execute("SELECT raw_value FROM run_indicator_scores WHERE run_id = ? AND unit_id = ? "
-                      "AND indicator_id = 'income_growth'", [new, unit]).fetchall()
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    raw = con.execute(
+        "SELECT raw_value FROM run_indicator_scores WHERE run_id = ? AND unit_id = ? "
+        "AND indicator_id = 'income_growth'",
+        [new, unit],
+    ).fetchall()
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     con.close()
     assert raw == [(9.5,)]
     assert not any("appeal" in t for t in tables)  # app data never lands in the data DB
@@ -97,8 +133,21 @@ def test_appeal_cli(built: Built) -> None:
     runner = CliRunner()
     db = str(built.db)
     unit = built.units["unit_id"][0]
-    ok = runner.invoke(app, ["appeals", "file", "--db", db, "--unit", unit, "--indicator",
-                             "clinic_wait", "--reason", "wrong clinic"])
+    ok = runner.invoke(
+        app,
+        [
+            "appeals",
+            "file",
+            "--db",
+            db,
+            "--unit",
+            unit,
+            "--indicator",
+            "clinic_wait",
+            "--reason",
+            "wrong clinic",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert built.runs["heavy_2026"] in ok.output  # latest run when --run is left out
     for args, message in (
@@ -121,8 +170,11 @@ def test_appeal_cli(built: Built) -> None:
 def test_reason_text_round_trips(tmp_path_factory: pytest.TempPathFactory, reason: str) -> None:
     """Any reason text (quotes, CJK, newlines) is stored and listed verbatim."""
     store = connect_app(tmp_path_factory.mktemp("app") / "x.duckdb")
-    cur = store.execute("INSERT INTO appeals (run_id, unit_id, indicator_id, reason, filed_at) "
-                        "VALUES ('r', 'u', 'i', ?, 't')", [reason.strip()])
+    cur = store.execute(
+        "INSERT INTO appeals (run_id, unit_id, indicator_id, reason, filed_at) "
+        "VALUES ('r', 'u', 'i', ?, 't')",
+        [reason.strip()],
+    )
     got = list_appeals(store)["reason"].to_list()
     store.close()
     assert cur.lastrowid == 1 and got == [reason.strip()]

@@ -24,17 +24,59 @@ from evaluator.export.manifest import sha256_file, verify_manifest
 
 # (sheet/table, DB table, key columns, numeric columns compared)
 CHECKS = [
-    ("summary", "run_scores", ["unit_id"],
-     ["score", "base_score", "bonus", "deduction", "rank", "peer_rank", "score_declared",
-      "rank_declared", "coverage"]),
-    ("breakdown", "run_indicator_scores", ["unit_id", "indicator_id"],
-     ["raw_value", "transformed_value", "score", "declared_weight", "weight", "local_weight",
-      "contribution"]),
-    ("dimensions", "run_dimension_scores", ["unit_id", "dimension_id"],
-     ["depth", "score", "weight", "contribution"]),
-    ("survey_quality", "run_survey_quality", ["unit_id", "indicator_id"],
-     ["responses", "valid", "effective_n", "raw_index", "index_value", "se", "ci_low", "ci_high",
-      "top_box_share", "shrinkage"]),
+    (
+        "summary",
+        "run_scores",
+        ["unit_id"],
+        [
+            "score",
+            "base_score",
+            "bonus",
+            "deduction",
+            "rank",
+            "peer_rank",
+            "score_declared",
+            "rank_declared",
+            "coverage",
+        ],
+    ),
+    (
+        "breakdown",
+        "run_indicator_scores",
+        ["unit_id", "indicator_id"],
+        [
+            "raw_value",
+            "transformed_value",
+            "score",
+            "declared_weight",
+            "weight",
+            "local_weight",
+            "contribution",
+        ],
+    ),
+    (
+        "dimensions",
+        "run_dimension_scores",
+        ["unit_id", "dimension_id"],
+        ["depth", "score", "weight", "contribution"],
+    ),
+    (
+        "survey_quality",
+        "run_survey_quality",
+        ["unit_id", "indicator_id"],
+        [
+            "responses",
+            "valid",
+            "effective_n",
+            "raw_index",
+            "index_value",
+            "se",
+            "ci_low",
+            "ci_high",
+            "top_box_share",
+            "shrinkage",
+        ],
+    ),
     ("scheme", "run_weights", ["node_id"], ["declared_weight", "effective_weight"]),
 ]
 
@@ -52,22 +94,28 @@ def db_frame(built: Built, table: str, run_id: str) -> pl.DataFrame:
         con.close()
 
 
-def assert_numbers_equal(got: pl.DataFrame, want: pl.DataFrame, keys: list[str],
-                         columns: list[str], rel: float = 0.0) -> int:
-    """Every value of `columns` in `got` equals the DB's (nulls included); returns cells compared."""
+def assert_numbers_equal(
+    got: pl.DataFrame, want: pl.DataFrame, keys: list[str], columns: list[str], rel: float = 0.0
+) -> int:
+    """Each value of `columns` in `got` equals the DB's (nulls too); returns cells compared."""
     assert got.height == want.height, f"{got.height} rows exported, {want.height} stored"
-    joined = want.select(keys + columns).join(got.select(keys + columns), on=keys, how="left",
-                                              suffix="_got")
+    joined = want.select(keys + columns).join(
+        got.select(keys + columns), on=keys, how="left", suffix="_got"
+    )
     compared = 0
     for col in columns:
-        for stored, exported in zip(joined[col].to_list(), joined[f"{col}_got"].to_list(),
-                                    strict=True):
+        for stored, exported in zip(
+            joined[col].to_list(), joined[f"{col}_got"].to_list(), strict=True
+        ):
             if stored is None or (isinstance(stored, float) and math.isnan(stored)):
-                assert exported is None or (isinstance(exported, float) and math.isnan(exported)), col
+                assert exported is None or (isinstance(exported, float) and math.isnan(exported)), (
+                    col
+                )
             else:
                 assert exported is not None, f"{col}: stored {stored}, exported empty"
                 assert math.isclose(float(exported), float(stored), rel_tol=rel, abs_tol=0.0), (
-                    f"{col}: stored {stored!r}, exported {exported!r}")
+                    f"{col}: stored {stored!r}, exported {exported!r}"
+                )
             compared += 1
     return compared
 
@@ -90,17 +138,34 @@ def test_xlsx_round_trip_polars_and_openpyxl(built: Built, tmp_path: Path) -> No
     rows = list(ws.iter_rows(values_only=True))
     head = list(rows[0])
     assert wb.sheetnames[0] == "summary" and {"unit_id", "score", "rank", "grade"} <= set(head)
-    stored = {u: (s, r, g) for u, s, r, g in db_frame(built, "run_scores", run)
-              .select("unit_id", "score", "rank", "grade").iter_rows()}
-    seen = {row[head.index("unit_id")]: (row[head.index("score")], row[head.index("rank")],
-                                         row[head.index("grade")]) for row in rows[1:]}
+    stored = {
+        u: (s, r, g)
+        for u, s, r, g in db_frame(built, "run_scores", run)
+        .select("unit_id", "score", "rank", "grade")
+        .iter_rows()
+    }
+    seen = {
+        row[head.index("unit_id")]: (
+            row[head.index("score")],
+            row[head.index("rank")],
+            row[head.index("grade")],
+        )
+        for row in rows[1:]
+    }
     assert seen == stored
     assert "methodology" in wb.sheetnames and "appeals" in wb.sheetnames
 
 
 def test_xlsx_chinese_headers(built: Built, tmp_path: Path) -> None:
-    export_run(built.db, built.runs["demo_2026"], fmt="xlsx", out=tmp_path, lang="zh",
-               cards=False, summary=False)
+    export_run(
+        built.db,
+        built.runs["demo_2026"],
+        fmt="xlsx",
+        out=tmp_path,
+        lang="zh",
+        cards=False,
+        summary=False,
+    )
     got = pl.read_excel(tmp_path / "results.xlsx", sheet_name="summary")
     assert got.columns[:2] == ["单位编码", "单位名称"] and "得分" in got.columns
 
@@ -108,14 +173,18 @@ def test_xlsx_chinese_headers(built: Built, tmp_path: Path) -> None:
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_round_trip_is_exact(built: Built, tmp_path: Path, encoding: str) -> None:
     run = built.runs["demo_2026"]
-    export_run(built.db, run, fmt="csv", out=tmp_path, encoding=encoding, cards=False,
-               summary=False)
+    export_run(
+        built.db, run, fmt="csv", out=tmp_path, encoding=encoding, cards=False, summary=False
+    )
     raw = (tmp_path / "summary.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig")
     for sheet, table, keys, cols in CHECKS:
         text = (tmp_path / f"{sheet}.csv").read_bytes().decode(encoding)
-        got = pl.read_csv(io.StringIO(text), infer_schema_length=None,
-                          schema_overrides={k: pl.String for k in keys})
+        got = pl.read_csv(
+            io.StringIO(text),
+            infer_schema_length=None,
+            schema_overrides={k: pl.String for k in keys},
+        )
         assert_numbers_equal(got, db_frame(built, table, run), keys, cols)
     names = pl.read_csv(io.StringIO(raw.decode(encoding)), schema_overrides={"unit_id": pl.String})
     assert names.sort("unit_id")["unit_name"].to_list() == built.units["name"].to_list()
@@ -144,10 +213,12 @@ def test_manifest_covers_every_file_with_its_sha256(built: Built, tmp_path: Path
 
 
 def test_large_breakdown_is_split_across_sheets_and_written_as_parquet(
-        built: Built, tmp_path: Path) -> None:
+    built: Built, tmp_path: Path
+) -> None:
     run = built.runs["demo_2026"]
-    res = export_run(built.db, run, fmt="xlsx", out=tmp_path, max_sheet_rows=100, cards=False,
-                     summary=False)
+    res = export_run(
+        built.db, run, fmt="xlsx", out=tmp_path, max_sheet_rows=100, cards=False, summary=False
+    )
     stored = db_frame(built, "run_indicator_scores", run)
     wb = openpyxl.load_workbook(tmp_path / "results.xlsx", read_only=True)
     parts = [s for s in wb.sheetnames if s.startswith("breakdown")]
@@ -155,19 +226,23 @@ def test_large_breakdown_is_split_across_sheets_and_written_as_parquet(
     assert len(parts) == -(-stored.height // 100)
     assert all(wb[s].max_row <= 101 for s in parts)
     got = pl.concat([pl.read_excel(tmp_path / "results.xlsx", sheet_name=s) for s in parts])
-    assert_numbers_equal(got, stored, ["unit_id", "indicator_id"], ["score", "contribution"],
-                         rel=1e-14)
+    assert_numbers_equal(
+        got, stored, ["unit_id", "indicator_id"], ["score", "contribution"], rel=1e-14
+    )
     pq = pl.read_parquet(tmp_path / "breakdown.parquet")
     assert_numbers_equal(pq, stored, ["unit_id", "indicator_id"], ["score", "contribution"])
     assert res.notes and "breakdown.parquet" in res.notes[0]
     method = pl.read_excel(tmp_path / "results.xlsx", sheet_name="methodology")
-    assert method.filter(pl.col("section") == "notes")["value"].str.contains("breakdown.parquet").all()
+    assert (
+        method.filter(pl.col("section") == "notes")["value"].str.contains("breakdown.parquet").all()
+    )
     full = openpyxl.load_workbook(tmp_path / "results.xlsx")
     assert "breakdown.parquet" in full["summary"]["A1"].comment.text
 
 
 def test_lint_errors_are_said_on_summary_methodology_and_every_card(
-        built: Built, tmp_path: Path) -> None:
+    built: Built, tmp_path: Path
+) -> None:
     res = export_run(built.db, built.runs["heavy_2026"], fmt="xlsx", out=tmp_path)
     summary = pl.read_excel(tmp_path / "results.xlsx", sheet_name="summary")
     assert summary["scheme_warning"].str.starts_with("Scored under a scheme with formalism").all()
@@ -186,9 +261,13 @@ def test_lint_errors_are_said_on_summary_methodology_and_every_card(
 
 def test_clean_scheme_has_no_warning(built: Built, tmp_path: Path) -> None:
     export_run(built.db, built.runs["demo_2026"], fmt="csv", out=tmp_path)
-    assert pl.read_csv(tmp_path / "summary.csv")["scheme_warning"].null_count() == built.units.height
-    assert all("lint-warning" not in f.read_text(encoding="utf-8")
-               for f in (tmp_path / "cards" / "en").iterdir())
+    assert (
+        pl.read_csv(tmp_path / "summary.csv")["scheme_warning"].null_count() == built.units.height
+    )
+    assert all(
+        "lint-warning" not in f.read_text(encoding="utf-8")
+        for f in (tmp_path / "cards" / "en").iterdir()
+    )
 
 
 def test_cards_and_summary_show_stored_figures(built: Built, tmp_path: Path) -> None:
@@ -198,11 +277,14 @@ def test_cards_and_summary_show_stored_figures(built: Built, tmp_path: Path) -> 
     for unit_id, score, rank in scores.select("unit_id", "score", "rank").iter_rows():
         card = (tmp_path / "cards" / "en" / f"{unit_id}.html").read_text(encoding="utf-8")
         assert f'<span id="score">{score:,.2f}' in card
-        assert f"of {scores.height} units" in card and f"<div class=\"v\">{rank}<" in card
+        assert f"of {scores.height} units" in card and f'<div class="v">{rank}<' in card
     lead = (tmp_path / "leadership_summary.en.html").read_text(encoding="utf-8")
     prev = db_frame(built, "run_scores", built.runs["demo_2025"]).select("unit_id", "score")
-    change = scores.join(prev, on="unit_id", suffix="_prev").with_columns(
-        (pl.col("score") - pl.col("score_prev")).alias("d")).sort("d", descending=True)
+    change = (
+        scores.join(prev, on="unit_id", suffix="_prev")
+        .with_columns((pl.col("score") - pl.col("score_prev")).alias("d"))
+        .sort("d", descending=True)
+    )
     assert "Biggest movers (2025 → 2026)" in lead
     assert f"{change['d'][0]:+.2f}" in lead and f"{change['d'][-1]:+.2f}" in lead
     flagged = db_frame(built, "run_flags", run).filter(pl.col("flag") == "show_off")
@@ -215,16 +297,39 @@ def test_cards_and_summary_show_stored_figures(built: Built, tmp_path: Path) -> 
 def test_cli_export_contract(built: Built, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "x"
-    res = runner.invoke(app, ["export", "--db", str(built.db), "--format", "xlsx", "--out",
-                              str(out), "--no-cards"])
+    res = runner.invoke(
+        app, ["export", "--db", str(built.db), "--format", "xlsx", "--out", str(out), "--no-cards"]
+    )
     assert res.exit_code == 0, res.output
     assert (out / "results.xlsx").exists() and (out / "manifest.json").exists()
     assert not (out / "cards").exists() and (out / "leadership_summary.en.html").exists()
-    bad = runner.invoke(app, ["export", "--db", str(built.db), "--run", "nope", "--format", "csv",
-                              "--out", str(tmp_path / "y")])
+    bad = runner.invoke(
+        app,
+        [
+            "export",
+            "--db",
+            str(built.db),
+            "--run",
+            "nope",
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "y"),
+        ],
+    )
     assert bad.exit_code == 1 and "not found" in bad.output and "Traceback" not in bad.output
-    missing = runner.invoke(app, ["export", "--db", str(tmp_path / "none.duckdb"), "--format",
-                                  "csv", "--out", str(tmp_path / "z")])
+    missing = runner.invoke(
+        app,
+        [
+            "export",
+            "--db",
+            str(tmp_path / "none.duckdb"),
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "z"),
+        ],
+    )
     assert missing.exit_code == 1 and "no such database" in missing.output
 
 

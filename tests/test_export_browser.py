@@ -18,8 +18,12 @@ CHROMIUM = shutil.which("chromium")
 def _lines(built: Built, run: str, unit: str) -> int:
     con = duckdb.connect(str(built.db), read_only=True)
     try:
-        return int(con.execute("SELECT count(*) FROM run_indicator_scores WHERE run_id = ? AND "
-                               "unit_id = ?", [run, unit]).fetchall()[0][0])
+        return int(
+            con.execute(
+                "SELECT count(*) FROM run_indicator_scores WHERE run_id = ? AND unit_id = ?",
+                [run, unit],
+            ).fetchall()[0][0]
+        )
     finally:
         con.close()
 

@@ -43,25 +43,33 @@ def copy_demo(demo_build, tmp: Path) -> Built:  # type: ignore[no-untyped-def]
     runs["heavy_2026"] = rescore(db, TRACE_HEAVY, "2026")
     con = duckdb.connect(str(db), read_only=True)
     try:
-        units = con.sql("SELECT unit_id, unit_name AS name FROM run_scores WHERE run_id = ? "
-                        "ORDER BY unit_id", params=[runs["demo_2026"]]).pl()
+        units = con.sql(
+            "SELECT unit_id, unit_name AS name FROM run_scores WHERE run_id = ? ORDER BY unit_id",
+            params=[runs["demo_2026"]],
+        ).pl()
     finally:
         con.close()
     return Built(db, runs, units)
 
 
-def add_correction(db: Path, tmp: Path, unit_id: str, period: str, measure: str,
-                   value: float) -> int:
+def add_correction(
+    db: Path, tmp: Path, unit_id: str, period: str, measure: str, value: float
+) -> int:
     """Load a one-row correction file for `measure` through ingest; returns its batch id."""
     path = tmp / f"correction_{unit_id}_{measure}.csv"
-    pl.DataFrame({"unit_id": [unit_id], "period": [period], "measure": [measure],
-                  "value": [value]}).write_csv(path)
+    pl.DataFrame(
+        {"unit_id": [unit_id], "period": [period], "measure": [measure], "value": [value]}
+    ).write_csv(path)
     con = connect(db)
     try:
         before = {r[0] for r in con.execute("SELECT batch_id FROM load_batches").fetchall()}
         ingest_file(con, "outcomes", path, db_path=db)
-        after = {r[0] for r in con.execute("SELECT batch_id FROM load_batches "
-                                           "WHERE status = 'accepted'").fetchall()}
+        after = {
+            r[0]
+            for r in con.execute(
+                "SELECT batch_id FROM load_batches WHERE status = 'accepted'"
+            ).fetchall()
+        }
     finally:
         con.close()
     (new,) = after - before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import typer
@@ -51,37 +52,57 @@ class _Bar(ExportProgress):
         self.progress.update(self.task, advance=n, description=label)
 
 
+DbOpt = Annotated[Path, typer.Option("--db", help="data database (DuckDB file)")]
+
+
 def export(
-    db: Path = typer.Option(..., "--db", help="data database (DuckDB file)"),
-    run: str | None = typer.Option(None, "--run", help="run id; the latest run when left out"),
-    fmt: Fmt = typer.Option(..., "--format", help="xlsx | csv | parquet"),
-    out: Path = typer.Option(..., "--out", help="folder to write into (created if needed)"),
-    lang: Lang = typer.Option(Lang.en, "--lang", help="header language: en ids (default) or zh"),
-    encoding: Encoding = typer.Option(Encoding.utf8, "--encoding", help="CSV text encoding"),
-    cards: bool = typer.Option(True, "--cards/--no-cards", help="per-unit report cards (HTML)"),
-    summary: bool = typer.Option(True, "--summary/--no-summary", help="leadership summary (HTML)"),
+    db: DbOpt,
+    fmt: Annotated[Fmt, typer.Option("--format", help="xlsx | csv | parquet")],
+    out: Annotated[Path, typer.Option("--out", help="folder to write into (created if needed)")],
+    run: Annotated[str | None, typer.Option("--run", help="run id; latest when left out")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="headers: en ids or zh")] = Lang.en,
+    encoding: Annotated[Encoding, typer.Option("--encoding", help="CSV encoding")] = Encoding.utf8,
+    cards: Annotated[bool, typer.Option("--cards/--no-cards", help="report cards")] = True,
+    summary: Annotated[bool, typer.Option("--summary/--no-summary", help="leadership page")] = True,
 ) -> None:
     """Year-end export of a stored run: tables, report cards, leadership summary, manifest.json."""
     try:
-        with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
-            result = export_run(db, run, fmt=fmt.value, out=out, lang=lang.value,
-                                encoding=encoding.value, cards=cards, summary=summary,
-                                progress=_Bar(bar))
+        with Progress(
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            result = export_run(
+                db,
+                run,
+                fmt=fmt.value,
+                out=out,
+                lang=lang.value,
+                encoding=encoding.value,
+                cards=cards,
+                summary=summary,
+                progress=_Bar(bar),
+            )
     except ExportError as exc:
         fail(str(exc))
     except duckdb.Error as exc:
         fail(f"{db}: reading the run failed: {exc}")
     rows = ", ".join(f"{k} {v}" for k, v in result.rows.items() if v)
-    console.print(f"[green]✓[/] run {result.run_id} exported to {result.out_dir} "
-                  f"({len(result.files)} files; {rows})")
+    console.print(
+        f"[green]✓[/] run {result.run_id} exported to {result.out_dir} "
+        f"({len(result.files)} files; {rows})"
+    )
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"manifest: {result.manifest}")
 
 
-appeals_app = typer.Typer(help="Units contest a line of their result; the office resolves it.",
-                          no_args_is_help=True)
+appeals_app = typer.Typer(
+    help="Units contest a line of their result; the office resolves it.", no_args_is_help=True
+)
 
 
 def _data(db: Path) -> duckdb.DuckDBPyConnection:
@@ -93,11 +114,11 @@ def _data(db: Path) -> duckdb.DuckDBPyConnection:
 
 @appeals_app.command("list")
 def appeals_list(
-    db: Path = typer.Option(..., "--db", help="data database; appeals live beside it (.app.db)"),
-    run: str | None = typer.Option(None, "--run"),
-    unit: str | None = typer.Option(None, "--unit"),
-    status: str | None = typer.Option(None, "--status", help="open | accepted | rejected"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    db: DbOpt,
+    run: Annotated[str | None, typer.Option("--run")] = None,
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open|accepted|rejected")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List appeals and their outcomes (oldest first)."""
     if not app_db_path(db).exists():
@@ -123,20 +144,27 @@ def appeals_list(
         resolution = r["resolution"] or ""
         if r["status"] == "accepted":
             resolution += f" (batch {r['correction_batch']}, re-score {r['rescore_run_id']})"
-        table.add_row(str(r["appeal_id"]), r["run_id"], r["unit_id"], r["item"], r["status"],
-                      r["reason"], resolution)
+        table.add_row(
+            str(r["appeal_id"]),
+            r["run_id"],
+            r["unit_id"],
+            r["item"],
+            r["status"],
+            r["reason"],
+            resolution,
+        )
     console.print(table)
 
 
 @appeals_app.command("file")
 def appeals_file(
-    db: Path = typer.Option(..., "--db", help="data database"),
-    unit: str = typer.Option(..., "--unit", help="the unit that contests"),
-    reason: str = typer.Option(..., "--reason", help="why the line is wrong"),
-    run: str | None = typer.Option(None, "--run", help="contested run; the latest when left out"),
-    indicator: str | None = typer.Option(None, "--indicator", help="contested indicator id"),
-    event: str | None = typer.Option(None, "--event", help="contested event id (veto, bonus…)"),
-    by: str | None = typer.Option(None, "--by", help="who files it"),
+    db: DbOpt,
+    unit: Annotated[str, typer.Option("--unit", help="the unit that contests")],
+    reason: Annotated[str, typer.Option("--reason", help="why the line is wrong")],
+    run: Annotated[str | None, typer.Option("--run", help="run id; latest when left out")] = None,
+    indicator: Annotated[str | None, typer.Option("--indicator", help="indicator id")] = None,
+    event: Annotated[str | None, typer.Option("--event", help="event id (veto, bonus…)")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="who files it")] = None,
 ) -> None:
     """File an appeal on one line (an indicator or an event) of a unit's result."""
     con = _data(db)
@@ -144,28 +172,38 @@ def appeals_file(
         run_id = resolve_run(con, run).run_id
         app = connect_app(db)
         try:
-            appeal_id = file_appeal(con, app, run_id=run_id, unit_id=unit, reason=reason,
-                                    indicator_id=indicator, event=event, filed_by=by)
+            appeal_id = file_appeal(
+                con,
+                app,
+                run_id=run_id,
+                unit_id=unit,
+                reason=reason,
+                indicator_id=indicator,
+                event=event,
+                filed_by=by,
+            )
         finally:
             app.close()
     except (AppealError, AppStoreError, ExportError) as exc:
         fail(str(exc))
     finally:
         con.close()
-    console.print(f"[green]✓[/] appeal #{appeal_id} filed on run {run_id}, unit {unit} "
-                  f"({'indicator ' + indicator if indicator else 'event ' + str(event)}) / 申诉已登记")
+    console.print(
+        f"[green]✓[/] appeal #{appeal_id} filed on run {run_id}, unit {unit} "
+        f"({'indicator ' + indicator if indicator else 'event ' + str(event)}) / 申诉已登记"
+    )
 
 
 @appeals_app.command("resolve")
 def appeals_resolve(
-    appeal_id: int = typer.Argument(..., help="appeal number from `appeals list`"),
-    db: Path = typer.Option(..., "--db", help="data database"),
-    accept: bool = typer.Option(False, "--accept", help="accept: needs --batch and --rescore-run"),
-    reject: bool = typer.Option(False, "--reject", help="reject: --note gives the reason"),
-    note: str = typer.Option(..., "--note", help="the office's note (accept) or reason (reject)"),
-    batch: int | None = typer.Option(None, "--batch", help="correction batch id"),
-    rescore_run: str | None = typer.Option(None, "--rescore-run", help="run scored with it"),
-    by: str | None = typer.Option(None, "--by", help="who resolves it"),
+    appeal_id: Annotated[int, typer.Argument(help="appeal number from `appeals list`")],
+    db: DbOpt,
+    note: Annotated[str, typer.Option("--note", help="the office's note or reason")],
+    accept: Annotated[bool, typer.Option("--accept", help="needs --batch, --rescore-run")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="--note gives the reason")] = False,
+    batch: Annotated[int | None, typer.Option("--batch", help="correction batch id")] = None,
+    rescore_run: Annotated[str | None, typer.Option("--rescore-run", help="re-score run")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="who resolves it")] = None,
 ) -> None:
     """Accept (naming the correction batch and re-score run) or reject (with a reason) an appeal."""
     if accept == reject:
@@ -174,16 +212,26 @@ def appeals_resolve(
     try:
         app = connect_app(db, create=False)
         try:
-            resolve_appeal(con, app, appeal_id, accept=accept, note=note, correction_batch=batch,
-                           rescore_run_id=rescore_run, resolved_by=by)
+            resolve_appeal(
+                con,
+                app,
+                appeal_id,
+                accept=accept,
+                note=note,
+                correction_batch=batch,
+                rescore_run_id=rescore_run,
+                resolved_by=by,
+            )
         finally:
             app.close()
     except (AppealError, AppStoreError) as exc:
         fail(str(exc))
     finally:
         con.close()
-    console.print(f"[green]✓[/] appeal #{appeal_id} {'accepted' if accept else 'rejected'} / "
-                  f"{'已采纳' if accept else '未采纳'}")
+    console.print(
+        f"[green]✓[/] appeal #{appeal_id} {'accepted' if accept else 'rejected'} / "
+        f"{'已采纳' if accept else '未采纳'}"
+    )
 
 
 def register(app: typer.Typer) -> None:

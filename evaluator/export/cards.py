@@ -48,19 +48,25 @@ T: dict[str, tuple[str, str]] = {
     "flags": ("预警提示", "Flags"),
     "appeals": ("申诉", "Appeals"),
     "appeal_how": (
-        "如对本通知单中任一行（数值、缺失数据或事项）有异议，可向考核办提出申诉，注明运行编号 {run}、"
+        "如对本通知单中任一行（数值、缺失数据或事项）有异议，可向考核办提出申诉，注明运行编号 "
+        "{run}、"
         "单位编码和指标或事项编码及理由（evaluator appeals file）。",
-        "To contest any line of this card (a value, a missing datum or an event), file an appeal with "
-        "the assessment office naming run {run}, your unit id and the indicator or event id, with a "
+        "To contest any line of this card (a value, a missing datum or an event), file an "
+        "appeal with "
+        "the assessment office naming run {run}, your unit id and the indicator or event id, "
+        "with a "
         "reason (evaluator appeals file).",
     ),
     "paperwork": ("本方案如何减少留痕负担", "How this scheme limits paperwork"),
     "paperwork_text": (
         "留痕类指标（只证明开会、发文、打卡、拍照等活动发生过）申报权重合计 {declared}，"
-        "经留痕权重政策调整后实际计分权重 {effective}。未关联任何成效指标的纯留痕指标按 {factor} 倍计权，"
+        "经留痕权重政策调整后实际计分权重 {effective}。未关联任何成效指标的纯留痕指标按 {factor} "
+        "倍计权，"
         "留痕类合计不超过 {cap}，腾出的权重转给成效和群众满意度指标。",
-        "Trace indicators (which only prove that meetings, documents, check-ins or photos happened) "
-        "were declared at {declared} of the weight and count for {effective} after the trace policy. "
+        "Trace indicators (which only prove that meetings, documents, check-ins or photos "
+        "happened) "
+        "were declared at {declared} of the weight and count for {effective} after the trace "
+        "policy. "
         "Trace-only indicators (linked to no outcome) are weighted ×{factor}, traces together are "
         "capped at {cap}, and the weight freed goes to outcome and satisfaction indicators.",
     ),
@@ -291,8 +297,10 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int) -> str:
         rows.append(
             f"<tr><td>{e(row['indicator_name'] or row['indicator_id'])}</td>"
             f"<td>{e(evidence_label(row['evidence'], lang))}</td><td class='n'>{e(raw)}</td>"
-            f"<td class='n'>{num(row['score'], 1)}</td><td class='n'>{num(row['peer_median'], 1)}</td>"
-            f"<td class='n'>{pct(row['weight'])}</td><td class='n'>{num(row['contribution'], d)}</td></tr>"
+            f"<td class='n'>{num(row['score'], 1)}</td><td "
+            f"class='n'>{num(row['peer_median'], 1)}</td>"
+            f"<td class='n'>{pct(row['weight'])}</td><td "
+            f"class='n'>{num(row['contribution'], d)}</td></tr>"
         )
     ths = "".join(
         f"<th{' class=n' if i > 1 else ''}>{e(t(h, lang))}</th>" for i, h in enumerate(head)

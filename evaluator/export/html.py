@@ -1,4 +1,4 @@
-"""Shared pieces of the printable HTML outputs: page shell, CSS, number formatting, inline SVG charts.
+"""Shared pieces of the printable HTML outputs: page shell, CSS, numbers, inline SVG charts.
 
 Everything is inline (no scripts, fonts or images fetched), so a card opens offline, prints on A4,
 and is identical in every browser.
@@ -13,7 +13,8 @@ CSS = """
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
-       "WenQuanYi Micro Hei", "Segoe UI", Arial, sans-serif; color: #1b1b1b; margin: 0 auto; max-width: 190mm;
+       "WenQuanYi Micro Hei", "Segoe UI", Arial, sans-serif; color: #1b1b1b; margin: 0 auto;
+       max-width: 190mm;
        font-size: 10.5pt; line-height: 1.45; -webkit-print-color-adjust: exact;
        print-color-adjust: exact; }
 h1 { font-size: 17pt; margin: 0 0 2px; color: #1f4e78; }
@@ -23,13 +24,15 @@ h2 { font-size: 12pt; margin: 14px 0 6px; color: #1f4e78; border-bottom: 1px sol
 .warn { border: 2px solid #c00000; background: #fff1f0; color: #7a0000; padding: 8px 10px;
         margin: 8px 0; border-radius: 4px; }
 .kpis { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; }
-.kpi { flex: 1 1 0; min-width: 28mm; border: 1px solid #c9d6e3; border-radius: 4px; padding: 6px 8px; }
+.kpi { flex: 1 1 0; min-width: 28mm; border: 1px solid #c9d6e3; border-radius: 4px;
+       padding: 6px 8px; }
 .kpi .v { font-size: 16pt; font-weight: 700; overflow-wrap: anywhere; }
 .kpi .l { color: #555; font-size: 9pt; }
 .cols { display: flex; gap: 12px; align-items: flex-start; }
 .cols > div { flex: 1 1 0; }
 table { border-collapse: collapse; width: 100%; font-size: 9pt; }
-th, td { border-bottom: 1px solid #e1e7ee; padding: 3px 5px; text-align: left; vertical-align: top; }
+th, td { border-bottom: 1px solid #e1e7ee; padding: 3px 5px; text-align: left;
+         vertical-align: top; }
 th { background: #eef3f8; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr { page-break-inside: avoid; }
@@ -38,7 +41,8 @@ tr { page-break-inside: avoid; }
 .g0 { background: #c6efce; } .g1 { background: #ddebf7; } .g2 { background: #ffeb9c; }
 .g3 { background: #ffc7ce; }
 .note { color: #444; font-size: 9pt; }
-footer { margin-top: 14px; color: #777; font-size: 8pt; border-top: 1px solid #ddd; padding-top: 4px; }
+footer { margin-top: 14px; color: #777; font-size: 8pt; border-top: 1px solid #ddd;
+         padding-top: 4px; }
 @media print { .noprint { display: none; } h2 { page-break-after: avoid; } }
 """
 

@@ -1,4 +1,4 @@
-"""manifest.json: what an export wrote, with the SHA-256 of every file, so recipients can verify it."""
+"""manifest.json: what an export wrote, with every file's SHA-256, so recipients can verify it."""
 
 from __future__ import annotations
 

@@ -64,7 +64,8 @@ def resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> RunInfo:
         if not found:
             raise ExportError(
                 "the database holds no scoring runs: score one first with "
-                "`evaluator score --db DB --scheme SCHEME --period P` / 数据库中没有考核运行记录，请先运行 evaluator score"
+                "`evaluator score --db DB --scheme SCHEME --period P` / "
+                "数据库中没有考核运行记录，请先运行 evaluator score"
             )
     else:
         found = con.execute(

@@ -109,7 +109,18 @@ def render_summary(ctx: ExportContext) -> str:
     out.append(_movers(ctx, lang, d))
     out.append(_showoff(ctx, scores, lang))
     out.append(
-        f"<footer>{e(t('footer', lang, run=r.run_id, scheme=r.scheme_id, hash=r.scheme_hash[:12], at=ctx.generated_at.isoformat()))}</footer>"
+        "<footer>"
+        + e(
+            t(
+                "footer",
+                lang,
+                run=r.run_id,
+                scheme=r.scheme_id,
+                hash=r.scheme_hash[:12],
+                at=ctx.generated_at.isoformat(),
+            )
+        )
+        + "</footer>"
     )
     return page(t("title", lang), "".join(out), lang)
 
@@ -176,29 +187,35 @@ def _league(rows: pl.DataFrame, title: str, codes: list[str], lang: str, d: int)
             f"<td><span class='grade {grade_class(u['grade'], codes)}'>"
             f"{e(u['grade_name'] or u['grade'])}</span></td></tr>"
         )
-    return f"<h2>{e(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    rows_html = "".join(body)
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows_html}</tbody></table>"
+    return f"<h2>{e(title)}</h2>{table}"
 
 
 def _movers(ctx: ExportContext, lang: str, d: int) -> str:
     m = frame(ctx, "movers")
     if not m.height:
-        return f"<h2>{e(t('movers', lang, prev='—', cur=ctx.run.period))}</h2><p class='note'>{e(t('no_movers', lang))}</p>"
+        title = e(t("movers", lang, prev="—", cur=ctx.run.period))
+        return f"<h2>{title}</h2><p class='note'>{e(t('no_movers', lang))}</p>"
     prev = m["previous_period"][0]
     up = m.filter(pl.col("score_change") > 0).head(MOVERS_K)
     down = m.filter(pl.col("score_change") < 0).sort("score_change").head(MOVERS_K)
 
     def table(rows: pl.DataFrame) -> str:
         body = "".join(
-            f"<tr><td>{e(u['unit_name'] or u['unit_id'])}</td><td class='n'>{num(u['previous_score'], d)} → "
+            f"<tr><td>{e(u['unit_name'] or u['unit_id'])}</td><td "
+            f"class='n'>{num(u['previous_score'], d)} → "
             f"{num(u['score'], d)}</td><td class='n {'up' if u['score_change'] > 0 else 'down'}'>"
-            f"{u['score_change']:+.{d}f}</td><td class='n'>{u['previous_rank']} → {u['rank']}</td></tr>"
+            f"{u['score_change']:+.{d}f}</td><td class='n'>{u['previous_rank']} → "
+            f"{u['rank']}</td></tr>"
             for u in rows.iter_rows(named=True)
         )
         head = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("unit", "score", "change", "rank"))
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     return (
-        f"<h2>{e(t('movers', lang, prev=prev, cur=ctx.run.period))}</h2><div class='cols' id='movers'>"
+        f"<h2>{e(t('movers', lang, prev=prev, cur=ctx.run.period))}</h2><div class='cols' "
+        "id='movers'>"
         f"<div>{table(up)}</div><div>{table(down)}</div></div>"
     )
 

@@ -45,7 +45,7 @@ class ExportContext:
 
 
 def _register_lookups(ctx: ExportContext) -> None:
-    """Scheme names, rules and grade labels as relations the queries join (tiny: one row per node)."""
+    """Scheme names, rules and grade labels as relations the queries join (one row per node)."""
     s = ctx.scheme
     ind_rows: list[dict[str, Any]] = []
     node_rows: list[dict[str, Any]] = []
@@ -188,7 +188,8 @@ def appeal_line(a: dict[str, Any], zh: bool) -> str:
     )
     if a["status"] == "accepted":
         head += (
-            f"；更正批次 {a['correction_batch']}，重新计分运行 {a['rescore_run_id']}；{a['resolution']}"
+            f"；更正批次 {a['correction_batch']}，重新计分运行 "
+            f"{a['rescore_run_id']}；{a['resolution']}"
             if zh
             else f"; correction batch {a['correction_batch']}, re-score run "
             f"{a['rescore_run_id']}; {a['resolution']}"
@@ -227,8 +228,9 @@ def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
     warning = lint_warning(ctx) if ctx.run.lint_errors else None
     return (
         f"""
-        SELECT s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score, s.score_low, s.score_high,
-               s.rank, s.rank_low, s.rank_high, s.peer_rank, s.grade, g.name_{ctx.lang} AS grade_name,
+        SELECT s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score, s.score_low,
+               s.score_high, s.rank, s.rank_low, s.rank_high, s.peer_rank, s.grade,
+               g.name_{ctx.lang} AS grade_name,
                s.grade_reason, s.base_score, s.bonus, s.deduction, s.veto, s.score_declared,
                s.rank_declared, s.coverage, f.flags, ?::VARCHAR AS scheme_warning
         FROM run_scores s
@@ -292,7 +294,8 @@ def _scheme(ctx: ExportContext) -> tuple[str, list[Any]]:
         SELECT w.node_id, w.node_kind, w.parent_id, n.name_{ctx.lang} AS name, w.evidence,
                (SELECT any_value(rule) FROM run_indicator_scores r
                 WHERE r.run_id = w.run_id AND r.indicator_id = w.node_id) AS rule,
-               i.direction, i.source, i.frequency, i.burden_minutes, i.trace_only, i.linked_outcomes,
+               i.direction, i.source, i.frequency, i.burden_minutes, i.trace_only,
+               i.linked_outcomes,
                w.declared_weight, w.effective_weight
         FROM run_weights w
         LEFT JOIN _x_nodes n ON n.node_id = w.node_id
@@ -343,7 +346,7 @@ TABLES: dict[str, Query] = {
 }
 
 
-# --------------------------------------------------------------------------- views for cards/summary
+# ------------------------------------------------------------------- views for cards and summary
 
 
 def _card_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:

@@ -56,7 +56,7 @@ def write_xlsx(
     notes: list[str] | None = None,
     advance: Callable[[str, int], None] = lambda _label, _n: None,
 ) -> dict[str, int]:
-    """Write every table to `path`; returns data rows written per table. `max_rows` excludes the header."""
+    """Write every table to `path`; returns data rows per table (`max_rows` excludes the header)."""
     wb = xlsxwriter.Workbook(
         str(path),
         {
