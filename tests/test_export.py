@@ -317,7 +317,7 @@ def test_cli_export_contract(built: Built, tmp_path: Path) -> None:
             str(tmp_path / "y"),
         ],
     )
-    assert bad.exit_code == 1 and "not found" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and "no run 'nope'" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(
         app,
         [
@@ -344,5 +344,23 @@ def test_export_errors_are_clear(built: Built, tmp_path: Path) -> None:
     from evaluator.store import connect
 
     connect(empty).close()
-    with pytest.raises(ExportError, match="no scoring runs"):
+    with pytest.raises(ExportError, match="no runs yet"):
         export_run(empty, None, fmt="csv", out=tmp_path / "o")
+
+
+def test_xlsx_summary_equals_scores_csv(built: Built, tmp_path: Path) -> None:
+    """CONTRACT: the summary sheet's unit_id and score are those of `score --out`'s scores.csv."""
+    from evaluator.runs import write_outputs
+
+    run = built.runs["demo_2026"]
+    con = duckdb.connect(str(built.db), read_only=True)
+    try:
+        write_outputs(con, run, tmp_path / "score_out")
+    finally:
+        con.close()
+    scores = pl.read_csv(tmp_path / "score_out" / "scores.csv",
+                         schema_overrides={"unit_id": pl.String})
+    export_run(built.db, run[:-3], fmt="xlsx", out=tmp_path / "x", cards=False, summary=False)
+    sheet = pl.read_excel(tmp_path / "x" / "results.xlsx", sheet_name="summary")
+    assert sheet.select("unit_id", "score", "rank", "grade").equals(
+        scores.select("unit_id", "score", "rank", "grade"))

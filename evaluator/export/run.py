@@ -22,7 +22,14 @@ from evaluator.export.labels import text
 from evaluator.export.manifest import MANIFEST, write_manifest
 from evaluator.export.runinfo import ExportError, resolve_run, scheme_from_text
 from evaluator.export.summary import write_summary
-from evaluator.export.tables import LANGS, TABLES, ExportContext, refresh_methodology, row_count
+from evaluator.export.tables import (
+    LANGS,
+    TABLES,
+    ExportContext,
+    refresh_methodology,
+    register_lookups,
+    row_count,
+)
 from evaluator.export.xlsx import EXCEL_MAX_ROWS, write_xlsx
 from evaluator.store import StoreError, connect
 
@@ -188,7 +195,7 @@ def _write_all(
         if summary:
             files.append(write_summary(lctx, staging / f"leadership_summary.{lang}.html"))
             adv("summary", 1)
-    ctx.__post_init__()  # restore the lookups in the export language
+    register_lookups(ctx)  # the card contexts re-registered them in their language
     return files
 
 

@@ -56,32 +56,15 @@ _RUN_COLUMNS = (
 
 
 def resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> RunInfo:
-    """The named run, or the latest one (by creation time) when `run_id` is None."""
-    if run_id is None:
-        found = con.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
-        ).fetchall()
-        if not found:
-            raise ExportError(
-                "the database holds no scoring runs: score one first with "
-                "`evaluator score --db DB --scheme SCHEME --period P` / "
-                "数据库中没有考核运行记录，请先运行 evaluator score"
-            )
-    else:
-        found = con.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [run_id]
-        ).fetchall()
-        if not found:
-            recent = [
-                r[0]
-                for r in con.execute(
-                    "SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 5"
-                ).fetchall()
-            ]
-            hint = f"recent runs: {', '.join(recent)}" if recent else "the database holds no runs"
-            raise ExportError(
-                f"run '{run_id}' not found ({hint}); leave out --run for the latest / 未找到该运行"
-            )
+    """The named run (full id or unique prefix), or the latest one when `run_id` is None."""
+    from evaluator.runs import RunNotFound
+    from evaluator.runs import resolve_run as resolve_id
+
+    try:
+        full = resolve_id(con, run_id)
+    except RunNotFound as exc:
+        raise ExportError(f"{exc} / 未找到考核运行记录") from None
+    found = con.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [full]).fetchall()
     row = found[0]
     params = row[10]
     if isinstance(params, str):

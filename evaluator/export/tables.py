@@ -38,13 +38,13 @@ class ExportContext:
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
             raise ValueError(f"lang must be one of {LANGS}, got {self.lang!r}")
-        _register_lookups(self)
+        register_lookups(self)
 
 
 # --------------------------------------------------------------------------- lookups
 
 
-def _register_lookups(ctx: ExportContext) -> None:
+def register_lookups(ctx: ExportContext) -> None:
     """Scheme names, rules and grade labels as relations the queries join (one row per node)."""
     s = ctx.scheme
     ind_rows: list[dict[str, Any]] = []
