@@ -241,25 +241,31 @@ class _Inserter:
         self._sql: tuple[str, list[object]] | None = None
 
     def _statement(self) -> tuple[str, list[object]]:
+        """INSERT … SELECT from the registered chunk; respondents are hashed once per distinct id
+        (each appears once per question) and joined back."""
         if self._sql is None:
             targets, selects = ["batch_id"], ["?"]
             params: list[object] = [self.batch_id]
-            for c in self.spec.columns:
-                if c.name == "respondent":
-                    expr, keys = Pseudonymiser.for_db(self.db_path).sql('"respondent"')
+            source = "_ingest_chunk AS c"
+            for col in self.spec.columns:
+                if col.name == "respondent":
+                    expr, keys = Pseudonymiser.for_db(self.db_path).sql("respondent")
                     targets.append("respondent_hash")
-                    selects.append(expr)
+                    selects.append("h.respondent_hash")
+                    source += (f" LEFT JOIN (SELECT respondent, {expr} AS respondent_hash FROM "
+                               "(SELECT DISTINCT respondent FROM _ingest_chunk "
+                               "WHERE respondent IS NOT NULL)) AS h ON c.respondent = h.respondent")
                     params.extend(keys)
                 else:
-                    targets.append(f'"{c.name}"')
-                    selects.append(f'"{c.name}"')
+                    targets.append(f'"{col.name}"')
+                    selects.append(f'c."{col.name}"')
             if self.spec.has_period:
                 targets.append("year")
-                selects.append("year")
+                selects.append("c.year")
             targets.append("source_row")
-            selects.append(f'"{ROW}"')
+            selects.append(f'c."{ROW}"')
             self._sql = (f"INSERT INTO {self.spec.table} ({', '.join(targets)}) "
-                         f"SELECT {', '.join(selects)} FROM _ingest_chunk", params)
+                         f"SELECT {', '.join(selects)} FROM {source}", params)
         return self._sql
 
     def __call__(self, typed: pl.DataFrame) -> None:
