@@ -1,4 +1,7 @@
-"""Entry point of the dashboard: page list and sign-in gate; each page lives in pages/.
+"""Entry point of the dashboard: page list and sign-in gate; one file per page in views/.
+
+(Not `pages/`: a folder of that name beside the entry script switches Streamlit to its older
+directory-based navigation, which would run page files without this entry script.)
 
 Run through `evaluator dashboard --db DB`, which publishes a read-only snapshot and passes the DB
 path in the environment; this app never opens the main database. Every page starts with
@@ -18,18 +21,20 @@ sys.path.insert(0, str(HERE))  # the `ui` helpers beside this file
 
 from ui.auth import signed_in_user  # noqa: E402
 from ui.context import no_auth  # noqa: E402
-from ui.i18n import t  # noqa: E402
+from ui.i18n import ensure_lang, t  # noqa: E402
 
+# url paths equal the file stems (AppTest.switch_page finds a page by its file name)
 PAGES = [
-    ("pages/overview.py", "page_overview", ":material/leaderboard:", "overview"),
-    ("pages/compare.py", "page_compare", ":material/compare_arrows:", "compare"),
-    ("pages/unit.py", "page_unit", ":material/account_balance:", "unit"),
-    ("pages/scheme_health.py", "page_scheme", ":material/rule:", "scheme"),
-    ("pages/data_quality.py", "page_quality", ":material/fact_check:", "quality"),
-    ("pages/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity"),
+    ("views/overview.py", "page_overview", ":material/leaderboard:", "overview"),
+    ("views/compare.py", "page_compare", ":material/compare_arrows:", "compare"),
+    ("views/unit.py", "page_unit", ":material/account_balance:", "unit"),
+    ("views/scheme_health.py", "page_scheme", ":material/rule:", "scheme_health"),
+    ("views/data_quality.py", "page_quality", ":material/fact_check:", "data_quality"),
+    ("views/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity"),
 ]
 
 st.set_page_config(page_title="Evaluator", page_icon=":material/leaderboard:", layout="wide")
+ensure_lang()  # before the page titles below are translated
 
 if no_auth() or signed_in_user() is not None:
     pages = [
@@ -37,6 +42,6 @@ if no_auth() or signed_in_user() is not None:
         for n, (path, key, icon, slug) in enumerate(PAGES)
     ]
 else:  # sign-in arrives in a later issue; ui/auth.py is the seam
-    pages = [st.Page(str(HERE / "pages/signin.py"), title=t("page_users"),
+    pages = [st.Page(str(HERE / "views/signin.py"), title=t("page_users"),
                      icon=":material/lock:", url_path="signin", default=True)]
 st.navigation(pages).run()

@@ -23,12 +23,12 @@ from evaluator.store import connect
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboards" / "app.py")
 PAGES = {
-    "overview": ("pages/overview.py", "年度考核总览", "Year at a glance"),
-    "compare": ("pages/compare.py", "单位对比", "Compare units"),
-    "unit": ("pages/unit.py", "单位画像", "Unit profile"),
-    "scheme": ("pages/scheme_health.py", "方案体检：形式主义审查", "Scheme health: the formalism audit"),
-    "quality": ("pages/data_quality.py", "数据质量", "Data quality"),
-    "sensitivity": ("pages/sensitivity.py", "敏感性：排名有多可靠", "Sensitivity: how firm is each rank"),
+    "overview": ("views/overview.py", "年度考核总览", "Year at a glance"),
+    "compare": ("views/compare.py", "单位对比", "Compare units"),
+    "unit": ("views/unit.py", "单位画像", "Unit profile"),
+    "scheme": ("views/scheme_health.py", "方案体检：形式主义审查", "Scheme health: the formalism audit"),
+    "quality": ("views/data_quality.py", "数据质量", "Data quality"),
+    "sensitivity": ("views/sensitivity.py", "敏感性：排名有多可靠", "Sensitivity: how firm is each rank"),
 }
 
 
@@ -148,7 +148,7 @@ def test_unit_profile_explains_the_score_down_to_raw_values(monkeypatch, dash_db
                         "WHERE run_id = ? AND unit_id = ?", [run_id, unit]).fetchall()[0]
     table = at.dataframe[0].value
     assert len(table) == rows[1]
-    assert table["Contribution"].sum() == pytest.approx(rows[0])
+    assert table["Contribution"].sum() == pytest.approx(rows[0], abs=0.01)  # shown to 4 dp
     assert {"Raw value", "Rule", "Effective weight"} <= set(table.columns)
     score = snap.execute("SELECT score FROM run_scores WHERE run_id = ? AND unit_id = ?",
                          [run_id, unit]).fetchall()[0][0]

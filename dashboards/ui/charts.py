@@ -77,8 +77,8 @@ def radar(dims: pl.DataFrame) -> go.Figure:
             r=[*r, r[0]], theta=[*theta, theta[0]], name=str(unit[0]), fill="toself", opacity=0.55,
             line={"color": UNIT_COLOURS[n % len(UNIT_COLOURS)]},
         ))
-    fig.update_layout(polar={"radialaxis": {"range": [0, 100]}})
-    return _layout(fig, height=420)
+    fig.update_layout(polar={"radialaxis": {"range": [0, 100]}, "domain": {"x": [0.12, 0.88]}})
+    return _layout(fig, height=460)
 
 
 def indicator_bars(df: pl.DataFrame) -> go.Figure:

@@ -110,6 +110,7 @@ L: dict[str, tuple[str, str]] = {
     "league": ("排名表", "League table"),
     "filter_type": ("单位类型", "Unit type"),
     "filter_peer": ("同类组", "Peer group"),
+    "choose": ("请选择", "Choose"),
     "search": ("按名称或编码搜索", "Search by name or id"),
     "rows_shown": ("显示 {n} / {total} 个单位", "Showing {n} of {total} units"),
     "rank_interval_note": (
@@ -335,12 +336,17 @@ def value_label(value: str | None) -> str:
     return pair[0] if lang() == "zh" else pair[1]
 
 
+def ensure_lang() -> str:
+    """Start a session in the language the URL asks for (`?lang=en`), else Chinese."""
+    if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang", DEFAULT_LANG)
+        st.session_state["lang"] = wanted if wanted in LANGS else DEFAULT_LANG
+    return lang()
+
+
 def language_switch() -> None:
     """The zh/en switch, shown in the sidebar of every page; kept in the URL so reloads keep it."""
-    if "lang" not in st.session_state:
-        st.session_state["lang"] = st.query_params.get("lang", DEFAULT_LANG)
-        if st.session_state["lang"] not in LANGS:
-            st.session_state["lang"] = DEFAULT_LANG
+    ensure_lang()
     st.sidebar.radio(
         L["language"][0], options=list(LANGS), format_func=LANGS.__getitem__, key="lang",
         horizontal=True,

@@ -20,6 +20,7 @@ def localise(df: pl.DataFrame, columns: dict[str, str], coded: tuple[str, ...] =
                     return_dtype=pl.String, skip_nulls=True,
                 )
             )
+    out = out.with_columns(pl.col(pl.String).fill_null(""), pl.col(pl.Float64).round(4))
     return out.rename({c: t(columns[c]) for c in keep})
 
 

@@ -17,17 +17,19 @@ if st.session_state.get("cmp_run") != ctx.run_id:  # new run: default to the top
     st.session_state["cmp_run"] = ctx.run_id
     st.session_state["cmp_units"] = ids[:3]
 picked = st.multiselect(t("pick_units"), ids, format_func=lambda u: f"{names[u]} ({u})",
-                        max_selections=6, key="cmp_units")
+                        max_selections=6, key="cmp_units", placeholder=t("choose"))
 if len(picked) < 2:
     st.info(t("pick_more"))
     st.stop()
 
 dims: pl.DataFrame = q("dimension_scores", ctx.run_id, picked, lang=ctx.lang)
 inds: pl.DataFrame = q("indicator_comparison", ctx.run_id, picked, lang=ctx.lang)
-left, right = st.columns([2, 3])
+left, right = st.columns([1, 1])
 with left:
     st.subheader(t("radar"))
-    st.plotly_chart(charts.radar(dims), width="stretch")
+    order = {u: n for n, u in enumerate(picked)}
+    st.plotly_chart(charts.radar(dims.sort(pl.col("unit_id").replace_strict(order), "node_order")),
+                    width="stretch")
 with right:
     st.subheader(t("summary"))
     for line in compare_sentences(q("compare_summary", ctx.run_id, picked, lang=ctx.lang),

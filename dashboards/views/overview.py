@@ -28,8 +28,10 @@ with right:
     st.subheader(t("league"))
     options = q("filter_options", ctx.run_id)
     f = st.columns(3)
-    types = f[0].multiselect(t("filter_type"), options["unit_type"], key="ov_types")
-    peers = f[1].multiselect(t("filter_peer"), options["peer_group"], key="ov_peers")
+    types = f[0].multiselect(t("filter_type"), options["unit_type"], key="ov_types",
+                            placeholder=t("choose"))
+    peers = f[1].multiselect(t("filter_peer"), options["peer_group"], key="ov_peers",
+                            placeholder=t("choose"))
     search = f[2].text_input(t("search"), key="ov_search")
     league: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang, unit_types=types,
                              peer_groups=peers, search=search.strip() or None)
@@ -39,7 +41,8 @@ with right:
         .then(pl.format("{}–{}", "rank_low", "rank_high")).alias("rank_interval")
     )
     st.caption(t("rows_shown", n=league.height, total=league_all.height))
-    show(league, {"rank": "c_rank", "rank_interval": "c_rank_interval", "unit_name": "c_unit_name",
+    shown = league if has_interval else league.drop("rank_interval")
+    show(shown, {"rank": "c_rank", "rank_interval": "c_rank_interval", "unit_name": "c_unit_name",
                   "unit_id": "c_unit_id", "score": "c_score", "grade_name": "c_grade",
                   "peer_group": "c_peer_group", "unit_type": "c_unit_type", "flags": "c_flags"},
          coded=("flags",), height=380)

@@ -1,0 +1,143 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright (never downloaded).
+
+Starts `evaluator dashboard` on 127.0.0.1, loads every page in zh and en, picks units on the
+compare page, scores while serving and sees the new run, and saves screenshots as artefacts in
+artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import ROOT, SCHEME, evaluator  # tests/browser/conftest.py (rootdir-less import)
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = ROOT / "artifacts" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--disable-dev-shm-usage"]
+PAGES = [  # url path, zh title, en title, text proving the data is there (zh, en)
+    ("overview", "年度考核总览", "Year at a glance", ("进退变化", "Movers")),
+    ("compare", "单位对比", "Compare units", ("分指标得分", "Indicator scores beside")),
+    ("unit", "单位画像", "Unit profile", ("预警标记", "Flags")),
+    ("scheme_health", "方案体检：形式主义审查", "Scheme health: the formalism audit",
+     ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective")),
+    ("data_quality", "数据质量", "Data quality", ("满意度漏斗图", "Satisfaction funnel plot")),
+    ("sensitivity", "敏感性：排名有多可靠", "Sensitivity: how firm is each rank",
+     ("--uncertainty", "--uncertainty")),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    p = ctx.new_page()
+    p.set_default_timeout(45_000)
+    yield p
+    ctx.close()
+
+
+def open_page(page, url: str, title: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name=title, exact=True).wait_for()
+    page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    assert page.get_by_text("Page not found").count() == 0
+
+
+def settle(page) -> None:
+    """Wait until the script run is over and every chart has drawn."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        charts.nth(i).locator(".main-svg").first.wait_for()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_every_page_in_both_languages(serve, dashboard_db, page):
+    server = serve(dashboard_db, "--no-auth")
+    for slug, zh, en, (proof_zh, proof_en) in PAGES:
+        path = "" if slug == "overview" else slug  # the default page lives at /
+        open_page(page, f"{server.url}/{path}?lang=zh", zh)
+        page.get_by_text(proof_zh).first.wait_for()
+        assert page.get_by_text("未启用登录").first.is_visible()
+        assert page.get_by_role("link", name="单位对比").first.is_visible()  # translated nav
+        settle(page)
+        shot(page, f"{slug}_zh")
+        open_page(page, f"{server.url}/{path}?lang=en", en)
+        assert page.get_by_role("link", name="Compare units").first.is_visible()
+        page.get_by_text(proof_en).first.wait_for()
+        settle(page)
+        shot(page, f"{slug}_en")
+    # the sidebar switch changes the language in place
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_role("heading", name=PAGES[-1][1], exact=True).wait_for()
+
+
+def test_compare_page_interaction(serve, dashboard_db, page):
+    server = serve(dashboard_db, "--no-auth")
+    con = duckdb.connect(str(dashboard_db), read_only=True)
+    run_id = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchall()[0][0]
+    names = [r[0] for r in con.execute(
+        "SELECT unit_name FROM run_scores WHERE run_id = ? ORDER BY rank, unit_id LIMIT 5",
+        [run_id]).fetchall()]
+    con.close()
+    open_page(page, f"{server.url}/compare?lang=en", "Compare units")
+    summary = page.locator('[data-testid="stMarkdownContainer"] li')
+    summary.first.wait_for()
+    assert summary.count() == 3
+    assert names[0] in summary.first.inner_text()
+    # add the fourth-ranked unit through the multiselect, as a user would
+    box = page.locator('[data-testid="stMultiSelect"]').first
+    box.click()
+    page.keyboard.type(names[3])
+    page.get_by_role("option", name=names[3]).first.click()
+    page.keyboard.press("Escape")
+    page.locator('[data-testid="stMarkdownContainer"] li').nth(3).wait_for()
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    assert names[3] in summary.nth(3).inner_text()
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # radar, indicator bars
+    shot(page, "compare_interaction_en")
+
+
+def test_score_while_serving_shows_the_new_run(serve, dashboard_db, page):
+    server = serve(dashboard_db, "--no-auth")
+    open_page(page, f"{server.url}/?lang=en", "Year at a glance")
+    done = evaluator("score", "--db", str(dashboard_db), "--scheme", str(SCHEME),
+                     "--period", "2026", "--top", "0")
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect(str(dashboard_db), read_only=True)
+    newest = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchall()[0][0]
+    con.close()
+    open_page(page, f"{server.url}/?lang=en", "Year at a glance")
+    page.get_by_text(f"run {newest}").first.wait_for()
+    shot(page, "overview_after_rescore_en")
+
+
+def test_login_on_without_users_explains_how_to_add_one(serve, dashboard_db, page):
+    server = serve(dashboard_db)
+    open_page(page, f"{server.url}/?lang=en", "Sign-in needs a user")
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "--no-auth" in body and "users" in body
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    shot(page, "signin_en")
