@@ -9,6 +9,7 @@ A process killed half-way leaves an uncommitted transaction, which DuckDB discar
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
@@ -25,7 +26,7 @@ import polars as pl
 from evaluator.ingest.columns import ColumnPlan, plan_columns
 from evaluator.ingest.errors import IngestError, IngestRejected, IngestResult, RowProblem
 from evaluator.ingest.kinds import Kind, get_kind
-from evaluator.ingest.readers import ROW, Source, open_source
+from evaluator.ingest.readers import ROW, Source, _first_line, open_source
 from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
 from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
 from evaluator.store.db import transaction
@@ -189,6 +190,11 @@ class _Attempt:
             self.reject(pl.concat(found), encoding=source.encoding, plan=plan, rows=rows)
         except PseudonymKeyError as exc:
             raise IngestError(str(exc)) from None
+        except duckdb.Error as exc:  # a check we lack let a bad row reach the database
+            raise IngestError(
+                f"{self.path}: the database refused a row ({_first_line(exc)}); nothing was "
+                "loaded. Please report this file: a check should have named the row "
+                "/ 数据库拒绝写入，未导入任何数据") from None
         mapped = {h: t for h, t in plan.rename.items() if h != t}
         notes = []
         if mapped:
@@ -276,7 +282,8 @@ class _Inserter:
         try:
             self.con.execute(sql, params)
         finally:
-            self.con.unregister("_ingest_chunk")
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it too
+                self.con.unregister("_ingest_chunk")
 
 
 def _key_problems(con: duckdb.DuckDBPyConnection, spec: Kind, batch_id: int) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import polars as pl
 from evaluator.ingest.kinds import Kind
 from evaluator.ingest.readers import ROW
 
-PERIOD_RE = r"^\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))?$"
+PERIOD_RE = r"^[0-9]{4}(Q[1-4]|-(0[1-9]|1[0-2]))?$"  # ASCII digits only, not \d
 TIMESTAMP_FORMATS = (
     "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
@@ -87,7 +87,9 @@ def problems_frame(
                 checks.append((c.name, val < 0, "must not be negative / 不能为负数"))
         elif c.type == "period":
             checks.append((
-                c.name, raw_v.is_not_null() & ~raw_v.str.contains(PERIOD_RE),
+                c.name,
+                raw_v.is_not_null()
+                & (~raw_v.str.contains(PERIOD_RE) | pl.col("year").is_null()),
                 "period must be a year (2026), a quarter (2026Q1) or a month (2026-03) "
                 "/ 期间格式应为 2026、2026Q1 或 2026-03",
             ))
