@@ -26,9 +26,17 @@ PAGES = {
     "overview": ("views/overview.py", "年度考核总览", "Year at a glance"),
     "compare": ("views/compare.py", "单位对比", "Compare units"),
     "unit": ("views/unit.py", "单位画像", "Unit profile"),
-    "scheme": ("views/scheme_health.py", "方案体检：形式主义审查", "Scheme health: the formalism audit"),
+    "scheme": (
+        "views/scheme_health.py",
+        "方案体检：形式主义审查",
+        "Scheme health: the formalism audit",
+    ),
     "quality": ("views/data_quality.py", "数据质量", "Data quality"),
-    "sensitivity": ("views/sensitivity.py", "敏感性：排名有多可靠", "Sensitivity: how firm is each rank"),
+    "sensitivity": (
+        "views/sensitivity.py",
+        "敏感性：排名有多可靠",
+        "Sensitivity: how firm is each rank",
+    ),
 }
 
 
@@ -48,8 +56,13 @@ def snap(dash_db: Path):
     con.close()
 
 
-def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str | None, lang: str = "zh",
-             no_auth: bool = True) -> AppTest:
+def run_page(
+    monkeypatch: pytest.MonkeyPatch,
+    db: Path,
+    page: str | None,
+    lang: str = "zh",
+    no_auth: bool = True,
+) -> AppTest:
     monkeypatch.setenv("EVALUATOR_DB", str(db))
     monkeypatch.delenv("EVALUATOR_SNAPSHOT", raising=False)
     if no_auth:
@@ -66,8 +79,12 @@ def run_page(monkeypatch: pytest.MonkeyPatch, db: Path, page: str | None, lang: 
 
 
 def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [m.value for m in at.info] + [m.value for m in at.caption]
-    parts += [m.value for m in at.warning] + [m.value for m in at.success] + [m.value for m in at.header]
+    parts = (
+        [m.value for m in at.markdown] + [m.value for m in at.info] + [m.value for m in at.caption]
+    )
+    parts += (
+        [m.value for m in at.warning] + [m.value for m in at.success] + [m.value for m in at.header]
+    )
     return "\n".join(str(p) for p in parts)
 
 
@@ -97,12 +114,15 @@ def test_language_switch_turns_the_page_english(monkeypatch, dash_db):
 def test_overview_league_table_matches_the_run(monkeypatch, dash_db, snap):
     at = run_page(monkeypatch, dash_db, "overview", "en")
     run_id = rm.latest_run_id(snap)
-    units = snap.execute("SELECT count(*) FROM run_scores WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    units = snap.execute("SELECT count(*) FROM run_scores WHERE run_id = ?", [run_id]).fetchall()[
+        0
+    ][0]
     table = at.dataframe[0].value
     assert len(table) == units
     assert list(table["Rank"])[:3] == sorted(table["Rank"])[:3]
-    best = snap.execute("SELECT unit_name FROM run_scores WHERE run_id = ? ORDER BY rank, unit_id "
-                        "LIMIT 1", [run_id]).fetchall()[0][0]
+    best = snap.execute(
+        "SELECT unit_name FROM run_scores WHERE run_id = ? ORDER BY rank, unit_id LIMIT 1", [run_id]
+    ).fetchall()[0][0]
     assert table["Unit"].iloc[0] == best
     # the demo plants show-off units: their flag is shown, translated
     assert table["Flags"].fillna("").str.contains("show-off").any()
@@ -116,11 +136,15 @@ def test_overview_filters_and_search(monkeypatch, dash_db, snap):
     run_id = rm.latest_run_id(snap)
     peer = rm.filter_options(snap, run_id)["peer_group"][0]
     at.multiselect(key="ov_peers").set_value([peer]).run()
-    in_group = snap.execute("SELECT count(*) FROM run_scores WHERE run_id = ? AND peer_group = ?",
-                            [run_id, peer]).fetchall()[0][0]
+    in_group = snap.execute(
+        "SELECT count(*) FROM run_scores WHERE run_id = ? AND peer_group = ?", [run_id, peer]
+    ).fetchall()[0][0]
     assert len(at.dataframe[0].value) == in_group
-    name = snap.execute("SELECT unit_name FROM run_scores WHERE run_id = ? AND peer_group = ? "
-                        "ORDER BY unit_id LIMIT 1", [run_id, peer]).fetchall()[0][0]
+    name = snap.execute(
+        "SELECT unit_name FROM run_scores WHERE run_id = ? AND peer_group = ? "
+        "ORDER BY unit_id LIMIT 1",
+        [run_id, peer],
+    ).fetchall()[0][0]
     at.text_input(key="ov_search").set_value(name).run()
     assert name in list(at.dataframe[0].value["Unit"])
     assert len(at.dataframe[0].value) < in_group
@@ -131,8 +155,11 @@ def test_compare_page_draws_radar_bars_and_a_summary_per_unit(monkeypatch, dash_
     chosen = at.multiselect(key="cmp_units").value
     assert len(chosen) == 3
     assert len(at.get("plotly_chart")) == 2
-    names = dict(snap.execute("SELECT unit_id, unit_name FROM run_scores WHERE run_id = ?",
-                              [rm.latest_run_id(snap)]).fetchall())
+    names = dict(
+        snap.execute(
+            "SELECT unit_id, unit_name FROM run_scores WHERE run_id = ?", [rm.latest_run_id(snap)]
+        ).fetchall()
+    )
     summary = [m.value for m in at.markdown if m.value.startswith("- **")]
     assert [re.match(r"- \*\*(.+?)\*\*", s).group(1) for s in summary] == [names[u] for u in chosen]
     at.multiselect(key="cmp_units").set_value(chosen[:1]).run()
@@ -144,14 +171,18 @@ def test_unit_profile_explains_the_score_down_to_raw_values(monkeypatch, dash_db
     at = run_page(monkeypatch, dash_db, "unit", "en")
     run_id = rm.latest_run_id(snap)
     unit = at.selectbox(key="profile_unit").value
-    rows = snap.execute("SELECT sum(contribution), count(*) FROM run_indicator_scores "
-                        "WHERE run_id = ? AND unit_id = ?", [run_id, unit]).fetchall()[0]
+    rows = snap.execute(
+        "SELECT sum(contribution), count(*) FROM run_indicator_scores "
+        "WHERE run_id = ? AND unit_id = ?",
+        [run_id, unit],
+    ).fetchall()[0]
     table = at.dataframe[0].value
     assert len(table) == rows[1]
     assert table["Contribution"].sum() == pytest.approx(rows[0], abs=0.01)  # shown to 4 dp
     assert {"Raw value", "Rule", "Effective weight"} <= set(table.columns)
-    score = snap.execute("SELECT score FROM run_scores WHERE run_id = ? AND unit_id = ?",
-                         [run_id, unit]).fetchall()[0][0]
+    score = snap.execute(
+        "SELECT score FROM run_scores WHERE run_id = ? AND unit_id = ?", [run_id, unit]
+    ).fetchall()[0][0]
     assert at.metric[0].value == f"{score:.2f}"
     # satisfaction with interval and n, and exclusions by reason
     assert any("95% interval" in df.value.columns for df in at.dataframe)
@@ -160,8 +191,11 @@ def test_unit_profile_explains_the_score_down_to_raw_values(monkeypatch, dash_db
 
 def test_unit_profile_shows_a_flagged_unit_flags(monkeypatch, dash_db, snap):
     run_id = rm.latest_run_id(snap)
-    unit = snap.execute("SELECT unit_id FROM run_flags WHERE run_id = ? AND flag = 'show_off' "
-                        "ORDER BY unit_id LIMIT 1", [run_id]).fetchall()[0][0]
+    unit = snap.execute(
+        "SELECT unit_id FROM run_flags WHERE run_id = ? AND flag = 'show_off' "
+        "ORDER BY unit_id LIMIT 1",
+        [run_id],
+    ).fetchall()[0][0]
     at = run_page(monkeypatch, dash_db, "unit", "zh")
     at.selectbox(key="profile_unit").set_value(unit).run()
     flags = at.dataframe[-1].value

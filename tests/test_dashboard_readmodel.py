@@ -63,11 +63,15 @@ def test_latest_and_previous_runs(con, run):
 
 def test_league_table_is_the_stored_ranking_with_flags_and_grade_names(con, run):
     league = rm.league_table(con, run, lang="zh")
-    stored = frame(con, "SELECT unit_id, score, rank, grade FROM run_scores WHERE run_id = ?", [run])
+    stored = frame(
+        con, "SELECT unit_id, score, rank, grade FROM run_scores WHERE run_id = ?", [run]
+    )
     assert league.height == stored.height
     assert league["rank"].is_sorted()
     joined = league.join(stored, on="unit_id", suffix="_s")
-    assert (joined["score"] == joined["score_s"]).all() and (joined["rank"] == joined["rank_s"]).all()
+    assert (joined["score"] == joined["score_s"]).all() and (
+        joined["rank"] == joined["rank_s"]
+    ).all()
     assert set(league["grade_name"].drop_nulls()) <= {"优秀", "良好", "一般", "较差"}
     flagged = frame(con, "SELECT DISTINCT unit_id FROM run_flags WHERE run_id = ?", [run])
     assert set(league.filter(pl.col("flags").is_not_null())["unit_id"]) == set(flagged["unit_id"])
@@ -102,8 +106,12 @@ def test_movers_are_score_changes_explained_by_contribution_changes(con, run):
     downs = moves.filter(pl.col("direction") == "down")
     assert (ups["change"] > 0).all() and (downs["change"] < 0).all()
     # the biggest riser really is the biggest rise
-    both = frame(con, """SELECT c.score - p.score AS d FROM run_scores c JOIN run_scores p
-                         USING (unit_id) WHERE c.run_id = ? AND p.run_id = ?""", [run, prev])
+    both = frame(
+        con,
+        """SELECT c.score - p.score AS d FROM run_scores c JOIN run_scores p
+                         USING (unit_id) WHERE c.run_id = ? AND p.run_id = ?""",
+        [run, prev],
+    )
     assert ups["change"].max() == pytest.approx(both["d"].max())
     # drivers name indicators whose contribution moved the same way
     assert ups["drivers"].str.contains(r"\(\+").all()
@@ -150,13 +158,19 @@ def test_unit_indicators_add_up_to_the_base_score(con, run):
 def test_survey_exclusions_by_reason(con, run):
     total = rm.survey_exclusions(con, run)
     assert total["reason"].to_list() == ["speeder", "straightline", "duplicate", "out_of_scale"]
-    per_unit = frame(con, """SELECT unit_id, max(excluded_speeder) AS s FROM run_survey_quality
-                             WHERE run_id = ? GROUP BY unit_id""", [run])
+    per_unit = frame(
+        con,
+        """SELECT unit_id, max(excluded_speeder) AS s FROM run_survey_quality
+                             WHERE run_id = ? GROUP BY unit_id""",
+        [run],
+    )
     assert total.filter(pl.col("reason") == "speeder")["responses"][0] == per_unit["s"].sum()
     unit = per_unit["unit_id"][0]
     mine = rm.survey_exclusions(con, run, unit)
-    assert mine.filter(pl.col("reason") == "speeder")["responses"][0] == \
-        per_unit.filter(pl.col("unit_id") == unit)["s"][0]
+    assert (
+        mine.filter(pl.col("reason") == "speeder")["responses"][0]
+        == per_unit.filter(pl.col("unit_id") == unit)["s"][0]
+    )
 
 
 # --------------------------------------------------------------------------- scheme health, data
@@ -185,8 +199,12 @@ def test_declared_vs_effective_ranking(con, run):
 
 def test_missing_pairs_are_exactly_the_rows_without_values(con, run):
     missing = rm.missing_pairs(con, run)
-    stored = frame(con, """SELECT count(*) AS n FROM run_indicator_scores WHERE run_id = ?
-                           AND (raw_value IS NULL OR imputed)""", [run])["n"][0]
+    stored = frame(
+        con,
+        """SELECT count(*) AS n FROM run_indicator_scores WHERE run_id = ?
+                           AND (raw_value IS NULL OR imputed)""",
+        [run],
+    )["n"][0]
     absent = missing.filter(pl.col("status") == "absent").height
     assert missing.height - absent == stored
     assert set(missing["status"]) <= {"absent", "imputed", "no_value"}
@@ -206,10 +224,17 @@ def test_funnel_limits(con, run):
 @given(n=st.floats(1, 10_000), sd=st.floats(0.1, 50), centre=st.floats(0, 100))
 def test_funnel_half_width_formula(n, sd, centre):
     """The 95% half-width is 1.96·sd/√n: doubling the sample shrinks it by √2."""
-    frames = pl.DataFrame({"unit_id": ["a", "b"], "unit_name": ["a", "b"],
-                           "effective_n": [n, 4 * n], "raw_index": [centre, centre],
-                           "se": [sd / math.sqrt(n), sd / math.sqrt(4 * n)]})
+    frames = pl.DataFrame(
+        {
+            "unit_id": ["a", "b"],
+            "unit_name": ["a", "b"],
+            "effective_n": [n, 4 * n],
+            "raw_index": [centre, centre],
+            "se": [sd / math.sqrt(n), sd / math.sqrt(4 * n)],
+        }
+    )
     con = duckdb.connect()
+    con.register("frames", frames)
     con.execute("""CREATE TABLE run_survey_quality AS SELECT 'r' AS run_id, unit_id,
                    'q' AS indicator_id, effective_n, raw_index, se FROM frames""")
     con.execute("CREATE TABLE run_scores AS SELECT 'r' AS run_id, unit_id, unit_name FROM frames")
@@ -253,8 +278,10 @@ def test_snapshot_is_a_read_only_consistent_copy(tmp_path, demo_db):
     a = duckdb.connect(str(db), read_only=True)
     b = duckdb.connect(str(snap), read_only=True)
     for table in ("run_scores", "run_indicator_scores", "load_batches", "current_outcomes"):
-        assert a.execute(f"SELECT count(*) FROM {table}").fetchall() == \
-            b.execute(f"SELECT count(*) FROM {table}").fetchall()
+        assert (
+            a.execute(f"SELECT count(*) FROM {table}").fetchall()
+            == b.execute(f"SELECT count(*) FROM {table}").fetchall()
+        )
     a.close()
     b.close()
 
@@ -269,8 +296,10 @@ def test_a_new_snapshot_is_swapped_in_while_a_reader_holds_the_old(tmp_path, dem
     writer = connect(db)  # the writer holds the main DB: a read-only publish must refuse …
     with pytest.raises(SnapshotError, match="Another process may be writing"):
         publish_snapshot(db)
-    writer.execute("INSERT INTO runs (run_id, created_at, period, scheme_id, scheme_hash, "
-                   "scheme_yaml) VALUES ('extra', now(), '2027', 'x', 'h', 'y')")
+    writer.execute(
+        "INSERT INTO runs (run_id, created_at, period, scheme_id, scheme_hash, "
+        "scheme_yaml) VALUES ('extra', now(), '2027', 'x', 'h', 'y')"
+    )
     publish_from_connection(writer, db)  # … and the writer publishes through its connection
     writer.close()
     assert snapshot_version(snap) != v1

@@ -32,8 +32,11 @@ def grade_colour(code: str | None, order: int | None = None) -> str:
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
     fig.update_layout(
-        title=title, height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        legend={"orientation": "h", "y": -0.15}, template="plotly_white",
+        title=title,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        legend={"orientation": "h", "y": -0.15},
+        template="plotly_white",
     )
     return fig
 
@@ -41,8 +44,12 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.F
 def grade_bar(dist: pl.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Bar(
-            x=dist["grade_name"].to_list(), y=dist["units"].to_list(), text=dist["units"].to_list(),
-            marker_color=[grade_colour(c, o) for c, o in dist.select("grade", "grade_order").rows()],
+            x=dist["grade_name"].to_list(),
+            y=dist["units"].to_list(),
+            text=dist["units"].to_list(),
+            marker_color=[
+                grade_colour(c, o) for c, o in dist.select("grade", "grade_order").rows()
+            ],
         )
     )
     fig.update_yaxes(title=t("c_units"))
@@ -55,15 +62,28 @@ def rank_intervals(df: pl.DataFrame) -> go.Figure:
     names = df["unit_name"].fill_null(df["unit_id"]).to_list()
     colours = [grade_colour(c, o) for c, o in df.select("grade", "grade_order").rows()]
     fig = go.Figure()
-    fig.add_trace(go.Bar(
-        y=names, x=(df["rank_high"] - df["rank_low"]).to_list(), base=df["rank_low"].to_list(),
-        orientation="h", marker_color=colours, opacity=0.35, showlegend=False,
-        hovertemplate="%{y}: %{base}–%{x}<extra></extra>",
-    ))
-    fig.add_trace(go.Scatter(
-        y=names, x=df["rank"].to_list(), mode="markers", marker={"color": colours, "size": 9},
-        name=t("c_rank"), showlegend=False,
-    ))
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=(df["rank_high"] - df["rank_low"]).to_list(),
+            base=df["rank_low"].to_list(),
+            orientation="h",
+            marker_color=colours,
+            opacity=0.35,
+            showlegend=False,
+            hovertemplate="%{y}: %{base}–%{x}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=names,
+            x=df["rank"].to_list(),
+            mode="markers",
+            marker={"color": colours, "size": 9},
+            name=t("c_rank"),
+            showlegend=False,
+        )
+    )
     fig.update_xaxes(title=t("c_rank"), autorange="reversed")
     return _layout(fig, height=max(300, 22 * df.height + 60))
 
@@ -73,10 +93,16 @@ def radar(dims: pl.DataFrame) -> go.Figure:
     for n, (unit, part) in enumerate(dims.group_by("unit_name", maintain_order=True)):
         theta = part["dimension_name"].to_list()
         r = part["score"].to_list()
-        fig.add_trace(go.Scatterpolar(
-            r=[*r, r[0]], theta=[*theta, theta[0]], name=str(unit[0]), fill="toself", opacity=0.55,
-            line={"color": UNIT_COLOURS[n % len(UNIT_COLOURS)]},
-        ))
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[*r, r[0]],
+                theta=[*theta, theta[0]],
+                name=str(unit[0]),
+                fill="toself",
+                opacity=0.55,
+                line={"color": UNIT_COLOURS[n % len(UNIT_COLOURS)]},
+            )
+        )
     fig.update_layout(polar={"radialaxis": {"range": [0, 100]}, "domain": {"x": [0.12, 0.88]}})
     return _layout(fig, height=460)
 
@@ -85,16 +111,32 @@ def indicator_bars(df: pl.DataFrame) -> go.Figure:
     fig = go.Figure()
     for n, (unit, part) in enumerate(df.group_by("unit_name", maintain_order=True)):
         colour = UNIT_COLOURS[n % len(UNIT_COLOURS)]
-        fig.add_trace(go.Bar(
-            x=part["indicator_name"].to_list(), y=part["score"].to_list(), name=str(unit[0]),
-            marker_color=colour, offsetgroup=str(n),
-        ))
-        fig.add_trace(go.Scatter(
-            x=part["indicator_name"].to_list(), y=part["peer_median"].to_list(),
-            mode="markers", marker={"symbol": "line-ew-open", "size": 18, "color": "#222",
-                                    "line": {"width": 3}},
-            name=t("peer_median"), legendgroup="median", showlegend=n == 0, offsetgroup=str(n),
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=part["indicator_name"].to_list(),
+                y=part["score"].to_list(),
+                name=str(unit[0]),
+                marker_color=colour,
+                offsetgroup=str(n),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=part["indicator_name"].to_list(),
+                y=part["peer_median"].to_list(),
+                mode="markers",
+                marker={
+                    "symbol": "line-ew-open",
+                    "size": 18,
+                    "color": "#222",
+                    "line": {"width": 3},
+                },
+                name=t("peer_median"),
+                legendgroup="median",
+                showlegend=n == 0,
+                offsetgroup=str(n),
+            )
+        )
     fig.update_layout(barmode="group", scattermode="group")
     fig.update_yaxes(range=[0, 105], title=t("c_ind_score"))
     return _layout(fig, height=460)
@@ -104,37 +146,55 @@ def contributions(df: pl.DataFrame, evidence_labels: dict[str, str]) -> go.Figur
     df = df.sort("contribution", nulls_last=True)
     fig = go.Figure()
     for ev, part in df.group_by("evidence", maintain_order=True):
-        fig.add_trace(go.Bar(
-            y=part["indicator_name"].to_list(), x=part["contribution"].to_list(), orientation="h",
-            name=evidence_labels.get(str(ev[0]), str(ev[0])),
-            marker_color=EVIDENCE_COLOURS.get(str(ev[0]), "#888"),
-        ))
+        fig.add_trace(
+            go.Bar(
+                y=part["indicator_name"].to_list(),
+                x=part["contribution"].to_list(),
+                orientation="h",
+                name=evidence_labels.get(str(ev[0]), str(ev[0])),
+                marker_color=EVIDENCE_COLOURS.get(str(ev[0]), "#888"),
+            )
+        )
     fig.update_layout(barmode="stack", yaxis={"categoryorder": "total ascending"})
     fig.update_xaxes(title=t("c_contribution"))
     return _layout(fig, height=max(320, 24 * df.height + 80))
 
 
 def trend(df: pl.DataFrame) -> go.Figure:
-    fig = go.Figure(go.Scatter(
-        x=df["period"].to_list(), y=df["score"].to_list(), mode="lines+markers+text",
-        text=[f"#{r}" for r in df["rank"].to_list()], textposition="top center",
-        line={"color": UNIT_COLOURS[0]}, name=t("c_score"),
-    ))
+    fig = go.Figure(
+        go.Scatter(
+            x=df["period"].to_list(),
+            y=df["score"].to_list(),
+            mode="lines+markers+text",
+            text=[f"#{r}" for r in df["rank"].to_list()],
+            textposition="top center",
+            line={"color": UNIT_COLOURS[0]},
+            name=t("c_score"),
+        )
+    )
     fig.update_xaxes(type="category", title=t("c_period"))
     fig.update_yaxes(title=t("c_score"))
     return _layout(fig, height=300)
 
 
 def satisfaction_ci(df: pl.DataFrame) -> go.Figure:
-    fig = go.Figure(go.Scatter(
-        x=df["index_value"].to_list(), y=df["indicator_name"].to_list(), mode="markers",
-        marker={"size": 11, "color": EVIDENCE_COLOURS["satisfaction"]},
-        error_x={"type": "data", "symmetric": False,
-                 "array": (df["ci_high"] - df["index_value"]).to_list(),
-                 "arrayminus": (df["index_value"] - df["ci_low"]).to_list()},
-        text=[f"n = {v:.0f}" if v is not None else "" for v in df["effective_n"].to_list()],
-        hovertemplate="%{y}: %{x:.1f} (%{text})<extra></extra>", name=t("sat_point"),
-    ))
+    fig = go.Figure(
+        go.Scatter(
+            x=df["index_value"].to_list(),
+            y=df["indicator_name"].to_list(),
+            mode="markers",
+            marker={"size": 11, "color": EVIDENCE_COLOURS["satisfaction"]},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (df["ci_high"] - df["index_value"]).to_list(),
+                "arrayminus": (df["index_value"] - df["ci_low"]).to_list(),
+            },
+            text=[f"n = {v:.0f}" if v is not None else "" for v in df["effective_n"].to_list()],
+            hovertemplate="%{y}: %{x:.1f} (%{text})<extra></extra>",
+            name=t("sat_point"),
+        )
+    )
     fig.update_xaxes(range=[0, 100], title=t("sat_point"))
     return _layout(fig, height=max(240, 40 * df.height + 100))
 
@@ -147,28 +207,53 @@ def simple_bar(labels: list[str], values: list[float], colour: str = "#a0836a") 
 def weights(df: pl.DataFrame) -> go.Figure:
     names = df["indicator_name"].to_list()
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=names, x=(df["declared_weight"] * 100).to_list(), orientation="h",
-                         name=t("declared"), marker_color="#bbbbbb"))
-    fig.add_trace(go.Bar(
-        y=names, x=(df["effective_weight"] * 100).to_list(), orientation="h", name=t("effective"),
-        marker_color=[EVIDENCE_COLOURS.get(e, "#888") for e in df["evidence"].to_list()],
-    ))
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=(df["declared_weight"] * 100).to_list(),
+            orientation="h",
+            name=t("declared"),
+            marker_color="#bbbbbb",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=(df["effective_weight"] * 100).to_list(),
+            orientation="h",
+            name=t("effective"),
+            marker_color=[EVIDENCE_COLOURS.get(e, "#888") for e in df["evidence"].to_list()],
+        )
+    )
     fig.update_layout(barmode="group", yaxis={"autorange": "reversed"})
     fig.update_xaxes(title="%")
     return _layout(fig, height=max(320, 34 * df.height + 80))
 
 
 def rank_scatter(df: pl.DataFrame) -> go.Figure:
-    n = max(df["rank"].max() or 1, df["rank_declared"].max() or 1)  # type: ignore[type-var]
+    n = max(df["rank"].max() or 1, df["rank_declared"].max() or 1)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[1, n], y=[1, n], mode="lines", line={"color": "#ccc", "dash": "dot"},
-                             showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(
-        x=df["rank_declared"].to_list(), y=df["rank"].to_list(), mode="markers",
-        text=df["unit_name"].to_list(), hovertemplate="%{text}: %{x} → %{y}<extra></extra>",
-        marker={"color": df["rank_gain"].to_list(), "colorscale": "RdBu", "cmid": 0, "size": 8},
-        showlegend=False,
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=[1, n],
+            y=[1, n],
+            mode="lines",
+            line={"color": "#ccc", "dash": "dot"},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=df["rank_declared"].to_list(),
+            y=df["rank"].to_list(),
+            mode="markers",
+            text=df["unit_name"].to_list(),
+            hovertemplate="%{text}: %{x} → %{y}<extra></extra>",
+            marker={"color": df["rank_gain"].to_list(), "colorscale": "RdBu", "cmid": 0, "size": 8},
+            showlegend=False,
+        )
+    )
     fig.update_xaxes(title=t("c_rank_declared"), autorange="reversed")
     fig.update_yaxes(title=t("c_rank"), autorange="reversed")
     return _layout(fig, height=420)
@@ -177,21 +262,44 @@ def rank_scatter(df: pl.DataFrame) -> go.Figure:
 def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float) -> go.Figure:
     n = limits["n"].to_list()
     fig = go.Figure()
-    for key, dash, cols in (("limit95", "dash", ("lo95", "hi95")), ("limit998", "solid", ("lo998", "hi998"))):
+    for key, dash, cols in (
+        ("limit95", "dash", ("lo95", "hi95")),
+        ("limit998", "solid", ("lo998", "hi998")),
+    ):
         for i, col in enumerate(cols):
-            fig.add_trace(go.Scatter(
-                x=n, y=limits[col].to_list(), mode="lines", line={"color": "#888", "dash": dash},
-                name=t(key), legendgroup=key, showlegend=i == 0, hoverinfo="skip",
-            ))
-    fig.add_trace(go.Scatter(x=[n[0], n[-1]], y=[centre, centre], mode="lines",
-                             line={"color": "#444"}, name=t("centre")))
+            fig.add_trace(
+                go.Scatter(
+                    x=n,
+                    y=limits[col].to_list(),
+                    mode="lines",
+                    line={"color": "#888", "dash": dash},
+                    name=t(key),
+                    legendgroup=key,
+                    showlegend=i == 0,
+                    hoverinfo="skip",
+                )
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=[n[0], n[-1]],
+            y=[centre, centre],
+            mode="lines",
+            line={"color": "#444"},
+            name=t("centre"),
+        )
+    )
     outside = points["outside_998"].to_list()
-    fig.add_trace(go.Scatter(
-        x=points["effective_n"].to_list(), y=points["raw_index"].to_list(), mode="markers",
-        text=points["unit_name"].to_list(), name=t("units_legend"),
-        marker={"size": 8, "color": ["#c23b32" if o else "#4a90c2" for o in outside]},
-        hovertemplate="%{text}: %{y:.1f} (n = %{x:.0f})<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=points["effective_n"].to_list(),
+            y=points["raw_index"].to_list(),
+            mode="markers",
+            text=points["unit_name"].to_list(),
+            name=t("units_legend"),
+            marker={"size": 8, "color": ["#c23b32" if o else "#4a90c2" for o in outside]},
+            hovertemplate="%{text}: %{y:.1f} (n = %{x:.0f})<extra></extra>",
+        )
+    )
     fig.update_xaxes(title=t("c_effective_n"))
     fig.update_yaxes(title=t("sat_point"))
     return _layout(fig, height=440)

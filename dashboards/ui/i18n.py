@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (label tables: Chinese text counts double width; splitting sentences hurts reading)
 """Every label the dashboard shows, in Chinese (default) and English.
 
 Pages call `t("key")`; the language lives in the session and is switched in the sidebar on every

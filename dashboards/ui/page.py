@@ -34,8 +34,13 @@ def _empty_state(state: DbState | None) -> None:
     else:
         st.header(t("no_runs_title"))
         st.markdown(
-            t("no_runs_body", units=state.units, outcomes=state.outcome_rows,
-              surveys=state.survey_rows, batches=state.batches)
+            t(
+                "no_runs_body",
+                units=state.units,
+                outcomes=state.outcome_rows,
+                surveys=state.survey_rows,
+                batches=state.batches,
+            )
         )
     st.stop()
 
@@ -45,8 +50,10 @@ def _pick_run() -> str:
     ids = runs["run_id"].to_list()
     labels = {
         r["run_id"]: t(
-            "run_option", period=r["period"],
-            scheme=(r["scheme_name_zh"] if lang() == "zh" else r["scheme_name_en"]) or r["scheme_id"],
+            "run_option",
+            period=r["period"],
+            scheme=(r["scheme_name_zh"] if lang() == "zh" else r["scheme_name_en"])
+            or r["scheme_id"],
             created=str(r["created_at"])[:16],
         )
         for r in runs.to_dicts()
@@ -65,8 +72,13 @@ def signin_page() -> None:
     if n:
         st.info(t("users_pending", n=n))
     else:
-        st.markdown(t("users_body", path=app_db_path(db) if db else "data/evaluator.app.db",
-                      db=db or "data/evaluator.duckdb"))
+        st.markdown(
+            t(
+                "users_body",
+                path=app_db_path(db) if db else "data/evaluator.app.db",
+                db=db or "data/evaluator.duckdb",
+            )
+        )
 
 
 def frame() -> None:
@@ -80,7 +92,7 @@ def frame() -> None:
 
 
 def start(title_key: str) -> Ctx:
-    """Render the page title and return the chosen run; stop with a helpful page when there is none."""
+    """Draw frame and title, return the chosen run; stop on a helpful page when there is none."""
     frame()
     st.title(t(title_key))
     src = source()
@@ -96,8 +108,14 @@ def start(title_key: str) -> Ctx:
         st.rerun()
     assert info is not None
     st.caption(
-        t("run_caption", scheme=info.scheme_name(lang()), version=info.scheme_version or "—",
-          period=info.period, units=info.units, run_id=info.run_id)
+        t(
+            "run_caption",
+            scheme=info.scheme_name(lang()),
+            version=info.scheme_version or "—",
+            period=info.period,
+            units=info.units,
+            run_id=info.run_id,
+        )
     )
     if info.lint_errors:
         st.warning(t("lint_banner", n=info.lint_errors), icon="⚠️")

@@ -2,7 +2,6 @@
 
 import polars as pl
 import streamlit as st
-
 from ui import charts
 from ui.context import q
 from ui.i18n import t
@@ -11,13 +10,21 @@ from ui.text import compare_sentences
 
 ctx = start("compare_title")
 choices: pl.DataFrame = q("unit_choices", ctx.run_id)
-names = dict(zip(choices["unit_id"], choices["unit_name"].fill_null(choices["unit_id"]), strict=True))
+names = dict(
+    zip(choices["unit_id"], choices["unit_name"].fill_null(choices["unit_id"]), strict=True)
+)
 ids = list(names)
 if st.session_state.get("cmp_run") != ctx.run_id:  # new run: default to the top three
     st.session_state["cmp_run"] = ctx.run_id
     st.session_state["cmp_units"] = ids[:3]
-picked = st.multiselect(t("pick_units"), ids, format_func=lambda u: f"{names[u]} ({u})",
-                        max_selections=6, key="cmp_units", placeholder=t("choose"))
+picked = st.multiselect(
+    t("pick_units"),
+    ids,
+    format_func=lambda u: f"{names[u]} ({u})",
+    max_selections=6,
+    key="cmp_units",
+    placeholder=t("choose"),
+)
 if len(picked) < 2:
     st.info(t("pick_more"))
     st.stop()
@@ -28,12 +35,13 @@ left, right = st.columns([1, 1])
 with left:
     st.subheader(t("radar"))
     order = {u: n for n, u in enumerate(picked)}
-    st.plotly_chart(charts.radar(dims.sort(pl.col("unit_id").replace_strict(order), "node_order")),
-                    width="stretch")
+    st.plotly_chart(
+        charts.radar(dims.sort(pl.col("unit_id").replace_strict(order), "node_order")),
+        width="stretch",
+    )
 with right:
     st.subheader(t("summary"))
-    for line in compare_sentences(q("compare_summary", ctx.run_id, picked, lang=ctx.lang),
-                                  picked):
+    for line in compare_sentences(q("compare_summary", ctx.run_id, picked, lang=ctx.lang), picked):
         st.markdown("- " + line)
 st.subheader(t("ind_bars"))
 st.plotly_chart(charts.indicator_bars(inds), width="stretch")

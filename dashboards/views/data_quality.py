@@ -2,7 +2,6 @@
 
 import polars as pl
 import streamlit as st
-
 from ui import charts
 from ui.context import q
 from ui.i18n import t, value_label
@@ -14,9 +13,20 @@ batches: pl.DataFrame = q("batches")
 accepted = batches.filter(pl.col("status") == "accepted").height
 st.metric(t("m_batches"), f"{accepted} / {batches.height - accepted}")
 st.subheader(t("batches"))
-show(batches, {"batch_id": "c_batch", "kind": "c_kind", "file_name": "c_file", "status": "c_status",
-               "row_count": "c_rows", "reason": "c_reason", "loaded_at": "c_loaded_at"},
-     coded=("status",), height=260)
+show(
+    batches,
+    {
+        "batch_id": "c_batch",
+        "kind": "c_kind",
+        "file_name": "c_file",
+        "status": "c_status",
+        "row_count": "c_rows",
+        "reason": "c_reason",
+        "loaded_at": "c_loaded_at",
+    },
+    coded=("status",),
+    height=260,
+)
 
 left, right = st.columns(2)
 with left:
@@ -26,17 +36,29 @@ with left:
         st.success(t("no_missing"))
     else:
         st.caption(t("missing_count", n=missing.height))
-        show(missing, {"unit_name": "c_unit_name", "unit_id": "c_unit_id",
-                       "indicator_name": "c_indicator", "status": "c_missing_status"},
-             coded=("status",), height=300)
+        show(
+            missing,
+            {
+                "unit_name": "c_unit_name",
+                "unit_id": "c_unit_id",
+                "indicator_name": "c_indicator",
+                "status": "c_missing_status",
+            },
+            coded=("status",),
+            height=300,
+        )
 with right:
     st.subheader(t("survey_exclusions"))
     excl: pl.DataFrame = q("survey_exclusions", ctx.run_id)
     if excl.is_empty() or excl["responses"].sum() == 0:
         st.info(t("no_funnel") if excl.is_empty() else t("no_movers"))
     else:
-        st.plotly_chart(charts.simple_bar([value_label(r) for r in excl["reason"].to_list()],
-                                          excl["responses"].to_list()), width="stretch")
+        st.plotly_chart(
+            charts.simple_bar(
+                [value_label(r) for r in excl["reason"].to_list()], excl["responses"].to_list()
+            ),
+            width="stretch",
+        )
 
 st.subheader(t("funnel"))
 sat: pl.DataFrame = q("satisfaction_indicators", ctx.run_id, lang=ctx.lang)
@@ -44,8 +66,9 @@ if sat.is_empty():
     st.info(t("no_funnel"))
 else:
     labels = dict(zip(sat["indicator_id"], sat["indicator_name"], strict=True))
-    ind = st.selectbox(t("funnel_indicator"), list(labels), format_func=labels.__getitem__,
-                       key="funnel_indicator")
+    ind = st.selectbox(
+        t("funnel_indicator"), list(labels), format_func=labels.__getitem__, key="funnel_indicator"
+    )
     f = q("funnel", ctx.run_id, ind)
     if f is None:
         st.info(t("no_funnel"))

@@ -2,7 +2,6 @@
 
 import polars as pl
 import streamlit as st
-
 from ui import charts
 from ui.context import q
 from ui.i18n import t
@@ -28,31 +27,54 @@ with right:
     st.subheader(t("league"))
     options = q("filter_options", ctx.run_id)
     f = st.columns(3)
-    types = f[0].multiselect(t("filter_type"), options["unit_type"], key="ov_types",
-                            placeholder=t("choose"))
-    peers = f[1].multiselect(t("filter_peer"), options["peer_group"], key="ov_peers",
-                            placeholder=t("choose"))
+    types = f[0].multiselect(
+        t("filter_type"), options["unit_type"], key="ov_types", placeholder=t("choose")
+    )
+    peers = f[1].multiselect(
+        t("filter_peer"), options["peer_group"], key="ov_peers", placeholder=t("choose")
+    )
     search = f[2].text_input(t("search"), key="ov_search")
-    league: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang, unit_types=types,
-                             peer_groups=peers, search=search.strip() or None)
+    league: pl.DataFrame = q(
+        "league_table",
+        ctx.run_id,
+        lang=ctx.lang,
+        unit_types=types,
+        peer_groups=peers,
+        search=search.strip() or None,
+    )
     has_interval = league["rank_low"].is_not_null().any()
     league = league.with_columns(
         pl.when(pl.col("rank_low").is_not_null())
-        .then(pl.format("{}–{}", "rank_low", "rank_high")).alias("rank_interval")
+        .then(pl.format("{}–{}", "rank_low", "rank_high"))
+        .alias("rank_interval")
     )
     st.caption(t("rows_shown", n=league.height, total=league_all.height))
     shown = league if has_interval else league.drop("rank_interval")
-    show(shown, {"rank": "c_rank", "rank_interval": "c_rank_interval", "unit_name": "c_unit_name",
-                  "unit_id": "c_unit_id", "score": "c_score", "grade_name": "c_grade",
-                  "peer_group": "c_peer_group", "unit_type": "c_unit_type", "flags": "c_flags"},
-         coded=("flags",), height=380)
+    show(
+        shown,
+        {
+            "rank": "c_rank",
+            "rank_interval": "c_rank_interval",
+            "unit_name": "c_unit_name",
+            "unit_id": "c_unit_id",
+            "score": "c_score",
+            "grade_name": "c_grade",
+            "peer_group": "c_peer_group",
+            "unit_type": "c_unit_type",
+            "flags": "c_flags",
+        },
+        coded=("flags",),
+        height=380,
+    )
     if has_interval:
         st.caption(t("rank_interval_note"))
 
 if has_interval:
     st.subheader(t("rank_interval_chart", n=min(30, league.height)))
-    st.plotly_chart(charts.rank_intervals(league.filter(pl.col("rank_low").is_not_null()).head(30)),
-                    width="stretch")
+    st.plotly_chart(
+        charts.rank_intervals(league.filter(pl.col("rank_low").is_not_null()).head(30)),
+        width="stretch",
+    )
 
 previous = q("previous_run_id", ctx.run_id)
 if previous is None:
@@ -70,7 +92,16 @@ else:
             if part.is_empty():
                 st.write(t("no_movers"))
             for r in part.to_dicts():
-                st.markdown("- " + t("mover_line", name=r["unit_name"] or r["unit_id"],
-                                     prev=r["prev_score"], score=r["score"], change=r["change"],
-                                     prev_rank=r["prev_rank"], rank=r["rank"],
-                                     drivers=r["drivers"] or t("no_drivers")))
+                st.markdown(
+                    "- "
+                    + t(
+                        "mover_line",
+                        name=r["unit_name"] or r["unit_id"],
+                        prev=r["prev_score"],
+                        score=r["score"],
+                        change=r["change"],
+                        prev_rank=r["prev_rank"],
+                        rank=r["rank"],
+                        drivers=r["drivers"] or t("no_drivers"),
+                    )
+                )

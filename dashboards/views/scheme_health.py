@@ -2,21 +2,25 @@
 
 import polars as pl
 import streamlit as st
-
-from evaluator.readmodel import SchemeHealth
 from ui import charts
 from ui.context import q
 from ui.i18n import t
 from ui.page import start
 from ui.tables import show
 
+from evaluator.readmodel import SchemeHealth
+
 ctx = start("scheme_title")
 h: SchemeHealth = q("scheme_health", ctx.run_id)
 m = st.columns(5)
 m[0].metric(t("m_indicators"), h.indicator_count)
 m[1].metric(t("m_trace_share"), f"{h.trace_share_declared:.0%} → {h.trace_share_effective:.0%}")
-m[2].metric(t("m_burden"), t("m_burden_value", h=h.burden_hours_per_unit_year)
-            if h.burden_hours_per_unit_year is not None else "—")
+m[2].metric(
+    t("m_burden"),
+    t("m_burden_value", h=h.burden_hours_per_unit_year)
+    if h.burden_hours_per_unit_year is not None
+    else "—",
+)
 m[3].metric(t("m_reports"), h.reports_per_unit_year if h.reports_per_unit_year is not None else "—")
 m[4].metric(t("m_lint"), f"{h.lint_errors} / {h.lint_warnings}")
 
@@ -25,8 +29,16 @@ findings: pl.DataFrame = q("lint_findings", ctx.run_id)
 if findings.is_empty():
     st.success(t("no_findings"))
 else:
-    show(findings, {"severity": "c_severity", "rule": "c_lint_rule", "indicator": "c_indicator",
-                    "message": "c_message"}, coded=("severity",))
+    show(
+        findings,
+        {
+            "severity": "c_severity",
+            "rule": "c_lint_rule",
+            "indicator": "c_indicator",
+            "message": "c_message",
+        },
+        coded=("severity",),
+    )
 
 left, right = st.columns([3, 2])
 with left:
@@ -37,11 +49,16 @@ with right:
     shares = h.evidence_shares.with_columns(
         (pl.col("declared") * 100).round(1), (pl.col("effective") * 100).round(1)
     )
-    show(shares, {"evidence": "c_evidence", "declared": "declared", "effective": "effective"},
-         coded=("evidence",))
+    show(
+        shares,
+        {"evidence": "c_evidence", "declared": "declared", "effective": "effective"},
+        coded=("evidence",),
+    )
     st.subheader(t("top_burdens"))
-    show(h.top_burdens.with_columns(pl.col("hours").round(2)),
-         {"indicator": "c_indicator", "hours": "c_hours"})
+    show(
+        h.top_burdens.with_columns(pl.col("hours").round(2)),
+        {"indicator": "c_indicator", "hours": "c_hours"},
+    )
     st.subheader(t("duplicates"))
     if h.duplicate_requests.is_empty():
         st.success(t("no_duplicates"))
@@ -59,5 +76,12 @@ else:
         st.plotly_chart(charts.rank_scatter(ranks), width="stretch")
     with right:
         moved = ranks.sort(pl.col("rank_gain").abs(), descending=True).head(15)
-        show(moved, {"unit_name": "c_unit_name", "rank_declared": "c_rank_declared",
-                     "rank": "c_rank", "rank_gain": "c_rank_gain"})
+        show(
+            moved,
+            {
+                "unit_name": "c_unit_name",
+                "rank_declared": "c_rank_declared",
+                "rank": "c_rank",
+                "rank_gain": "c_rank_gain",
+            },
+        )

@@ -4,7 +4,6 @@ import json
 
 import polars as pl
 import streamlit as st
-
 from ui import charts
 from ui.context import q
 from ui.i18n import t
@@ -18,18 +17,35 @@ if ranges.is_empty():
     st.stop()
 
 league: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
-with_grades = ranges.join(league.select("unit_id", "grade", "grade_order"), on="unit_id", how="left")
-st.write(t("sens_summary", median=ranges["rank_spread"].median() or 0,
-           firm=ranges.filter(pl.col("rank_spread") <= 2).height))
+with_grades = ranges.join(
+    league.select("unit_id", "grade", "grade_order"), on="unit_id", how="left"
+)
+st.write(
+    t(
+        "sens_summary",
+        median=ranges["rank_spread"].median() or 0,
+        firm=ranges.filter(pl.col("rank_spread") <= 2).height,
+    )
+)
 st.subheader(t("sens_chart"))
 st.plotly_chart(charts.rank_intervals(with_grades), width="stretch")
 table = ranges.with_columns(
     pl.format("{}–{}", "rank_low", "rank_high").alias("rank_interval"),
-    pl.format("{}–{}", pl.col("score_low").round(1), pl.col("score_high").round(1))
-    .alias("score_interval"),
+    pl.format("{}–{}", pl.col("score_low").round(1), pl.col("score_high").round(1)).alias(
+        "score_interval"
+    ),
 )
-show(table, {"rank": "c_rank", "rank_interval": "c_rank_interval", "unit_name": "c_unit_name",
-             "score": "c_score", "score_interval": "c_score_interval", "rank_spread": "c_spread"})
+show(
+    table,
+    {
+        "rank": "c_rank",
+        "rank_interval": "c_rank_interval",
+        "unit_name": "c_unit_name",
+        "score": "c_score",
+        "score_interval": "c_score_interval",
+        "rank_spread": "c_spread",
+    },
+)
 if ctx.info.parameters:
     with st.expander(t("sens_params")):
         st.code(json.dumps(ctx.info.parameters, ensure_ascii=False, indent=2), language="json")

@@ -44,8 +44,14 @@ class Server:
 
 
 def evaluator(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "evaluator", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "evaluator", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -66,10 +72,23 @@ def serve() -> Iterator[Callable[..., Server]]:
     def start(db: Path, *extra: str) -> Server:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "evaluator", "dashboard", "--db", str(db), "--port", str(port),
-             *extra],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "evaluator",
+                "dashboard",
+                "--db",
+                str(db),
+                "--port",
+                str(port),
+                *extra,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
         )
         server = Server(db, port, proc)
         started.append(server)

@@ -8,7 +8,6 @@ artifacts/screenshots/.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -18,18 +17,32 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = ROOT / "artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 PAGES = [  # url path, zh title, en title, text proving the data is there (zh, en)
     ("overview", "年度考核总览", "Year at a glance", ("进退变化", "Movers")),
     ("compare", "单位对比", "Compare units", ("分指标得分", "Indicator scores beside")),
     ("unit", "单位画像", "Unit profile", ("预警标记", "Flags")),
-    ("scheme_health", "方案体检：形式主义审查", "Scheme health: the formalism audit",
-     ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective")),
+    (
+        "scheme_health",
+        "方案体检：形式主义审查",
+        "Scheme health: the formalism audit",
+        ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective"),
+    ),
     ("data_quality", "数据质量", "Data quality", ("满意度漏斗图", "Satisfaction funnel plot")),
-    ("sensitivity", "敏感性：排名有多可靠", "Sensitivity: how firm is each rank",
-     ("--uncertainty", "--uncertainty")),
+    (
+        "sensitivity",
+        "敏感性：排名有多可靠",
+        "Sensitivity: how firm is each rank",
+        ("--uncertainty", "--uncertainty"),
+    ),
 ]
 
 
@@ -97,10 +110,16 @@ def test_every_page_in_both_languages(serve, dashboard_db, page):
 def test_compare_page_interaction(serve, dashboard_db, page):
     server = serve(dashboard_db, "--no-auth")
     con = duckdb.connect(str(dashboard_db), read_only=True)
-    run_id = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchall()[0][0]
-    names = [r[0] for r in con.execute(
-        "SELECT unit_name FROM run_scores WHERE run_id = ? ORDER BY rank, unit_id LIMIT 5",
-        [run_id]).fetchall()]
+    run_id = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchall()[0][
+        0
+    ]
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT unit_name FROM run_scores WHERE run_id = ? ORDER BY rank, unit_id LIMIT 5",
+            [run_id],
+        ).fetchall()
+    ]
     con.close()
     open_page(page, f"{server.url}/compare?lang=en", "Compare units")
     summary = page.locator('[data-testid="stMarkdownContainer"] li')
@@ -123,11 +142,22 @@ def test_compare_page_interaction(serve, dashboard_db, page):
 def test_score_while_serving_shows_the_new_run(serve, dashboard_db, page):
     server = serve(dashboard_db, "--no-auth")
     open_page(page, f"{server.url}/?lang=en", "Year at a glance")
-    done = evaluator("score", "--db", str(dashboard_db), "--scheme", str(SCHEME),
-                     "--period", "2026", "--top", "0")
+    done = evaluator(
+        "score",
+        "--db",
+        str(dashboard_db),
+        "--scheme",
+        str(SCHEME),
+        "--period",
+        "2026",
+        "--top",
+        "0",
+    )
     assert done.returncode == 0, done.stderr
     con = duckdb.connect(str(dashboard_db), read_only=True)
-    newest = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchall()[0][0]
+    newest = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchall()[0][
+        0
+    ]
     con.close()
     open_page(page, f"{server.url}/?lang=en", "Year at a glance")
     page.get_by_text(f"run {newest}").first.wait_for()

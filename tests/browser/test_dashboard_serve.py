@@ -22,8 +22,17 @@ def test_score_writes_while_the_dashboard_serves(serve, dashboard_db):
     server = serve(dashboard_db, "--no-auth")
     snap = snapshot_path(dashboard_db)
     before, version = runs_in(snap), snapshot_version(snap)
-    done = evaluator("score", "--db", str(dashboard_db), "--scheme", str(SCHEME),
-                     "--period", "2026", "--top", "0")
+    done = evaluator(
+        "score",
+        "--db",
+        str(dashboard_db),
+        "--scheme",
+        str(SCHEME),
+        "--period",
+        "2026",
+        "--top",
+        "0",
+    )
     assert done.returncode == 0, done.stderr
     assert "dashboard snapshot" in done.stdout
     assert server.healthy() and server.proc.poll() is None
