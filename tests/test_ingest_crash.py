@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from test_ingest_support import DATA, fingerprint, ingest, load_base
 
 from evaluator.demo_data import generate
 
 
-def test_kill_during_the_write_leaves_no_partial_batch(tmp_path: Path) -> None:
+def test_kill_during_the_write_leaves_no_partial_batch(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "crash.duckdb"
     load_base(db)
     files = generate(tmp_path / "demo", units=8, seed=7)
@@ -47,11 +49,8 @@ def test_kill_during_the_write_leaves_no_partial_batch(tmp_path: Path) -> None:
     con.close()
     assert ("surveys",) not in kinds
     # and the same file then loads normally
-    os.environ["EVALUATOR_SECRET"] = "crash-test"
-    try:
-        again = ingest(db, "surveys", files.path("surveys"))
-    finally:
-        del os.environ["EVALUATOR_SECRET"]
+    monkeypatch.setenv("EVALUATOR_SECRET", "crash-test")
+    again = ingest(db, "surveys", files.path("surveys"))
     assert again.exit_code == 0, again.output
     assert fingerprint(db)["survey_responses"][0] == files.rows["surveys"]
 
