@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,11 +12,11 @@ from evaluator.store import DEFAULT_DB
 
 
 def demo(
-    db: Path = typer.Option(DEFAULT_DB, "--db", help="DuckDB file to build (created if missing)"),
-    port: int = typer.Option(8501, "--port", help="dashboard port on 127.0.0.1"),
-    no_serve: bool = typer.Option(False, "--no-serve", help="stop after scoring"),
-    units: int = typer.Option(120, "--units", min=4, help="number of demo townships"),
-    seed: int = typer.Option(2026, "--seed", help="random seed of the demo data"),
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file to build (created if missing)")] = DEFAULT_DB,
+    port: Annotated[int, typer.Option("--port", help="dashboard port on 127.0.0.1")] = 8501,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="stop after scoring")] = False,
+    units: Annotated[int, typer.Option("--units", min=4, help="number of demo townships")] = 120,
+    seed: Annotated[int, typer.Option("--seed", help="random seed of the demo data")] = 2026,
 ) -> None:
     """Build the demo data, load it, score 2025 and 2026, and serve the dashboard."""
     from evaluator.demo import build_demo

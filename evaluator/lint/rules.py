@@ -589,6 +589,6 @@ def can_score_zero(node: Indicator | Dimension) -> bool:
         return rule.fail_score == 0
     if isinstance(rule, TargetRule):
         # higher: 100·x/target is 0 at x = 0; lower: 100·target/x is 0 only for a zero target
-        return node.direction is Direction.higher or rule.target is None or rule.target <= 0
+        return node.direction is Direction.HIGHER or rule.target is None or rule.target <= 0
     return True  # min_max, percentile, zscore, goalposts, direct all reach 0
 

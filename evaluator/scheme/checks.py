@@ -171,7 +171,7 @@ def _rule_directions(scheme: Scheme) -> list[Problem]:
         good, bad = node.rule.good, node.rule.bad
         if good is None or bad is None:
             continue
-        higher = node.direction is Direction.higher
+        higher = node.direction is Direction.HIGHER
         if good == bad or (good > bad) != higher:
             want = "greater" if higher else "smaller"
             problems.append(((*loc, "rule", "good"),

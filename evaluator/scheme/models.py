@@ -40,8 +40,9 @@ class Evidence(StrEnum):
 
 
 class Direction(StrEnum):
-    higher = "higher"
-    lower = "lower"
+    # upper-case member names: a member called `lower` would shadow str.lower
+    HIGHER = "higher"
+    LOWER = "lower"
 
 
 class Aggregation(StrEnum):
@@ -291,7 +292,7 @@ class Indicator(Strict):
         default_factory=list, description="for trace/process indicators: outcome indicator ids served"
     )
     source: Source
-    direction: Direction = Direction.higher
+    direction: Direction = Direction.HIGHER
     transform: Transform | None = None
     rule: Rule
     missing: MissingPolicy = MissingPolicy.reweight

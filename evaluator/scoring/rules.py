@@ -80,7 +80,7 @@ def ref(within: str) -> Ref:
 
 
 def higher(ind: Indicator) -> bool:
-    return ind.direction is Direction.higher
+    return ind.direction is Direction.HIGHER
 
 
 def param(ind: Indicator, value: float, what: str) -> exp.Expression:
