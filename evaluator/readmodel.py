@@ -779,7 +779,14 @@ def satisfaction_indicators(con: Con, run_id: str, lang: str = "zh") -> pl.DataF
         "SELECT DISTINCT indicator_id FROM run_survey_quality WHERE run_id = ? ORDER BY 1",
         [run_id],
     )
-    return _with_names(df, scheme_labels(con, run_id), "indicator_id", "indicator_name", lang)
+    labels = scheme_labels(con, run_id)
+    order = labels.nodes.with_row_index("node_order").select(
+        pl.col("node_id").alias("indicator_id"), "node_order"
+    )
+    df = _with_names(df, labels, "indicator_id", "indicator_name", lang)
+    return df.join(order, on="indicator_id", how="left").sort("node_order", nulls_last=True).drop(
+        "node_order"
+    )
 
 
 @dataclass(frozen=True)

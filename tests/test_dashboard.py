@@ -325,3 +325,27 @@ def test_every_label_key_used_by_the_pages_exists():
 def test_readmodel_frames_are_polars(snap):
     run_id = rm.latest_run_id(snap)
     assert isinstance(rm.league_table(snap, run_id), pl.DataFrame)
+
+
+def test_rank_intervals_when_the_run_computed_them(monkeypatch, tmp_path, demo_db):
+    """Sensitivity and the overview's interval column, on a real `--uncertainty` run."""
+    from evaluator.scheme import load_scheme
+    from evaluator.scoring import score_run
+
+    db = tmp_path / "u.duckdb"
+    shutil.copy(demo_db, db)
+    con = connect(db)
+    run_id = score_run(con, load_scheme(ROOT / "indicators" / "demo_township.yaml"), "2026",
+                       uncertainty=True)
+    n = con.execute("SELECT count(*) FROM run_scores WHERE run_id = ? AND rank_low IS NOT NULL",
+                    [run_id]).fetchall()[0][0]
+    con.close()
+    if n == 0:
+        pytest.skip("the scoring engine does not store rank intervals yet (score --uncertainty)")
+    publish_snapshot(db)
+    at = run_page(monkeypatch, db, "sensitivity", "en")
+    assert "Rank intervals" in [s.value for s in at.subheader]
+    assert len(at.dataframe[0].value) == n
+    at = run_page(monkeypatch, db, "overview", "en")
+    assert "Rank interval" in at.dataframe[0].value.columns
+    assert "not reliably different" in texts(at)

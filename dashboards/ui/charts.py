@@ -103,7 +103,7 @@ def radar(dims: pl.DataFrame) -> go.Figure:
                 line={"color": UNIT_COLOURS[n % len(UNIT_COLOURS)]},
             )
         )
-    fig.update_layout(polar={"radialaxis": {"range": [0, 100]}, "domain": {"x": [0.12, 0.88]}})
+    fig.update_layout(polar={"radialaxis": {"range": [0, 100]}, "domain": {"x": [0.2, 0.8]}})
     return _layout(fig, height=460)
 
 

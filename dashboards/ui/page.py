@@ -85,7 +85,7 @@ def frame() -> None:
     """The part of every page that is not about data: language switch and the sign-in gate."""
     language_switch()
     if no_auth():
-        st.warning(t("no_auth_banner"), icon="🔓")
+        st.warning(t("no_auth_banner"), icon=":material/lock_open:")
     elif signed_in_user() is None:
         signin_page()
         st.stop()
@@ -118,5 +118,5 @@ def start(title_key: str) -> Ctx:
         )
     )
     if info.lint_errors:
-        st.warning(t("lint_banner", n=info.lint_errors), icon="⚠️")
+        st.warning(t("lint_banner", n=info.lint_errors), icon=":material/warning:")
     return Ctx(run_id=run_id, info=info, lang=lang())
