@@ -75,6 +75,13 @@ def code_version() -> str:
     return f"{evaluator.__version__}+{commit}" if commit else evaluator.__version__
 
 
+def _round_in_scale(column: str) -> str:
+    """Round to the scheme's decimals without leaving the scale (1.875 → 1.88 > max 1.875)."""
+    rounded = f"ROUND({column}, :dec)"
+    return (f"CASE WHEN {rounded} > :scale_hi THEN :scale_hi WHEN {rounded} < :scale_lo "
+            f"THEN :scale_lo ELSE {rounded} END")
+
+
 def compute(engine: Engine, scheme: Scheme, period: str) -> list[str]:
     """Run every step into temporary tables. Returns warnings for the run's note."""
     warnings = check_period(scheme, period)
@@ -126,9 +133,11 @@ def compute(engine: Engine, scheme: Scheme, period: str) -> list[str]:
     ))
     create_temp(engine, "_sc_scores1", sql(
         f"""
-        SELECT b.*, ROUND({final_score_sql('b.base_score')}, :dec) AS score,
-               ROUND({final_score_sql('b.base_declared')}, :dec) AS score_declared
-        FROM _sc_scores0 b JOIN {ADJUST} a ON a.unit_id = b.unit_id
+        SELECT *, {_round_in_scale('score_full')} AS score,
+               {_round_in_scale('declared_full')} AS score_declared
+        FROM (SELECT b.*, {final_score_sql('b.base_score')} AS score_full,
+                     {final_score_sql('b.base_declared')} AS declared_full
+              FROM _sc_scores0 b JOIN {ADJUST} a ON a.unit_id = b.unit_id)
         """,
         scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals,
     ))
