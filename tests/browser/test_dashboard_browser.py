@@ -59,7 +59,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 2400}, locale="zh-CN")
     p = ctx.new_page()
     p.set_default_timeout(45_000)
     yield p
