@@ -394,3 +394,54 @@ def test_only_units_of_the_schemes_types_are_scored(con) -> None:
     add_values(con, "x", {"t1": 10, "s1": 20})
     _, scores, _ = run(con, adjusted())
     assert col(scores, "unit_id") == ["t1"]
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def add_survey(con, answers: dict[str, list[int]], question: str = "q1") -> None:
+    """One response per answer, 1–5 scale, plausible durations (no validity filter fires)."""
+    b = _batch(con, "surveys")
+    rows = [[b, f"{u}-{i}", u, "2026", 2026, question, float(a), f"r-{u}-{i}", 1.0, 120.0 + i]
+            for u, values in answers.items() for i, a in enumerate(values)]
+    con.executemany("INSERT INTO survey_responses (batch_id, response_id, unit_id, period, year, "
+                    "question, answer, respondent_hash, weight, duration_s) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def survey_scheme() -> LoadedScheme:
+    sat = {"id": "sat", "name": {"zh": "满意度", "en": "Satisfaction"}, "evidence": "satisfaction",
+           "source": {"questions": ["q1"], "scale": {"min": 1, "max": 5}},
+           "rule": {"type": "direct"}}
+    return make_scheme([dimension("d", [indicator("x"), sat])],
+                       survey={"min_sample": 5, "small_sample": "keep"})
+
+
+def test_uncertainty_intervals_contain_the_score_and_the_rank(con) -> None:
+    add_units(con, 3)
+    add_values(con, "x", {"u01": 50, "u02": 52, "u03": 90})
+    add_survey(con, {"u01": [4, 5, 3, 4, 5, 4, 2, 5] * 5,  # noisy, 40 answers
+                     "u02": [4] * 40,  # unanimous: no sampling spread
+                     "u03": [1, 2] * 20})
+    run_id = score_run(con, survey_scheme(), "2026", uncertainty=True)
+    rows = con.sql("SELECT s.unit_id, s.score, s.score_low, s.score_high, s.rank, s.rank_low, "
+                   "s.rank_high, q.ci_low, q.ci_high FROM run_scores s JOIN run_survey_quality q "
+                   "USING (run_id, unit_id) WHERE run_id = ? ORDER BY unit_id",
+                   params=[run_id]).pl()
+    for r in rows.iter_rows(named=True):
+        assert r["score_low"] <= r["score"] <= r["score_high"]
+        assert r["rank_low"] <= r["rank"] <= r["rank_high"]
+    u01, u02, u03 = rows.iter_rows(named=True)
+    # the score moves by half the index's interval (the survey weighs one half)
+    assert abs((u01["score_high"] - u01["score_low"]) - (u01["ci_high"] - u01["ci_low"]) / 2
+               ) < 0.011
+    assert u02["score_low"] == u02["score"] == u02["score_high"]
+    # totals: u01 (50 + 75)/2 = 62.5 ± ~3.9, u02 (52 + 75)/2 = 63.5 exactly, u03 (90 + 12.5)/2
+    # = 51.25 ± ~2: u01 and u02 could each be first or second; u03 is third whatever happens
+    assert (u01["score"], u02["score"], u03["score"]) == (62.5, 63.5, 51.25)
+    assert (u01["rank"], u01["rank_low"], u01["rank_high"]) == (2, 1, 2)
+    assert (u02["rank"], u02["rank_low"], u02["rank_high"]) == (1, 1, 2)
+    assert (u03["rank"], u03["rank_low"], u03["rank_high"]) == (3, 3, 3)
+    plain = score_run(con, survey_scheme(), "2026")
+    assert con.execute("SELECT count(score_low), count(rank_high) FROM run_scores "
+                       "WHERE run_id = ?", [plain]).fetchall() == [(0, 0)]

@@ -20,7 +20,9 @@ PeriodOpt = Annotated[str | None, typer.Option(
     "--period", help="year to score, e.g. 2026 (default: the scheme's year) / 考核年度")]
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", help="also write scores.csv, indicator_scores.csv, flags.csv here / 输出目录")]
-UncertaintyOpt = Annotated[bool, typer.Option("--uncertainty", help="compute score/rank intervals")]
+UncertaintyOpt = Annotated[bool, typer.Option(
+    "--uncertainty", help="score and rank intervals from the survey indices' 95% intervals "
+    "/ 计算得分与排名区间")]
 TopOpt = Annotated[int, typer.Option("--top", min=0, help="league-table rows to print")]
 RunArg = Annotated[str, typer.Argument(help="run id (or a unique prefix) / 计分编号")]
 AllOpt = Annotated[bool, typer.Option("--all", help="also list units whose rank is unchanged")]

@@ -21,6 +21,7 @@ from evaluator.scheme.models import Scheme
 from evaluator.scoring.engine import Engine, create_temp, sql
 
 GRADES = "_sc_grades"
+RANK_INTERVALS = "_sc_rank_intervals"
 
 
 def grades_frame(scheme: Scheme) -> pl.DataFrame:
@@ -84,3 +85,36 @@ def ranks_sql() -> str:
         "CASE WHEN score_declared IS NOT NULL THEN RANK() OVER (ORDER BY score_declared DESC "
         "NULLS LAST) END AS rank_declared"
     )
+
+
+def rank_intervals(engine: Engine, scores: str) -> None:
+    """`RANK_INTERVALS`: best and worst rank a unit could take given every unit's interval.
+
+    rank_low (best) = 1 + units whose score_low beats this unit's score_high;
+    rank_high (worst) = 1 + other units whose score_high beats this unit's score_low.
+    So rank_low ≤ rank ≤ rank_high. Counted with window sums over the pooled bounds (no
+    self-join), so it stays linear in the number of units.
+    """
+    create_temp(engine, RANK_INTERVALS, sql(
+        f"""
+        WITH b AS (
+            SELECT unit_id, score_low AS v, 1 AS is_low, 0 AS is_high, score_high AS other
+            FROM {scores} WHERE score_low IS NOT NULL
+            UNION ALL
+            SELECT unit_id, score_high, 0, 1, score_low FROM {scores} WHERE score_high IS NOT NULL),
+        c AS (
+            SELECT *,
+                   SUM(is_low) OVER (ORDER BY v DESC RANGE BETWEEN UNBOUNDED PRECEDING
+                                     AND CURRENT ROW) - SUM(is_low) OVER (PARTITION BY v)
+                       AS lows_above,
+                   SUM(is_high) OVER (ORDER BY v DESC RANGE BETWEEN UNBOUNDED PRECEDING
+                                      AND CURRENT ROW) - SUM(is_high) OVER (PARTITION BY v)
+                       AS highs_above
+            FROM b)
+        SELECT unit_id,
+               MAX(CASE WHEN is_high = 1 THEN 1 + lows_above END) AS rank_low,
+               MAX(CASE WHEN is_low = 1 THEN 1 + highs_above
+                        - CASE WHEN other > v THEN 1 ELSE 0 END END) AS rank_high
+        FROM c GROUP BY unit_id
+        """
+    ))

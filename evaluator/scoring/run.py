@@ -31,7 +31,13 @@ from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, Engine, create_temp, sql
 from evaluator.scoring.errors import ScoringError
-from evaluator.scoring.grades import GRADES, assign_grades, ranks_sql
+from evaluator.scoring.grades import (
+    GRADES,
+    RANK_INTERVALS,
+    assign_grades,
+    rank_intervals,
+    ranks_sql,
+)
 from evaluator.scoring.rules import INDICATOR_SCORES, STATS, score_indicators
 from evaluator.scoring.values import (
     META,
@@ -44,6 +50,7 @@ from evaluator.scoring.values import (
     build_values,
     indicator_meta,
     survey_module_missing,
+    use_survey_column,
 )
 
 SCORES = "_sc_scores"
@@ -82,7 +89,25 @@ def _round_in_scale(column: str) -> str:
             f"THEN :scale_lo ELSE {rounded} END")
 
 
-def compute(engine: Engine, scheme: Scheme, period: str) -> list[str]:
+def interval_totals(engine: Engine, scheme: Scheme, period: str, has_survey: bool) -> None:
+    """Totals (0–100) with every survey index at the low / high end of its 95% interval.
+
+    The same pipeline runs again on swapped survey values (`_sc_total_ci_low`,
+    `_sc_total_ci_high`); outcome data are administrative counts and carry no sampling error
+    here. Run before the main pass: it reuses the same temporary tables.
+    """
+    for bound in ("ci_low", "ci_high"):
+        use_survey_column(engine, has_survey, bound)
+        build_values(engine, scheme, period)
+        score_indicators(engine, scheme)
+        nodes = agg.aggregate(engine, scheme, "w_eff")
+        create_temp(engine, f"_sc_total_{bound}", sql(
+            f"SELECT unit_id, score FROM {nodes} WHERE node_id = :root", root=agg.ROOT))
+    use_survey_column(engine, has_survey, "index_value")
+
+
+def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = False
+            ) -> list[str]:
     """Run every step into temporary tables. Returns warnings for the run's note."""
     warnings = check_period(scheme, period)
     n_units = build_units(engine, scheme)
@@ -97,7 +122,7 @@ def compute(engine: Engine, scheme: Scheme, period: str) -> list[str]:
     engine.register(META, indicator_meta(scheme))
     if survey_module_missing(scheme):
         warnings.append("evaluator.surveys is not installed: survey indicators have no data")
-    build_raw(engine, scheme, period)
+    has_survey = build_raw(engine, scheme, period)
     n_raw = int(engine.fetch_polars(sql(f"SELECT COUNT(*) AS n FROM {RAW}"))["n"][0])
     if n_raw == 0:
         raise ScoringError(
@@ -105,10 +130,19 @@ def compute(engine: Engine, scheme: Scheme, period: str) -> list[str]:
             f"{', '.join(scheme.unit_types)} and the measures of scheme '{scheme.id}': load "
             "outcomes/surveys for that year, or check the period and the measure ids"
         )
-    build_values(engine, scheme, period)
-    score_indicators(engine, scheme)
     table = weight_table(scheme)
     engine.register(agg.WEIGHTS, agg.weights_frame(scheme, table))
+    if uncertainty:
+        interval_totals(engine, scheme, period, has_survey)
+        if not has_survey:
+            warnings.append("no survey indices: score intervals have zero width (outcome data "
+                            "carry no sampling error here)")
+    else:
+        for bound in ("ci_low", "ci_high"):
+            create_temp(engine, f"_sc_total_{bound}", sql(
+                f"SELECT unit_id, CAST(NULL AS DOUBLE) AS score FROM {UNITS}"))
+    build_values(engine, scheme, period)
+    score_indicators(engine, scheme)
     nodes = agg.aggregate(engine, scheme, "w_eff")
     nodes_declared = agg.aggregate(engine, scheme, "w_decl")
     agg.contributions(engine, scheme, nodes)
@@ -119,11 +153,19 @@ def compute(engine: Engine, scheme: Scheme, period: str) -> list[str]:
         SELECT u.unit_id, u.unit_name, u.unit_type, u.peer_group, u.pg,
                :lo + (:hi - :lo) * t.score / 100.0 AS base_score,
                :lo + (:hi - :lo) * d.score / 100.0 AS base_declared,
+               CASE WHEN il.score IS NOT NULL AND ih.score IS NOT NULL AND t.score IS NOT NULL
+                    THEN :lo + (:hi - :lo) * LEAST(il.score, ih.score, t.score) / 100.0
+               END AS base_low,
+               CASE WHEN il.score IS NOT NULL AND ih.score IS NOT NULL AND t.score IS NOT NULL
+                    THEN :lo + (:hi - :lo) * GREATEST(il.score, ih.score, t.score) / 100.0
+               END AS base_high,
                a.bonus, a.deduction, a.veto, a.veto_grade_ord, cov.coverage
         FROM {UNITS} u
         LEFT JOIN {nodes} t ON t.unit_id = u.unit_id AND t.node_id = :root
         LEFT JOIN {nodes_declared} d ON d.unit_id = u.unit_id AND d.node_id = :root
         LEFT JOIN {ADJUST} a ON a.unit_id = u.unit_id
+        LEFT JOIN _sc_total_ci_low il ON il.unit_id = u.unit_id
+        LEFT JOIN _sc_total_ci_high ih ON ih.unit_id = u.unit_id
         LEFT JOIN (SELECT s.unit_id, SUM(CASE WHEN s.score IS NOT NULL THEN w.effective
                                               ELSE 0.0 END) AS coverage
                    FROM {INDICATOR_SCORES} s JOIN {agg.WEIGHTS} w ON w.node_id = s.indicator_id
@@ -134,21 +176,27 @@ def compute(engine: Engine, scheme: Scheme, period: str) -> list[str]:
     create_temp(engine, "_sc_scores1", sql(
         f"""
         SELECT *, {_round_in_scale('score_full')} AS score,
-               {_round_in_scale('declared_full')} AS score_declared
+               {_round_in_scale('declared_full')} AS score_declared,
+               {_round_in_scale('low_full')} AS score_low,
+               {_round_in_scale('high_full')} AS score_high
         FROM (SELECT b.*, {final_score_sql('b.base_score')} AS score_full,
-                     {final_score_sql('b.base_declared')} AS declared_full
+                     {final_score_sql('b.base_declared')} AS declared_full,
+                     {final_score_sql('b.base_low')} AS low_full,
+                     {final_score_sql('b.base_high')} AS high_full
               FROM _sc_scores0 b JOIN {ADJUST} a ON a.unit_id = b.unit_id)
         """,
         scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals,
     ))
     assign_grades(engine, scheme, "_sc_scores1")
+    rank_intervals(engine, "_sc_scores1")
     create_temp(engine, SCORES, sql(
         f"""
         SELECT *, {ranks_sql()} FROM (
-            SELECT s.*, g.code AS grade, gr.reason AS grade_reason
+            SELECT s.*, g.code AS grade, gr.reason AS grade_reason, iv.rank_low, iv.rank_high
             FROM _sc_scores1 s
             LEFT JOIN {GRADES} gr ON gr.unit_id = s.unit_id
-            LEFT JOIN _sc_grade_items g ON g.ord = gr.ord)
+            LEFT JOIN _sc_grade_items g ON g.ord = gr.ord
+            LEFT JOIN {RANK_INTERVALS} iv ON iv.unit_id = s.unit_id)
         """
     ))
     unscored = engine.fetch_polars(sql(f"SELECT unit_id FROM {SCORES} WHERE score IS NULL "
@@ -193,11 +241,13 @@ def write_run(engine: Engine, loaded: LoadedScheme, period: str, run_id: str,
                code_version, lint_errors, note FROM _sc_run_row""")
     _insert(engine, "run_scores", f"""
         (run_id, unit_id, unit_name, unit_type, peer_group, score, base_score, bonus, deduction,
-         veto, rank, peer_rank, grade, grade_reason, score_declared, rank_declared, coverage)
+         veto, rank, peer_rank, grade, grade_reason, score_declared, rank_declared, coverage,
+         score_low, score_high, rank_low, rank_high)
         SELECT CAST(:run AS VARCHAR),
                unit_id, unit_name, unit_type, peer_group, score, base_score, bonus,
                deduction, veto, rank, peer_rank, grade, grade_reason, score_declared,
-               rank_declared, coverage FROM {SCORES}""", run=run_id)
+               rank_declared, coverage, score_low, score_high, rank_low, rank_high
+        FROM {SCORES}""", run=run_id)
     _insert(engine, "run_indicator_scores", f"""
         (run_id, unit_id, indicator_id, dimension_id, evidence, raw_value, transformed_value,
          rule, score, declared_weight, weight, local_weight, contribution, missing_policy,
@@ -299,9 +349,7 @@ def _score(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
     engine = DuckDBEngine(con)
     scheme = loaded.scheme
     _drop_temp(engine)
-    warnings = compute(engine, scheme, period)
-    if uncertainty:
-        warnings.append("uncertainty intervals are not computed by this version")
+    warnings = compute(engine, scheme, period, uncertainty)
     lint = lint_findings(loaded)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,

@@ -24,6 +24,7 @@ RAW = "_sc_raw"
 VALUES = "_sc_values"
 REFS = "_sc_refs"
 SURVEY = "_sc_survey"
+MEASURES = "_sc_measure_values"
 
 SURVEY_COLUMNS = (
     "unit_id", "indicator_id", "responses", "excluded_speeder", "excluded_straightline",
@@ -73,8 +74,11 @@ def _period_key() -> str:
     )
 
 
-def build_raw(engine: Engine, scheme: Scheme, period: str) -> None:
-    """Measure values (annual wins over sub-annual) plus survey indices, as `RAW`."""
+def build_raw(engine: Engine, scheme: Scheme, period: str) -> bool:
+    """Measure values (annual wins over sub-annual) plus survey indices, as `RAW`.
+
+    Returns whether survey indices exist (then `use_survey_column` can swap in a CI bound).
+    """
     year = int(period)
     measure_q = sql(
         f"""
@@ -98,14 +102,27 @@ def build_raw(engine: Engine, scheme: Scheme, period: str) -> None:
         """,
         period=period, year=year,
     )
-    survey_table = build_survey(engine, scheme, period)
-    if survey_table is not None:
-        survey_q = sql(
-            f"SELECT unit_id, indicator_id, index_value AS raw_value, valid AS n_obs "
-            f"FROM {survey_table} WHERE index_value IS NOT NULL"
-        )
-        measure_q = union_all([measure_q, survey_q])
-    create_temp(engine, RAW, measure_q)
+    create_temp(engine, MEASURES, measure_q)
+    has_survey = build_survey(engine, scheme, period) is not None
+    use_survey_column(engine, has_survey, "index_value")
+    return has_survey
+
+
+SURVEY_VALUE_COLUMNS = ("index_value", "ci_low", "ci_high")
+
+
+def use_survey_column(engine: Engine, has_survey: bool, column: str) -> None:
+    """(Re)build `RAW` from the measure values and the survey indices' `column`: the index, or
+    a bound of its 95% interval (for score intervals; a missing bound falls back to the index)."""
+    if column not in SURVEY_VALUE_COLUMNS:
+        raise ValueError(f"survey column must be one of {SURVEY_VALUE_COLUMNS}")
+    parts = [sql(f"SELECT unit_id, indicator_id, raw_value, n_obs FROM {MEASURES}")]
+    if has_survey:
+        parts.append(sql(
+            f"SELECT unit_id, indicator_id, COALESCE({column}, index_value) AS raw_value, "
+            f"valid AS n_obs FROM {SURVEY} WHERE index_value IS NOT NULL"
+        ))
+    create_temp(engine, RAW, union_all(parts))
 
 
 def survey_indicators(scheme: Scheme) -> list[Indicator]:
