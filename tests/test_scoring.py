@@ -445,3 +445,36 @@ def test_uncertainty_intervals_contain_the_score_and_the_rank(con) -> None:
     plain = score_run(con, survey_scheme(), "2026")
     assert con.execute("SELECT count(score_low), count(rank_high) FROM run_scores "
                        "WHERE run_id = ?", [plain]).fetchall() == [(0, 0)]
+
+
+def test_every_statement_of_a_run_renders_for_spark(con, monkeypatch) -> None:
+    """The scoring is written once: the trees DuckDB ran also render in Spark's dialect."""
+    from sqlglot.errors import ErrorLevel
+
+    from evaluator.scoring import run as run_module
+    from evaluator.scoring.engine import DuckDBEngine
+
+    seen: list = []
+
+    class Recording(DuckDBEngine):  # the real engine, remembering what it ran
+        def execute(self, expr):  # type: ignore[no-untyped-def]
+            seen.append(expr)
+            super().execute(expr)
+
+        def fetch_polars(self, expr):  # type: ignore[no-untyped-def]
+            seen.append(expr)
+            return super().fetch_polars(expr)
+
+    monkeypatch.setattr(run_module, "DuckDBEngine", Recording)
+    add_units(con, [("u1", "a"), ("u2", "a"), ("u3", "b")])
+    add_values(con, "x", {"u1": 5, "u2": 50, "u3": 500})
+    add_events(con, [("u1", "award", None)])
+    loaded = make_scheme([dimension("d", [
+        indicator("x", rule={"type": "min_max", "within": "peer_group"}, missing="peer_median",
+                  transform={"winsorize": [0.1, 0.9], "log": True}),
+        indicator("p", measure="x", rule={"type": "percentile"}, direction="lower"),
+    ], aggregation="geometric")], adjustments=[BONUS], vetoes=[VETO | {"event": "award"}])
+    score_run(con, loaded, "2026", uncertainty=True)
+    assert len(seen) > 40
+    for expr in seen:
+        expr.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
