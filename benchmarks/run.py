@@ -499,7 +499,7 @@ def write_record(record: dict[str, Any]) -> list[Path]:
     """Write results/<date>-<host>.json, and baseline.json when there is none yet."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S")
     written = [RESULTS / f"{stamp}-{host_hash()}.json"]
     if not BASELINE.exists():
         written.append(BASELINE)
