@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -128,7 +129,7 @@ _UNION_TAGS = {
 }  # fmt: skip
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         return "unknown key: remove it or check its spelling against docs/scheme.md"
@@ -159,8 +160,6 @@ def parse_yaml(text: str, file: str) -> Any:
 
 def load_scheme(path: str | Path) -> LoadedScheme:
     """Parse, validate and cross-check a scheme file. Raises `SchemeInvalid` with every issue."""
-    from evaluator.scheme.checks import cross_check
-
     path = Path(path)
     file = str(path)
     try:
@@ -175,7 +174,17 @@ def load_scheme(path: str | Path) -> LoadedScheme:
         ) from None
     except OSError as exc:
         raise SchemeInvalid([SchemeIssue(file, None, "", f"cannot read: {exc.strerror}")]) from None
+    return load_scheme_text(text, path)
 
+
+def load_scheme_text(text: str, path: str | Path = "<scheme>") -> LoadedScheme:
+    """Parse, validate and cross-check scheme YAML held in memory (the editor, round-trips).
+
+    `path` only names the source in messages and in `LoadedScheme.path`."""
+    from evaluator.scheme.checks import cross_check
+
+    path = Path(path)
+    file = str(path)
     tree = parse_yaml(text, file)
     if not isinstance(tree, CommentedMap):
         raise SchemeInvalid(
