@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from evaluator.cli import app
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme, rule_ids
+from evaluator.lint.docs import rules_markdown
 from evaluator.lint.lexicon import default_lexicon, english_pattern
 from evaluator.scheme import load_scheme
 
@@ -400,6 +401,7 @@ def test_rule_set_is_documented() -> None:
     for r in rules:
         assert r.description() and r.severity in Severity and all(r.title)
         assert f"`{r.id}`" in docs, f"docs/lint.md does not describe {r.id}"
+    assert rules_markdown() in docs, "docs/lint.md is stale: python -m evaluator.lint.docs"
 
 
 def test_every_finding_is_bilingual_and_located() -> None:
