@@ -18,7 +18,7 @@ import polars as pl
 
 from evaluator.export.html import e, grade_class, num, page, pct, radar_svg
 from evaluator.export.labels import evidence_label
-from evaluator.export.tables import ExportContext, appeal_line, frame, lint_warning
+from evaluator.export.tables import ExportContext, appeal_line, card_units, frame, lint_warning
 
 T: dict[str, tuple[str, str]] = {
     "title": ("年度考核结果通知单", "Annual assessment report card"),
@@ -79,6 +79,9 @@ T: dict[str, tuple[str, str]] = {
 }
 
 
+CHUNK_UNITS = 1000
+
+
 def t(key: str, lang: str, **values: object) -> str:
     zh, en = T[key]
     return (zh if lang == "zh" else en).format(**values)
@@ -100,30 +103,34 @@ def write_cards(
     """One card per unit in `out_dir` (in ctx.lang); returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = frame(ctx, "summary")
-    indicators = frame(ctx, "card_indicators").partition_by("unit_id", as_dict=True)
-    dimensions = frame(ctx, "card_dimensions").partition_by("unit_id", as_dict=True)
     flags = frame(ctx, "flags").partition_by("unit_id", as_dict=True)
     appeals = (
         ctx.appeals if ctx.appeals is not None else pl.DataFrame(schema={"unit_id": pl.String})
     ).partition_by("unit_id", as_dict=True)
     common = _common(ctx, summary)
-    empty_ind = frame(ctx, "card_indicators").clear()
     written = []
-    for unit in summary.iter_rows(named=True):
-        key = (unit["unit_id"],)
-        html = render_card(
-            ctx,
-            unit,
-            indicators.get(key, empty_ind),
-            dimensions.get(key),
-            flags.get(key),
-            appeals.get(key),
-            common,
-        )
-        path = out_dir / f"{safe_name(unit['unit_id'])}.html"
-        path.write_text(html, encoding="utf-8")
-        written.append(path)
-        advance("cards", 1)
+    # a chunk of units at a time: 20,000 cards never hold the whole breakdown in memory
+    for chunk in summary.iter_slices(CHUNK_UNITS):
+        card_units(ctx, chunk["unit_id"])
+        indicators = frame(ctx, "card_indicators")
+        empty_ind = indicators.clear()
+        by_unit = indicators.partition_by("unit_id", as_dict=True)
+        dimensions = frame(ctx, "card_dimensions").partition_by("unit_id", as_dict=True)
+        for unit in chunk.iter_rows(named=True):
+            key = (unit["unit_id"],)
+            html = render_card(
+                ctx,
+                unit,
+                by_unit.get(key, empty_ind),
+                dimensions.get(key),
+                flags.get(key),
+                appeals.get(key),
+                common,
+            )
+            path = out_dir / f"{safe_name(unit['unit_id'])}.html"
+            path.write_text(html, encoding="utf-8")
+            written.append(path)
+        advance("cards", chunk.height)
     return written
 
 
@@ -190,10 +197,7 @@ def render_card(
     if dims is not None and dims.height:
         out.append(
             radar_svg(
-                [
-                    str(x or y)
-                    for x, y in zip(dims["dimension_name"], dims["dimension_id"], strict=True)
-                ],
+                [str(x or y) for x, y in zip(dims["dimension_name"], dims["dimension_id"], strict=True)],
                 dims["score"].to_list(),
                 dims["peer_median"].to_list(),
                 (t("unit", lang), t("peer_median", lang)),
@@ -206,8 +210,7 @@ def render_card(
     if flags is not None and flags.height:
         out.append(f"<h2>{e(t('flags', lang))}</h2><ul>")
         out += [
-            f"<li><b>{e(f)}</b>: {e(ev)}</li>"
-            for f, ev in zip(flags["flag"], flags["evidence"], strict=True)
+            f"<li><b>{e(f)}</b>: {e(ev)}</li>" for f, ev in zip(flags["flag"], flags["evidence"], strict=True)
         ]
         out.append("</ul>")
     out.append(f"<h2>{e(t('paperwork', lang))}</h2><p class='note'>{e(common['paperwork'])}</p>")
@@ -302,9 +305,7 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int) -> str:
             f"<td class='n'>{pct(row['weight'])}</td><td "
             f"class='n'>{num(row['contribution'], d)}</td></tr>"
         )
-    ths = "".join(
-        f"<th{' class=n' if i > 1 else ''}>{e(t(h, lang))}</th>" for i, h in enumerate(head)
-    )
+    ths = "".join(f"<th{' class=n' if i > 1 else ''}>{e(t(h, lang))}</th>" for i, h in enumerate(head))
     return (
         f"<h2>{e(t('indicators', lang))}</h2><table id='indicators'><thead><tr>{ths}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"

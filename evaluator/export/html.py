@@ -123,18 +123,15 @@ def radar_svg(
         ly += -4 if ly < cy - 8 else (10 if ly > cy + 8 else 4)
         parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#d5dde6"/>')
         parts.append(
-            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="{anchor}">'
-            f"{e(label[:24])}</text>"
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="{anchor}">{e(label[:24])}</text>'
         )
     ref = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(reference)))
     own = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(values)))
     parts.append(
-        f'<polygon points="{ref}" fill="none" stroke="#7f7f7f" stroke-width="1.5" '
-        'stroke-dasharray="4 3"/>'
+        f'<polygon points="{ref}" fill="none" stroke="#7f7f7f" stroke-width="1.5" stroke-dasharray="4 3"/>'
     )
     parts.append(
-        f'<polygon points="{own}" fill="#2e75b6" fill-opacity="0.28" stroke="#1f4e78" '
-        'stroke-width="2"/>'
+        f'<polygon points="{own}" fill="#2e75b6" fill-opacity="0.28" stroke="#1f4e78" stroke-width="2"/>'
     )
     y0 = height - 10
     x0 = cx - 120

@@ -123,8 +123,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "split_note": (
         "指标明细超过 Excel 单表行数上限，已拆分到 {sheets} 个工作表，并另存为 {file}",
-        "The breakdown exceeds Excel's row limit: split across {sheets} sheets and also written "
-        "to {file}",
+        "The breakdown exceeds Excel's row limit: split across {sheets} sheets and also written to {file}",
     ),
     "report_card": ("年度考核结果通知单", "Annual assessment report card"),
     "leadership_summary": ("年度考核结果领导摘要", "Leadership summary of annual results"),

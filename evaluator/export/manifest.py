@@ -42,9 +42,7 @@ def build_manifest(root: Path, files: list[Path], run: RunInfo, **extra: Any) ->
 def write_manifest(root: Path, files: list[Path], run: RunInfo, **extra: Any) -> Path:
     path = root / MANIFEST
     manifest = build_manifest(root, files, run, **extra)
-    path.write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     return path
 
 

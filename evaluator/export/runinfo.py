@@ -114,7 +114,5 @@ def scheme_from_text(text: str, where: str = "stored scheme") -> Scheme | None:
 
 def burden_hours(scheme: Scheme) -> float:
     """Reporting hours per unit per year the scheme imposes (declared minutes × reports a year)."""
-    minutes = sum(
-        (i.burden_minutes or 0.0) * REPORTS_PER_YEAR[i.frequency] for i in scheme.indicators()
-    )
+    minutes = sum((i.burden_minutes or 0.0) * REPORTS_PER_YEAR[i.frequency] for i in scheme.indicators())
     return minutes / 60.0

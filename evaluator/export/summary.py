@@ -90,9 +90,7 @@ def render_summary(ctx: ExportContext) -> str:
     out.append("</div></div>")
     ranked = scores.filter(pl.col("score").is_not_null())
     out.append('<div class="cols"><div>')
-    out.append(
-        _league(ranked.head(TOP_K), t("top", lang, k=min(TOP_K, ranked.height)), codes, lang, d)
-    )
+    out.append(_league(ranked.head(TOP_K), t("top", lang, k=min(TOP_K, ranked.height)), codes, lang, d))
     out.append("</div><div>")
     out.append(
         _league(

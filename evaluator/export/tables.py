@@ -72,8 +72,7 @@ def register_lookups(ctx: ExportContext) -> None:
                     {
                         "indicator_id": ind.id,
                         "direction": ind.direction.value,
-                        "source": getattr(src, "measure", None)
-                        or ",".join(getattr(src, "questions", [])),
+                        "source": getattr(src, "measure", None) or ",".join(getattr(src, "questions", [])),
                         "frequency": ind.frequency.value,
                         "burden_minutes": ind.burden_minutes,
                         "trace_only": ind.evidence.value == "trace" and not ind.linked_outcomes,
@@ -81,9 +80,7 @@ def register_lookups(ctx: ExportContext) -> None:
                     }
                 )
         for i, g in enumerate(s.grades):
-            grade_rows.append(
-                {"code": g.code, "name_zh": g.name.zh, "name_en": g.name.en, "position": i}
-            )
+            grade_rows.append({"code": g.code, "name_zh": g.name.zh, "name_en": g.name.en, "position": i})
     frames = {
         "_x_nodes": pl.DataFrame(
             node_rows,
@@ -115,9 +112,7 @@ def register_lookups(ctx: ExportContext) -> None:
                 "position": pl.Int64,
             },
         ),
-        "_x_appeals": ctx.appeals
-        if ctx.appeals is not None
-        else pl.DataFrame(schema=APPEAL_SCHEMA),
+        "_x_appeals": ctx.appeals if ctx.appeals is not None else pl.DataFrame(schema=APPEAL_SCHEMA),
         "_x_methodology": methodology_frame(ctx),
     }
     for name, frame in frames.items():
@@ -188,8 +183,7 @@ def appeal_line(a: dict[str, Any], zh: bool) -> str:
     )
     if a["status"] == "accepted":
         head += (
-            f"；更正批次 {a['correction_batch']}，重新计分运行 "
-            f"{a['rescore_run_id']}；{a['resolution']}"
+            f"；更正批次 {a['correction_batch']}，重新计分运行 {a['rescore_run_id']}；{a['resolution']}"
             if zh
             else f"; correction batch {a['correction_batch']}, re-score run "
             f"{a['rescore_run_id']}; {a['resolution']}"
@@ -202,9 +196,7 @@ def appeal_line(a: dict[str, Any], zh: bool) -> str:
 def lint_warning(ctx: ExportContext) -> str:
     """The sentence every sheet and card shows when the run's scheme has lint errors."""
     r = ctx.run
-    items = "; ".join(r.lint_messages) or (
-        "见方案体检表" if ctx.lang == "zh" else "see the lint sheet"
-    )
+    items = "; ".join(r.lint_messages) or ("见方案体检表" if ctx.lang == "zh" else "see the lint sheet")
     return text("lint_warning", ctx.lang, n=r.lint_errors, items=items)
 
 
@@ -349,6 +341,11 @@ TABLES: dict[str, Query] = {
 # ------------------------------------------------------------------- views for cards and summary
 
 
+def card_units(ctx: ExportContext, unit_ids: pl.Series) -> None:
+    """Restrict the card views to these units (medians still use every unit of the run)."""
+    ctx.con.register("_x_card_units", unit_ids.to_frame("unit_id").to_arrow())
+
+
 def _card_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:
     """Each unit's indicator lines against its peer group's median, with strength/weakness ranks."""
     return (
@@ -369,7 +366,8 @@ def _card_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:
                CASE WHEN score < peer_median AND weight > 0 THEN row_number() OVER (
                    PARTITION BY unit_id, score < peer_median AND weight > 0
                    ORDER BY (score - peer_median) * weight ASC, indicator_id) END AS weakness_rank
-        FROM x ORDER BY unit_id, position NULLS LAST, indicator_id""",
+        FROM x WHERE unit_id IN (SELECT unit_id FROM _x_card_units)
+        ORDER BY unit_id, position NULLS LAST, indicator_id""",
         [ctx.run.run_id],
     )
 
@@ -384,6 +382,7 @@ def _card_dimensions(ctx: ExportContext) -> tuple[str, list[Any]]:
         JOIN run_scores s ON s.run_id = d.run_id AND s.unit_id = d.unit_id
         LEFT JOIN _x_nodes n ON n.node_id = d.dimension_id
         WHERE d.run_id = ? AND d.parent_id IS NULL
+        QUALIFY d.unit_id IN (SELECT unit_id FROM _x_card_units)
         ORDER BY d.unit_id, n.position NULLS LAST, d.dimension_id""",
         [ctx.run.run_id],
     )

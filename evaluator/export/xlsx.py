@@ -205,9 +205,7 @@ def _grade_colours(
     if "grade" not in first.columns:
         return
     col = first.columns.index("grade")
-    codes = (
-        [g.code for g in ctx.scheme.grades] if ctx.scheme else ["excellent", "good", "fair", "poor"]
-    )
+    codes = [g.code for g in ctx.scheme.grades] if ctx.scheme else ["excellent", "good", "fair", "poor"]
     for i, code in enumerate(codes):
         idx = 0 if i == 0 else (3 if i == len(codes) - 1 else min(i, 2))
         ws.conditional_format(
