@@ -17,12 +17,14 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
-# Debian's Chromium for the real-browser tests (skipped, with a reason, when it cannot be installed)
+# Debian's Chromium and a CJK font for the real-browser tests (they skip, with a reason, without them)
+BROWSER_PKGS := chromium fonts-wqy-microhei
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will skip"; \
-	  else echo "not root: install chromium to run the browser tests"; fi; }
+	@if command -v chromium >/dev/null 2>&1 && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS) >/dev/null) \
+	    || echo "could not install $(BROWSER_PKGS): browser tests will skip"; \
+	else echo "not root: install $(BROWSER_PKGS) to run the browser tests"; fi
 
 ## Build the demo data, load it into $(DB), score it and serve the dashboard on 127.0.0.1:$(PORT)
 demo: install
