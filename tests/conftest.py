@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ settings.register_profile("dev", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI the browser tests must run, not skip: a missing Chromium is a CI failure."""
+    if os.environ.get("CI") and shutil.which("chromium") is None:
+        raise pytest.UsageError("CI: Debian's chromium is missing; `make browser` installs it")
 
 
 @pytest.fixture(scope="session")
