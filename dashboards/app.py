@@ -41,7 +41,7 @@ if no_auth() or signed_in_user() is not None:
         st.Page(str(HERE / path), title=t(key), icon=icon, url_path=slug, default=n == 0)
         for n, (path, key, icon, slug) in enumerate(PAGES)
     ]
-else:  # sign-in arrives in a later issue; ui/auth.py is the seam
+else:  # not signed in: only the sign-in page (form, or how to add the first user)
     pages = [st.Page(str(HERE / "views/signin.py"), title=t("page_users"),
                      icon=":material/lock:", url_path="signin", default=True)]
 st.navigation(pages).run()

@@ -49,6 +49,33 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- dashboard users (evaluator/users.py), names unique ignoring case
+        CREATE TABLE users (
+            user_name     TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+            display_name  TEXT,
+            role          TEXT NOT NULL CHECK (role IN ('office', 'leadership', 'unit')),
+            unit_id       TEXT,                -- role unit only
+            password_hash TEXT NOT NULL,       -- scrypt$n$r$p$salt$hash, never the password
+            created_at    TEXT NOT NULL,       -- ISO time, UTC
+            password_set_at TEXT NOT NULL,     -- a change ends sessions signed in before it
+            disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            CHECK ((role = 'unit') = (unit_id IS NOT NULL))
+        );
+        -- user administration and sign-in attempts, in order (also the sign-in throttle)
+        CREATE TABLE user_log (
+            log_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_name TEXT NOT NULL COLLATE NOCASE,  -- as typed for failed sign-ins
+            action    TEXT NOT NULL,   -- added | password_set | disabled | enabled
+                                       -- | signin_ok | signin_failed
+            at        TEXT NOT NULL,
+            detail    TEXT
+        );
+        CREATE INDEX user_log_name ON user_log (user_name, action, at);
+        """,
+    ),
 ]
 
 

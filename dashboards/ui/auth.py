@@ -1,19 +1,37 @@
-"""The seam where sign-in will go (a later issue). Today: who is configured, and the no-auth banner.
+"""Sign-in: who is configured, the sign-in form, the signed-in user of this session, sign-out.
 
-Users will live in the app store (`<db>.app.db`, never the data DB). This module only reads it,
-read-only, to tell "no users yet" (serve a page saying how to add one) from "users exist".
+Users live in the app store (`<db>.app.db`, never the data DB) and are managed with
+`evaluator users …` (evaluator/users.py). The session keeps only the signed-in user's name, role,
+unit and the time their password was set; `current_user()` re-reads the user on every run, so
+disabling a user or changing their password ends their open sessions on the next click.
+
+Pages that need to know who is looking call `current_user()`; role-based filtering is the next
+step and belongs in `evaluator/readmodel.py`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import streamlit as st
 
 from evaluator.appstore import app_db_path
+from evaluator.users import User, UserError, get_user, throttled, verify
+from ui.context import db_path, no_auth
+from ui.i18n import t
+
+SESSION_KEY = "auth_user"  # {"name", "role", "unit_id", "password_set_at"} once signed in
+ERROR_KEY = "signin_error"  # i18n key of the last failed attempt's message
 
 
 def configured_users(db: Path | None) -> int:
-    """How many dashboard users the app store beside `db` holds (0 when there is no store)."""
+    """How many users may sign in (not disabled) in the app store beside `db`; 0 without one.
+
+    Read-only and without migrating: an app store written by an older evaluator (appeals only)
+    simply has no users yet.
+    """
     if db is None:
         return 0
     path = app_db_path(db)
@@ -27,7 +45,7 @@ def configured_users(db: Path | None) -> int:
             ).fetchone()
             if not found or not found[0]:
                 return 0
-            row = con.execute("SELECT count(*) FROM users").fetchone()
+            row = con.execute("SELECT count(*) FROM users WHERE disabled = 0").fetchone()
             return int(row[0]) if row else 0
         finally:
             con.close()
@@ -35,6 +53,109 @@ def configured_users(db: Path | None) -> int:
         return 0
 
 
+def current_user() -> User | None:
+    """The user signed in to this session, checked against the store; None when nobody is.
+
+    A user who was disabled, removed, or whose password changed since signing in is signed out.
+    With `--no-auth` nobody is signed in either (pages then show everything, with a banner).
+    """
+    held: dict[str, Any] | None = st.session_state.get(SESSION_KEY)
+    db = db_path()
+    if not held or db is None:
+        return None
+    try:
+        user = get_user(db, held["name"])
+    except UserError:
+        user = None
+    if user is None or user.disabled or user.password_set_at != held["password_set_at"]:
+        st.session_state.pop(SESSION_KEY, None)
+        return None
+    return user
+
+
 def signed_in_user() -> str | None:
-    """The signed-in user once login exists; None today (the gate in app.py handles it)."""
-    return None
+    """The signed-in user's name, or None (the gate in app.py and ui.page.frame())."""
+    user = current_user()
+    return user.name if user else None
+
+
+def _submit() -> None:
+    """Form callback: check the credentials before the rerun, so the gate opens on this click."""
+    name = str(st.session_state.get("signin_name", "")).strip()
+    password = str(st.session_state.get("signin_password", ""))
+    st.session_state["signin_password"] = ""  # never kept in the session
+    db = db_path()
+    st.session_state.pop(ERROR_KEY, None)
+    if db is None:
+        st.session_state[ERROR_KEY] = "signin_failed"
+        return
+    try:
+        if throttled(db, name):
+            st.session_state[ERROR_KEY] = "signin_throttled"
+            return
+        user = verify(db, name, password)
+    except UserError:
+        st.session_state[ERROR_KEY] = "signin_store_error"
+        return
+    if user is None:
+        st.session_state[ERROR_KEY] = "signin_failed"
+        return
+    st.session_state[SESSION_KEY] = {
+        "name": user.name,
+        "role": user.role,
+        "unit_id": user.unit_id,
+        "password_set_at": user.password_set_at,
+    }
+    st.session_state.pop("signin_name", None)
+
+
+def sign_out() -> None:
+    """End the session's sign-in and forget everything it chose (the language stays)."""
+    for key in list(st.session_state.keys()):
+        if key != "lang":
+            del st.session_state[key]
+
+
+def _howto(db: Path | None) -> None:
+    st.title(t("users_title"))
+    st.markdown(
+        t(
+            "users_body",
+            path=app_db_path(db) if db else "data/evaluator.app.db",
+            db=db or "data/evaluator.duckdb",
+        )
+    )
+
+
+def signin_page() -> None:
+    """What a visitor sees while sign-in is on: the form, or how to add the first user."""
+    db = db_path()
+    if configured_users(db) == 0:
+        _howto(db)
+        return
+    st.title(t("signin_title"))
+    with st.form("signin"):
+        st.text_input(t("signin_name"), key="signin_name", autocomplete="username")
+        st.text_input(
+            t("signin_password"),
+            key="signin_password",
+            type="password",
+            autocomplete="current-password",
+        )
+        st.form_submit_button(t("signin_submit"), on_click=_submit, type="primary")
+    error = st.session_state.get(ERROR_KEY)
+    if error:
+        st.error(t(error), icon=":material/error:")
+    st.caption(t("signin_help"))
+
+
+def account_sidebar() -> None:
+    """Who is signed in, and the sign-out button (sidebar of every page while login is on)."""
+    if no_auth():
+        return
+    user = current_user()
+    if user is None:
+        return
+    role = t(f"role_{user.role}") + (f" · {user.unit_id}" if user.unit_id else "")
+    st.sidebar.caption(t("signed_in_as", name=user.display_name, role=role))
+    st.sidebar.button(t("sign_out"), key="sign_out", on_click=sign_out, icon=":material/logout:")

@@ -33,7 +33,7 @@ L: dict[str, tuple[str, str]] = {
     "page_quality": ("数据质量", "Data quality"),
     "page_sensitivity": ("敏感性", "Sensitivity"),
     "page_setup": ("开始使用", "Getting started"),
-    "page_users": ("登录设置", "Sign-in set-up"),
+    "page_users": ("登录", "Sign in"),
     # empty states
     "no_db_title": ("还没有可查看的数据", "Nothing to show yet"),
     "no_db_body": (
@@ -74,24 +74,48 @@ L: dict[str, tuple[str, str]] = {
     ),
     "users_title": ("需要配置登录用户", "Sign-in needs a user"),
     "users_body": (
-        "看板默认要求登录，但应用库 `{path}` 中还没有任何用户，因此暂不显示考核结果。\n\n"
-        "- 用户保存在应用库（与数据库同目录的 `*.app.db`）的 `users` 表中；"
-        "用户管理命令 `evaluator users add 用户名 --role office|leadership|unit` 将随登录功能一并提供。\n"
-        "- 在此之前，如仅在本机查看，请使用：\n\n"
+        "看板默认要求登录，但应用库 `{path}` 中还没有可登录的用户，因此不显示考核结果。\n\n"
+        "- 在服务器上添加第一个用户（按提示输入两次密码；脚本中可用 `--password-stdin`）：\n\n"
+        "```\nevaluator users add 用户名 --role office --db {db}\n```\n"
+        "- 角色：`office`（考核办）、`leadership`（领导）、`unit`（被考核单位，需加 `--unit 单位编码`）；"
+        "`evaluator users list --db {db}` 查看已有用户。\n"
+        "- 添加后刷新本页即可登录。如仅在本机查看，也可不登录：\n\n"
         "```\nevaluator dashboard --db {db} --no-auth\n```",
-        "The dashboard requires sign-in by default, and the app store `{path}` has no users yet, so "
-        "no results are shown.\n\n"
-        "- Users live in the `users` table of the app store (the `*.app.db` beside the database); "
-        "the user command `evaluator users add NAME --role office|leadership|unit` ships with the "
-        "sign-in feature.\n"
-        "- Until then, to browse on this machine only, run:\n\n"
+        "The dashboard requires sign-in by default, and the app store `{path}` has no user who can "
+        "sign in yet, so no results are shown.\n\n"
+        "- Add the first user on the server (you are asked for the password twice; scripts can use "
+        "`--password-stdin`):\n\n"
+        "```\nevaluator users add NAME --role office --db {db}\n```\n"
+        "- Roles: `office` (assessment office), `leadership`, `unit` (an assessed unit; add "
+        "`--unit UNIT_ID`); `evaluator users list --db {db}` shows who exists.\n"
+        "- Then reload this page and sign in. To browse on this machine only, without sign-in:\n\n"
         "```\nevaluator dashboard --db {db} --no-auth\n```",
     ),
-    "users_pending": (
-        "已配置 {n} 个用户，但本版本尚未提供登录界面；请暂时使用 `--no-auth` 在本机查看。",
-        "{n} user(s) are configured, but this version has no sign-in screen yet; use `--no-auth` "
-        "on this machine for now.",
+    "signin_title": ("登录", "Sign in"),
+    "signin_name": ("用户名", "User name"),
+    "signin_password": ("密码", "Password"),
+    "signin_submit": ("登录", "Sign in"),
+    "signin_failed": ("用户名或密码不正确，或该用户已停用。", "Wrong user name or password, or the user is disabled."),
+    "signin_throttled": (
+        "该用户名近期登录失败次数过多，请 15 分钟后再试，或请管理员用 `evaluator users passwd` 重置密码。",
+        "Too many failed attempts for this name; try again in 15 minutes, or ask an administrator "
+        "to reset the password with `evaluator users passwd`.",
     ),
+    "signin_store_error": (
+        "无法读取应用库中的用户，请管理员检查 `evaluator users list`。",
+        "The users in the app store cannot be read; an administrator should check "
+        "`evaluator users list`.",
+    ),
+    "signin_help": (
+        "账号由管理员在服务器上用 `evaluator users add` 创建；忘记密码请联系管理员（`evaluator users passwd`）。",
+        "Accounts are created on the server with `evaluator users add`; forgotten passwords are "
+        "reset by an administrator (`evaluator users passwd`).",
+    ),
+    "signed_in_as": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
+    "sign_out": ("退出登录", "Sign out"),
+    "role_office": ("考核办", "assessment office"),
+    "role_leadership": ("领导", "leadership"),
+    "role_unit": ("被考核单位", "unit"),
     # overview
     "overview_title": ("年度考核总览", "Year at a glance"),
     "run_caption": (

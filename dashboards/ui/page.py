@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
-from evaluator.appstore import app_db_path
 from evaluator.readmodel import DbState, RunInfo
-from ui.auth import configured_users, signed_in_user
-from ui.context import db_path, expected_snapshot, no_auth, q, source
+from ui.auth import account_sidebar, signed_in_user, signin_page
+from ui.context import expected_snapshot, no_auth, q, source
 from ui.i18n import lang, language_switch, t
 
 
@@ -64,23 +63,6 @@ def _pick_run() -> str:
     return str(st.session_state["run_id"])
 
 
-def signin_page() -> None:
-    """What a visitor sees while sign-in is on: how to add a user (login itself comes later)."""
-    db = db_path()
-    st.title(t("users_title"))
-    n = configured_users(db)
-    if n:
-        st.info(t("users_pending", n=n))
-    else:
-        st.markdown(
-            t(
-                "users_body",
-                path=app_db_path(db) if db else "data/evaluator.app.db",
-                db=db or "data/evaluator.duckdb",
-            )
-        )
-
-
 def frame() -> None:
     """The part of every page that is not about data: language switch and the sign-in gate."""
     language_switch()
@@ -89,6 +71,8 @@ def frame() -> None:
     elif signed_in_user() is None:
         signin_page()
         st.stop()
+    else:
+        account_sidebar()
 
 
 def start(title_key: str) -> Ctx:

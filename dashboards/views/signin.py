@@ -1,7 +1,8 @@
-"""Shown instead of the results while sign-in is on and nobody can sign in yet."""
+"""Shown instead of the results while sign-in is on and nobody is signed in: the sign-in form,
+or, when no user exists yet, how to add one."""
 
+from ui.auth import signin_page
 from ui.i18n import language_switch
-from ui.page import signin_page
 
 language_switch()
 signin_page()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from evaluator.cli import data_cmds, demo_cmds, export_cmds, scheme_cmds, score_cmds, serve_cmds
+from evaluator.cli import (
+    data_cmds,
+    demo_cmds,
+    export_cmds,
+    scheme_cmds,
+    score_cmds,
+    serve_cmds,
+    user_cmds,
+)
 
 app = typer.Typer(
     name="evaluator",
@@ -22,7 +30,7 @@ def _root() -> None:
     """Outcome-first performance evaluation for the public sector."""
 
 
-for module in (scheme_cmds, data_cmds, score_cmds, export_cmds, serve_cmds, demo_cmds):
+for module in (scheme_cmds, data_cmds, score_cmds, export_cmds, serve_cmds, demo_cmds, user_cmds):
     module.register(app)
 
 
