@@ -138,7 +138,7 @@ def _event_ids(
     data: duckdb.DuckDBPyConnection, run_id: str, unit_id: str, period: str, scheme_yaml: str
 ) -> set[str]:
     """Events a unit may contest: those recorded for it in the period and those the scheme reads."""
-    from evaluator.export.runinfo import scheme_from_text
+    from evaluator.runs import stored_scheme
 
     recorded = {
         r[0]
@@ -147,8 +147,9 @@ def _event_ids(
             [unit_id, period],
         ).fetchall()
     }
-    scheme = scheme_from_text(scheme_yaml, f"run {run_id}")
-    if scheme is not None:
+    loaded = stored_scheme(scheme_yaml, run_id)
+    if loaded is not None:
+        scheme = loaded.scheme
         recorded |= {v.event for v in scheme.vetoes} | {a.event for a in scheme.adjustments}
     return recorded
 

@@ -8,17 +8,15 @@ polars DataFrames whose columns are stable ids; the dashboard translates headers
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import polars as pl
-from ruamel.yaml import YAML
 
 from evaluator.lint import lint_scheme
-from evaluator.scheme.loader import LoadedScheme, parse_yaml
+from evaluator.runs import RunInfo, read_run, stored_scheme
+from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
 
 Con = duckdb.DuckDBPyConnection
@@ -97,56 +95,8 @@ def latest_run_id(con: Con) -> str | None:
     return str(row[0]) if row else None
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    period: str
-    scheme_id: str
-    scheme_version: str | None
-    scheme_name_zh: str | None
-    scheme_name_en: str | None
-    created_at: Any
-    lint_errors: int
-    published: bool
-    parameters: dict[str, Any] = field(default_factory=dict)
-    units: int = 0
-
-    def scheme_name(self, lang: str) -> str:
-        name = self.scheme_name_zh if lang == "zh" else self.scheme_name_en
-        return name or self.scheme_id
-
-
 def run_info(con: Con, run_id: str) -> RunInfo | None:
-    row = _one(
-        con,
-        """
-        SELECT run_id, period, scheme_id, scheme_version, scheme_name_zh, scheme_name_en,
-               created_at, coalesce(lint_errors, 0), coalesce(published, false),
-               CAST(parameters AS VARCHAR),
-               (SELECT count(*) FROM run_scores s WHERE s.run_id = r.run_id)
-        FROM runs r WHERE run_id = ?
-        """,
-        [run_id],
-    )
-    if row is None:
-        return None
-    try:
-        params = json.loads(row[9]) if row[9] else {}
-    except ValueError:
-        params = {}
-    return RunInfo(
-        run_id=row[0],
-        period=row[1],
-        scheme_id=row[2],
-        scheme_version=row[3],
-        scheme_name_zh=row[4],
-        scheme_name_en=row[5],
-        created_at=row[6],
-        lint_errors=int(row[7]),
-        published=bool(row[8]),
-        parameters=params if isinstance(params, dict) else {},
-        units=int(row[10]),
-    )
+    return read_run(con, run_id)
 
 
 def previous_run_id(con: Con, run_id: str) -> str | None:
@@ -180,28 +130,14 @@ class SchemeLabels:
 
 
 def _loaded_scheme(con: Con, run_id: str) -> LoadedScheme | None:
-    """The run's own scheme text, validated again (for the linter's summary of it)."""
-    row = _one(con, "SELECT scheme_yaml, scheme_id FROM runs WHERE run_id = ?", [run_id])
-    if not row or not row[0]:
-        return None
-    try:
-        tree = parse_yaml(row[0], f"run {run_id}")
-        scheme = Scheme.model_validate(tree)
-    except Exception:  # a stored scheme this version cannot read: the page shows what it can
-        return None
-    return LoadedScheme(scheme=scheme, path=Path(f"{row[1]}.yaml"), text=row[0], tree=tree)
-
-
-def _parse_scheme(text: str) -> Scheme | None:
-    try:
-        return Scheme.model_validate(YAML(typ="safe", pure=True).load(text))
-    except Exception:  # an unreadable stored scheme only costs us the labels, never the page
-        return None
+    """The run's own scheme (an unreadable one only costs the page its labels, never the page)."""
+    row = _one(con, "SELECT scheme_yaml FROM runs WHERE run_id = ?", [run_id])
+    return stored_scheme(row[0], run_id) if row and row[0] else None
 
 
 def scheme_labels(con: Con, run_id: str) -> SchemeLabels:
-    row = _one(con, "SELECT scheme_yaml FROM runs WHERE run_id = ?", [run_id])
-    scheme = _parse_scheme(row[0]) if row and row[0] else None
+    loaded = _loaded_scheme(con, run_id)
+    scheme = loaded.scheme if loaded else None
     node_rows: list[dict[str, str]] = []
     grade_rows: list[dict[str, Any]] = []
     if scheme is not None:

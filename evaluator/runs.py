@@ -5,11 +5,16 @@ Runs are immutable (`evaluator.scoring` writes them once); everything here only 
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
+
+from evaluator.scheme.loader import LoadedScheme, SchemeInvalid, load_scheme_text
 
 SCORES_COLUMNS = [
     "unit_id", "score", "rank", "grade", "unit_name", "peer_group", "peer_rank", "base_score",
@@ -56,6 +61,77 @@ def resolve_run(con: duckdb.DuckDBPyConnection, run: str | None) -> str:
     if not rows:
         raise RunNotFound(f"no run '{run}' in the database: `evaluator runs` lists the runs")
     raise RunNotFound(f"'{run}' matches {len(rows)} runs: give more of the run id")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A stored run's `runs` row, plus its unit count and lint error messages."""
+
+    run_id: str
+    created_at: datetime
+    period: str
+    scheme_id: str
+    scheme_version: str | None
+    scheme_name_zh: str | None
+    scheme_name_en: str | None
+    scheme_hash: str
+    scheme_yaml: str
+    batch_ids: list[int]
+    parameters: dict[str, Any]
+    code_version: str | None
+    lint_errors: int
+    published: bool
+    note: str | None
+    units: int = 0
+    lint_messages: list[str] = field(default_factory=list)
+
+    def scheme_name(self, lang: str) -> str:
+        name = self.scheme_name_zh if lang == "zh" else self.scheme_name_en
+        return name or self.scheme_id
+
+
+def read_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunInfo | None:
+    """The run's metadata, or None when no run has this exact id."""
+    found = con.execute(
+        """
+        SELECT run_id, created_at, period, scheme_id, scheme_version, scheme_name_zh,
+               scheme_name_en, scheme_hash, scheme_yaml, batch_ids, CAST(parameters AS VARCHAR),
+               code_version, coalesce(lint_errors, 0), coalesce(published, false), note,
+               (SELECT count(*) FROM run_scores s WHERE s.run_id = r.run_id)
+        FROM runs r WHERE run_id = ?""",
+        [run_id],
+    ).fetchall()
+    if not found:
+        return None
+    row = found[0]
+    try:
+        params = json.loads(row[10]) if row[10] else {}
+    except ValueError:
+        params = {"raw": row[10]}
+    lint = [
+        f"{rule} ({indicator or 'scheme'}): {message}"
+        for rule, indicator, message in con.execute(
+            "SELECT rule, indicator, message FROM run_lint WHERE run_id = ? AND severity = 'error' "
+            "ORDER BY rule, indicator",
+            [run_id],
+        ).fetchall()
+    ]
+    return RunInfo(
+        run_id=row[0], created_at=row[1], period=row[2], scheme_id=row[3], scheme_version=row[4],
+        scheme_name_zh=row[5], scheme_name_en=row[6], scheme_hash=row[7], scheme_yaml=row[8],
+        batch_ids=list(row[9] or []), parameters=params if isinstance(params, dict) else {},
+        code_version=row[11], lint_errors=max(int(row[12]), len(lint)), published=bool(row[13]),
+        note=row[14], units=int(row[15]), lint_messages=lint,
+    )
+
+
+def stored_scheme(scheme_yaml: str, run_id: str) -> LoadedScheme | None:
+    """The scheme a run was scored under, re-read from the run's own text (never the file on
+    disk, which may have changed); None if this version can no longer read it."""
+    try:
+        return load_scheme_text(scheme_yaml, f"run {run_id}")
+    except SchemeInvalid:
+        return None
 
 
 def read_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:

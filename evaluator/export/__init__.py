@@ -1,7 +1,7 @@
 """Year-end exports of a stored run: XLSX/CSV/Parquet tables, report cards, leadership summary."""
 
 from evaluator.export.run import FORMATS, ExportResult, Progress, export_run
-from evaluator.export.runinfo import ExportError, RunInfo, resolve_run, scheme_from_text
+from evaluator.export.runinfo import ExportError, RunInfo, resolve_run
 
 __all__ = [
     "FORMATS",
@@ -11,5 +11,4 @@ __all__ = [
     "RunInfo",
     "export_run",
     "resolve_run",
-    "scheme_from_text",
 ]

@@ -20,7 +20,7 @@ from evaluator.export.cards import write_cards
 from evaluator.export.flat import ENCODINGS, write_csv, write_parquet
 from evaluator.export.labels import text
 from evaluator.export.manifest import MANIFEST, write_manifest
-from evaluator.export.runinfo import ExportError, resolve_run, scheme_from_text
+from evaluator.export.runinfo import ExportError, resolve_run
 from evaluator.export.summary import write_summary
 from evaluator.export.tables import (
     LANGS,
@@ -31,6 +31,7 @@ from evaluator.export.tables import (
     row_count,
 )
 from evaluator.export.xlsx import EXCEL_MAX_ROWS, write_xlsx
+from evaluator.runs import stored_scheme
 from evaluator.store import StoreError, connect
 
 FORMATS = ("xlsx", "csv", "parquet")
@@ -113,7 +114,8 @@ def _export(
     progress: Progress,
 ) -> ExportResult:
     run = resolve_run(con, run_id)
-    scheme = scheme_from_text(run.scheme_yaml, f"run {run.run_id}")
+    loaded = stored_scheme(run.scheme_yaml, run.run_id)
+    scheme = loaded.scheme if loaded else None
     ctx = ExportContext(con, run, scheme, lang, appeals=appeals_for_export(con, db, run.run_id))
     counts = {name: row_count(ctx, name) for name in TABLES}
     split = fmt == "xlsx" and counts["breakdown"] > max_rows

@@ -107,8 +107,7 @@ class LintContext:
         return 0 if ind.burden_minutes == 0 else REPORTS_PER_YEAR[ind.frequency]
 
     def burden_hours(self, ind: Indicator) -> float:
-        """Hours per unit per year: burden_minutes × reports per year / 60 (0 when undeclared)."""
-        return (ind.burden_minutes or 0.0) * REPORTS_PER_YEAR[ind.frequency] / 60.0
+        return ind.burden_hours()
 
     def line_path(self, *candidates: Loc) -> tuple[int | None, str]:
         """Line and key path of the first candidate location that exists in the file.

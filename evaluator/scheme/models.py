@@ -304,6 +304,10 @@ class Indicator(Strict):
     weight: float = Field(default=1.0, ge=0)
     lint: LintSettings | None = None
 
+    def burden_hours(self) -> float:
+        """Reporting hours per unit per year: burden_minutes × reports per year / 60 (0 if undeclared)."""
+        return (self.burden_minutes or 0.0) * REPORTS_PER_YEAR[self.frequency] / 60.0
+
 
 class Dimension(Strict):
     """A node of the tree; children are indicators and/or sub-dimensions, any depth."""
