@@ -36,12 +36,17 @@ PAGES = [
 st.set_page_config(page_title="Evaluator", page_icon=":material/leaderboard:", layout="wide")
 ensure_lang()  # before the page titles below are translated
 
-if no_auth() or signed_in_user() is not None:
-    pages = [
-        st.Page(str(HERE / path), title=t(key), icon=icon, url_path=slug, default=n == 0)
-        for n, (path, key, icon, slug) in enumerate(PAGES)
-    ]
-else:  # not signed in: only the sign-in page (form, or how to add the first user)
-    pages = [st.Page(str(HERE / "views/signin.py"), title=t("page_users"),
-                     icon=":material/lock:", url_path="signin", default=True)]
-st.navigation(pages).run()
+# Not signed in: every page address serves the sign-in page (form, or how to add the first user)
+# with the menu hidden, so a deep link like /unit opens the unit page right after signing in.
+open_ = no_auth() or signed_in_user() is not None
+pages = [
+    st.Page(
+        str(HERE / (path if open_ else "views/signin.py")),
+        title=t(key if open_ else "page_users"),
+        icon=icon if open_ else ":material/lock:",
+        url_path=slug,
+        default=n == 0,
+    )
+    for n, (path, key, icon, slug) in enumerate(PAGES)
+]
+st.navigation(pages, position="sidebar" if open_ else "hidden").run()

@@ -334,7 +334,7 @@ def test_disabling_or_a_new_password_ends_an_open_session(monkeypatch, gate_db):
     assert at.title[0].value == "Sign in" and at.error
 
 
-def test_a_page_run_alone_shows_the_form_and_signs_in(monkeypatch, gate_db):
+def test_a_deep_link_shows_the_form_then_its_own_page(monkeypatch, gate_db):
     _fresh(gate_db)
     u.add_user(gate_db, "wu", PW, role="office")
     at = run_page(monkeypatch, gate_db, "unit", "en", no_auth=False)
