@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
+from rich.markup import escape
 
 from evaluator.cli import (
     data_cmds,
@@ -13,6 +17,7 @@ from evaluator.cli import (
     serve_cmds,
     user_cmds,
 )
+from evaluator.cli.common import err_console
 
 app = typer.Typer(
     name="evaluator",
@@ -35,4 +40,18 @@ for module in (scheme_cmds, data_cmds, score_cmds, export_cmds, serve_cmds, demo
 
 
 def main() -> None:
-    app()
+    """Run the CLI. A bug must still end in a message, not a traceback (EVALUATOR_DEBUG=1 shows it)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted / 已中断")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("EVALUATOR_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
+            "This is a bug in evaluator, not in your input; nothing was half-written (every write is "
+            "one transaction). Rerun with EVALUATOR_DEBUG=1 to see the traceback and report it."
+        )
+        sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,17 @@ def _fmt(value: object, decimals: int = 2) -> str:
     return str(value)
 
 
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file: give a folder for scores.csv, indicator_scores.csv, flags.csv")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot create the folder ({exc.strerror}); choose another folder")
+    if not os.access(out, os.W_OK):
+        fail(f"--out {out}: the folder is not writable; choose another folder")
+
+
 def score(
     db: DbOpt,
     scheme: SchemeOpt,
@@ -56,8 +68,10 @@ def score(
              f"/ 方案有误，请先修正")
     s = loaded.scheme
     period = str(period or s.year)
+    if out is not None:
+        _check_out_dir(out)  # before the run is stored: a bad --out must not leave a stray run
     try:
-        con = connect(db)
+        con = connect(db, create=False)
     except StoreError as exc:
         fail(str(exc))
     try:

@@ -58,12 +58,18 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return latest
 
 
-def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) and migrate the database. Read-only opens never migrate."""
+def connect(db: str | Path, read_only: bool = False, create: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) and migrate the database. Read-only opens never migrate.
+
+    `create=False` for commands that need data already there (score): a mistyped path then
+    fails with a message instead of leaving an empty database behind."""
     path = Path(db)
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory: give the path of a DuckDB file, e.g. data/evaluator.duckdb")
+    if (read_only or not create) and not path.exists():
+        raise StoreError(f"{path}: no such database; load data with `evaluator ingest` "
+                         "(or build the demo with `evaluator demo`) first")
     if read_only:
-        if not path.exists():
-            raise StoreError(f"{path}: no such database; run `evaluator ingest` or `evaluator demo` first")
         try:
             return duckdb.connect(str(path), read_only=True)
         except duckdb.Error as exc:
