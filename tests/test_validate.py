@@ -111,3 +111,30 @@ def test_efficacy_direction_lower_is_accepted_when_good_is_smaller(tmp_path: Pat
         load_scheme(path)
     [issue] = exc.value.issues
     assert issue.path.endswith("rule.good") and "smaller than bad" in issue.message
+
+
+LOG_CASES = sorted((ROOT / "tests" / "schemes" / "broken").glob("log_*.yaml"))
+
+
+@pytest.mark.parametrize("path", LOG_CASES, ids=lambda p: p.stem)
+def test_what_validate_rejects_for_the_log_is_what_scoring_refuses(path: Path) -> None:
+    """The model alone accepts these; scoring's own safety net refuses them, so validation must."""
+    from ruamel.yaml import YAML
+
+    from evaluator.scheme.models import Scheme
+    from evaluator.scoring import ScoringError
+    from evaluator.scoring.rules import rule_expr
+
+    assert len(LOG_CASES) >= 5
+    scheme = Scheme.model_validate(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
+    with pytest.raises(ScoringError, match="cannot be log-transformed"):
+        for ind in scheme.indicators():
+            rule_expr(ind)
+
+
+def test_hdi_with_positive_goalposts_validates_and_builds_every_rule() -> None:
+    from evaluator.scoring.rules import rule_expr
+
+    loaded = load_scheme(ROOT / "examples" / "hdi" / "scheme.yaml")
+    for ind in loaded.scheme.indicators():
+        rule_expr(ind)  # raises ScoringError if validation let a bad log parameter through

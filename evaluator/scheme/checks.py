@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from evaluator.scheme.models import Dimension, Direction, EfficacyRule, Indicator, Scheme
+from evaluator.scheme.models import (
+    BandsRule,
+    Dimension,
+    Direction,
+    EfficacyRule,
+    GoalpostsRule,
+    Indicator,
+    PassFailRule,
+    Scheme,
+    TargetRule,
+)
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -26,6 +36,7 @@ def cross_check(scheme: Scheme) -> list[Problem]:
         *_grades(scheme),
         *_events(scheme),
         *_rule_directions(scheme),
+        *_log_parameters(scheme),
     ]
 
 
@@ -177,4 +188,39 @@ def _rule_directions(scheme: Scheme) -> list[Problem]:
             problems.append(((*loc, "rule", "good"),
                              f"efficacy good ({good:g}) must be {want} than bad ({bad:g}) because "
                              f"direction is {node.direction.value}: swap them or fix direction"))
+    return problems
+
+
+def _raw_parameters(ind: Indicator) -> list[tuple[Loc, str, float]]:
+    """The rule parameters given in the measure's raw units, which scoring puts on the
+    transformed scale (the same list as `evaluator.scoring.rules.param` is called with)."""
+    rule = ind.rule
+    out: list[tuple[Loc, str, float]] = []
+    if isinstance(rule, GoalpostsRule):
+        out += [(("lower",), "goalpost lower", rule.lower), (("upper",), "goalpost upper", rule.upper)]
+    elif isinstance(rule, TargetRule) and rule.target is not None:
+        out.append((("target",), "target", rule.target))
+    elif isinstance(rule, BandsRule):
+        out += [(("bands", j, "threshold"), "band threshold", b.threshold)
+                for j, b in enumerate(rule.bands)]
+    elif isinstance(rule, EfficacyRule):
+        out += [((k,), k, v) for k, v in (("good", rule.good), ("bad", rule.bad)) if v is not None]
+    elif isinstance(rule, PassFailRule):
+        out.append((("threshold",), "threshold", rule.threshold))
+    return out
+
+
+def _log_parameters(scheme: Scheme) -> list[Problem]:
+    """With `transform: {log: true}` every raw-unit parameter must be > 0: scoring takes its
+    log and would refuse the scheme (the HDI's income goalposts are ln(100)–ln(75,000))."""
+    problems: list[Problem] = []
+    for loc, node in _walk(scheme):
+        if not isinstance(node, Indicator) or node.transform is None or not node.transform.log:
+            continue
+        for sub, what, value in _raw_parameters(node):
+            if value <= 0:
+                problems.append(((*loc, "rule", *sub),
+                                 f"{what} {value:g} cannot be log-transformed (log needs a value "
+                                 "> 0): give a positive value in the measure's raw units, or "
+                                 "remove `transform.log`"))
     return problems
