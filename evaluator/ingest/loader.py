@@ -26,7 +26,7 @@ import polars as pl
 from evaluator.ingest.columns import ColumnPlan, plan_columns
 from evaluator.ingest.errors import IngestError, IngestRejected, IngestResult, RowProblem
 from evaluator.ingest.kinds import Kind, get_kind
-from evaluator.ingest.readers import ROW, Source, _first_line, open_source
+from evaluator.ingest.readers import BLANK, ROW, Source, _first_line, open_source
 from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
 from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
 from evaluator.store.db import transaction
@@ -157,11 +157,16 @@ class _Attempt:
         ctx = _context(self.con, self.spec)
         chunk_rows = int(os.environ.get(CHUNK_ENV, "200000"))
         found: list[pl.DataFrame] = []
-        n_found, rows = 0, 0
+        n_found, rows, blank = 0, 0, 0
         insert = _Inserter(self.con, self.spec, self.batch_id, self.db_path)
         try:
             with transaction(self.con):
                 for raw in source.batches(plan.rename, chunk_rows):
+                    # rows with every cell empty (a trailing newline, Excel's ",,," rows) are
+                    # skipped in every format; the others keep their spreadsheet row numbers
+                    skipped = int(raw.get_column(BLANK).sum())
+                    blank += skipped
+                    raw = raw.filter(~pl.col(BLANK)).drop(BLANK) if skipped else raw.drop(BLANK)
                     typed = typed_frame(raw, self.spec)
                     bad = problems_frame(raw, typed, self.spec, ctx)
                     if bad.height:
@@ -172,7 +177,7 @@ class _Attempt:
                     insert(typed)
                     rows += raw.height
                     if progress:
-                        progress(rows, max(rows, source.est_rows))
+                        progress(rows + blank, max(rows + blank, source.est_rows))
                     _maybe_pause()
                 keys = _key_problems(self.con, self.spec, self.batch_id)
                 if keys.height:
@@ -180,12 +185,16 @@ class _Attempt:
                     n_found += keys.height
                 if n_found or (rows == 0 and not self.spec.allow_empty):
                     raise _Rollback
-                self.record("accepted", rows, None, encoding=source.encoding, plan=plan)
+                self.record("accepted", rows, _skipped(blank) or None, encoding=source.encoding,
+                            plan=plan)
         except _Rollback:
             if not n_found:
                 found = [pl.DataFrame([{"row": 2, "column": "(all)", "value": None,
-                                        "reason": "the file has a header but no data rows "
-                                                  "/ 文件只有表头，没有数据行"}],
+                                        "reason": "the file has a header but no data rows"
+                                                  + (f" ({_skipped(blank)})" if blank else "")
+                                                  + "; add rows below the header "
+                                                  "/ 文件只有表头，没有数据行"
+                                                  + (f"（已跳过 {blank} 个空行）" if blank else "")}],
                                       schema=PROBLEM_SCHEMA)]
             self.reject(pl.concat(found), encoding=source.encoding, plan=plan, rows=rows)
         except PseudonymKeyError as exc:
@@ -201,14 +210,21 @@ class _Attempt:
             notes.append("columns mapped: " + ", ".join(f"{h}→{t}" for h, t in mapped.items()))
         if plan.ignored:
             notes.append("ignored columns: " + ", ".join(plan.ignored))
+        if blank:
+            notes.append(_skipped(blank))
         extra = f" ({'; '.join(notes)})" if notes else ""
         return IngestResult(
             self.batch_id, rows, "loaded",
             f"{self.path.name}: loaded {rows} {self.spec.name} rows as batch "
             f"{self.batch_id}{extra} "
-            f"/ 已导入 {rows} 行，批次 {self.batch_id}",
+            f"/ 已导入 {rows} 行，批次 {self.batch_id}"
+            + (f"，已跳过 {blank} 个空行" if blank else ""),
             ignored_columns=plan.ignored,
         )
+
+
+def _skipped(blank: int) -> str:
+    return f"skipped {blank} blank row{'s' if blank != 1 else ''}" if blank else ""
 
 
 def _user() -> str:

@@ -21,6 +21,7 @@ import polars as pl
 from evaluator.ingest.errors import IngestError, IngestRejected, RowProblem
 
 ROW = "_row"  # spreadsheet row number of each data row (the header is row 1)
+BLANK = "_blank"  # True for a row whose every cell is empty or whitespace: skipped, counted
 CSV_EXT = {".csv", ".txt", ".tsv"}
 XLSX_EXT = {".xlsx", ".xlsm", ".xls", ".ods"}
 PARQUET_EXT = {".parquet", ".pq"}
@@ -38,8 +39,12 @@ class Source:
     _frame: pl.LazyFrame
 
     def batches(self, rename: dict[str, str], rows: int) -> Iterator[pl.DataFrame]:
-        """Mapped columns only, plus `_row`, in batches of about `rows` rows."""
-        lf = self._frame.select([pl.col(ROW), *[pl.col(h).alias(t) for h, t in rename.items()]])
+        """Mapped columns only, plus `_row` and `_blank` (every cell of the row, mapped or not,
+        empty or whitespace), in batches of about `rows` rows."""
+        blank = (pl.all_horizontal(pl.col(h).is_null() | (pl.col(h).str.strip_chars() == "")
+                                   for h in self.headers) if self.headers else pl.lit(False))
+        lf = self._frame.select([pl.col(ROW), *[pl.col(h).alias(t) for h, t in rename.items()],
+                                 blank.alias(BLANK)])
         try:
             yield from lf.collect_batches(chunk_size=rows)
         except pl.exceptions.PolarsError as exc:
