@@ -159,3 +159,17 @@ def test_unreadable_files_exit_1_with_a_message(name: str, content: bytes | None
 def test_unknown_kind(base_db: Path, tmp_path: Path) -> None:
     result = ingest(copy_db(base_db, tmp_path), "budget", DATA / "units.csv")
     assert result.exit_code == 1 and "unknown kind 'budget'" in result.output
+
+
+def test_a_directory_is_not_a_missing_file(base_db: Path, tmp_path: Path) -> None:
+    db = copy_db(base_db, tmp_path)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "o.csv").write_text(OUT + "0101,2026,x,1\n")
+    before = fingerprint(db)
+    result = ingest(db, "outcomes", folder)
+    assert result.exit_code == 1
+    assert f"{folder}: is a directory: give a file path" in result.output
+    assert "no such file" not in result.output and "Traceback" not in result.output
+    assert fingerprint(db) == before
+

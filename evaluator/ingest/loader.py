@@ -67,6 +67,9 @@ def ingest_file(
     """Load `path` as one `kind` batch. Raises IngestRejected (nothing stored) or IngestError."""
     spec = get_kind(kind)
     path = Path(path)
+    if path.is_dir():
+        raise IngestError(f"{path}: is a directory: give a file path, e.g. {path / (kind + '.csv')} "
+                          "/ 这是一个文件夹，请给出文件路径")
     if not path.is_file():
         raise IngestError(f"{path}: no such file / 文件不存在")
     db_path = db_path or database_path(con)
