@@ -79,6 +79,9 @@ CASES: dict[str, tuple[str, str, bytes, int, str, str]] = {
                                "unit_id,name,unit_type\n0301,东湖镇,township\n".encode()
                                + b"0302,\xff\xfe,township\n", 3, "name", "UTF-8"),
     "header_only": ("outcomes", "o.csv", _text(OUT), 2, "(all)", "no data rows"),
+    "more_fields_than_header": ("outcomes", "o.csv", _text(
+        OUT + "0101,2026,x,1\n0102,2026,x,2,3\n"), 3, "(all)",
+        "line 3 of the file has 5 fields but the header has 4 columns"),
 }
 
 
@@ -173,3 +176,25 @@ def test_a_directory_is_not_a_missing_file(base_db: Path, tmp_path: Path) -> Non
     assert "no such file" not in result.output and "Traceback" not in result.output
     assert fingerprint(db) == before
 
+
+def test_rows_with_more_fields_are_named_by_line_in_every_batch(
+        base_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polars refuses such a file without saying where; we name every line, in any encoding,
+    even when the bad line is in a later batch than rows already written."""
+    monkeypatch.setenv("EVALUATOR_INGEST_CHUNK_ROWS", "2")
+    db = copy_db(base_db, tmp_path)
+    header = "unit_id;period;measure;value;备注\r\n"
+    rows = ['0101;2026;x;1;"a;b"', '0102;2026;x;2;"say ""a;b"""', "", "0201;2026;x;3;ok",
+            "0202;2026;x;4;extra;field", "0101;2027;x;5;;;"]
+    path = tmp_path / "o.csv"
+    path.write_bytes((header + "\r\n".join(rows) + "\r\n").encode("gb18030"))
+    before = fingerprint(db)
+    result = ingest(db, "outcomes", path)
+    assert result.exit_code == 1, result.output
+    assert "row 6, column (all): line 6 of the file has 6 fields but the header has 5" in (
+        result.output)
+    assert "row 7, column (all): line 7 of the file has 7 fields" in result.output
+    assert "delete the extra ';' separators" in result.output
+    assert "2 problem(s)" in result.output  # the quoted separators on lines 2 and 3 are fine
+    assert "Schema" not in result.output and "truncate_ragged_lines" not in result.output
+    assert fingerprint(db) == before

@@ -26,7 +26,7 @@ import polars as pl
 from evaluator.ingest.columns import ColumnPlan, plan_columns
 from evaluator.ingest.errors import IngestError, IngestRejected, IngestResult, RowProblem
 from evaluator.ingest.kinds import Kind, get_kind
-from evaluator.ingest.readers import BLANK, ROW, Source, _first_line, open_source
+from evaluator.ingest.readers import BLANK, ROW, BadRows, Source, _first_line, open_source
 from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
 from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
 from evaluator.store.db import transaction
@@ -200,6 +200,9 @@ class _Attempt:
                                                   + (f"（已跳过 {blank} 个空行）" if blank else "")}],
                                       schema=PROBLEM_SCHEMA)]
             self.reject(pl.concat(found), encoding=source.encoding, plan=plan, rows=rows)
+        except BadRows as bad:  # the reader could not split some rows; found has the rest
+            problems = pl.concat([*found, bad.problems.cast(PROBLEM_SCHEMA)])  # type: ignore[arg-type]
+            self.reject(problems, encoding=source.encoding, plan=plan, rows=rows)
         except PseudonymKeyError as exc:
             raise IngestError(str(exc)) from None
         except duckdb.Error as exc:  # a check we lack let a bad row reach the database

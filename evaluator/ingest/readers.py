@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class Source:
     encoding: str
     est_rows: int
     _frame: pl.LazyFrame
+    _diagnose: Callable[[], pl.DataFrame] | None = None  # rows at fault when the reader fails
 
     def batches(self, rename: dict[str, str], rows: int) -> Iterator[pl.DataFrame]:
         """Mapped columns only, plus `_row` and `_blank` (every cell of the row, mapped or not,
@@ -48,8 +49,27 @@ class Source:
         try:
             yield from lf.collect_batches(chunk_size=rows)
         except pl.exceptions.PolarsError as exc:
+            found = self._rows_at_fault()
+            if found is not None and found.height:
+                raise BadRows(found) from None
             raise IngestError(
                 f"{self.path}: cannot be read as a table: {_first_line(exc)}") from None
+
+    def _rows_at_fault(self) -> pl.DataFrame | None:
+        if self._diagnose is None:
+            return None
+        try:
+            return self._diagnose()
+        except pl.exceptions.PolarsError:  # the diagnosis is best effort; the caller explains
+            return None
+
+
+class BadRows(Exception):
+    """The reader stopped on rows it cannot split (row, column, value, reason frame)."""
+
+    def __init__(self, problems: pl.DataFrame):
+        super().__init__(f"{problems.height} row(s) cannot be read")
+        self.problems = problems
 
 
 def _first_line(exc: BaseException) -> str:
@@ -162,7 +182,42 @@ def _open_csv(path: Path, workdir: Path) -> Source:
     if not headers:
         raise IngestError(f"{path}: the file is empty (no header row) / 文件为空")
     lf = lf.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
-    return Source(path, headers, encoding, max(newlines - 1, 0), lf)
+    return Source(path, headers, encoding, max(newlines - 1, 0), lf,
+                  lambda: _ragged_lines(target, sep, len(headers)))
+
+
+def _ragged_lines(target: Path, sep: str, width: int) -> pl.DataFrame:
+    """Lines with more fields than the header, which polars refuses without saying where.
+
+    Each line is read whole; quoted values (`"a,b"`, `"say ""hi"" "`) are removed before the
+    separators are counted. A line with an odd number of quotes is part of a value spanning
+    lines and is not judged.
+    """
+    lines = pl.scan_csv(target, has_header=False, separator="\x1f", quote_char=None,
+                        infer_schema=False, new_columns=["line"], truncate_ragged_lines=True,
+                        raise_if_empty=False)
+    fields = (pl.col("line").str.replace_all(r'"[^"]*"', "")
+              .str.count_matches(sep, literal=True) + 1)
+    shown = {"\t": "tab"}.get(sep, sep)
+    return (
+        lines.with_row_index("row", offset=1)
+        .filter((pl.col("row") > 1) & (pl.col("line").str.count_matches('"', literal=True) % 2 == 0))
+        .select(pl.col("row").cast(pl.Int64), fields.alias("n"))
+        .filter(pl.col("n") > width)
+        .select(
+            "row",
+            pl.lit("(all)").alias("column"),
+            pl.lit(None, dtype=pl.String).alias("value"),
+            pl.format(
+                f"line {{}} of the file has {{}} fields but the header has {width} columns: "
+                f"delete the extra '{shown}' separators, or put double quotes around a value "
+                f"that contains one / 该行有 {{}} 个字段，多于表头的 {width} 列：请删除多余的"
+                f"分隔符，或给含分隔符的值加双引号",
+                pl.col("row"), pl.col("n"), pl.col("n"),
+            ).alias("reason"),
+        )
+        .collect()
+    )
 
 
 # --------------------------------------------------------------------------- Parquet
