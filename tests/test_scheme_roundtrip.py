@@ -18,12 +18,16 @@ from evaluator.lint import rule_ids
 from evaluator.scheme import load_scheme
 from evaluator.scheme.checks import cross_check
 from evaluator.scheme.dump import dump_scheme
+from evaluator.scheme.hints import id_problem
 from evaluator.scheme.loader import load_scheme_text
 from evaluator.scheme.models import Scheme
 
 ROOT = Path(__file__).resolve().parent.parent
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+# unit types are free text ids: no whitespace or full-width punctuation (validation rejects them)
+ID_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Z")), min_size=1,
+                  max_size=12).filter(lambda s: id_problem(s) is None)
 IDS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True)
 NUM = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 POS = st.floats(0.001, 1e4, allow_nan=False)
@@ -81,6 +85,13 @@ def rules(draw: st.DrawFn, direction: str) -> dict[str, Any]:
     return {"type": "direct"}
 
 
+def loggable(rule: dict[str, Any]) -> bool:
+    """transform.log needs every raw-unit rule parameter > 0 (validation checks it)."""
+    values = [rule.get(k) for k in ("lower", "upper", "target", "good", "bad", "threshold")]
+    values += [b["threshold"] for b in rule.get("bands", [])]
+    return all(v > 0 for v in values if v is not None)
+
+
 @st.composite
 def indicators(draw: st.DrawFn, id_: str) -> dict[str, Any]:
     direction = draw(st.sampled_from(["higher", "lower"]))
@@ -91,11 +102,12 @@ def indicators(draw: st.DrawFn, id_: str) -> dict[str, Any]:
         lo, hi = draw(ordered(-10, 100))
         source = {"questions": draw(st.lists(IDS, min_size=1, max_size=3)),
                   "scale": {"min": lo, "max": hi}, "top_box": draw(st.integers(1, 5))}
+    rule = draw(rules(direction))
     transform = None
     if draw(st.booleans()):
         floor, cap = draw(ordered())
         wins = draw(maybe(ordered(0, 1)))
-        transform = drop_none({"log": draw(st.booleans()), "floor": floor, "cap": cap,
+        transform = drop_none({"log": draw(st.booleans()) and loggable(rule), "floor": floor, "cap": cap,
                                "winsorize": list(wins) if wins else None})
     lint = None
     if draw(st.booleans()):
@@ -105,7 +117,7 @@ def indicators(draw: st.DrawFn, id_: str) -> dict[str, Any]:
         "id": id_, "name": draw(text_pair()), "description": draw(maybe(text_pair())),
         "evidence": draw(st.sampled_from(["outcome", "satisfaction", "output", "process", "trace"])),
         "source": source, "direction": direction, "transform": transform,
-        "rule": draw(rules(direction)),
+        "rule": rule,
         "missing": draw(st.sampled_from(["reweight", "peer_median", "zero"])),
         "frequency": draw(st.sampled_from(["annual", "quarterly", "monthly", "weekly", "daily"])),
         "burden_minutes": draw(maybe(st.floats(0, 600, allow_nan=False))),
@@ -168,7 +180,7 @@ def schemes(draw: st.DrawFn) -> dict[str, Any]:
     return drop_none({
         "id": draw(st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,10}", fullmatch=True)),
         "version": draw(TEXT), "name": draw(text_pair()), "description": draw(maybe(text_pair())),
-        "year": draw(st.integers(1900, 2200)), "unit_types": draw(st.lists(TEXT, min_size=1, max_size=3)),
+        "year": draw(st.integers(1900, 2200)), "unit_types": draw(st.lists(ID_TEXT, min_size=1, max_size=3)),
         "scale": {"min": lo, "max": hi, "decimals": draw(st.integers(0, 6))},
         "aggregation": draw(st.sampled_from(["arithmetic", "geometric"])),
         "total_points": sum(top_weights) if draw(st.booleans()) else None,

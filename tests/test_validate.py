@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from evaluator.cli import app
@@ -138,3 +140,29 @@ def test_hdi_with_positive_goalposts_validates_and_builds_every_rule() -> None:
     loaded = load_scheme(ROOT / "examples" / "hdi" / "scheme.yaml")
     for ind in loaded.scheme.indicators():
         rule_expr(ind)  # raises ScoringError if validation let a bad log parameter through
+
+
+FULLWIDTH = st.sampled_from([chr(c) for c in range(0xFF01, 0xFF5F)] + ["、", "。", "【", "】", "“"])
+PLAIN = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd"),
+                              whitelist_characters="_.-", max_codepoint=0x9FFF), min_size=1)
+
+
+@given(head=PLAIN, ch=FULLWIDTH, tail=PLAIN)
+def test_an_id_with_fullwidth_punctuation_names_it_and_its_ascii_twin(
+        head: str, ch: str, tail: str) -> None:
+    from evaluator.scheme.hints import fullwidth, id_problem
+
+    assume(not any(fullwidth(c) for c in head + tail))
+    problem = id_problem(head + ch + tail)
+    found = fullwidth(ch)
+    assert problem is not None and found is not None
+    assert f"'{ch}'" in problem and f"'{found[1]}'" in problem
+
+
+@given(value=PLAIN)
+def test_plain_ids_including_chinese_ones_pass(value: str) -> None:
+    from evaluator.scheme.hints import fullwidth, id_problem
+
+    assume(not any(fullwidth(c) for c in value))
+    assert id_problem(value) is None
+    assert id_problem(value + " x") is not None and "space" in str(id_problem(value + " x"))

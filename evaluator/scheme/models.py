@@ -10,13 +10,38 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+from evaluator.scheme.hints import id_problem
 
 
 class Strict(BaseModel):
     """Base for every scheme model: unknown keys are errors, so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _plain_id(value: object) -> object:
+    """Ids are matched verbatim against data and other ids: a full-width comma or a space in
+    one is a typing slip (`[township，street]` would be one unit type), so it is an error."""
+    if isinstance(value, str):
+        problem = id_problem(value)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+Id = Annotated[str, BeforeValidator(_plain_id), StringConstraints(min_length=1)]
+"""An identifier: any text without whitespace or full-width punctuation (pattern per field)."""
 
 
 class Text(Strict):
@@ -89,7 +114,7 @@ class MissingPolicy(StrEnum):
 class MeasureSource(Strict):
     """A measure in the `outcomes` table."""
 
-    measure: str = Field(min_length=1)
+    measure: Id = Field(min_length=1)
     rollup: Rollup = Rollup.mean
 
 
@@ -109,7 +134,7 @@ class SurveyScale(Strict):
 class SurveySource(Strict):
     """A set of survey questions averaged per respondent into a 0–100 index."""
 
-    questions: list[str] = Field(min_length=1)
+    questions: list[Id] = Field(min_length=1)
     scale: SurveyScale
     top_box: int = Field(default=2, ge=1, description="answers in the top N points count as satisfied")
 
@@ -277,18 +302,18 @@ Rule = Annotated[
 class LintSettings(Strict):
     """Per-indicator lint silencing: name the rule ids and say why."""
 
-    ignore: list[str] = Field(default_factory=list)
+    ignore: list[Id] = Field(default_factory=list)
     reason: str | None = None
 
 
 class Indicator(Strict):
     """What is measured, what it proves, where its data comes from and how it is scored."""
 
-    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    id: Id = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     name: Text
     description: Text | None = None
     evidence: Evidence
-    linked_outcomes: list[str] = Field(
+    linked_outcomes: list[Id] = Field(
         default_factory=list, description="for trace/process indicators: outcome indicator ids served"
     )
     source: Source
@@ -312,7 +337,7 @@ class Indicator(Strict):
 class Dimension(Strict):
     """A node of the tree; children are indicators and/or sub-dimensions, any depth."""
 
-    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    id: Id = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     name: Text
     description: Text | None = None
     weight: float = Field(default=1.0, ge=0)
@@ -352,7 +377,7 @@ class Grade(Strict):
     reaches; the last band catches every score below the others (its `min_score` may be left out).
     """
 
-    code: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    code: Id = Field(pattern=r"^[a-z_][a-z0-9_]*$")
     name: Text
     min_score: float | None = None
     max_share: float | None = Field(
@@ -371,20 +396,20 @@ DEFAULT_GRADES: list[dict[str, object]] = [
 class Veto(Strict):
     """一票否决: an event that caps the unit's grade (and optionally its score)."""
 
-    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    id: Id = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     name: Text
-    event: str = Field(min_length=1, description="event id in the `events` input")
-    max_grade: str = Field(description="grade code the unit can at best receive")
+    event: Id = Field(min_length=1, description="event id in the `events` input")
+    max_grade: Id = Field(description="grade code the unit can at best receive")
     max_score: float | None = None
 
 
 class Adjustment(Strict):
     """加分项 / 扣分项: points per event (times the event's value when given), within a cap."""
 
-    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    id: Id = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     name: Text
     kind: Literal["bonus", "deduction"]
-    event: str = Field(min_length=1)
+    event: Id = Field(min_length=1)
     points: float = Field(gt=0, description="points per event occurrence (× event value if set)")
     cap: float = Field(gt=0, description="most points this item can add or remove")
 
@@ -431,12 +456,12 @@ class LintLimits(Strict):
 class Scheme(Strict):
     """A versioned indicator scheme (考核方案) for one year and one or more unit types."""
 
-    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+    id: Id = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
     version: str = "1"
     name: Text
     description: Text | None = None
     year: int = Field(ge=1900, le=2200, description="the default period scored")
-    unit_types: list[str] = Field(min_length=1)
+    unit_types: list[Id] = Field(min_length=1)
     scale: Scale = Field(default_factory=Scale)
     aggregation: Aggregation = Aggregation.arithmetic
     total_points: float | None = Field(default=None, gt=0)
