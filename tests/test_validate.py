@@ -166,3 +166,38 @@ def test_plain_ids_including_chinese_ones_pass(value: str) -> None:
     assume(not any(fullwidth(c) for c in value))
     assert id_problem(value) is None
     assert id_problem(value + " x") is not None and "space" in str(id_problem(value + " x"))
+
+
+DEMO_LINES = (ROOT / "indicators" / "demo_township.yaml").read_text(encoding="utf-8").splitlines()
+KEY_LINE = re.compile(r"^( +)(- )?([a-z_]+): ")
+KEY_LINES = [n for n, text in enumerate(DEMO_LINES) if KEY_LINE.match(text)][::4]  # keep it fast
+
+
+@pytest.mark.parametrize("how", ["fullwidth_colon", "ideographic_indent", "tab_indent"])
+def test_a_typing_slip_on_any_key_line_is_reported_at_that_line(how: str) -> None:
+    """Break each key line of the demo scheme in turn; whenever the YAML no longer parses, the
+    first issue names the character at the line it was typed on, not where the parser stopped."""
+    from evaluator.scheme.loader import parse_yaml
+
+    assert len(KEY_LINES) > 25
+    failures = 0
+    for n in KEY_LINES:
+        m = KEY_LINE.match(DEMO_LINES[n])
+        assert m
+        lines = list(DEMO_LINES)
+        if how == "fullwidth_colon":
+            lines[n] = lines[n].replace(": ", "：", 1)
+            want = "replace '：' with ':'"
+        elif how == "ideographic_indent":
+            lines[n] = "\u3000" * (len(m.group(1)) // 2) + lines[n].lstrip(" ")
+            want = "U+3000): indent with ordinary spaces"
+        else:
+            lines[n] = "\t" + lines[n].lstrip(" ")
+            want = "the indentation contains a tab"
+        try:
+            parse_yaml("\n".join(lines) + "\n", "s.yaml")
+        except SchemeInvalid as exc:
+            failures += 1
+            first = exc.issues[0]
+            assert first.line == n + 1 and want in first.message, (n + 1, exc.issues)
+    assert failures > 10  # most slips break the YAML; the rest are caught as field errors

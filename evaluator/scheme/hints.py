@@ -7,6 +7,7 @@ id validator (models) and the YAML error report (loader) name the character and 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # character -> (what to call it, the ASCII character to type instead)
@@ -74,3 +75,52 @@ def id_problem(value: str) -> str | None:
         if fullwidth(ch) is not None:
             return advice(ch)
     return None
+
+
+_KEY_FULLWIDTH_COLON = re.compile(r"(?:^|[\s{,\[-])[A-Za-z_][A-Za-z0-9_.-]*[ \t]*(：)")
+_LEADING = re.compile(r"^[ \t\u3000]*")
+_ASCII_FULLWIDTH_COMMA = re.compile(r"[A-Za-z0-9_][ \t]*(，)[ \t]*[A-Za-z0-9_]")
+
+
+def yaml_hints(text: str) -> list[tuple[int, str]]:
+    """(1-based line, message) for each character that typically breaks YAML when typed with a
+    Chinese input method: a full-width colon after a key, an ideographic space or a tab in the
+    indentation, a full-width comma between ASCII items of a flow list or mapping.
+
+    Only called once parsing has failed: the parser notices these a line or more later, or
+    with a message that does not name the character."""
+    out: list[tuple[int, str]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        code = _strip_comment(line)
+        indent = _LEADING.match(code)
+        lead = indent.group(0) if indent else ""
+        if "\u3000" in lead:
+            col = lead.index("\u3000") + 1
+            out.append((n, f"column {col}: the indentation contains '\u3000' (ideographic "
+                           "(full-width) space, U+3000): indent with ordinary spaces"))
+        elif "\t" in lead and code.strip():
+            col = lead.index("\t") + 1
+            out.append((n, f"column {col}: the indentation contains a tab: YAML indents with "
+                           "spaces only; replace the tab with spaces"))
+        for m in _KEY_FULLWIDTH_COLON.finditer(code):
+            out.append((n, f"column {m.start(1) + 1}: '：' (full-width colon) after a key: "
+                           "replace '：' with ':' (and put a space after it)"))
+        if any(b in code for b in "[{"):
+            for m in _ASCII_FULLWIDTH_COMMA.finditer(code):
+                out.append((n, f"column {m.start(1) + 1}: '，' (full-width comma) between "
+                               "items: replace '，' with ', '"))
+    return out
+
+
+def _strip_comment(line: str) -> str:
+    """The line without a trailing `# comment` (a '#' after whitespace, outside quotes)."""
+    quote: str | None = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t\u3000"):
+            return line[:i]
+    return line

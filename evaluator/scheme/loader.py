@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from evaluator.scheme.hints import yaml_hints
 from evaluator.scheme.models import Scheme
 
 Loc = tuple[str | int, ...]
@@ -145,17 +146,21 @@ def _message(err: ErrorDetails) -> str:
 
 
 def parse_yaml(text: str, file: str) -> Any:
+    """The round-trip YAML tree; on a syntax error, `SchemeInvalid` with the parser's message
+    and, first, every full-width character or tab that typically caused it, at its own line."""
     yaml = YAML(typ="rt")
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise SchemeInvalid(
-            [SchemeIssue(file, line, "", f"not valid YAML: {exc.problem or exc}. Fix the syntax.")]
-        ) from None
+        problem = f"not valid YAML: {exc.problem or exc}"
     except YAMLError as exc:
-        raise SchemeInvalid([SchemeIssue(file, None, "", f"not valid YAML: {exc}")]) from None
+        line, problem = None, f"not valid YAML: {exc}"
+    hints = [SchemeIssue(file, n, "", msg) for n, msg in yaml_hints(text)]
+    tail = (" (the parser stopped here; most likely because of the character reported above)"
+            if hints else ". Fix the syntax.")
+    raise SchemeInvalid([*hints, SchemeIssue(file, line, "", problem + tail)])
 
 
 def load_scheme(path: str | Path) -> LoadedScheme:
