@@ -48,8 +48,9 @@ def _to_yaml(value: Any, *, flow: bool = False) -> Any:
             node.fa.set_flow_style()
         return node
     if isinstance(value, list):
-        seq = CommentedSeq(_to_yaml(v, flow=flow) for v in value)
-        if flow or all(_scalar(v) for v in value):
+        inline = flow or all(_scalar(v) for v in value)
+        seq = CommentedSeq(_to_yaml(v, flow=inline) for v in value)  # quote `?x` inside [...]
+        if inline:
             seq.fa.set_flow_style()
         return seq
     if flow and isinstance(value, str) and not _PLAIN_IN_FLOW.fullmatch(value):

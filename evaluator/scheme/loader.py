@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from evaluator.scheme.hints import yaml_hints
+from evaluator.scheme.messages import message
 from evaluator.scheme.models import Scheme
 
 Loc = tuple[str | int, ...]
@@ -101,7 +101,9 @@ def _yaml_path(tree: Any, loc: Loc) -> Loc:
     """Drop pydantic's union tags from an error path, keeping only keys present in the file."""
     kept: list[str | int] = []
     node = tree
-    for part in loc:
+    for i, part in enumerate(loc):
+        if i and loc[i - 1] in ("rule", "source") and part in _UNION_TAGS:
+            continue  # pydantic's tag, even where it equals a key (`source: {measure: …}`)
         if _has(node, part):
             node = node[part]
             kept.append(part)
@@ -128,21 +130,6 @@ _UNION_TAGS = {
     "min_max", "goalposts", "target", "bands", "percentile", "zscore", "efficacy",
     "deduction", "pass_fail", "direct", "measure", "survey",
 }  # fmt: skip
-
-
-def _message(err: ErrorDetails) -> str:
-    kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
-        return "unknown key: remove it or check its spelling against docs/scheme.md"
-    if kind == "missing":
-        return "required key is missing: add it"
-    if kind == "union_tag_invalid":
-        return f"{msg}; see docs/scheme.md for the rule types"
-    if kind == "value_error":
-        return msg.removeprefix("Value error, ")
-    got = err.get("input")
-    shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
-    return f"{msg}{shown}"
 
 
 def parse_yaml(text: str, file: str) -> Any:
@@ -202,7 +189,7 @@ def load_scheme_text(text: str, path: str | Path = "<scheme>") -> LoadedScheme:
         issues = []
         for err in exc.errors():
             loc = _yaml_path(tree, tuple(err["loc"]))
-            issues.append(SchemeIssue(file, line_of(tree, loc), format_path(loc), _message(err)))
+            issues.append(SchemeIssue(file, line_of(tree, loc), format_path(loc), message(err)))
         raise SchemeInvalid(_dedupe(issues)) from None
 
     problems = cross_check(scheme)

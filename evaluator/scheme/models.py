@@ -27,7 +27,7 @@ from evaluator.scheme.hints import id_problem
 class Strict(BaseModel):
     """Base for every scheme model: unknown keys are errors, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 def _plain_id(value: object) -> object:
