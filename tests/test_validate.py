@@ -201,3 +201,40 @@ def test_a_typing_slip_on_any_key_line_is_reported_at_that_line(how: str) -> Non
             first = exc.issues[0]
             assert first.line == n + 1 and want in first.message, (n + 1, exc.issues)
     assert failures > 10  # most slips break the YAML; the rest are caught as field errors
+
+
+def test_a_scheme_with_its_own_grade_codes_validates_and_scores(tmp_path: Path) -> None:
+    """Grade codes such as A, B, Excellent or 2-star are the scheme's own (CONTRACT), end to end."""
+    import polars as pl
+
+    hdi = ROOT / "examples" / "hdi"
+    text = (hdi / "scheme.yaml").read_text(encoding="utf-8")
+    for old, new in (("very_high", "A"), ("code: high", "code: B"), ("medium", "Excellent"),
+                     ("code: low", "code: 2-star")):
+        assert old in text
+        text = text.replace(old, new)
+    scheme = tmp_path / "s.yaml"
+    scheme.write_text(text, encoding="utf-8")
+    assert [g.code for g in load_scheme(scheme).scheme.grades] == ["A", "B", "Excellent", "2-star"]
+    db, out = tmp_path / "db.duckdb", tmp_path / "out"
+    for kind in ("units", "outcomes"):
+        result = runner.invoke(app, ["ingest", "--db", str(db), "--kind", kind,
+                                     str(hdi / f"{kind}.csv")])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["score", "--db", str(db), "--scheme", str(scheme), "--period",
+                                 "2021", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    grades = dict(pl.read_csv(out / "scores.csv", schema_overrides={"unit_id": pl.String})
+                  .select("unit_id", "grade").iter_rows())
+    assert grades["CHE"] == "A" and grades["CHN"] == "B"
+    assert grades["IND"] == "Excellent" and grades["NER"] == "2-star"
+
+
+@pytest.mark.parametrize("code", ["-a", "a b", "优秀", "a.b", ""])
+def test_grade_codes_stay_ids(code: str, tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "hdi" / "scheme.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("code: very_high", f"code: '{code}'"), encoding="utf-8")
+    with pytest.raises(SchemeInvalid) as exc:
+        load_scheme(path)
+    assert any(i.path == "grades[0].code" for i in exc.value.issues), exc.value.issues

@@ -377,7 +377,7 @@ class Grade(Strict):
     reaches; the last band catches every score below the others (its `min_score` may be left out).
     """
 
-    code: Id = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    code: Id = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
     name: Text
     min_score: float | None = None
     max_share: float | None = Field(
