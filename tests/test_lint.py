@@ -170,6 +170,37 @@ def test_cli_exit_codes_and_json_contract(tmp_path: Path) -> None:
     assert invalid.exit_code == 2 and "dimensions" in invalid.output
 
 
+@pytest.mark.parametrize("case", ["yaml_syntax", "invalid", "missing", "directory", "not_utf8"])
+def test_cli_json_on_an_unreadable_scheme_is_still_json(case: str, tmp_path: Path) -> None:
+    """stdout is a JSON object with the validation errors (exit 2); stderr keeps the text."""
+    path = tmp_path / "s.yaml"
+    if case == "yaml_syntax":
+        path.write_text("id: x\nname：[unclosed\n", encoding="utf-8")
+    elif case == "invalid":
+        path = write(tmp_path, scheme())  # no dimensions
+    elif case == "directory":
+        path.mkdir()
+    elif case == "not_utf8":
+        path.write_bytes("id: 乡镇\n".encode("gbk"))
+    result = runner.invoke(app, ["lint", str(path), "--format", "json"])
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["scheme"] is None and doc["summary"] is None and doc["findings"] == []
+    assert doc["file"] == str(path)
+    assert doc["errors"] and all(e.keys() == {"line", "path", "message"} for e in doc["errors"])
+    for e in doc["errors"]:
+        assert e["message"] in result.stderr and "Traceback" not in result.stderr
+    if case == "invalid":
+        assert any(e["path"] == "dimensions" and e["line"] for e in doc["errors"])
+    if case == "yaml_syntax":
+        assert doc["errors"][0]["line"] == 2 and "replace '：' with ':'" in doc["errors"][0]["message"]
+
+
+def test_cli_json_of_a_readable_scheme_has_no_errors() -> None:
+    doc = json.loads(runner.invoke(app, ["lint", str(DEMO), "--format", "json"]).stdout)
+    assert doc["errors"] == [] and doc["scheme"] == "demo_township"
+
+
 def test_cli_text_output_in_both_languages() -> None:
     en = runner.invoke(app, ["lint", str(TRACE_HEAVY)], env={"COLUMNS": "200"})
     assert en.exit_code == 1

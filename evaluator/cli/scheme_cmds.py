@@ -13,6 +13,7 @@ from rich.table import Table
 
 from evaluator.cli.common import console, err_console
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
+from evaluator.lint.report import unreadable_json
 from evaluator.scheme import LoadedScheme, SchemeInvalid, load_scheme
 from evaluator.scheme.weights import weight_table
 
@@ -35,14 +36,17 @@ SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severi
 SEVERITY_ZH = {Severity.error: "错误", Severity.warning: "警告", Severity.info: "提示"}
 
 
-def _load_or_exit(scheme: Path, code: int) -> LoadedScheme:
-    """Load a scheme; on failure print every issue with its location and exit with `code`."""
+def _load_or_exit(scheme: Path, code: int, json_errors: bool = False) -> LoadedScheme:
+    """Load a scheme; on failure print every issue with its location (stderr) and exit with
+    `code`. With `json_errors`, stdout also gets them as a JSON object (`lint --format json`)."""
     try:
         return load_scheme(scheme)
     except SchemeInvalid as exc:
         for issue in exc.issues:
             err_console.print(f"[red]✗[/] {escape(str(issue))}")
         err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in {scheme}")
+        if json_errors:
+            typer.echo(unreadable_json(str(scheme), exc.issues))
         raise typer.Exit(code) from None
 
 
@@ -63,7 +67,7 @@ def lint(
     lang: LangOpt = Lang.en,
 ) -> None:
     """Formalism audit of a scheme: exit 0 without errors, 1 with errors, 2 when unreadable."""
-    report = lint_scheme(_load_or_exit(scheme, 2))
+    report = lint_scheme(_load_or_exit(scheme, 2, json_errors=fmt is OutputFormat.json))
     if fmt is OutputFormat.json:
         typer.echo(report.to_json())
     else:

@@ -16,7 +16,7 @@ from evaluator.lint.base import Finding, LintContext, Rule, Severity
 from evaluator.lint.lexicon import Lexicon, default_lexicon
 from evaluator.lint.registry import builtin_rules
 from evaluator.lint.rules import top_burdens
-from evaluator.scheme.loader import LoadedScheme
+from evaluator.scheme.loader import LoadedScheme, SchemeIssue
 from evaluator.scheme.models import Evidence
 
 TOP_BURDENS = 5
@@ -50,11 +50,27 @@ class LintReport:
             "counts": {s.value: self.count(s) for s in Severity},
             "findings": [f.to_dict() for f in self.findings],
             "suppressed": [f.to_dict() for f in self.suppressed],
+            "errors": [],
             "summary": self.summary,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+
+def unreadable_json(file: str, issues: Sequence[SchemeIssue], indent: int | None = 2) -> str:
+    """The `lint --format json` object for a scheme that cannot be read or validated: same keys
+    as a report, `scheme` and `summary` null, the validation errors under `errors`, so a
+    pipeline reading stdout always gets JSON (the exit status, 2, says which case it is)."""
+    return json.dumps({
+        "scheme": None,
+        "file": file,
+        "counts": None,
+        "findings": [],
+        "suppressed": [],
+        "errors": [{"line": i.line, "path": i.path, "message": i.message} for i in issues],
+        "summary": None,
+    }, ensure_ascii=False, indent=indent)
 
 
 def lint_scheme(
