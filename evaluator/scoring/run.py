@@ -9,8 +9,6 @@ timestamp are the only things that differ between two runs of the same inputs).
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import json
 import re
 import subprocess
@@ -24,6 +22,7 @@ import polars as pl
 from sqlglot import exp
 
 import evaluator
+from evaluator.lint import lint_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.weights import weight_table
@@ -291,9 +290,10 @@ def write_run(engine: Engine, loaded: LoadedScheme, period: str, run_id: str,
     if lint:
         engine.register("_sc_lint", pl.DataFrame(lint, schema={
             "rule": pl.String, "severity": pl.String, "indicator": pl.String,
-            "message": pl.String}))
-        _insert(engine, "run_lint", "(run_id, rule, severity, indicator, message) "
-                "SELECT CAST(:run AS VARCHAR), rule, severity, indicator, message FROM _sc_lint",
+            "message": pl.String, "message_zh": pl.String}))
+        _insert(engine, "run_lint", "(run_id, rule, severity, indicator, message, message_zh) "
+                "SELECT CAST(:run AS VARCHAR), rule, severity, indicator, message, message_zh "
+                "FROM _sc_lint",
                 run=run_id)
     if survey_table_exists(engine):
         _insert(engine, "run_survey_quality", f"SELECT CAST(:run AS VARCHAR), * FROM {SURVEY}",
@@ -307,15 +307,11 @@ def survey_table_exists(engine: Engine) -> bool:
 
 
 def lint_findings(loaded: LoadedScheme) -> list[dict[str, Any]]:
-    """Findings of `evaluator.lint` when it is installed (stored with the run, never blocking)."""
-    if importlib.util.find_spec("evaluator.lint") is None:
-        return []
-    lint = importlib.import_module("evaluator.lint")
-    report = lint.lint_scheme(loaded)
+    """The formalism findings, stored with the run (never a reason to refuse scoring)."""
     return [
-        {"rule": f.rule, "severity": getattr(f.severity, "value", str(f.severity)),
-         "indicator": f.indicator, "message": f.message}
-        for f in report.findings
+        {"rule": f.rule, "severity": str(f.severity), "indicator": f.indicator,
+         "message": f.message, "message_zh": f.message_zh}
+        for f in lint_scheme(loaded).findings
     ]
 
 
@@ -357,8 +353,9 @@ def _score(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
     engine.execute(exp.Transaction())
     try:
         write_run(engine, loaded, period, run_id, parameters, warnings, lint)
-        if importlib.util.find_spec("evaluator.flags") is not None:
-            importlib.import_module("evaluator.flags").compute_flags(engine, scheme, run_id)
+        from evaluator.flags import compute_flags  # flags builds on the scoring engine: import late
+
+        compute_flags(engine, scheme, run_id)
     except BaseException:
         engine.execute(exp.Rollback())
         raise
@@ -367,10 +364,9 @@ def _score(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
 
 
 def publish(con: duckdb.DuckDBPyConnection) -> None:
-    """Refresh the dashboard's read-only snapshot when that module exists (best effort)."""
-    if importlib.util.find_spec("evaluator.snapshot") is None:
-        return
-    snapshot = importlib.import_module("evaluator.snapshot")
+    """Refresh the dashboard's read-only snapshot (best effort: the run is stored either way)."""
+    from evaluator import snapshot
+
     row = con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()"
                       ).fetchall()
     if not row or not row[0][0]:

@@ -247,7 +247,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             rule      VARCHAR NOT NULL,
             severity  VARCHAR NOT NULL,
             indicator VARCHAR,
-            message   VARCHAR NOT NULL
+            message   VARCHAR NOT NULL,   -- English
+            message_zh VARCHAR
         );
 
         CREATE TABLE run_weights (
