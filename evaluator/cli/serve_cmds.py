@@ -4,14 +4,21 @@ The dashboard never opens the main DB (DuckDB allows one writer or many readers,
 `evaluator score` can write while it is up: this command publishes a snapshot, then runs
 `streamlit run dashboards/app.py` on 127.0.0.1 with the DB path in the environment; the app reads
 the latest snapshot, which every scoring run republishes.
+
+The server is a child process that lives exactly as long as this command: it runs in its own
+process group, SIGTERM/SIGINT/SIGHUP to this command are forwarded to that group and waited for,
+and on Linux the kernel stops the child if this command dies without cleaning up (SIGKILL, OOM).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +30,11 @@ from evaluator.store import DEFAULT_DB
 
 HOST = "127.0.0.1"
 APP_ENV = "EVALUATOR_DASHBOARD_APP"
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+GRACE_S = 10.0  # how long a forwarded stop signal may take before the group is killed
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def dashboard_app() -> Path:
@@ -60,6 +72,71 @@ def dashboard_command(db_path: Path, port: int, no_auth: bool) -> tuple[list[str
     return cmd, env
 
 
+def _die_with_parent(parent: int) -> None:
+    """preexec_fn (Linux): the kernel sends SIGTERM to the child when its parent dies.
+
+    Covers what a signal handler cannot: the parent killed with SIGKILL or by the OOM killer.
+    If the parent died before prctl took effect, the child exits at once.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _signal_child(proc: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal the child's whole process group (the child itself where groups do not exist)."""
+    if proc.poll() is not None:  # reaped: its pid (and group id) may already be reused
+        return
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+    except ProcessLookupError:
+        pass
+
+
+def run_child(cmd: list[str], env: dict[str, str], grace_s: float = GRACE_S) -> tuple[int, bool]:
+    """Run `cmd` as a child that does not outlive this process; returns (exit status, stopped).
+
+    `stopped` is True when a stop signal reached this process and was forwarded to the child.
+    A child that ignores the forwarded signal for `grace_s` seconds is killed (SIGKILL).
+    """
+    parent = os.getpid()
+    posix = os.name == "posix"
+    proc: subprocess.Popen[bytes] = subprocess.Popen(
+        cmd,
+        env=env,
+        process_group=0 if posix else None,
+        preexec_fn=(lambda: _die_with_parent(parent)) if posix else None,
+    )
+    stopped_at: list[float] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if not stopped_at:
+            stopped_at.append(time.monotonic())
+        _signal_child(proc, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopped_at and time.monotonic() - stopped_at[0] > grace_s:
+                    _signal_child(proc, signal.SIGKILL if posix else signal.SIGTERM)
+    finally:
+        if proc.poll() is None:  # an exception in this process: never leave the server behind
+            _signal_child(proc, signal.SIGKILL if posix else signal.SIGTERM)
+            proc.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code, bool(stopped_at)
+
+
 def prepare_snapshot(db_path: Path) -> Path:
     """Publish a fresh snapshot; if a writer holds the DB, fall back to the last one published."""
     if not db_path.exists():
@@ -93,10 +170,10 @@ def serve_dashboard(db_path: Path, port: int = 8501, no_auth: bool = False) -> N
     console.print(f"dashboard / 看板: [bold]http://{HOST}:{port}[/]  "
                   "(Ctrl+C to stop / 按 Ctrl+C 停止)")
     cmd, env = dashboard_command(db_path, port, no_auth)
-    try:
-        code = subprocess.run(cmd, env=env, check=False).returncode
-    except KeyboardInterrupt:
-        code = 0
+    code, stopped = run_child(cmd, env)
+    if stopped:
+        console.print("dashboard stopped / 看板已停止")
+        return
     if code not in (0, -2, 130):
         fail(f"the dashboard server stopped with exit status {code} / 看板服务异常退出")
 
