@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from evaluator.scheme.hints import yaml_hints
 from evaluator.scheme.messages import message
 from evaluator.scheme.models import Scheme
+from evaluator.scheme.salvage import salvage_problems
 
 Loc = tuple[str | int, ...]
 
@@ -190,7 +191,10 @@ def load_scheme_text(text: str, path: str | Path = "<scheme>") -> LoadedScheme:
         for err in exc.errors():
             loc = _yaml_path(tree, tuple(err["loc"]))
             issues.append(SchemeIssue(file, line_of(tree, loc), format_path(loc), message(err)))
-        raise SchemeInvalid(_dedupe(issues)) from None
+        # the whole-tree checks too, on a patched copy, so the office fixes everything in one pass
+        for loc, msg in salvage_problems(tree, exc.errors()):
+            issues.append(SchemeIssue(file, line_of(tree, loc), format_path(loc), msg))
+        raise SchemeInvalid(_dedupe(sorted(issues, key=lambda i: i.line or 0))) from None
 
     problems = cross_check(scheme)
     if problems:
