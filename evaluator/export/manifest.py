@@ -46,8 +46,12 @@ def write_manifest(root: Path, files: list[Path], run: RunInfo, **extra: Any) ->
     return path
 
 
-def verify_manifest(root: Path) -> list[str]:
-    """Files whose bytes no longer match the manifest (empty when the export is intact)."""
+def verify_manifest(root: str | Path) -> list[str]:
+    """Files whose bytes no longer match the manifest (empty when the export is intact).
+
+    `root` is the export folder, as a path or a plain string (what callers usually have).
+    """
+    root = Path(root)
     manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     bad = []
     for entry in manifest["files"]:
