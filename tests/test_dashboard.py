@@ -70,7 +70,7 @@ def run_page(
     else:
         monkeypatch.delenv("EVALUATOR_NO_AUTH", raising=False)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["lang"] = lang
+    at.query_params["lang"] = lang
     if page is not None:
         at.switch_page(PAGES[page][0])
     at.run()
@@ -97,7 +97,7 @@ def test_every_page_renders_in_both_languages(monkeypatch, dash_db, page, lang):
     at = run_page(monkeypatch, dash_db, page, lang)
     _, zh, en = PAGES[page]
     assert at.title[0].value == (zh if lang == "zh" else en)
-    assert at.sidebar.radio(key="lang").value == lang
+    assert at.sidebar.radio(key="w_lang").value == lang
     banner = at.warning[0].value
     assert ("未启用登录" in banner) if lang == "zh" else ("Login is off" in banner)
 
@@ -105,7 +105,7 @@ def test_every_page_renders_in_both_languages(monkeypatch, dash_db, page, lang):
 def test_language_switch_turns_the_page_english(monkeypatch, dash_db):
     at = run_page(monkeypatch, dash_db, "overview", "zh")
     assert at.title[0].value == "年度考核总览"
-    at.sidebar.radio(key="lang").set_value("en").run()
+    at.sidebar.radio(key="w_lang").set_value("en").run()
     assert not at.exception
     assert at.title[0].value == "Year at a glance"
     assert "League table" in [s.value for s in at.subheader]
@@ -349,3 +349,25 @@ def test_rank_intervals_when_the_run_computed_them(monkeypatch, tmp_path, demo_d
     at = run_page(monkeypatch, db, "overview", "en")
     assert "Rank interval" in at.dataframe[0].value.columns
     assert "not reliably different" in texts(at)
+
+
+# --------------------------------------------------------------------------- state across pages
+
+
+def test_language_and_run_survive_page_navigation(monkeypatch, dash_db, snap):
+    """Acceptance #1: /?lang=en → Compare units stayed Chinese; a picked older run was dropped."""
+    at = run_page(monkeypatch, dash_db, "overview", "zh")
+    at.sidebar.radio(key="w_lang").set_value("en").run()
+    at.switch_page(PAGES["compare"][0]).run()
+    assert not at.exception
+    assert at.title[0].value == "Compare units"
+    assert at.query_params["lang"] in ("en", ["en"])  # the URL says so too after navigation
+    older = snap.execute(
+        "SELECT run_id FROM runs ORDER BY created_at LIMIT 1"
+    ).fetchall()[0][0]
+    at.sidebar.selectbox(key="w_run").set_value(older).run()
+    at.switch_page(PAGES["unit"][0]).run()
+    assert not at.exception
+    assert at.title[0].value == "Unit profile"
+    assert older in " ".join(c.value for c in at.caption)
+    assert at.query_params["run"] in (older, [older])

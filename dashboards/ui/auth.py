@@ -21,6 +21,7 @@ from evaluator.appstore import app_db_path
 from evaluator.users import User, UserError, get_user, throttled, verify
 from ui.context import db_path, no_auth
 from ui.i18n import t
+from ui.state import store_key, to_url
 
 SESSION_KEY = "auth_user"  # {"name", "role", "unit_id", "password_set_at"} once signed in
 ERROR_KEY = "signin_error"  # i18n key of the last failed attempt's message
@@ -111,9 +112,11 @@ def _submit() -> None:
 
 def sign_out() -> None:
     """End the session's sign-in and forget everything it chose (the language stays)."""
+    keep = store_key("lang")
     for key in list(st.session_state.keys()):
-        if key != "lang":
+        if key != keep:
             del st.session_state[key]
+    to_url("run", None)
 
 
 def _howto(db: Path | None) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from ui.state import prepare, remember, remembered, to_url
+
 LANGS = {"zh": "中文", "en": "English"}
 DEFAULT_LANG = "zh"
 
@@ -341,7 +343,7 @@ L: dict[str, tuple[str, str]] = {
 
 
 def lang() -> str:
-    value = st.session_state.get("lang", DEFAULT_LANG)
+    value = remembered("lang")
     return value if value in LANGS else DEFAULT_LANG
 
 
@@ -362,10 +364,11 @@ def value_label(value: str | None) -> str:
 
 
 def ensure_lang() -> str:
-    """Start a session in the language the URL asks for (`?lang=en`), else Chinese."""
-    if "lang" not in st.session_state:
+    """Start a session in the language the URL asks for (`?lang=en`), else Chinese; afterwards
+    the session's choice wins (page navigation clears the URL, never the choice)."""
+    if remembered("lang") not in LANGS:
         wanted = st.query_params.get("lang", DEFAULT_LANG)
-        st.session_state["lang"] = wanted if wanted in LANGS else DEFAULT_LANG
+        remember("lang", wanted if wanted in LANGS else DEFAULT_LANG)
     return lang()
 
 
@@ -373,7 +376,10 @@ def language_switch() -> None:
     """The zh/en switch, shown in the sidebar of every page; kept in the URL so reloads keep it."""
     ensure_lang()
     st.sidebar.radio(
-        L["language"][0], options=list(LANGS), format_func=LANGS.__getitem__, key="lang",
+        L["language"][0],
+        options=list(LANGS),
+        format_func=LANGS.__getitem__,
         horizontal=True,
+        **prepare("lang", lang(), lambda v: v in LANGS),
     )
-    st.query_params["lang"] = lang()
+    to_url("lang", lang())

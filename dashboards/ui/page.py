@@ -11,6 +11,7 @@ from evaluator.readmodel import DbState, RunInfo
 from ui.auth import account_sidebar, signed_in_user, signin_page
 from ui.context import expected_snapshot, no_auth, q, source
 from ui.i18n import lang, language_switch, t
+from ui.state import forget, prepare, remembered, to_url, widget_key
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,13 @@ def _pick_run() -> str:
         )
         for r in runs.to_dicts()
     }
-    if st.session_state.get("run_id") not in ids:
-        st.session_state["run_id"] = ids[0]
-    st.sidebar.selectbox(t("run"), ids, format_func=labels.__getitem__, key="run_id")
-    return str(st.session_state["run_id"])
+    # A run the user picked (here or in the URL, `?run=ID`) is kept on every page; without a
+    # pick the latest run is shown, so a new run appears on the next click.
+    widget = prepare("run", ids[0], lambda v: v in ids, param="run")
+    st.sidebar.selectbox(t("run"), ids, format_func=labels.__getitem__, **widget)
+    picked = remembered("run")
+    to_url("run", picked if picked in ids else None)
+    return str(st.session_state[widget_key("run")])
 
 
 def frame() -> None:
@@ -88,7 +92,8 @@ def start(title_key: str) -> Ctx:
     run_id = _pick_run()
     info: RunInfo | None = q("run_info", run_id)
     if info is None:  # the run vanished from a newer snapshot: start again from the latest
-        st.session_state.pop("run_id", None)
+        forget("run")
+        to_url("run", None)
         st.rerun()
     assert info is not None
     st.caption(

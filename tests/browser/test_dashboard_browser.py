@@ -171,3 +171,29 @@ def test_login_on_without_users_explains_how_to_add_one(serve, dashboard_db, pag
     assert "--no-auth" in body and "users" in body
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
     shot(page, "signin_en")
+
+
+def test_language_and_run_survive_the_sidebar_menu(serve, dashboard_db, page):
+    """Acceptance #1: the menu's links dropped ?lang=en (page in Chinese) and the picked run."""
+    server = serve(dashboard_db, "--no-auth")
+    con = duckdb.connect(str(dashboard_db), read_only=True)
+    older = con.execute("SELECT run_id FROM runs ORDER BY created_at LIMIT 1").fetchall()[0][0]
+    con.close()
+    open_page(page, f"{server.url}/?lang=en", "Year at a glance")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link", name="Compare units").click()
+    page.get_by_role("heading", name="Compare units", exact=True).wait_for()
+    assert "lang=en" in page.url
+    # pick the older run in the sidebar, then go to the unit profile
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option").last.click()
+    page.get_by_text(f"run {older}").first.wait_for()
+    nav.get_by_role("link", name="Unit profile").click()
+    page.get_by_role("heading", name="Unit profile", exact=True).wait_for()
+    page.get_by_text(f"run {older}").first.wait_for()
+    settle(page)
+    assert "lang=en" in page.url and f"run={older}" in page.url
+    # switching the language keeps the run
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_role("heading", name="单位画像", exact=True).wait_for()
+    page.get_by_text(f"运行 {older}").first.wait_for()
