@@ -37,17 +37,17 @@ def write_csv(
             fh.write(b"\xef\xbb\xbf")
         first = True
         for batch in batches(ctx, name):
-            fh.write(_csv_text(ctx, batch, first).encode(codec))
+            fh.write(_csv_text(ctx, name, batch, first).encode(codec))
             first = False
             rows += batch.height
             advance(name, batch.height)
         if first:
-            fh.write(_csv_text(ctx, empty_frame(ctx, name), True).encode(codec))
+            fh.write(_csv_text(ctx, name, empty_frame(ctx, name), True).encode(codec))
     return rows
 
 
-def _csv_text(ctx: ExportContext, frame: pl.DataFrame, with_header: bool) -> str:
-    renamed = frame.rename({c: header(c, ctx.lang) for c in frame.columns})
+def _csv_text(ctx: ExportContext, name: str, frame: pl.DataFrame, with_header: bool) -> str:
+    renamed = frame.rename({c: header(c, ctx.lang, name) for c in frame.columns})
     return renamed.write_csv(include_header=with_header, datetime_format="%Y-%m-%dT%H:%M:%S")
 
 

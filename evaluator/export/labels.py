@@ -95,6 +95,12 @@ HEADERS_ZH: dict[str, str] = {
     "resolved_at": "处理时间",
 }
 
+# A header that means something else in one table than elsewhere: (table, column) -> zh label.
+TABLE_HEADERS_ZH: dict[tuple[str, str], str] = {
+    ("flags", "evidence"): "依据说明",  # the numbers behind the flag, not an evidence class
+    ("lint", "rule"): "检查规则",  # the lint rule id, not a scoring rule
+}
+
 SHEETS_ZH: dict[str, str] = {
     "summary": "汇总",
     "breakdown": "指标明细",
@@ -116,6 +122,18 @@ EVIDENCE = {
     "trace": ("留痕", "Trace"),
 }
 
+SEVERITY = {
+    "error": ("错误", "error"),
+    "warning": ("警告", "warning"),
+    "info": ("提示", "info"),
+}
+
+FLAGS = {
+    "show_off": ("重留痕轻实绩", "High paperwork, weak results"),
+    "survey_stuffing": ("问卷异常", "Implausible survey responses"),
+    "small_sample": ("样本量不足", "Small sample"),
+}
+
 TEXT: dict[str, tuple[str, str]] = {
     "lint_warning": (
         "本次结果所依据的考核方案存在形式主义问题（{n} 项严重问题）：{items}",
@@ -130,14 +148,32 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def header(column: str, lang: str) -> str:
-    """Column header in the export language (English id by default)."""
-    return HEADERS_ZH.get(column, column) if lang == "zh" else column
+def header(column: str, lang: str, table: str | None = None) -> str:
+    """Column header in the export language (English id by default) for a column of `table`."""
+    if lang != "zh":
+        return column
+    return TABLE_HEADERS_ZH.get((table or "", column)) or HEADERS_ZH.get(column, column)
 
 
 def text(key: str, lang: str, **values: object) -> str:
     zh, en = TEXT[key]
     return (zh if lang == "zh" else en).format(**values)
+
+
+def flag_label(flag: str, lang: str) -> str:
+    """The flag's name for people (an unknown flag keeps its code)."""
+    zh, en = FLAGS.get(flag, (flag, flag))
+    return zh if lang == "zh" else en
+
+
+def flag_evidence(evidence: str | None, lang: str) -> str:
+    """The language's half of a flag's stored "中文 | English" evidence text."""
+    if not evidence:
+        return ""
+    zh, sep, en = evidence.partition(" | ")
+    if not sep:
+        return evidence
+    return zh.strip() if lang == "zh" else en.strip()
 
 
 def evidence_label(evidence: str | None, lang: str) -> str:

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from evaluator.appeals import FRAME_SCHEMA as APPEAL_SCHEMA
-from evaluator.export.labels import text
+from evaluator.export.labels import SEVERITY, text
 from evaluator.export.runinfo import RunInfo, burden_hours
 from evaluator.scheme.models import Scheme
 
@@ -142,7 +142,8 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
     ]
     if r.lint_errors:
         rows.append(("scheme", "scheme_warning", lint_warning(ctx)))
-        rows += [("scheme", f"lint_error_{i + 1}", m) for i, m in enumerate(r.lint_messages)]
+        messages = _lint_errors_zh(ctx) if zh else r.lint_messages
+        rows += [("scheme", f"lint_error_{i + 1}", m) for i, m in enumerate(messages)]
     if ctx.scheme is not None:
         rows.append(("scheme", "burden_hours_per_unit_year", f"{burden_hours(ctx.scheme):.4g}"))
         tp = ctx.scheme.trace_policy
@@ -196,8 +197,21 @@ def appeal_line(a: dict[str, Any], zh: bool) -> str:
 def lint_warning(ctx: ExportContext) -> str:
     """The sentence every sheet and card shows when the run's scheme has lint errors."""
     r = ctx.run
-    items = "; ".join(r.lint_messages) or ("见方案体检表" if ctx.lang == "zh" else "see the lint sheet")
+    if ctx.lang == "zh":
+        items = "；".join(_lint_errors_zh(ctx)) or "见方案体检表"
+    else:
+        items = "; ".join(r.lint_messages) or "see the lint sheet"
     return text("lint_warning", ctx.lang, n=r.lint_errors, items=items)
+
+
+def _lint_errors_zh(ctx: ExportContext) -> list[str]:
+    """The run's lint errors in Chinese (runs stored before `message_zh` fall back to English)."""
+    rows = ctx.con.execute(
+        "SELECT rule, coalesce(indicator, '方案'), coalesce(message_zh, message) FROM run_lint "
+        "WHERE run_id = ? AND severity = 'error' ORDER BY rule, indicator",
+        [ctx.run.run_id],
+    ).fetchall()
+    return [f"{rule}（{where}）：{message}" for rule, where, message in rows]
 
 
 def _batch_descriptions(ctx: ExportContext) -> list[tuple[int, str]]:
@@ -307,10 +321,17 @@ def _reference_values(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 
 def _lint(ctx: ExportContext) -> tuple[str, list[Any]]:
+    if ctx.lang == "zh":  # severity words and messages in Chinese (English where none stored)
+        cases = " ".join(f"WHEN '{code}' THEN '{zh}'" for code, (zh, _en) in SEVERITY.items())
+        severity = f"CASE l.severity {cases} ELSE l.severity END"
+        message = "coalesce(l.message_zh, l.message)"
+    else:
+        severity, message = "l.severity", "l.message"
     return (
-        """SELECT rule, severity, indicator, message FROM run_lint WHERE run_id = ?
-              ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
-                       rule, indicator""",
+        f"""SELECT l.rule, {severity} AS severity, l.indicator, {message} AS message
+              FROM run_lint l WHERE l.run_id = ?
+              ORDER BY CASE l.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+                       l.rule, l.indicator""",
         [ctx.run.run_id],
     )
 

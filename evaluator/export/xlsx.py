@@ -180,7 +180,7 @@ def _new_sheet(
 ) -> Worksheet:
     ws = wb.add_worksheet(name if index == 0 else f"{name}_{index + 1}")
     for col_idx, (col, dtype) in enumerate(first.schema.items()):
-        label = header(col, ctx.lang)
+        label = header(col, ctx.lang, name)
         ws.set_column(col_idx, col_idx, _width(col, label, first), _column_format(col, dtype, fmts))
         ws.write_string(0, col_idx, label, fmts["header"])
     ws.set_row(0, 30 if ctx.lang == "zh" else 32)
