@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from evaluator.lint import lint_scheme
+from evaluator.lint import builtin_rules, lint_scheme
 from evaluator.runs import RunInfo, read_run, stored_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
@@ -190,7 +190,7 @@ def _with_names(
     names = labels.nodes.select(
         pl.col("node_id").alias(id_col), pl.col(_lang_col("name", lang)).alias(out_col)
     ).unique(id_col)
-    return df.join(names, on=id_col, how="left").with_columns(
+    return df.join(names, on=id_col, how="left", maintain_order="left").with_columns(
         pl.col(out_col).fill_null(pl.col(id_col))
     )
 
@@ -536,14 +536,52 @@ def unit_flags(con: Con, run_id: str, unit_id: str) -> pl.DataFrame:
 # --------------------------------------------------------------------------- scheme health
 
 
-def lint_findings(con: Con, run_id: str) -> pl.DataFrame:
-    return _df(
+def _has_column(con: Con, table: str, column: str) -> bool:
+    row = _one(
         con,
-        """
-        SELECT severity, rule, indicator, message FROM run_lint WHERE run_id = ?
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+        [table, column],
+    )
+    return bool(row and row[0])
+
+
+def lint_rule_names(lang: str = "zh") -> pl.DataFrame:
+    """Every lint rule's short name in `lang` (the rule classes' own `title`), by rule id."""
+    rules = builtin_rules()
+    return pl.DataFrame(
+        {
+            "rule": [r.id for r in rules],
+            "rule_name": [r.title[1] if lang == "zh" else r.title[0] for r in rules],
+        },
+        schema={"rule": pl.String, "rule_name": pl.String},
+    )
+
+
+def lint_findings(con: Con, run_id: str, lang: str = "zh") -> pl.DataFrame:
+    """The run's stored lint findings, message and names in `lang`.
+
+    Chinese messages come from `run_lint.message_zh` (runs stored before it existed, or a
+    finding without one, fall back to the English `message`).
+    """
+    zh = lang == "zh" and _has_column(con, "run_lint", "message_zh")
+    message = "coalesce(message_zh, message)" if zh else "message"
+    df = _df(
+        con,
+        f"""
+        SELECT severity, rule, indicator, {message} AS message FROM run_lint WHERE run_id = ?
         ORDER BY list_position(['error', 'warning', 'info'], severity) NULLS LAST, rule, indicator
         """,
         [run_id],
+    )
+    df = df.join(lint_rule_names(lang), on="rule", how="left").with_columns(
+        pl.col("rule_name").fill_null(pl.col("rule"))
+    )
+    labels = scheme_labels(con, run_id)
+    names = labels.nodes.select(
+        pl.col("node_id").alias("indicator"), pl.col(_lang_col("name", lang)).alias("indicator_name")
+    ).unique("indicator")
+    return df.join(names, on="indicator", how="left", maintain_order="left").with_columns(
+        pl.col("indicator_name").fill_null(pl.col("indicator"))
     )
 
 
@@ -578,14 +616,17 @@ class SchemeHealth:
     evidence_shares: pl.DataFrame  # evidence, declared, effective
     burden_hours_per_unit_year: float | None
     reports_per_unit_year: int | None
-    top_burdens: pl.DataFrame  # indicator, hours
-    duplicate_requests: pl.DataFrame  # source, indicator_ids
+    top_burdens: pl.DataFrame  # indicator, indicator_name, hours
+    duplicate_requests: pl.DataFrame  # source, indicator_ids, indicator_names
     lint_errors: int
     lint_warnings: int
 
 
-def scheme_health(con: Con, run_id: str) -> SchemeHealth:
-    """Size, trace share, reporting burden and duplicated data requests of the run's scheme."""
+def scheme_health(con: Con, run_id: str, lang: str = "zh") -> SchemeHealth:
+    """Size, trace share, reporting burden and duplicated data requests of the run's scheme.
+
+    Indicators are named in `lang` (`indicator_name`, `indicator_names`) beside their ids.
+    """
     shares = _df(
         con,
         """
@@ -610,30 +651,47 @@ def scheme_health(con: Con, run_id: str) -> SchemeHealth:
     burden: float | None = None
     reports: int | None = None
     top: list[dict[str, Any]] = []
-    dups = pl.DataFrame(schema={"source": pl.String, "indicator_ids": pl.String})
+    dups = pl.DataFrame(
+        schema={"source": pl.String, "indicator_ids": pl.String, "indicator_names": pl.String}
+    )
     if loaded is not None:
         summary = lint_scheme(loaded).summary  # the linter's own figures, so both always agree
         burden = float(summary["burden_hours_per_unit_year"])
         reports = int(summary["reports_per_unit_year"])
         top = list(summary.get("top_burdens", []))
         inds = loaded.scheme.indicators()
+        survey = "问卷：" if lang == "zh" else "survey: "
+        sep = "、" if lang == "zh" else ", "
         src = pl.DataFrame(
             {
                 "source": [
                     getattr(i.source, "measure", None)
-                    or "survey: " + ", ".join(sorted(getattr(i.source, "questions", [])))
+                    or survey + sep.join(sorted(getattr(i.source, "questions", [])))
                     for i in inds
                 ],
                 "indicator_id": [i.id for i in inds],
+                "indicator_name": [i.name.zh if lang == "zh" else i.name.en for i in inds],
             },
-            schema={"source": pl.String, "indicator_id": pl.String},
+            schema={"source": pl.String, "indicator_id": pl.String, "indicator_name": pl.String},
         )
         dups = (
             src.group_by("source", maintain_order=True)
-            .agg(pl.col("indicator_id").str.join(", ").alias("indicator_ids"), pl.len().alias("n"))
+            .agg(
+                pl.col("indicator_id").str.join(", ").alias("indicator_ids"),
+                pl.col("indicator_name").str.join(sep).alias("indicator_names"),
+                pl.len().alias("n"),
+            )
             .filter(pl.col("n") > 1)
             .drop("n")
         )
+    top_df = pl.DataFrame(top, schema={"indicator": pl.String, "hours": pl.Float64})
+    top_df = _with_names(
+        top_df.rename({"indicator": "indicator_id"}),
+        scheme_labels(con, run_id),
+        "indicator_id",
+        "indicator_name",
+        lang,
+    ).rename({"indicator_id": "indicator"})
     return SchemeHealth(
         indicator_count=_count_indicators(con, run_id),
         trace_share_declared=td / tot_d if tot_d else 0.0,
@@ -641,7 +699,7 @@ def scheme_health(con: Con, run_id: str) -> SchemeHealth:
         evidence_shares=shares,
         burden_hours_per_unit_year=burden,
         reports_per_unit_year=reports,
-        top_burdens=pl.DataFrame(top, schema={"indicator": pl.String, "hours": pl.Float64}),
+        top_burdens=top_df.select("indicator", "indicator_name", "hours"),
         duplicate_requests=dups,
         lint_errors=int(by_sev.get("error", 0)),
         lint_warnings=int(by_sev.get("warning", 0)),

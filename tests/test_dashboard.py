@@ -209,7 +209,7 @@ def test_scheme_health_shows_the_linters_figures(monkeypatch, dash_db, snap):
     assert metrics["Reporting burden per unit per year"] == "11.5 hours"
     assert metrics["Trace weight (declared → effective)"] == "8% → 6%"
     findings = at.dataframe[0].value
-    assert "posts_liked" in list(findings["Indicator"])
+    assert "Likes on official posts" in list(findings["Indicator"])
     assert len(at.get("plotly_chart")) == 2  # weights and the declared-vs-effective ranking
 
 
@@ -371,3 +371,52 @@ def test_language_and_run_survive_page_navigation(monkeypatch, dash_db, snap):
     assert at.title[0].value == "Unit profile"
     assert older in " ".join(c.value for c in at.caption)
     assert at.query_params["run"] in (older, [older])
+
+
+# --------------------------------------------------------------------------- Chinese pages in Chinese
+
+
+def _ascii_ids(values) -> list[str]:
+    """Values that look like raw codes (snake_case ids), which a Chinese page must not show."""
+    return [v for v in values if isinstance(v, str) and re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", v)]
+
+
+def test_scheme_health_in_chinese_has_chinese_findings_rules_and_names(monkeypatch, dash_db, snap):
+    """Acceptance #2: English findings, rule ids and indicator ids on the Chinese page."""
+    at = run_page(monkeypatch, dash_db, "scheme", "zh")
+    run_id = rm.latest_run_id(snap)
+    stored = snap.execute(
+        "SELECT message_zh FROM run_lint WHERE run_id = ? AND message_zh IS NOT NULL", [run_id]
+    ).fetchall()
+    assert stored
+    findings = at.dataframe[0].value
+    assert set(findings["说明"]) == {m for (m,) in stored}
+    assert "仅留痕指标" in set(findings["规则"])
+    assert not _ascii_ids(findings["规则"]) and not _ascii_ids(findings["指标"])
+    assert "政务号文章点赞数" in set(findings["指标"])
+    burdens = next(d.value for d in at.dataframe if list(d.value.columns) == ["指标", "小时/年"])
+    assert "召开专题会议次数" in set(burdens["指标"]) and not _ascii_ids(burdens["指标"])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_codes_are_labels_in_both_languages(monkeypatch, dash_db, lang):
+    """Scoring rules, batch kinds, evidence classes and flags are labels, never raw ids."""
+    at = run_page(monkeypatch, dash_db, "unit", lang)
+    table = at.dataframe[0].value
+    rule, evidence = ("计分规则", "证据类型") if lang == "zh" else ("Rule", "Evidence")
+    assert not _ascii_ids(table[rule]) and "min_max" not in set(table[rule])
+    assert ("极差标准化" if lang == "zh" else "min–max") in set(table[rule])
+    assert ("成效" if lang == "zh" else "Outcome") in set(table[evidence])
+    at = run_page(monkeypatch, dash_db, "quality", lang)
+    kinds = set(at.dataframe[0].value["类型" if lang == "zh" else "Kind"])
+    assert kinds & ({"单位", "问卷答案"} if lang == "zh" else {"units", "survey answers"})
+    if lang == "zh":
+        assert not kinds & {"units", "outcomes", "surveys"}
+
+
+def test_an_empty_table_says_so_in_the_readers_language(monkeypatch, dash_db):
+    """Streamlit's grid says "empty" (English) for zero rows; the page says it in Chinese."""
+    at = run_page(monkeypatch, dash_db, "overview", "zh")
+    at.text_input(key="ov_search").set_value("zzzz不存在").run()
+    assert "没有符合条件的记录。" in texts(at)
+    assert not at.dataframe

@@ -191,6 +191,33 @@ def test_scheme_health_agrees_with_the_linter(con, run):
     assert liked["effective_weight"] == 0.0 < liked["declared_weight"]  # trace-only: zeroed
 
 
+def test_scheme_health_names_indicators_in_the_readers_language(con, run):
+    zh = rm.scheme_health(con, run, lang="zh").top_burdens
+    en = rm.scheme_health(con, run, lang="en").top_burdens
+    assert zh["indicator"].to_list() == en["indicator"].to_list()  # heaviest first, both
+    hours = zh["hours"].to_list()
+    assert hours == sorted(hours, reverse=True)
+    names = dict(zip(zh["indicator"], zh["indicator_name"], strict=True))
+    assert names["meetings_held"] == "召开专题会议次数"
+    assert "Topical meetings held" in en["indicator_name"].to_list()
+
+
+def test_lint_findings_chinese_with_fallback_to_english(tmp_path, demo_db):
+    """zh reads run_lint.message_zh; a run stored before it existed falls back to `message`."""
+    db = tmp_path / "old.duckdb"
+    shutil.copy(demo_db, db)
+    w = connect(db)
+    run_id = rm.latest_run_id(w)
+    zh = rm.lint_findings(w, run_id, lang="zh")
+    en = rm.lint_findings(w, run_id, lang="en")
+    assert zh.height == en.height > 0
+    assert zh["message"].to_list() != en["message"].to_list()
+    assert set(zh["rule_name"]) <= set(rm.lint_rule_names("zh")["rule_name"])
+    w.execute("UPDATE run_lint SET message_zh = NULL WHERE run_id = ?", [run_id])
+    assert rm.lint_findings(w, run_id, lang="zh")["message"].to_list() == en["message"].to_list()
+    w.close()
+
+
 def test_declared_vs_effective_ranking(con, run):
     ranks = rm.declared_vs_effective_ranking(con, run)
     assert ranks.height == 120

@@ -316,6 +316,8 @@ L: dict[str, tuple[str, str]] = {
     "c_score_interval": ("得分区间", "Score interval"),
     "c_hours": ("小时/年", "Hours per year"),
     "c_spread": ("区间宽度", "Width"),
+    "c_policy": ("缺失处理", "Missing-data rule"),
+    "no_rows": ("没有符合条件的记录。", "No rows match."),
     # value labels
     "v_absent": ("无记录", "no row"),
     "v_no_value": ("无数据", "no value"),
@@ -338,6 +340,28 @@ L: dict[str, tuple[str, str]] = {
     "v_survey_stuffing": ("问卷疑似刷量", "survey stuffing"),
     "v_small_sample": ("样本量不足", "small sample"),
     "v_yes": ("是", "yes"),
+    # scoring rules (scheme `rule.type`)
+    "v_rule_min_max": ("极差标准化", "min–max"),
+    "v_rule_goalposts": ("固定上下限", "goalposts"),
+    "v_rule_target": ("目标完成度", "distance to target"),
+    "v_rule_bands": ("分档计分", "bands"),
+    "v_rule_percentile": ("百分位排名", "percentile rank"),
+    "v_rule_zscore": ("标准分", "z-score"),
+    "v_rule_efficacy": ("功效系数法", "efficacy coefficient"),
+    "v_rule_deduction": ("扣分制", "deduction"),
+    "v_rule_pass_fail": ("达标制", "pass / fail"),
+    "v_rule_direct": ("直接取值", "direct (already 0–100)"),
+    # load batch kinds
+    "v_kind_units": ("单位", "units"),
+    "v_kind_outcomes": ("成效数据", "outcomes"),
+    "v_kind_surveys": ("问卷答案", "survey answers"),
+    "v_kind_targets": ("目标值", "targets"),
+    "v_kind_events": ("事项记录", "events"),
+    "v_kind_questions": ("问卷题目", "questions"),
+    # missing-data policies
+    "v_policy_reweight": ("权重重新分配", "weight redistributed"),
+    "v_policy_peer_median": ("同类组中位数插补", "peer-group median imputed"),
+    "v_policy_zero": ("按最低分计", "scored at the bottom"),
     "v_no": ("否", "no"),
 }
 
@@ -353,11 +377,15 @@ def t(key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def value_label(value: str | None) -> str:
-    """A stored code (evidence, flag, status, reason…) in the reader's language; unknown codes stay."""
+def value_label(value: str | None, group: str = "") -> str:
+    """A stored code (evidence, flag, status, reason, scoring rule…) in the reader's language.
+
+    `group` names the code list when the same code means different things (`rule`: scoring
+    rules, `kind`: load batch kinds, `policy`: missing-data rules). Unknown codes stay as they are.
+    """
     if value is None:
         return ""
-    pair = L.get(f"v_{value}")
+    pair = L.get(f"v_{group}_{value}" if group else f"v_{value}")
     if pair is None:
         return value
     return pair[0] if lang() == "zh" else pair[1]

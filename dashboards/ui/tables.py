@@ -7,22 +7,25 @@ import streamlit as st
 
 from ui.i18n import t, value_label
 
+Coded = tuple[str, ...] | dict[str, str]
 
-def localise(
-    df: pl.DataFrame, columns: dict[str, str], coded: tuple[str, ...] = ()
-) -> pl.DataFrame:
-    """Keep `columns` (id → label key) in that order, translate coded values, rename headers."""
+
+def localise(df: pl.DataFrame, columns: dict[str, str], coded: Coded = ()) -> pl.DataFrame:
+    """Keep `columns` (id → label key) in that order, translate coded values, rename headers.
+
+    `coded` lists the columns holding codes (comma-separated lists allowed), or maps each to its
+    code list (`{"rule": "rule"}`, see `value_label`).
+    """
     keep = [c for c in columns if c in df.columns]
     out = df.select(keep)
-    for col in coded:
+    groups = coded if isinstance(coded, dict) else dict.fromkeys(coded, "")
+    for col, group in groups.items():
         if col in out.columns:
-            out = out.with_columns(
-                pl.col(col).map_elements(
-                    lambda v: ", ".join(value_label(p.strip()) for p in str(v).split(",")),
-                    return_dtype=pl.String,
-                    skip_nulls=True,
-                )
-            )
+            codes = out.select(pl.col(col).cast(pl.String).unique().drop_nulls())[col].to_list()
+            names = {
+                c: ", ".join(value_label(p.strip(), group) for p in c.split(",")) for c in codes
+            }
+            out = out.with_columns(pl.col(col).cast(pl.String).replace_strict(names, default=None))
     out = out.with_columns(pl.col(pl.String).fill_null(""), pl.col(pl.Float64).round(4))
     return out.rename({c: t(columns[c]) for c in keep})
 
@@ -30,9 +33,12 @@ def localise(
 def show(
     df: pl.DataFrame,
     columns: dict[str, str],
-    coded: tuple[str, ...] = (),
+    coded: Coded = (),
     height: int | None = None,
 ) -> None:
+    if df.is_empty():  # not an empty grid with Streamlit's own English "empty"
+        st.caption(t("no_rows"))
+        return
     table = localise(df, columns, coded)
     if height is None:
         st.dataframe(table, hide_index=True, width="stretch")

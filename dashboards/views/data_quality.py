@@ -24,7 +24,7 @@ show(
         "reason": "c_reason",
         "loaded_at": "c_loaded_at",
     },
-    coded=("status",),
+    coded={"status": "", "kind": "kind"},
     height=260,
 )
 
@@ -43,8 +43,9 @@ with left:
                 "unit_id": "c_unit_id",
                 "indicator_name": "c_indicator",
                 "status": "c_missing_status",
+                "missing_policy": "c_policy",
             },
-            coded=("status",),
+            coded={"status": "", "missing_policy": "policy"},
             height=300,
         )
 with right:

@@ -11,7 +11,7 @@ from ui.tables import show
 from evaluator.readmodel import SchemeHealth
 
 ctx = start("scheme_title")
-h: SchemeHealth = q("scheme_health", ctx.run_id)
+h: SchemeHealth = q("scheme_health", ctx.run_id, lang=ctx.lang)
 m = st.columns(5)
 m[0].metric(t("m_indicators"), h.indicator_count)
 m[1].metric(t("m_trace_share"), f"{h.trace_share_declared:.0%} → {h.trace_share_effective:.0%}")
@@ -25,7 +25,7 @@ m[3].metric(t("m_reports"), h.reports_per_unit_year if h.reports_per_unit_year i
 m[4].metric(t("m_lint"), f"{h.lint_errors} / {h.lint_warnings}")
 
 st.subheader(t("lint_findings"))
-findings: pl.DataFrame = q("lint_findings", ctx.run_id)
+findings: pl.DataFrame = q("lint_findings", ctx.run_id, lang=ctx.lang)
 if findings.is_empty():
     st.success(t("no_findings"))
 else:
@@ -33,8 +33,8 @@ else:
         findings,
         {
             "severity": "c_severity",
-            "rule": "c_lint_rule",
-            "indicator": "c_indicator",
+            "rule_name": "c_lint_rule",
+            "indicator_name": "c_indicator",
             "message": "c_message",
         },
         coded=("severity",),
@@ -57,13 +57,13 @@ with right:
     st.subheader(t("top_burdens"))
     show(
         h.top_burdens.with_columns(pl.col("hours").round(2)),
-        {"indicator": "c_indicator", "hours": "c_hours"},
+        {"indicator_name": "c_indicator", "hours": "c_hours"},
     )
     st.subheader(t("duplicates"))
     if h.duplicate_requests.is_empty():
         st.success(t("no_duplicates"))
     else:
-        show(h.duplicate_requests, {"source": "c_source", "indicator_ids": "c_indicators"})
+        show(h.duplicate_requests, {"source": "c_source", "indicator_names": "c_indicators"})
 
 st.subheader(t("ranking_compare"))
 ranks: pl.DataFrame = q("declared_vs_effective_ranking", ctx.run_id)

@@ -54,7 +54,7 @@ show(
         "contribution": "c_contribution",
         "imputed": "c_imputed",
     },
-    coded=("evidence",),
+    coded={"evidence": "", "rule": "rule"},
 )
 evidence = {e: value_label(e) for e in rows["evidence"].unique().to_list()}
 left, right = st.columns(2)
