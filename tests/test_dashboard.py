@@ -420,3 +420,33 @@ def test_an_empty_table_says_so_in_the_readers_language(monkeypatch, dash_db):
     at.text_input(key="ov_search").set_value("zzzz不存在").run()
     assert "没有符合条件的记录。" in texts(at)
     assert not at.dataframe
+
+
+# --------------------------------------------------------------------------- compare charts
+
+
+def _figures(at: AppTest) -> list[dict]:
+    import json
+
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_compare_charts_one_colour_per_unit_and_readable_labels(monkeypatch, dash_db, lang):
+    """Acceptance #3: a unit's colour differed between radar and bars; labels were cut off or
+    collided with the legend."""
+    at = run_page(monkeypatch, dash_db, "compare", lang)
+    chosen = at.multiselect(key="cmp_units").value
+    at.multiselect(key="cmp_units").set_value([chosen[2], chosen[0], chosen[1]]).run()
+    radar, bars = _figures(at)
+    radar_colour = {tr["name"]: tr["line"]["color"] for tr in radar["data"]}
+    bar_colour = {tr["name"]: tr["marker"]["color"] for tr in bars["data"] if tr["type"] == "bar"}
+    assert len(radar_colour) == 3 and radar_colour == bar_colour
+    assert len(set(radar_colour.values())) == 3
+    # radar labels: wrapped, never longer than a short line, nothing lost
+    for line in (part for tr in radar["data"] for lab in tr["theta"] for part in lab.split("<br>")):
+        assert len(line) <= (8 if lang == "zh" else 16), line
+    # the legend sits above the bars, away from the rotated indicator names below them
+    legend = bars["layout"]["legend"]
+    assert legend["y"] >= 1 and legend["yanchor"] == "bottom"
+    assert bars["layout"]["xaxis"]["automargin"] is True

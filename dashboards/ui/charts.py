@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -88,41 +90,76 @@ def rank_intervals(df: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=max(300, 22 * df.height + 60))
 
 
-def radar(dims: pl.DataFrame) -> go.Figure:
+def unit_colours(unit_ids: list[str]) -> dict[str, str]:
+    """One colour per unit, by its position in the selection, for every chart of a page."""
+    return {u: UNIT_COLOURS[n % len(UNIT_COLOURS)] for n, u in enumerate(unit_ids)}
+
+
+def wrap_label(text: str, width: int = 16) -> str:
+    """Break a long axis label into lines (Plotly cuts long labels off instead of wrapping).
+
+    Words stay whole; text without spaces (Chinese) is cut every `width // 2` characters, since
+    each character is about twice as wide.
+    """
+    if " " not in text.strip():
+        step = max(1, width // 2)
+        return "<br>".join(text[i : i + step] for i in range(0, len(text), step))
+    return "<br>".join(textwrap.wrap(text, width=width, break_long_words=False)) or text
+
+
+def radar(dims: pl.DataFrame, colours: dict[str, str]) -> go.Figure:
     fig = go.Figure()
-    for n, (unit, part) in enumerate(dims.group_by("unit_name", maintain_order=True)):
-        theta = part["dimension_name"].to_list()
+    for (unit, name), part in dims.group_by("unit_id", "unit_name", maintain_order=True):
+        theta = [wrap_label(str(d), 14) for d in part["dimension_name"].to_list()]
         r = part["score"].to_list()
+        colour = colours.get(str(unit), "#888")
         fig.add_trace(
             go.Scatterpolar(
                 r=[*r, r[0]],
                 theta=[*theta, theta[0]],
-                name=str(unit[0]),
+                name=str(name or unit),
                 fill="toself",
-                opacity=0.55,
-                line={"color": UNIT_COLOURS[n % len(UNIT_COLOURS)]},
+                line={"color": colour, "width": 2},
+                fillcolor=_tint(colour, 0.18),
             )
         )
-    fig.update_layout(polar={"radialaxis": {"range": [0, 100]}, "domain": {"x": [0.2, 0.8]}})
-    return _layout(fig, height=460)
+    spokes = max(dims["dimension_id"].n_unique(), 1)
+    fig.update_layout(
+        polar={  # first dimension at the top; the 0–100 scale between the first two spokes
+            "radialaxis": {"range": [0, 100], "angle": 90 - 180 / spokes, "tickfont": {"size": 9}},
+            "angularaxis": {"direction": "clockwise", "rotation": 90},
+            "domain": {"x": [0.22, 0.78]},
+        }
+    )
+    _layout(fig, height=460)
+    fig.update_layout(legend={"orientation": "h", "y": -0.05})
+    return fig
 
 
-def indicator_bars(df: pl.DataFrame) -> go.Figure:
+def _tint(colour: str, alpha: float) -> str:
+    """`#rrggbb` as a translucent rgba(), so overlapping areas stay readable."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def indicator_bars(df: pl.DataFrame, colours: dict[str, str]) -> go.Figure:
     fig = go.Figure()
-    for n, (unit, part) in enumerate(df.group_by("unit_name", maintain_order=True)):
-        colour = UNIT_COLOURS[n % len(UNIT_COLOURS)]
+    for n, ((unit, name), part) in enumerate(
+        df.group_by("unit_id", "unit_name", maintain_order=True)
+    ):
+        x = [wrap_label(str(i), 18) for i in part["indicator_name"].to_list()]
         fig.add_trace(
             go.Bar(
-                x=part["indicator_name"].to_list(),
+                x=x,
                 y=part["score"].to_list(),
-                name=str(unit[0]),
-                marker_color=colour,
+                name=str(name or unit),
+                marker_color=colours.get(str(unit), "#888"),
                 offsetgroup=str(n),
             )
         )
         fig.add_trace(
             go.Scatter(
-                x=part["indicator_name"].to_list(),
+                x=x,
                 y=part["peer_median"].to_list(),
                 mode="markers",
                 marker={
@@ -133,13 +170,19 @@ def indicator_bars(df: pl.DataFrame) -> go.Figure:
                 },
                 name=t("peer_median"),
                 legendgroup="median",
+                legendrank=2000,  # after the units in the legend
                 showlegend=n == 0,
                 offsetgroup=str(n),
             )
         )
     fig.update_layout(barmode="group", scattermode="group")
     fig.update_yaxes(range=[0, 105], title=t("c_ind_score"))
-    return _layout(fig, height=460)
+    fig.update_xaxes(tickangle=-40, automargin=True)
+    _layout(fig, height=520)
+    # the legend above the plot: below it, it collides with the rotated indicator names
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    fig.update_layout(margin={"t": 40})
+    return fig
 
 
 def contributions(df: pl.DataFrame, evidence_labels: dict[str, str]) -> go.Figure:

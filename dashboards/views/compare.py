@@ -31,12 +31,15 @@ if len(picked) < 2:
 
 dims: pl.DataFrame = q("dimension_scores", ctx.run_id, picked, lang=ctx.lang)
 inds: pl.DataFrame = q("indicator_comparison", ctx.run_id, picked, lang=ctx.lang)
+colours = charts.unit_colours(picked)  # the same unit in the same colour in both charts
+order = {u: n for n, u in enumerate(picked)}
 left, right = st.columns([1, 1])
 with left:
     st.subheader(t("radar"))
-    order = {u: n for n, u in enumerate(picked)}
     st.plotly_chart(
-        charts.radar(dims.sort(pl.col("unit_id").replace_strict(order), "node_order")),
+        charts.radar(
+            dims.sort(pl.col("unit_id").replace_strict(order), "node_order"), colours
+        ),
         width="stretch",
     )
 with right:
@@ -44,4 +47,5 @@ with right:
     for line in compare_sentences(q("compare_summary", ctx.run_id, picked, lang=ctx.lang), picked):
         st.markdown("- " + line)
 st.subheader(t("ind_bars"))
-st.plotly_chart(charts.indicator_bars(inds), width="stretch")
+by_unit = inds.sort(pl.col("unit_id").replace_strict(order), maintain_order=True)
+st.plotly_chart(charts.indicator_bars(by_unit, colours), width="stretch")
