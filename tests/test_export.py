@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from evaluator.cli import app
 from evaluator.export import ExportError, export_run
 from evaluator.export.manifest import sha256_file, verify_manifest
+from evaluator.export.summary import SHOWOFF_K
 
 # (sheet/table, DB table, key columns, numeric columns compared)
 CHECKS = [
@@ -287,10 +288,19 @@ def test_cards_and_summary_show_stored_figures(built: Built, tmp_path: Path) -> 
     )
     assert "Biggest movers (2025 → 2026)" in lead
     assert f"{change['d'][0]:+.2f}" in lead and f"{change['d'][-1]:+.2f}" in lead
-    flagged = db_frame(built, "run_flags", run).filter(pl.col("flag") == "show_off")
-    for unit_id in flagged["unit_id"]:
+    flagged = (
+        db_frame(built, "run_flags", run)
+        .filter(pl.col("flag") == "show_off")
+        .join(scores.select("unit_id", "rank"), on="unit_id")
+        .sort("rank")
+    )
+    assert flagged.height
+    showoff = lead.split("Show-off flags")[1]
+    for i, unit_id in enumerate(flagged["unit_id"]):  # the best-ranked SHOWOFF_K are listed
         name = built.units.filter(pl.col("unit_id") == unit_id)["name"][0]
-        assert name in lead.split("Show-off flags")[1]
+        assert (name in showoff) == (i < SHOWOFF_K), name
+    if flagged.height > SHOWOFF_K:
+        assert f"{flagged.height - SHOWOFF_K} more unit(s) flagged" in showoff
     assert "年度考核结果领导摘要" in (tmp_path / "leadership_summary.zh.html").read_text("utf-8")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -61,5 +62,37 @@ def test_report_card_renders_in_chromium(demo_build, tmp_path: Path) -> None:  #
             assert page.locator("#grades tr").count() == 4
             assert page.locator("#movers tr").count() > 2
             page.screenshot(path=str(artifacts / "leadership_summary_en.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make browser installs it)")
+def test_leadership_summary_prints_on_one_a4_page(demo_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    built: Built = copy_demo(demo_build, tmp_path / "db")
+    outs = []
+    for run in ("demo_2026", "heavy_2026"):  # heavy: the lint banner takes room too
+        export_run(built.db, built.runs[run], fmt="csv", out=tmp_path / run, cards=False)
+        outs += [tmp_path / run / f"leadership_summary.{lang}.html" for lang in ("zh", "en")]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            for path in outs:
+                page.goto(path.as_uri())
+                page.emulate_media(media="print")
+                assert pdf_pages(page.pdf(prefer_css_page_size=True)) == 1, path
+                assert pdf_pages(page.pdf(format="Letter")) == 1, path
+                names = page.locator("#showoff td.name")
+                for i in range(names.count()):  # a unit name is one line, never one per character
+                    lines = names.nth(i).evaluate(
+                        "td => { const r = document.createRange(); r.selectNodeContents(td);"
+                        " return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }"
+                    )
+                    assert lines == 1, (path, names.nth(i).inner_text())
         finally:
             browser.close()

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import html
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_export_fixtures import Built, copy_demo
 
+from evaluator.demo import build_demo
 from evaluator.export import export_run
+from evaluator.export.labels import flag_label
 from evaluator.export.manifest import verify_manifest
+from evaluator.export.runinfo import resolve_run
+from evaluator.export.summary import league_sizes
+from evaluator.export.tables import ExportContext, lint_warning
+from evaluator.store import connect
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +100,113 @@ def banner_text(path: Path) -> str:
     html_text = path.read_text(encoding="utf-8")
     start = html_text.index('id="lint-warning">')
     return html.unescape(html_text[start : html_text.index("</div>", start)])
+
+
+def section(html_text: str, table_id: str) -> str:
+    start = html_text.index(f"id='{table_id}'")
+    return html_text[start : html_text.index("</table>", start)]
+
+
+def cells(row_html: str) -> list[str]:
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html)
+    ]
+
+
+@pytest.fixture(scope="module")
+def demo_csv(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo_csv")
+    export_run(built.db, built.runs["demo_2026"], fmt="csv", out=out)
+    return out
+
+
+def test_card_flags_show_label_and_the_languages_evidence(built: Built, demo_csv: Path) -> None:
+    flags = stored(
+        built, "SELECT unit_id, flag, evidence FROM run_flags WHERE run_id = ?", built.runs["demo_2026"]
+    )
+    assert {"show_off", "small_sample"} <= set(flags["flag"])
+    for flag in ("show_off", "small_sample"):
+        unit, _, evidence = flags.filter(pl.col("flag") == flag).row(0)
+        zh_part, en_part = evidence.split(" | ")
+        for lang, own, other in (("zh", zh_part, en_part), ("en", en_part, zh_part)):
+            card = html.unescape((demo_csv / "cards" / lang / f"{unit}.html").read_text("utf-8"))
+            listed = card[card.index(FLAGS_HEADING[lang]) :]
+            label = flag_label(flag, lang)
+            assert label != flag and f"<b>{label}</b>" in listed
+            assert f"<b>{flag}</b>" not in listed
+            assert own in listed and other not in listed and evidence not in listed
+
+
+FLAGS_HEADING = {"zh": "预警提示", "en": "Flags"}
+
+
+def test_card_contributions_add_up_to_the_base_score(built: Built, demo_csv: Path) -> None:
+    run = built.runs["demo_2026"]
+    scores = stored(built, "SELECT unit_id, base_score FROM run_scores WHERE run_id = ?", run)
+    decimals = 2 + 2  # demo scale: 2 decimals; contributions get two more
+    for unit_id, base in scores.head(15).iter_rows():
+        card = (demo_csv / "cards" / "en" / f"{unit_id}.html").read_text("utf-8")
+        table = section(card, "indicators")
+        body = table[table.index("<tbody>") : table.index("</tbody>")]
+        last = [cells(r)[-1].replace(",", "") for r in re.findall(r"<tr>(.*?)</tr>", body)]
+        shown = [float(v) for v in last if v != "—"]  # a missing indicator contributes nothing
+        assert all(len(f"{v:.10f}".rstrip("0").split(".")[1]) <= decimals for v in shown)
+        total = float(cells(table[table.index("<tfoot>") :])[-1].replace(",", ""))
+        assert total == round(base, decimals)
+        assert abs(sum(shown) - base) <= len(shown) * 0.5 * 10**-decimals + 1e-9
+        assert "add up to the weighted base score" in card
+
+
+def test_summary_showoff_table_has_headers_labels_and_one_language(built: Built, demo_csv: Path) -> None:
+    flagged = stored(
+        built,
+        "SELECT evidence FROM run_flags WHERE run_id = ? AND flag = 'show_off'",
+        built.runs["demo_2026"],
+    )
+    assert flagged.height
+    for lang, head in (("zh", ["排名", "单位", "依据"]), ("en", ["Rank", "Unit", "Why"])):
+        lead = (demo_csv / f"leadership_summary.{lang}.html").read_text("utf-8")
+        table = section(lead, "showoff")
+        assert cells(table[table.index("<thead>") : table.index("</thead>")]) == head
+        text_shown = html.unescape(table)
+        assert " | " not in text_shown
+        if lang == "en":
+            assert not any(has_cjk(c) for r in re.findall(r"<tr>(.*?)</tr>", table)[1:] for c in cells(r)[2:])
+        assert "<td class='name'>" in table  # unit names never wrap per character
+
+
+def test_summary_lists_each_unit_once_when_there_are_few(tmp_path: Path) -> None:
+    small = build_demo(tmp_path / "small.duckdb", units=9, periods=("2026",))
+    out = tmp_path / "out"
+    export_run(small.db, fmt="csv", out=out, cards=False)
+    lead = (out / "leadership_summary.en.html").read_text("utf-8")
+    listed = []
+    for table_id in ("top", "bottom"):
+        body = section(lead, table_id).split("<tbody>")[1]
+        listed += [cells(r)[1] for r in re.findall(r"<tr>(.*?)</tr>", body)]
+    assert len(listed) == len(set(listed)) == 9
+    assert "Top 5" in lead and "Bottom 4" in lead
+
+
+@given(st.integers(min_value=0, max_value=500), st.integers(min_value=1, max_value=20))
+def test_league_sizes_never_overlap(units: int, k: int) -> None:
+    top, bottom = league_sizes(units, k)
+    assert top + bottom <= units and top <= k and bottom <= k
+    assert top + bottom == min(units, 2 * k)
+    assert bottom <= top <= bottom + 1 or top == k
+
+
+def test_summary_banner_names_a_few_lint_errors_and_counts_the_rest(built: Built) -> None:
+    con = connect(built.db, read_only=True)
+    try:
+        run = resolve_run(con, built.runs["heavy_2026"])
+        assert run.lint_errors >= 1
+        for lang, more in (("en", "more in the lint sheet"), ("zh", "见方案体检表")):
+            ctx = ExportContext(con, run, None, lang=lang)
+            full = lint_warning(ctx)
+            assert more not in full
+            assert lint_warning(ctx, limit=run.lint_errors) == full
+            short = lint_warning(ctx, limit=0)
+            assert f"{run.lint_errors} " in short and more in short and len(short) < len(full)
+    finally:
+        con.close()

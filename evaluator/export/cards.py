@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from evaluator.export.html import e, grade_class, num, page, pct, radar_svg
-from evaluator.export.labels import evidence_label
+from evaluator.export.labels import evidence_label, flag_evidence, flag_label
 from evaluator.export.tables import ExportContext, appeal_line, card_units, frame, lint_warning
 
 T: dict[str, tuple[str, str]] = {
@@ -45,6 +45,14 @@ T: dict[str, tuple[str, str]] = {
     "median": ("组中位数", "Peer median"),
     "weight": ("权重", "Weight"),
     "contribution": ("贡献分", "Contribution"),
+    "contribution_note": (
+        "贡献分保留 {d} 位小数以便核对，合计即加权基础分；综合得分在此基础上计入加减分与否决，"
+        "并保留 {sd} 位小数。",
+        "Contributions are shown to {d} decimals so they can be checked; they add up to the "
+        "weighted base score, to which bonus, deduction and veto are applied and which is then "
+        "rounded to {sd} decimals for the score.",
+    ),
+    "total": ("合计（加权基础分）", "Total (weighted base score)"),
     "flags": ("预警提示", "Flags"),
     "appeals": ("申诉", "Appeals"),
     "appeal_how": (
@@ -206,11 +214,13 @@ def render_card(
     out.append("</div><div>")
     out.append(_strengths(ind, lang))
     out.append("</div></div>")
-    out.append(_indicator_table(ind, lang, d))
+    out.append(_indicator_table(ind, lang, d, unit["base_score"]))
     if flags is not None and flags.height:
         out.append(f"<h2>{e(t('flags', lang))}</h2><ul>")
         out += [
-            f"<li><b>{e(f)}</b>: {e(ev)}</li>" for f, ev in zip(flags["flag"], flags["evidence"], strict=True)
+            f"<li><b>{e(flag_label(f, lang))}</b>{'：' if lang == 'zh' else ': '}"
+            f"{e(flag_evidence(ev, lang))}</li>"
+            for f, ev in zip(flags["flag"], flags["evidence"], strict=True)
         ]
         out.append("</ul>")
     out.append(f"<h2>{e(t('paperwork', lang))}</h2><p class='note'>{e(common['paperwork'])}</p>")
@@ -290,7 +300,8 @@ def _strengths(ind: pl.DataFrame, lang: str) -> str:
     return "".join(out)
 
 
-def _indicator_table(ind: pl.DataFrame, lang: str, d: int) -> str:
+def _indicator_table(ind: pl.DataFrame, lang: str, d: int, base: float | None) -> str:
+    """Every indicator line; contributions get 2 more decimals than the scale so they add up."""
     head = ("indicator", "evidence", "raw", "ind_score", "median", "weight", "contribution")
     rows = []
     for row in ind.iter_rows(named=True):
@@ -303,10 +314,15 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int) -> str:
             f"<td class='n'>{num(row['score'], 1)}</td><td "
             f"class='n'>{num(row['peer_median'], 1)}</td>"
             f"<td class='n'>{pct(row['weight'])}</td><td "
-            f"class='n'>{num(row['contribution'], d)}</td></tr>"
+            f"class='n'>{num(row['contribution'], d + 2)}</td></tr>"
         )
     ths = "".join(f"<th{' class=n' if i > 1 else ''}>{e(t(h, lang))}</th>" for i, h in enumerate(head))
+    total = (
+        f"<tfoot><tr><th colspan='6'>{e(t('total', lang))}</th>"
+        f"<th class='n' id='base-score'>{num(base, d + 2)}</th></tr></tfoot>"
+    )
     return (
         f"<h2>{e(t('indicators', lang))}</h2><table id='indicators'><thead><tr>{ths}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{''.join(rows)}</tbody>{total}</table>"
+        f"<p class='note'>{e(t('contribution_note', lang, d=d + 2, sd=d))}</p>"
     )

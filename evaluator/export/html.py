@@ -35,6 +35,7 @@ th, td { border-bottom: 1px solid #e1e7ee; padding: 3px 5px; text-align: left;
          vertical-align: top; }
 th { background: #eef3f8; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.name { white-space: nowrap; }
 tr { page-break-inside: avoid; }
 .up { color: #1e7b34; } .down { color: #b00020; }
 .grade { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 700; }
@@ -70,12 +71,28 @@ def pct(value: float | None, decimals: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{decimals}f}%"
 
 
-def page(title: str, body: str, lang: str) -> str:
+# The leadership summary is one printed A4 page: tighter margins, type and table rows.
+COMPACT_CSS = """
+@page { size: A4; margin: 9mm 10mm; }
+body { font-size: 9.5pt; line-height: 1.3; max-width: 190mm; }
+h1 { font-size: 15pt; }
+h2 { font-size: 10.5pt; margin: 7px 0 3px; }
+.sub { margin: 0 0 4px; }
+.warn { padding: 4px 8px; margin: 4px 0; font-size: 8.5pt; }
+table { font-size: 8.5pt; }
+th, td { padding: 1px 4px; }
+.grade { padding: 0 6px; }
+.note { font-size: 8.5pt; margin: 3px 0; }
+footer { margin-top: 6px; }
+"""
+
+
+def page(title: str, body: str, lang: str, extra_css: str = "") -> str:
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (
         f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
+        f"<title>{e(title)}</title><style>{CSS}{extra_css}</style></head><body>{body}</body></html>\n"
     )
 
 

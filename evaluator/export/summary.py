@@ -12,7 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from evaluator.export.html import e, grade_class, hbar, num, page, pct
+from evaluator.export.html import COMPACT_CSS, e, grade_class, hbar, num, page, pct
+from evaluator.export.labels import flag_evidence
 from evaluator.export.runinfo import burden_hours
 from evaluator.export.tables import ExportContext, frame, lint_warning
 
@@ -36,6 +37,11 @@ T: dict[str, tuple[str, str]] = {
         "Show-off flags: much paperwork, weak results",
     ),
     "no_showoff": ("本期无此类预警。", "No unit was flagged this period."),
+    "why": ("依据", "Why"),
+    "more_showoff": (
+        "另有 {n} 个单位被标记，见工作簿“预警”表及各单位通知单。",
+        "{n} more unit(s) flagged: see the workbook's flags sheet and their report cards.",
+    ),
     "health": ("方案体检", "Scheme health"),
     "trace_share": (
         "留痕类指标权重（申报 → 实际计分）",
@@ -55,11 +61,18 @@ T: dict[str, tuple[str, str]] = {
 }
 TOP_K = 10
 MOVERS_K = 5
+LINT_ITEMS = 3  # lint errors named in the banner; the rest are counted
+SHOWOFF_K = 5  # rows of the show-off table: the summary must stay one printed page
 
 
 def t(key: str, lang: str, **values: object) -> str:
     zh, en = T[key]
     return (zh if lang == "zh" else en).format(**values)
+
+
+def league_sizes(units: int, k: int = TOP_K) -> tuple[int, int]:
+    """How many units the top and bottom lists show: at most `k` each, no unit in both."""
+    return min(k, (units + 1) // 2), min(k, units // 2)
 
 
 def write_summary(ctx: ExportContext, path: Path) -> Path:
@@ -82,25 +95,24 @@ def render_summary(ctx: ExportContext) -> str:
         f"{e(t('units', lang, n=scores.height))}</p>",
     ]
     if r.lint_errors:
-        out.append(f'<div class="warn" id="lint-warning">⚠ {e(lint_warning(ctx))}</div>')
+        warning = lint_warning(ctx, limit=LINT_ITEMS)
+        out.append(f'<div class="warn" id="lint-warning">⚠ {e(warning)}</div>')
     out.append('<div class="cols"><div>')
     out.append(_grades(ctx, scores, codes, lang))
     out.append("</div><div>")
     out.append(_health(ctx, lang))
     out.append("</div></div>")
     ranked = scores.filter(pl.col("score").is_not_null())
+    k_top, k_bottom = league_sizes(ranked.height)
     out.append('<div class="cols"><div>')
-    out.append(_league(ranked.head(TOP_K), t("top", lang, k=min(TOP_K, ranked.height)), codes, lang, d))
+    out.append(_league(ranked.head(k_top), t("top", lang, k=k_top), codes, lang, d, "top"))
     out.append("</div><div>")
-    out.append(
-        _league(
-            ranked.tail(TOP_K).reverse(),
-            t("bottom", lang, k=min(TOP_K, ranked.height)),
-            codes,
-            lang,
-            d,
+    if k_bottom:
+        out.append(
+            _league(
+                ranked.tail(k_bottom).reverse(), t("bottom", lang, k=k_bottom), codes, lang, d, "bottom"
+            )
         )
-    )
     out.append("</div></div>")
     if ranked.height and ranked["score_low"].null_count() == ranked.height:
         out.append(f"<p class='note'>{e(t('no_interval', lang))}</p>")
@@ -120,7 +132,7 @@ def render_summary(ctx: ExportContext) -> str:
         )
         + "</footer>"
     )
-    return page(t("title", lang), "".join(out), lang)
+    return page(t("title", lang), "".join(out), lang, COMPACT_CSS)
 
 
 def _grades(ctx: ExportContext, scores: pl.DataFrame, codes: list[str], lang: str) -> str:
@@ -156,7 +168,9 @@ def _health(ctx: ExportContext, lang: str) -> str:
     return f"<h2>{e(t('health', lang))}</h2><table id='health'><tbody>{body}</tbody></table>"
 
 
-def _league(rows: pl.DataFrame, title: str, codes: list[str], lang: str, d: int) -> str:
+def _league(
+    rows: pl.DataFrame, title: str, codes: list[str], lang: str, d: int, table_id: str
+) -> str:
     head = "".join(
         f"<th{c}>{e(t(k, lang))}</th>"
         for k, c in (
@@ -186,7 +200,9 @@ def _league(rows: pl.DataFrame, title: str, codes: list[str], lang: str, d: int)
             f"{e(u['grade_name'] or u['grade'])}</span></td></tr>"
         )
     rows_html = "".join(body)
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows_html}</tbody></table>"
+    table = (
+        f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody>{rows_html}</tbody></table>"
+    )
     return f"<h2>{e(title)}</h2>{table}"
 
 
@@ -219,24 +235,31 @@ def _movers(ctx: ExportContext, lang: str, d: int) -> str:
 
 
 def _showoff(ctx: ExportContext, scores: pl.DataFrame, lang: str) -> str:
+    """Show-off units, best rank first: rank, name and the evidence in this language only."""
     flags = (
         frame(ctx, "flags")
         .filter(pl.col("flag") == "show_off")
         .join(scores.select("unit_id", "unit_name", "score", "rank"), on="unit_id", how="left")
-        .sort("rank")
+        .sort("rank", nulls_last=True)
     )
     out = [f"<h2>{e(t('showoff', lang))}</h2>"]
     if not flags.height:
         out.append(f"<p class='note'>{e(t('no_showoff', lang))}</p>")
         return "".join(out)
-    rows: list[dict[str, Any]] = list(flags.iter_rows(named=True))
+    rows: list[dict[str, Any]] = list(flags.head(SHOWOFF_K).iter_rows(named=True))
+    head = (
+        f"<th class='n'>{e(t('rank', lang))}</th><th>{e(t('unit', lang))}</th>"
+        f"<th>{e(t('why', lang))}</th>"
+    )
     out.append(
-        "<table id='showoff'><tbody>"
+        f"<table id='showoff'><thead><tr>{head}</tr></thead><tbody>"
         + "".join(
-            f"<tr><td>{e(u['unit_name'] or u['unit_id'])}</td><td class='n'>{e(u['rank'])}</td>"
-            f"<td class='note'>{e(u['evidence'])}</td></tr>"
+            f"<tr><td class='n'>{e(u['rank'])}</td><td class='name'>{e(u['unit_name'] or u['unit_id'])}"
+            f"</td><td class='note'>{e(flag_evidence(u['evidence'], lang))}</td></tr>"
             for u in rows
         )
         + "</tbody></table>"
     )
+    if flags.height > SHOWOFF_K:
+        out.append(f"<p class='note'>{e(t('more_showoff', lang, n=flags.height - SHOWOFF_K))}</p>")
     return "".join(out)

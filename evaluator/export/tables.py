@@ -194,20 +194,38 @@ def appeal_line(a: dict[str, Any], zh: bool) -> str:
     return head
 
 
-def lint_warning(ctx: ExportContext) -> str:
-    """The sentence every sheet and card shows when the run's scheme has lint errors."""
+def lint_warning(ctx: ExportContext, limit: int | None = None) -> str:
+    """The sentence every sheet and card shows when the run's scheme has lint errors.
+
+    `limit` keeps the first few errors and says how many more the lint sheet lists (the
+    one-page leadership summary cannot hold a long list).
+    """
     r = ctx.run
-    if ctx.lang == "zh":
-        items = "；".join(_lint_errors_zh(ctx)) or "见方案体检表"
-    else:
-        items = "; ".join(r.lint_messages) or "see the lint sheet"
+    zh = ctx.lang == "zh"
+    messages = _lint_errors_zh(ctx) if zh else list(r.lint_messages)
+    more = len(messages) - limit if limit is not None and len(messages) > limit else 0
+    if more:
+        messages = messages[:limit]
+        messages.append(f"另有 {more} 项，见方案体检表" if zh else f"{more} more in the lint sheet")
+    items = ("；" if zh else "; ").join(messages) or ("见方案体检表" if zh else "see the lint sheet")
     return text("lint_warning", ctx.lang, n=r.lint_errors, items=items)
+
+
+def _message_zh(ctx: ExportContext, alias: str) -> str:
+    """The Chinese lint message column, or the English one in a DB made before it existed."""
+    found = ctx.con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND table_name = 'run_lint' "
+        "AND column_name = 'message_zh'"
+    ).fetchall()[0][0]
+    prefix = f"{alias}." if alias else ""
+    return f"coalesce({prefix}message_zh, {prefix}message)" if found else f"{prefix}message"
 
 
 def _lint_errors_zh(ctx: ExportContext) -> list[str]:
     """The run's lint errors in Chinese (runs stored before `message_zh` fall back to English)."""
     rows = ctx.con.execute(
-        "SELECT rule, coalesce(indicator, '方案'), coalesce(message_zh, message) FROM run_lint "
+        f"SELECT rule, coalesce(indicator, '方案'), {_message_zh(ctx, '')} FROM run_lint "
         "WHERE run_id = ? AND severity = 'error' ORDER BY rule, indicator",
         [ctx.run.run_id],
     ).fetchall()
@@ -324,7 +342,7 @@ def _lint(ctx: ExportContext) -> tuple[str, list[Any]]:
     if ctx.lang == "zh":  # severity words and messages in Chinese (English where none stored)
         cases = " ".join(f"WHEN '{code}' THEN '{zh}'" for code, (zh, _en) in SEVERITY.items())
         severity = f"CASE l.severity {cases} ELSE l.severity END"
-        message = "coalesce(l.message_zh, l.message)"
+        message = _message_zh(ctx, "l")
     else:
         severity, message = "l.severity", "l.message"
     return (
