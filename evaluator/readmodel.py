@@ -206,6 +206,17 @@ def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFra
     )
 
 
+def grade_codes(con: Con, run_id: str) -> list[str]:
+    """The run's grade codes, best first (the scheme's order: what grade colours follow)."""
+    return [str(c) for c in scheme_labels(con, run_id).grades["code"].to_list()]
+
+
+def score_decimals(con: Con, run_id: str) -> int:
+    """Decimals the run's scheme shows scores with (`scale.decimals`; 2 when unknown)."""
+    scheme = scheme_labels(con, run_id).scheme
+    return int(scheme.scale.decimals) if scheme is not None else 2
+
+
 # --------------------------------------------------------------------------- overview
 
 

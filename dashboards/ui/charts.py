@@ -1,4 +1,8 @@
-"""Plotly figures with one colour per grade and per evidence class, on every page alike."""
+"""Plotly figures with one colour per grade and per evidence class, on every page alike.
+
+Grades are coloured by their place in the scheme (evaluator.grades_palette, shared with the
+exports), so a scheme's own codes (一类/二类/三类, A/B/C) get green → red too.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,9 @@ import textwrap
 import plotly.graph_objects as go
 import polars as pl
 
+from evaluator.grades_palette import colour_of
 from ui.i18n import t
 
-GRADE_COLOURS = {
-    "excellent": "#1b7f3b",
-    "good": "#4a90c2",
-    "fair": "#e0a526",
-    "poor": "#c23b32",
-}
-OTHER_GRADE_COLOURS = ["#6a51a3", "#8c6d31", "#17becf", "#7f7f7f"]
 EVIDENCE_COLOURS = {
     "outcome": "#1b7f3b",
     "satisfaction": "#4a90c2",
@@ -26,10 +24,9 @@ EVIDENCE_COLOURS = {
 UNIT_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
 
-def grade_colour(code: str | None, order: int | None = None) -> str:
-    if code in GRADE_COLOURS:
-        return GRADE_COLOURS[code]
-    return OTHER_GRADE_COLOURS[(order or 0) % len(OTHER_GRADE_COLOURS)]
+def grade_colours(df: pl.DataFrame, codes: list[str]) -> list[str]:
+    """Each row's grade colour by the grade's place in the scheme (the exports' palette)."""
+    return [colour_of(c, codes) for c in df["grade"].to_list()]
 
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
@@ -43,26 +40,24 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.F
     return fig
 
 
-def grade_bar(dist: pl.DataFrame) -> go.Figure:
+def grade_bar(dist: pl.DataFrame, codes: list[str]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=dist["grade_name"].to_list(),
             y=dist["units"].to_list(),
             text=dist["units"].to_list(),
-            marker_color=[
-                grade_colour(c, o) for c, o in dist.select("grade", "grade_order").rows()
-            ],
+            marker_color=grade_colours(dist, codes),
         )
     )
     fig.update_yaxes(title=t("c_units"))
     return _layout(fig, height=300)
 
 
-def rank_intervals(df: pl.DataFrame) -> go.Figure:
+def rank_intervals(df: pl.DataFrame, codes: list[str]) -> go.Figure:
     """Each unit's rank as a dot with its interval as a bar: overlapping bars are not different."""
     df = df.sort("rank", descending=True)
     names = df["unit_name"].fill_null(df["unit_id"]).to_list()
-    colours = [grade_colour(c, o) for c, o in df.select("grade", "grade_order").rows()]
+    colours = grade_colours(df, codes)
     fig = go.Figure()
     fig.add_trace(
         go.Bar(

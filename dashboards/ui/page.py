@@ -19,6 +19,7 @@ class Ctx:
     run_id: str
     info: RunInfo
     lang: str
+    decimals: int = 2  # the scheme's scale.decimals: how scores are shown
 
 
 def _empty_state(state: DbState | None) -> None:
@@ -108,4 +109,4 @@ def start(title_key: str) -> Ctx:
     )
     if info.lint_errors:
         st.warning(t("lint_banner", n=info.lint_errors), icon=":material/warning:")
-    return Ctx(run_id=run_id, info=info, lang=lang())
+    return Ctx(run_id=run_id, info=info, lang=lang(), decimals=q("score_decimals", run_id))

@@ -12,17 +12,26 @@ ctx = start("overview_title")
 league_all: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
 dist: pl.DataFrame = q("grade_distribution", ctx.run_id, lang=ctx.lang)
 
-top = dist.filter(pl.col("grade_order") == 0)["units"].sum()
+codes: list[str] = q("grade_codes", ctx.run_id)
+best = dist.filter(pl.col("grade_order") == 0)
+top = best["units"].sum()
+# "优秀比例" only when the top grade is `excellent`; a scheme's own top grade is named
+top_label = (
+    t("m_top_grade")
+    if not codes or codes[0] == "excellent"
+    else t("m_top_grade_named", grade=best["grade_name"][0] if best.height else codes[0])
+)
 m = st.columns(4)
 m[0].metric(t("m_units"), league_all.height)
-m[1].metric(t("m_mean"), f"{league_all['score'].mean() or 0:.1f}")
-m[2].metric(t("m_top_grade"), f"{top / max(league_all.height, 1):.0%}")
+mean_score: float = league_all.select(pl.col("score").mean().fill_null(0)).item()
+m[1].metric(t("m_mean"), f"{mean_score:.{ctx.decimals}f}")
+m[2].metric(top_label, f"{top / max(league_all.height, 1):.1%}")
 m[3].metric(t("m_flags"), league_all.filter(pl.col("flags").is_not_null()).height)
 
 left, right = st.columns([1, 2])
 with left:
     st.subheader(t("grade_dist"))
-    st.plotly_chart(charts.grade_bar(dist), width="stretch")
+    st.plotly_chart(charts.grade_bar(dist, codes), width="stretch")
 with right:
     st.subheader(t("league"))
     options = q("filter_options", ctx.run_id)
@@ -72,7 +81,7 @@ with right:
 if has_interval:
     st.subheader(t("rank_interval_chart", n=min(30, league.height)))
     st.plotly_chart(
-        charts.rank_intervals(league.filter(pl.col("rank_low").is_not_null()).head(30)),
+        charts.rank_intervals(league.filter(pl.col("rank_low").is_not_null()).head(30), codes),
         width="stretch",
     )
 

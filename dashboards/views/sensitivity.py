@@ -28,7 +28,9 @@ st.write(
     )
 )
 st.subheader(t("sens_chart"))
-st.plotly_chart(charts.rank_intervals(with_grades), width="stretch")
+st.plotly_chart(
+    charts.rank_intervals(with_grades, q("grade_codes", ctx.run_id)), width="stretch"
+)
 table = ranges.with_columns(
     pl.format("{}–{}", "rank_low", "rank_high").alias("rank_interval"),
     pl.format("{}–{}", pl.col("score_low").round(1), pl.col("score_high").round(1)).alias(

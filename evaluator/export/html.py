@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from html import escape
 
+from evaluator.grades_palette import colour_of, grade_colour
+
 CSS = """
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
@@ -39,8 +41,6 @@ td.name { white-space: nowrap; }
 tr { page-break-inside: avoid; }
 .up { color: #1e7b34; } .down { color: #b00020; }
 .grade { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 700; }
-.g0 { background: #c6efce; } .g1 { background: #ddebf7; } .g2 { background: #ffeb9c; }
-.g3 { background: #ffc7ce; }
 .note { color: #444; font-size: 9pt; }
 footer { margin-top: 14px; color: #777; font-size: 8pt; border-top: 1px solid #ddd;
          padding-top: 4px; }
@@ -96,11 +96,27 @@ def page(title: str, body: str, lang: str, extra_css: str = "") -> str:
     )
 
 
+GRADE_SLOTS = 12  # schemes with more grades share the 12-step scale
+
+
+def _grade_slot(position: int, count: int) -> tuple[int, int]:
+    if count <= GRADE_SLOTS:
+        return position, count
+    return round(position * (GRADE_SLOTS - 1) / (count - 1)), GRADE_SLOTS
+
+
 def grade_class(code: str | None, codes: list[str]) -> str:
+    """CSS class of a grade badge: its place in the scheme's order (colours: grades_palette)."""
     if code is None or code not in codes:
-        return "g2"
-    i = codes.index(code)
-    return "g0" if i == 0 else ("g3" if i == len(codes) - 1 else f"g{min(i, 2)}")
+        return "gx"
+    return "g{}-{}".format(*_grade_slot(codes.index(code), len(codes)))
+
+
+CSS += "".join(  # one rule per place in a scheme of 1…GRADE_SLOTS grades, from the shared palette
+    f".g{i}-{n} {{ background: {grade_colour(i, n, light=True)}; }}"
+    for n in range(1, GRADE_SLOTS + 1)
+    for i in range(n)
+) + f".gx {{ background: {colour_of(None, [], light=True)}; }}\n"
 
 
 def radar_svg(

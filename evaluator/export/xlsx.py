@@ -18,6 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from evaluator.export.labels import header
 from evaluator.export.tables import TABLES, ExportContext, batches, empty_frame, lint_warning
+from evaluator.grades_palette import grade_colours
 
 EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, header included
 
@@ -45,7 +46,6 @@ SHARE_COLUMNS = {
     "top_box_share",
     "shrinkage",
 }
-GRADE_COLOURS = ["#C6EFCE", "#DDEBF7", "#FFEB9C", "#FFC7CE"]  # best → worst; middle ones reused
 
 
 def write_xlsx(
@@ -100,7 +100,7 @@ def _formats(wb: Workbook) -> dict[str, Any]:
         "score": wb.add_format({"num_format": "0.00"}),
         "share": wb.add_format({"num_format": "0.00%"}),
         "int": wb.add_format({"num_format": "0"}),
-        "grades": [wb.add_format({"bg_color": c}) for c in GRADE_COLOURS],
+        "add": wb.add_format,  # grade fills are made per scheme (see _grade_colours)
     }
 
 
@@ -201,17 +201,22 @@ def _new_sheet(
 def _grade_colours(
     ws: Worksheet, fmts: dict[str, Any], ctx: ExportContext, first: pl.DataFrame, last: int
 ) -> None:
-    """Colour the grade cells: first (best) grade green … last grade red."""
+    """Colour the grade cells by their place in the scheme (grades_palette: best green … worst
+    red, interpolated), as the dashboard and the HTML outputs do."""
     if "grade" not in first.columns:
         return
     col = first.columns.index("grade")
     codes = [g.code for g in ctx.scheme.grades] if ctx.scheme else ["excellent", "good", "fair", "poor"]
-    for i, code in enumerate(codes):
-        idx = 0 if i == 0 else (3 if i == len(codes) - 1 else min(i, 2))
+    for code, colour in grade_colours(codes, light=True).items():
         ws.conditional_format(
             1,
             col,
             last,
             col,
-            {"type": "cell", "criteria": "==", "value": f'"{code}"', "format": fmts["grades"][idx]},
+            {
+                "type": "cell",
+                "criteria": "==",
+                "value": f'"{code}"',
+                "format": fmts["add"]({"bg_color": colour}),
+            },
         )
