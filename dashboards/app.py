@@ -23,9 +23,10 @@ from ui.auth import signed_in_user  # noqa: E402
 from ui.context import no_auth  # noqa: E402
 from ui.i18n import ensure_lang, t  # noqa: E402
 
-# url paths equal the file stems (AppTest.switch_page finds a page by its file name)
+# AppTest.switch_page finds a page by its file name. The default page is served at / (Streamlit
+# reserves its url_path without serving it), so /overview is a hidden page redirecting to /.
 PAGES = [
-    ("views/overview.py", "page_overview", ":material/leaderboard:", "overview"),
+    ("views/overview.py", "page_overview", ":material/leaderboard:", "home"),  # served at /
     ("views/compare.py", "page_compare", ":material/compare_arrows:", "compare"),
     ("views/unit.py", "page_unit", ":material/account_balance:", "unit"),
     ("views/scheme_health.py", "page_scheme", ":material/rule:", "scheme_health"),
@@ -49,4 +50,12 @@ pages = [
     )
     for n, (path, key, icon, slug) in enumerate(PAGES)
 ]
-st.navigation(pages, position="sidebar" if open_ else "hidden").run()
+
+
+def _overview_alias() -> None:
+    """/overview: the default page lives at /, so its own name redirects there (keeping ?lang=)."""
+    st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+
+alias = st.Page(_overview_alias, title=pages[0].title, url_path="overview", visibility="hidden")
+st.navigation([*pages, alias], position="sidebar" if open_ else "hidden").run()

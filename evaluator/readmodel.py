@@ -52,6 +52,7 @@ class DbState:
     survey_rows: int = 0
     batches: int = 0
     runs: int = 0
+    latest_period: str | None = None  # of the loaded outcomes or surveys: what to score next
 
     @property
     def has_data(self) -> bool:
@@ -68,10 +69,21 @@ def db_state(con: Con) -> DbState:
         con,
         "SELECT (SELECT count(*) FROM current_units), (SELECT count(*) FROM outcomes), "
         "(SELECT count(*) FROM survey_responses), (SELECT count(*) FROM load_batches), "
-        "(SELECT count(*) FROM runs)",
+        "(SELECT count(*) FROM runs), "
+        "(SELECT max(period) FROM (SELECT period FROM outcomes UNION ALL "
+        " SELECT period FROM survey_responses))",
     )
     assert row is not None
-    return DbState(True, *(int(v) for v in row))
+    units, outcomes, surveys, batches, runs, period = row
+    return DbState(
+        True,
+        units=int(units),
+        outcome_rows=int(outcomes),
+        survey_rows=int(surveys),
+        batches=int(batches),
+        runs=int(runs),
+        latest_period=period,
+    )
 
 
 # --------------------------------------------------------------------------- runs
@@ -536,10 +548,17 @@ def survey_exclusions(con: Con, run_id: str, unit_id: str | None = None) -> pl.D
     )
 
 
-def unit_flags(con: Con, run_id: str, unit_id: str) -> pl.DataFrame:
+def unit_flags(con: Con, run_id: str, unit_id: str, lang: str = "zh") -> pl.DataFrame:
+    """The unit's flags; `evidence` in `lang` (stored as "中文 | English": the reader's half)."""
+    part = 1 if lang == "zh" else 2
     return _df(
         con,
-        "SELECT flag, evidence FROM run_flags WHERE run_id = ? AND unit_id = ? ORDER BY flag",
+        f"""
+        SELECT flag,
+               CASE WHEN contains(evidence, ' | ') THEN trim(split_part(evidence, ' | ', {part}))
+                    ELSE evidence END AS evidence
+        FROM run_flags WHERE run_id = ? AND unit_id = ? ORDER BY flag
+        """,
         [run_id, unit_id],
     )
 
@@ -749,6 +768,26 @@ def batches(con: Con) -> pl.DataFrame:
         """
         SELECT batch_id, kind, file_name, status, row_count, reason, loaded_by, loaded_at, forced
         FROM load_batches ORDER BY batch_id DESC
+        """,
+    )
+
+
+def data_coverage(con: Con) -> pl.DataFrame:
+    """Before any run: per period and measure (or survey question), how many loaded units have a
+    value and how many do not. Units are the current units; a run's scheme narrows this later."""
+    return _df(
+        con,
+        """
+        WITH u AS (SELECT count(*) AS n FROM current_units),
+        got AS (
+            SELECT period, 'outcome' AS source, measure AS item, count(DISTINCT unit_id) AS units
+            FROM current_outcomes GROUP BY ALL
+            UNION ALL
+            SELECT period, 'survey', question, count(DISTINCT unit_id)
+            FROM current_survey_responses GROUP BY ALL)
+        SELECT period, source, item, units AS units_with_data,
+               greatest((SELECT n FROM u) - units, 0) AS units_without
+        FROM got ORDER BY period DESC, units_without DESC, source, item
         """,
     )
 

@@ -71,7 +71,8 @@ def run_page(
         monkeypatch.delenv("EVALUATOR_NO_AUTH", raising=False)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["lang"] = lang
-    if page is not None:
+    if page is not None and page != "overview":  # the overview is the default page, at /
+        # (AppTest finds a page by its file stem; /overview is the alias redirecting to /)
         at.switch_page(PAGES[page][0])
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -190,16 +191,21 @@ def test_unit_profile_explains_the_score_down_to_raw_values(monkeypatch, dash_db
 
 
 def test_unit_profile_shows_a_flagged_unit_flags(monkeypatch, dash_db, snap):
+    """Flags with their whole evidence sentence (it was cut off in a narrow cell), zh half only."""
     run_id = rm.latest_run_id(snap)
-    unit = snap.execute(
-        "SELECT unit_id FROM run_flags WHERE run_id = ? AND flag = 'show_off' "
+    unit, evidence = snap.execute(
+        "SELECT unit_id, evidence FROM run_flags WHERE run_id = ? AND flag = 'show_off' "
         "ORDER BY unit_id LIMIT 1",
         [run_id],
-    ).fetchall()[0][0]
+    ).fetchall()[0]
+    zh, en = (part.strip() for part in evidence.split(" | "))
     at = run_page(monkeypatch, dash_db, "unit", "zh")
     at.selectbox(key="profile_unit").set_value(unit).run()
-    flags = at.dataframe[-1].value
-    assert "重留痕轻实绩" in list(flags["标记"])
+    lines = [m.value for m in at.markdown if "重留痕轻实绩" in m.value]
+    assert lines == [f"- **重留痕轻实绩**：{zh}"]
+    assert en not in texts(at)
+    at.sidebar.radio(key="w_lang").set_value("en").run()
+    assert f"- **show-off**: {en}" in [m.value for m in at.markdown]
 
 
 def test_scheme_health_shows_the_linters_figures(monkeypatch, dash_db, snap):
@@ -260,6 +266,15 @@ def test_data_without_runs_says_how_to_score(monkeypatch, tmp_path, demo_build):
     body = texts(at)
     assert "no scoring run yet" in body and "evaluator score" in body
     assert "120 units" in body
+    # acceptance #5: a generic scheme (the data may be streets, not townships), singular nouns
+    assert "--scheme YOUR_SCHEME.yaml" in body and "demo_township" not in body
+    assert "(1 load batch)" in body and "load batches" not in body
+    # the data quality page shows what was loaded without a run: batches and coverage
+    at = run_page(monkeypatch, db, "quality", "zh")
+    assert "数据已导入，但还没有计分结果" in texts(at)
+    batches = at.dataframe[0].value
+    assert list(batches["类型"]) == ["单位"] and list(batches["行数"]) == [120]
+    assert "已导入数据的覆盖情况（尚无考核运行）" in [s.value for s in at.subheader]
 
 
 def test_a_foreign_database_is_explained(monkeypatch, tmp_path):
@@ -450,3 +465,17 @@ def test_compare_charts_one_colour_per_unit_and_readable_labels(monkeypatch, das
     legend = bars["layout"]["legend"]
     assert legend["y"] >= 1 and legend["yanchor"] == "bottom"
     assert bars["layout"]["xaxis"]["automargin"] is True
+
+
+def test_unit_profile_numbers_are_rounded_for_people(monkeypatch, dash_db, snap):
+    """Acceptance #5: weights as percentages, indicator scores and effective n to 1 decimal."""
+    import json
+
+    at = run_page(monkeypatch, dash_db, "unit", "en")
+    table = at.dataframe[0]
+    assert table.value["Effective weight"].sum() == pytest.approx(100, abs=0.01)
+    config = json.loads(table.proto.columns)
+    assert config["Effective weight"]["type_config"]["format"] == "%.1f%%"
+    assert config["Indicator score"]["type_config"]["format"] == "%.1f"
+    sat = next(d for d in at.dataframe if "Effective n" in d.value.columns)
+    assert json.loads(sat.proto.columns)["Effective n"]["type_config"]["format"] == "%.1f"

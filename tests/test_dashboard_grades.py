@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from test_dashboard import ROOT, run_page
+from test_dashboard import ROOT, run_page, texts
 
 from evaluator.export.html import CSS, grade_class
 from evaluator.grades_palette import BEST, MIDDLE, WORST, colour_of, grade_colour, grade_colours
@@ -129,3 +129,14 @@ def test_xlsx_export_fills_grades_with_the_same_palette(custom_db, tmp_path):
             fills[code] = "#" + rule.dxf.fill.bgColor.rgb[-6:].lower()
     assert fills == grade_colours(CODES, light=True)
 
+
+
+def test_scores_use_the_schemes_decimals(monkeypatch, custom_db):
+    """A 0–10 scale with 1 decimal shows 7.4, not 7.40 (overview table and unit profile)."""
+    at = run_page(monkeypatch, custom_db, "overview", "en")
+    score = at.dataframe[0].value["Score"]
+    assert all(len(str(v).split(".")[-1]) <= 1 for v in score)
+    at = run_page(monkeypatch, custom_db, "unit", "en")
+    value = at.metric[0].value
+    assert len(value.split(".")[-1]) == 1, value
+    assert "Class" in texts(at) or any("Class" in m.value for m in at.metric)

@@ -58,15 +58,25 @@ L: dict[str, tuple[str, str]] = {
     ),
     "no_runs_title": ("数据已导入，但还没有计分结果", "Data is loaded but nothing is scored yet"),
     "no_runs_body": (
-        "数据库中有 {units} 个单位、{outcomes} 条成效数据、{surveys} 条问卷答案（{batches} 个导入批次），"
-        "但还没有考核运行。请运行：\n\n"
-        "```\nevaluator score --db DB --scheme indicators/demo_township.yaml --period 2026\n```\n"
+        "数据库中有 {units}、{outcomes}、{surveys}（{batches}），但还没有考核运行。"
+        "请用适用于这些单位类型的考核方案计分：\n\n"
+        "```\nevaluator score --db DB --scheme YOUR_SCHEME.yaml --period {period}\n```\n"
+        "（方案文件的写法见 docs/scheme.md；`evaluator validate YOUR_SCHEME.yaml` 可先检查方案。）"
         "计分完成后刷新本页即可。",
-        "The database holds {units} units, {outcomes} outcome values and {surveys} survey answers "
-        "({batches} load batches), but no scoring run yet. Run:\n\n"
-        "```\nevaluator score --db DB --scheme indicators/demo_township.yaml --period 2026\n```\n"
+        "The database holds {units}, {outcomes} and {surveys} ({batches}), but no scoring run "
+        "yet. Score it with a scheme for these unit types:\n\n"
+        "```\nevaluator score --db DB --scheme YOUR_SCHEME.yaml --period {period}\n```\n"
+        "(how to write a scheme: docs/scheme.md; `evaluator validate YOUR_SCHEME.yaml` checks one first), "
         "then refresh this page.",
     ),
+    "n_units": ("{n} 个单位", "{n} units"),
+    "n_units_one": ("{n} 个单位", "{n} unit"),
+    "n_outcomes": ("{n} 条成效数据", "{n} outcome values"),
+    "n_outcomes_one": ("{n} 条成效数据", "{n} outcome value"),
+    "n_answers": ("{n} 条问卷答案", "{n} survey answers"),
+    "n_answers_one": ("{n} 条问卷答案", "{n} survey answer"),
+    "n_batches": ("{n} 个导入批次", "{n} load batches"),
+    "n_batches_one": ("{n} 个导入批次", "{n} load batch"),
     "empty_db_title": ("数据库是空的", "The database is empty"),
     "empty_db_body": (
         "还没有导入任何数据。可以先用演示数据体验：`evaluator demo`；"
@@ -187,8 +197,8 @@ L: dict[str, tuple[str, str]] = {
     "m_grade": ("等次", "Grade"),
     "m_coverage": ("数据覆盖", "Data coverage"),
     "adjustments": (
-        "加权基础分 {base:.2f}，加分 {bonus:.2f}，扣分 {deduction:.2f}{veto}",
-        "Weighted base {base:.2f}, bonus {bonus:.2f}, deduction {deduction:.2f}{veto}",
+        "加权基础分 {base}，加分 {bonus}，扣分 {deduction}{veto}",
+        "Weighted base {base}, bonus {bonus}, deduction {deduction}{veto}",
     ),
     "veto_applied": ("；一票否决：{veto}", "; veto applied: {veto}"),
     "explain": ("得分明细（追溯到原始数据）", "How the score is made (down to the raw data)"),
@@ -211,6 +221,7 @@ L: dict[str, tuple[str, str]] = {
     "m_lint": ("体检问题（严重/警告）", "Findings (errors / warnings)"),
     "lint_findings": ("体检发现", "Findings"),
     "no_findings": ("未发现形式主义问题。", "No formalism findings."),
+    "findings_full": ("查看全部发现的完整说明", "Read every finding in full"),
     "weights_chart": ("申报权重与生效权重（留痕政策之后）", "Declared vs effective weights (after the trace policy)"),
     "declared": ("申报权重", "Declared"),
     "effective": ("生效权重", "Effective"),
@@ -318,6 +329,18 @@ L: dict[str, tuple[str, str]] = {
     "c_hours": ("小时/年", "Hours per year"),
     "c_spread": ("区间宽度", "Width"),
     "c_policy": ("缺失处理", "Missing-data rule"),
+    "c_source_kind": ("来源", "Source"),
+    "c_item": ("指标数据 / 问卷题目", "Measure / question"),
+    "c_with_data": ("有数据的单位", "Units with data"),
+    "c_without_data": ("缺数据的单位", "Units without"),
+    "coverage_title": ("已导入数据的覆盖情况（尚无考核运行）", "What the loaded data covers (no run yet)"),
+    "coverage_note": (
+        "按考核期列出每项成效数据和问卷题目有数据的单位数；计分后本页按方案逐个单位、逐个指标列出缺失。",
+        "Units with a value for each measure and survey question, by period; once scored, this "
+        "page lists the missing unit–indicator pairs of the run's scheme.",
+    ),
+    "v_source_outcome": ("成效数据", "outcome"),
+    "v_source_survey": ("问卷", "survey"),
     "no_rows": ("没有符合条件的记录。", "No rows match."),
     # value labels
     "v_absent": ("无记录", "no row"),
@@ -376,6 +399,11 @@ def t(key: str, **values: Any) -> str:
     zh, en = L[key]
     text = zh if lang() == "zh" else en
     return text.format(**values) if values else text
+
+
+def counted(key: str, n: int) -> str:
+    """`n` with its noun, singular when n is 1 (`key_one`), e.g. "1 load batch", "3 load batches"."""
+    return t(f"{key}_one" if n == 1 and f"{key}_one" in L else key, n=f"{n:,}")
 
 
 def value_label(value: str | None, group: str = "") -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 from evaluator.readmodel import DbState, RunInfo
 from ui.auth import account_sidebar, signed_in_user, signin_page
 from ui.context import expected_snapshot, no_auth, q, source
-from ui.i18n import lang, language_switch, t
+from ui.i18n import counted, lang, language_switch, t
 from ui.state import forget, prepare, remembered, to_url, widget_key
 
 
@@ -22,7 +22,7 @@ class Ctx:
     decimals: int = 2  # the scheme's scale.decimals: how scores are shown
 
 
-def _empty_state(state: DbState | None) -> None:
+def _empty_state(state: DbState | None, stop: bool = True) -> None:
     if state is None:
         st.header(t("no_db_title"))
         st.markdown(t("no_db_body", path=expected_snapshot()))
@@ -37,13 +37,15 @@ def _empty_state(state: DbState | None) -> None:
         st.markdown(
             t(
                 "no_runs_body",
-                units=state.units,
-                outcomes=state.outcome_rows,
-                surveys=state.survey_rows,
-                batches=state.batches,
+                units=counted("n_units", state.units),
+                outcomes=counted("n_outcomes", state.outcome_rows),
+                surveys=counted("n_answers", state.survey_rows),
+                batches=counted("n_batches", state.batches),
+                period=state.latest_period or "PERIOD",
             )
         )
-    st.stop()
+    if stop:
+        st.stop()
 
 
 def _pick_run() -> str:
@@ -82,14 +84,27 @@ def frame() -> None:
 
 def start(title_key: str) -> Ctx:
     """Draw frame and title, return the chosen run; stop on a helpful page when there is none."""
+    ctx = start_without_run(title_key)
+    if ctx is None:
+        st.stop()
+    assert ctx is not None
+    return ctx
+
+
+def start_without_run(title_key: str) -> Ctx | None:
+    """As `start`, but a database with data and no run yet returns None after saying how to
+    score, so the page can still show what was loaded (data quality)."""
     frame()
     st.title(t(title_key))
     src = source()
     if src is None:
         _empty_state(None)
     state: DbState = q("db_state")
-    if not state.has_schema or state.runs == 0:
+    if not state.has_schema or not state.has_data and state.runs == 0:
         _empty_state(state)
+    if state.runs == 0:
+        _empty_state(state, stop=False)
+        return None
     run_id = _pick_run()
     info: RunInfo | None = q("run_info", run_id)
     if info is None:  # the run vanished from a newer snapshot: start again from the latest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
@@ -30,17 +32,44 @@ def localise(df: pl.DataFrame, columns: dict[str, str], coded: Coded = ()) -> pl
     return out.rename({c: t(columns[c]) for c in keep})
 
 
+ROW_PX = 35  # Streamlit's grid: one row (and the header) in pixels
+
+
 def show(
     df: pl.DataFrame,
     columns: dict[str, str],
     coded: Coded = (),
     height: int | None = None,
+    *,
+    decimals: dict[str, int] | None = None,
+    percent: tuple[str, ...] = (),
+    wide: tuple[str, ...] = (),
 ) -> None:
+    """A translated table, as tall as its rows (at most `height` px, then it scrolls).
+
+    `decimals` fixes the shown decimals per column (scores per the scheme's scale), `percent`
+    shows fractions as percentages with one decimal, `wide` gives long text columns room.
+    """
     if df.is_empty():  # not an empty grid with Streamlit's own English "empty"
         st.caption(t("no_rows"))
         return
+    df = df.with_columns(pl.col(c) * 100 for c in percent if c in df.columns)
     table = localise(df, columns, coded)
-    if height is None:
-        st.dataframe(table, hide_index=True, width="stretch")
-    else:
-        st.dataframe(table, hide_index=True, width="stretch", height=height)
+    config: dict[str, Any] = {}
+    for col, d in (decimals or {}).items():
+        if col in columns and col in df.columns:
+            config[t(columns[col])] = st.column_config.NumberColumn(format=f"%.{d}f")
+    for col in percent:
+        if col in columns and col in df.columns:
+            config[t(columns[col])] = st.column_config.NumberColumn(format="%.1f%%")
+    for col in wide:
+        if col in columns and col in df.columns:
+            config[t(columns[col])] = st.column_config.TextColumn(width="large")
+    fit = ROW_PX * (table.height + 1) + 3
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(height, fit) if height is not None else fit if table.height <= 12 else "auto",
+        column_config=config or None,
+    )

@@ -5,10 +5,10 @@ import streamlit as st
 from ui import charts
 from ui.context import q
 from ui.i18n import t, value_label
-from ui.page import start
+from ui.page import start_without_run
 from ui.tables import show
 
-ctx = start("quality_title")
+ctx = start_without_run("quality_title")  # batches and coverage are worth seeing before a run
 batches: pl.DataFrame = q("batches")
 accepted = batches.filter(pl.col("status") == "accepted").height
 st.metric(t("m_batches"), f"{accepted} / {batches.height - accepted}")
@@ -25,8 +25,26 @@ show(
         "loaded_at": "c_loaded_at",
     },
     coded={"status": "", "kind": "kind"},
-    height=260,
+    height=320,
+    wide=("reason",),
 )
+
+if ctx is None:  # loaded but not scored: what the data covers, per measure and question
+    st.subheader(t("coverage_title"))
+    st.caption(t("coverage_note"))
+    show(
+        q("data_coverage"),
+        {
+            "period": "c_period",
+            "source": "c_source_kind",
+            "item": "c_item",
+            "units_with_data": "c_with_data",
+            "units_without": "c_without_data",
+        },
+        coded={"source": "source"},
+        height=420,
+    )
+    st.stop()
 
 left, right = st.columns(2)
 with left:
@@ -46,7 +64,7 @@ with left:
                 "missing_policy": "c_policy",
             },
             coded={"status": "", "missing_policy": "policy"},
-            height=300,
+            height=420,
         )
 with right:
     st.subheader(t("survey_exclusions"))

@@ -73,7 +73,9 @@ with right:
             "flags": "c_flags",
         },
         coded=("flags",),
-        height=380,
+        height=420,
+        decimals={"score": ctx.decimals},
+        wide=("flags",),
     )
     if has_interval:
         st.caption(t("rank_interval_note"))

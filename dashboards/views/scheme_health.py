@@ -38,7 +38,12 @@ else:
             "message": "c_message",
         },
         coded=("severity",),
+        height=420,
+        wide=("message",),
     )
+    with st.expander(t("findings_full")):  # long findings in full, not cut at the cell edge
+        for r in findings.to_dicts():
+            st.markdown(f"- **{r['rule_name']}** ({r['indicator_name'] or '—'}): {r['message']}")
 
 left, right = st.columns([3, 2])
 with left:
@@ -46,18 +51,17 @@ with left:
     st.plotly_chart(charts.weights(q("weights", ctx.run_id, lang=ctx.lang)), width="stretch")
 with right:
     st.subheader(t("evidence_split"))
-    shares = h.evidence_shares.with_columns(
-        (pl.col("declared") * 100).round(1), (pl.col("effective") * 100).round(1)
-    )
     show(
-        shares,
+        h.evidence_shares,
         {"evidence": "c_evidence", "declared": "declared", "effective": "effective"},
         coded=("evidence",),
+        percent=("declared", "effective"),
     )
     st.subheader(t("top_burdens"))
     show(
-        h.top_burdens.with_columns(pl.col("hours").round(2)),
+        h.top_burdens,
         {"indicator_name": "c_indicator", "hours": "c_hours"},
+        decimals={"hours": 1},
     )
     st.subheader(t("duplicates"))
     if h.duplicate_requests.is_empty():
@@ -84,4 +88,5 @@ else:
                 "rank": "c_rank",
                 "rank_gain": "c_rank_gain",
             },
+            height=420,
         )

@@ -33,9 +33,11 @@ st.plotly_chart(
 )
 table = ranges.with_columns(
     pl.format("{}–{}", "rank_low", "rank_high").alias("rank_interval"),
-    pl.format("{}–{}", pl.col("score_low").round(1), pl.col("score_high").round(1)).alias(
-        "score_interval"
-    ),
+    pl.format(
+        "{}–{}",
+        pl.col("score_low").round(ctx.decimals).cast(pl.String),
+        pl.col("score_high").round(ctx.decimals).cast(pl.String),
+    ).alias("score_interval"),
 )
 show(
     table,
@@ -47,6 +49,8 @@ show(
         "score_interval": "c_score_interval",
         "rank_spread": "c_spread",
     },
+    height=600,
+    decimals={"score": ctx.decimals},
 )
 if ctx.info.parameters:
     with st.expander(t("sens_params")):

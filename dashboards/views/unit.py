@@ -23,7 +23,8 @@ unit = st.selectbox(
 
 s = q("unit_summary", ctx.run_id, unit, lang=ctx.lang)
 m = st.columns(4)
-m[0].metric(t("m_score"), f"{s['score']:.2f}" if s["score"] is not None else "—")
+d = ctx.decimals  # the scheme's scale.decimals: 7.4 on a 1-decimal scale, not 7.40
+m[0].metric(t("m_score"), f"{s['score']:.{d}f}" if s["score"] is not None else "—")
 m[1].metric(t("m_rank"), t("m_rank_value", rank=s["rank"], n=s["units_scored"]))
 m[2].metric(t("m_grade"), s["grade_name"] or "—")
 m[3].metric(t("m_coverage"), f"{s['coverage']:.0%}" if s["coverage"] is not None else "—")
@@ -31,9 +32,9 @@ veto = t("veto_applied", veto=s["veto"]) if s["veto"] else ""
 st.caption(
     t(
         "adjustments",
-        base=s["base_score"] or 0,
-        bonus=s["bonus"] or 0,
-        deduction=s["deduction"] or 0,
+        base=f"{s['base_score'] or 0:.{d}f}",
+        bonus=f"{s['bonus'] or 0:.{d}f}",
+        deduction=f"{s['deduction'] or 0:.{d}f}",
         veto=veto,
     )
 )
@@ -55,6 +56,9 @@ show(
         "imputed": "c_imputed",
     },
     coded={"evidence": "", "rule": "rule"},
+    height=600,
+    decimals={"score": 1, "contribution": d + 2},  # as the report cards: contributions add up
+    percent=("declared_weight", "weight"),
 )
 evidence = {e: value_label(e) for e in rows["evidence"].unique().to_list()}
 left, right = st.columns(2)
@@ -92,14 +96,16 @@ else:
                 "valid": "c_valid",
                 "small_sample": "c_small_sample",
             },
+            decimals={"index_value": 1, "effective_n": 1},
         )
         excl: pl.DataFrame = q("survey_exclusions", ctx.run_id, unit)
         st.markdown(f"**{t('exclusions')}**")
         show(excl, {"reason": "c_reason", "responses": "c_count"}, coded=("reason",))
 
 st.subheader(t("flags_title"))
-flags: pl.DataFrame = q("unit_flags", ctx.run_id, unit)
+flags: pl.DataFrame = q("unit_flags", ctx.run_id, unit, lang=ctx.lang)
 if flags.is_empty():
     st.success(t("no_flags"))
-else:
-    show(flags, {"flag": "c_flag", "evidence": "c_evidence_text"}, coded=("flag",))
+for r in flags.to_dicts():  # a few per unit: the evidence is a sentence, shown in full
+    st.markdown(f"- **{value_label(r['flag'])}**：{r['evidence'] or ''}" if ctx.lang == "zh"
+                else f"- **{value_label(r['flag'])}**: {r['evidence'] or ''}")

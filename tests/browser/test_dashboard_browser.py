@@ -197,3 +197,22 @@ def test_language_and_run_survive_the_sidebar_menu(serve, dashboard_db, page):
     page.get_by_text("中文", exact=True).click()
     page.get_by_role("heading", name="单位画像", exact=True).wait_for()
     page.get_by_text(f"运行 {older}").first.wait_for()
+
+
+def test_overview_address_and_tables_as_tall_as_their_rows(serve, dashboard_db, page):
+    """Acceptance #5: /overview said "Page not found"; short tables had trailing empty rows."""
+    server = serve(dashboard_db, "--no-auth")
+    page.goto(f"{server.url}/overview?lang=en")
+    page.get_by_role("heading", name="Year at a glance", exact=True).wait_for()
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    assert page.get_by_text("Page not found").count() == 0
+    assert "lang=en" in page.url
+    con = duckdb.connect(str(dashboard_db), read_only=True)
+    batches = con.execute("SELECT count(*) FROM load_batches").fetchall()[0][0]
+    con.close()
+    open_page(page, f"{server.url}/data_quality?lang=en", "Data quality")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.wait_for()
+    height = grid.bounding_box()["height"]
+    assert height <= 35 * (batches + 1) + 12, (height, batches)  # no empty rows below the data
+    assert height >= 35 * (batches + 1) - 12

@@ -40,4 +40,6 @@ def test_sign_in_through_a_deep_link_and_sign_out(serve, dashboard_db, page):  #
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in", exact=True).wait_for()
+    # the old page's tables go when the run ends (they may linger a moment as stale elements)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(state="detached", timeout=10_000)
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
