@@ -68,9 +68,9 @@ with right:
             "unit_id": "c_unit_id",
             "score": "c_score",
             "grade_name": "c_grade",
+            "flags": "c_flags",  # before the long tail of columns, so it is not cut off
             "peer_group": "c_peer_group",
             "unit_type": "c_unit_type",
-            "flags": "c_flags",
         },
         coded=("flags",),
         height=420,
