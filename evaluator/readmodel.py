@@ -566,15 +566,6 @@ def unit_flags(con: Con, run_id: str, unit_id: str, lang: str = "zh") -> pl.Data
 # --------------------------------------------------------------------------- scheme health
 
 
-def _has_column(con: Con, table: str, column: str) -> bool:
-    row = _one(
-        con,
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-        [table, column],
-    )
-    return bool(row and row[0])
-
-
 def lint_rule_names(lang: str = "zh") -> pl.DataFrame:
     """Every lint rule's short name in `lang` (the rule classes' own `title`), by rule id."""
     rules = builtin_rules()
@@ -588,42 +579,17 @@ def lint_rule_names(lang: str = "zh") -> pl.DataFrame:
 
 
 def lint_findings(con: Con, run_id: str, lang: str = "zh") -> pl.DataFrame:
-    """The run's stored lint findings, message and names in `lang`.
-
-    Chinese messages come from `run_lint.message_zh`. A run stored before that column existed
-    gets them by linting its own stored scheme again: a finding whose rule, indicator and English
-    message are the same takes that finding's Chinese; anything else keeps the English message.
-    """
-    has_zh = _has_column(con, "run_lint", "message_zh")
+    """The run's stored lint findings, message and names in `lang` (zh from run_lint.message_zh)."""
     df = _df(
         con,
-        f"""
-        SELECT severity, rule, indicator, message,
-               {"message_zh" if has_zh else "NULL::VARCHAR AS message_zh"}
+        """
+        SELECT severity, rule, indicator, message, message_zh
         FROM run_lint WHERE run_id = ?
         ORDER BY list_position(['error', 'warning', 'info'], severity) NULLS LAST, rule, indicator
         """,
         [run_id],
     )
     if lang == "zh":
-        if df["message_zh"].null_count() > 0 and (loaded := _loaded_scheme(con, run_id)):
-            again = pl.DataFrame(
-                [
-                    (f.rule, f.indicator, f.message, f.message_zh)
-                    for f in lint_scheme(loaded).findings
-                ],
-                schema={
-                    "rule": pl.String,
-                    "indicator": pl.String,
-                    "message": pl.String,
-                    "relinted_zh": pl.String,
-                },
-                orient="row",
-            ).unique(["rule", "indicator", "message"])
-            df = df.join(
-                again, on=["rule", "indicator", "message"], how="left", nulls_equal=True,
-                maintain_order="left",
-            ).with_columns(pl.coalesce("message_zh", "relinted_zh").alias("message_zh"))
         df = df.with_columns(pl.coalesce("message_zh", "message").alias("message"))
     df = df.select("severity", "rule", "indicator", "message")
     df = df.join(lint_rule_names(lang), on="rule", how="left", maintain_order="left").with_columns(

@@ -202,30 +202,13 @@ def test_scheme_health_names_indicators_in_the_readers_language(con, run):
     assert "Topical meetings held" in en["indicator_name"].to_list()
 
 
-def test_lint_findings_chinese_with_fallback_to_english(tmp_path, demo_db):
-    """zh reads run_lint.message_zh; a run stored without it is re-linted from its own scheme
-    (same rule, indicator and English message → that Chinese), else keeps the English."""
-    db = tmp_path / "old.duckdb"
-    shutil.copy(demo_db, db)
-    w = connect(db)
-    run_id = rm.latest_run_id(w)
-    zh = rm.lint_findings(w, run_id, lang="zh")
-    en = rm.lint_findings(w, run_id, lang="en")
+def test_lint_findings_in_chinese_and_english(con, run):
+    """zh reads run_lint.message_zh, en the English message; rule names in the language."""
+    zh = rm.lint_findings(con, run, lang="zh")
+    en = rm.lint_findings(con, run, lang="en")
     assert zh.height == en.height > 0
     assert zh["message"].to_list() != en["message"].to_list()
     assert set(zh["rule_name"]) <= set(rm.lint_rule_names("zh")["rule_name"])
-    # an older run: no Chinese stored, one message worded differently by an older linter
-    w.execute("UPDATE run_lint SET message_zh = NULL WHERE run_id = ?", [run_id])
-    old = en.row(0, named=True)
-    w.execute(
-        "UPDATE run_lint SET message = 'older wording' WHERE run_id = ? AND rule = ? "
-        "AND indicator IS NOT DISTINCT FROM ?",
-        [run_id, old["rule"], old["indicator"]],
-    )
-    again = rm.lint_findings(w, run_id, lang="zh")
-    assert again.height == zh.height
-    assert again["message"].to_list() == ["older wording", *zh["message"].to_list()[1:]]
-    w.close()
 
 
 def test_declared_vs_effective_ranking(con, run):

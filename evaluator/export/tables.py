@@ -211,21 +211,16 @@ def lint_warning(ctx: ExportContext, limit: int | None = None) -> str:
     return text("lint_warning", ctx.lang, n=r.lint_errors, items=items)
 
 
-def _message_zh(ctx: ExportContext, alias: str) -> str:
-    """The Chinese lint message column, or the English one in a DB made before it existed."""
-    found = ctx.con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND table_name = 'run_lint' "
-        "AND column_name = 'message_zh'"
-    ).fetchall()[0][0]
+def _message_zh(alias: str) -> str:
+    """The Chinese lint message, English where a finding has none."""
     prefix = f"{alias}." if alias else ""
-    return f"coalesce({prefix}message_zh, {prefix}message)" if found else f"{prefix}message"
+    return f"coalesce({prefix}message_zh, {prefix}message)"
 
 
 def _lint_errors_zh(ctx: ExportContext) -> list[str]:
-    """The run's lint errors in Chinese (runs stored before `message_zh` fall back to English)."""
+    """The run's lint errors in Chinese."""
     rows = ctx.con.execute(
-        f"SELECT rule, coalesce(indicator, '方案'), {_message_zh(ctx, '')} FROM run_lint "
+        f"SELECT rule, coalesce(indicator, '方案'), {_message_zh('')} FROM run_lint "
         "WHERE run_id = ? AND severity = 'error' ORDER BY rule, indicator",
         [ctx.run.run_id],
     ).fetchall()
@@ -342,7 +337,7 @@ def _lint(ctx: ExportContext) -> tuple[str, list[Any]]:
     if ctx.lang == "zh":  # severity words and messages in Chinese (English where none stored)
         cases = " ".join(f"WHEN '{code}' THEN '{zh}'" for code, (zh, _en) in SEVERITY.items())
         severity = f"CASE l.severity {cases} ELSE l.severity END"
-        message = _message_zh(ctx, "l")
+        message = _message_zh("l")
     else:
         severity, message = "l.severity", "l.message"
     return (
