@@ -1,24 +1,39 @@
 """Unit profile: one unit's score explained down to the raw data, its trend, survey and flags."""
 
+import duckdb
 import polars as pl
 import streamlit as st
 from ui import charts
-from ui.context import q
+from ui.auth import current_user
+from ui.context import db_path, q, source
 from ui.i18n import t, value_label
 from ui.page import start
 from ui.tables import show
 
+from evaluator.appeals import FRAME_SCHEMA, AppealError, file_appeal, list_appeals
+from evaluator.appstore import AppStoreError, app_db_path, connect_app
+
 ctx = start("unit_title")
+user = current_user()
 choices: pl.DataFrame = q("unit_choices", ctx.run_id)
 names = dict(
     zip(choices["unit_id"], choices["unit_name"].fill_null(choices["unit_id"]), strict=True)
 )
 ids = list(names)
+if user is not None and user.role == "unit":  # a unit sees its own profile, nobody else's
+    if user.unit_id not in ids:
+        st.warning(t("unit_not_in_run", unit=user.unit_id or "—"))
+        st.stop()
+    ids = [str(user.unit_id)]
 if st.session_state.get("profile_unit") not in ids:
     wanted = st.query_params.get("unit")
     st.session_state["profile_unit"] = wanted if wanted in ids else ids[0]
 unit = st.selectbox(
-    t("pick_unit"), ids, format_func=lambda u: f"{names[u]} ({u})", key="profile_unit"
+    t("pick_unit"),
+    ids,
+    format_func=lambda u: f"{names[u]} ({u})",
+    key="profile_unit",
+    disabled=len(ids) == 1,
 )
 
 s = q("unit_summary", ctx.run_id, unit, lang=ctx.lang)
@@ -60,6 +75,60 @@ show(
     decimals={"score": 1, "contribution": d + 2},  # as the report cards: contributions add up
     percent=("declared_weight", "weight"),
 )
+
+
+def _file(run_id: str, unit_id: str, filed_by: str) -> None:
+    """Form callback: file the appeal against the snapshot (the run's lines) into the app store."""
+    kind = st.session_state.get("appeal_kind")
+    line_key = "appeal_indicator" if kind == "indicator" else "appeal_event"
+    line = str(st.session_state.get(line_key) or "").strip()
+    reason = str(st.session_state.get("appeal_reason") or "").strip()
+    st.session_state.pop("appeal_msg", None)
+    if not reason:
+        st.session_state["appeal_msg"] = ("error", t("appeal_reason_needed"))
+        return
+    if not line:
+        st.session_state["appeal_msg"] = ("error", t("appeal_line_needed"))
+        return
+    src, db = source(), db_path()
+    if src is None or db is None:
+        st.session_state["appeal_msg"] = ("error", t("appeal_no_store"))
+        return
+    data = duckdb.connect(str(src.snapshot), read_only=True)
+    try:
+        app = connect_app(db)
+        try:
+            target = {"indicator_id": line} if kind == "indicator" else {"event": line}
+            appeal_id = file_appeal(
+                data, app, run_id=run_id, unit_id=unit_id, reason=reason, filed_by=filed_by,
+                **target,
+            )
+        finally:
+            app.close()
+    except (AppealError, AppStoreError) as exc:
+        st.session_state["appeal_msg"] = ("error", str(exc))
+        return
+    finally:
+        data.close()
+    st.session_state["appeal_reason"] = ""
+    st.session_state["appeal_msg"] = ("success", t("appeal_filed", id=appeal_id))
+
+
+def _appeals(run_id: str, unit_id: str) -> pl.DataFrame | None:
+    """This unit's appeals on the run, read from the app store; None when it cannot be read."""
+    db = db_path()
+    if db is None or not app_db_path(db).exists():
+        return pl.DataFrame(schema=FRAME_SCHEMA)  # no appeal was ever filed
+    try:
+        app = connect_app(db, create=False)
+    except AppStoreError:
+        return None
+    try:
+        return list_appeals(app, run_id=run_id, unit_id=unit_id)
+    finally:
+        app.close()
+
+
 evidence = {e: value_label(e) for e in rows["evidence"].unique().to_list()}
 left, right = st.columns(2)
 with left:
@@ -109,3 +178,54 @@ if flags.is_empty():
 for r in flags.to_dicts():  # a few per unit: the evidence is a sentence, shown in full
     st.markdown(f"- **{value_label(r['flag'])}**：{r['evidence'] or ''}" if ctx.lang == "zh"
                 else f"- **{value_label(r['flag'])}**: {r['evidence'] or ''}")
+
+st.subheader(t("appeals_title"))
+if user is not None and user.role == "unit":
+    kinds = {"indicator": t("appeal_kind_indicator"), "event": t("appeal_kind_event")}
+    ind_names = dict(zip(rows["indicator_id"], rows["indicator_name"], strict=True))
+    with st.form("appeal", clear_on_submit=False):
+        st.radio(
+            t("appeal_kind"),
+            ["indicator", "event"],
+            format_func=kinds.__getitem__,  # labels made now: AppTest formats outside the run
+            key="appeal_kind",
+            horizontal=True,
+        )
+        st.selectbox(
+            t("appeal_indicator"),
+            rows["indicator_id"].to_list(),
+            format_func=lambda i: f"{ind_names.get(i) or i} ({i})",
+            key="appeal_indicator",
+        )
+        st.text_input(t("appeal_event"), key="appeal_event", help=t("appeal_event_help"))
+        st.text_area(t("appeal_reason"), key="appeal_reason")
+        st.form_submit_button(
+            t("appeal_submit"),
+            type="primary",
+            on_click=_file,
+            args=(ctx.run_id, unit, user.name),
+        )
+    msg = st.session_state.pop("appeal_msg", None)
+    if msg:
+        (st.error if msg[0] == "error" else st.success)(msg[1])
+elif user is None:
+    st.caption(t("appeals_read_only"))
+appeals = _appeals(ctx.run_id, unit)
+if appeals is None:
+    st.warning(t("appeal_no_store"))
+else:
+    statuses = {s: t(f"appeal_status_{s}") for s in ("open", "accepted", "rejected")}
+    show(
+        appeals.with_columns(pl.col("status").replace_strict(statuses, default=pl.col("status"))),
+        {
+            "appeal_id": "c_appeal_id",
+            "item": "c_appeal_item",
+            "reason": "c_reason",
+            "status": "c_appeal_status",
+            "filed_by": "c_filed_by",
+            "filed_at": "c_filed_at",
+            "resolution": "c_resolution",
+            "resolved_at": "c_resolved_at",
+        },
+        wide=("reason", "resolution"),
+    )
