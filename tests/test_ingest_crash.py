@@ -58,10 +58,12 @@ def test_kill_during_the_write_leaves_no_partial_batch(tmp_path: Path,
 def test_console_script_runs_end_to_end(tmp_path: Path) -> None:
     """The installed `evaluator` entry point, not just the Typer app, loads and rejects."""
     db = tmp_path / "s.duckdb"
-    ok = subprocess.run(["evaluator", "ingest", "--db", str(db), "--kind", "units",
+    # the script installed beside this interpreter: CI does not put the venv on PATH
+    script = str(Path(sys.executable).parent / "evaluator")
+    ok = subprocess.run([script, "ingest", "--db", str(db), "--kind", "units",
                          str(DATA / "units.csv")], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run(["evaluator", "ingest", "--db", str(db), "--kind", "outcomes",
+    bad = subprocess.run([script, "ingest", "--db", str(db), "--kind", "outcomes",
                           str(DATA / "units.csv")], capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert "row 1, column period:" in bad.stderr and "Traceback" not in bad.stderr
