@@ -48,7 +48,6 @@ from evaluator.scoring.values import (
     build_units,
     build_values,
     indicator_meta,
-    survey_module_missing,
     use_survey_column,
 )
 
@@ -119,8 +118,6 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
             "`evaluator ingest --kind units` or check the scheme's unit_types"
         )
     engine.register(META, indicator_meta(scheme))
-    if survey_module_missing(scheme):
-        warnings.append("evaluator.surveys is not installed: survey indicators have no data")
     has_survey = build_raw(engine, scheme, period)
     n_raw = int(engine.fetch_polars(sql(f"SELECT COUNT(*) AS n FROM {RAW}"))["n"][0])
     if n_raw == 0:

@@ -9,7 +9,6 @@ index), the imputed value when the missing policy is `peer_median`, the transfor
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import polars as pl
@@ -130,27 +129,16 @@ def survey_indicators(scheme: Scheme) -> list[Indicator]:
 
 
 def build_survey(engine: Engine, scheme: Scheme, period: str) -> str | None:
-    """Satisfaction indices from `evaluator.surveys` (copied to `SURVEY`); None when not needed.
-
-    Without that module the survey indicators simply have no data (their missing policy applies)
-    and `survey_module_missing` tells the caller so.
-    """
+    """Satisfaction indices from `evaluator.surveys` (copied to `SURVEY`); None when not needed."""
     if not survey_indicators(scheme):
         return None
-    try:
-        surveys = importlib.import_module("evaluator.surveys")
-    except ModuleNotFoundError:
-        return None
-    table: str = surveys.build_survey_indices(engine, scheme, period, UNITS)
+    # imported here: evaluator.surveys builds on evaluator.scoring.engine (a cycle at module level)
+    from evaluator.surveys import build_survey_indices
+
+    table = build_survey_indices(engine, scheme, period, UNITS)
     cols = ", ".join(SURVEY_COLUMNS)
     create_temp(engine, SURVEY, sql(f"SELECT {cols} FROM {table}"))
     return SURVEY
-
-
-def survey_module_missing(scheme: Scheme) -> bool:
-    if not survey_indicators(scheme):
-        return False
-    return importlib.util.find_spec("evaluator.surveys") is None
 
 
 # ------------------------------------------------------------------------ transforms
