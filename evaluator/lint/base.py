@@ -15,8 +15,8 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from evaluator.lint.lexicon import Lexicon, default_lexicon
-from evaluator.scheme.checks import Loc
-from evaluator.scheme.loader import LoadedScheme, format_path
+from evaluator.scheme.checks import Loc, format_path
+from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import REPORTS_PER_YEAR, Dimension, Evidence, Indicator, Scheme
 from evaluator.scheme.weights import NodeWeight, weight_table
 

@@ -64,7 +64,7 @@ def _duplicate_ids(scheme: Scheme) -> list[Problem]:
             if node.id in first:
                 problems.append(
                     ((*loc, "id"), f"duplicate id '{node.id}' (also used at "
-                     f"{_fmt(first[node.id])}): ids must be unique across dimensions and "
+                     f"{format_path(first[node.id])}): ids must be unique across dimensions and "
                      "indicators")
                 )
             else:
@@ -81,10 +81,12 @@ def _duplicate_ids(scheme: Scheme) -> list[Problem]:
     return problems
 
 
-def _fmt(loc: Loc) -> str:
-    from evaluator.scheme.loader import format_path
-
-    return format_path(loc)
+def format_path(loc: Loc) -> str:
+    """('dimensions', 0, 'weight') → 'dimensions[0].weight', the key path shown with a line."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _points(scheme: Scheme) -> list[Problem]:

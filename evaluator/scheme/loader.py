@@ -18,12 +18,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from evaluator.scheme.checks import Loc, cross_check, format_path
 from evaluator.scheme.hints import yaml_hints
 from evaluator.scheme.messages import message
 from evaluator.scheme.models import Scheme
-from evaluator.scheme.salvage import salvage_problems
-
-Loc = tuple[str | int, ...]
+from evaluator.scheme.salvage import UNION_TAGS, salvage_problems
 
 
 @dataclass(frozen=True)
@@ -66,13 +65,6 @@ class LoadedScheme:
         return line_of(self.tree, loc)
 
 
-def format_path(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def line_of(tree: Any, loc: Loc) -> int | None:
     """1-based line of the deepest node of `loc` that exists in the YAML tree."""
     node, line = tree, _start_line(tree)
@@ -103,13 +95,13 @@ def _yaml_path(tree: Any, loc: Loc) -> Loc:
     kept: list[str | int] = []
     node = tree
     for i, part in enumerate(loc):
-        if i and loc[i - 1] in ("rule", "source") and part in _UNION_TAGS:
+        if i and loc[i - 1] in ("rule", "source") and part in UNION_TAGS:
             continue  # pydantic's tag, even where it equals a key (`source: {measure: …}`)
         if _has(node, part):
             node = node[part]
             kept.append(part)
         elif isinstance(node, CommentedMap) and isinstance(part, str) and part[:1].islower() and (
-            "[" not in part and "-" not in part and part not in _UNION_TAGS
+            "[" not in part and "-" not in part and part not in UNION_TAGS
         ):
             kept.append(part)  # a missing or unknown key: name it, there is no node below
             node = None
@@ -125,12 +117,6 @@ def _has(node: Any, part: str | int) -> bool:
     if isinstance(node, CommentedSeq):
         return isinstance(part, int) and 0 <= part < len(node)
     return False
-
-
-_UNION_TAGS = {
-    "min_max", "goalposts", "target", "bands", "percentile", "zscore", "efficacy",
-    "deduction", "pass_fail", "direct", "measure", "survey",
-}  # fmt: skip
 
 
 def parse_yaml(text: str, file: str) -> Any:
@@ -174,8 +160,6 @@ def load_scheme_text(text: str, path: str | Path = "<scheme>") -> LoadedScheme:
     """Parse, validate and cross-check scheme YAML held in memory (the editor, round-trips).
 
     `path` only names the source in messages and in `LoadedScheme.path`."""
-    from evaluator.scheme.checks import cross_check
-
     path = Path(path)
     file = str(path)
     tree = parse_yaml(text, file)

@@ -15,9 +15,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
+from evaluator.scheme.checks import Loc
 from evaluator.scheme.models import Scheme, Text
-
-Loc = tuple[str | int, ...]
 
 PATTERNS = {
     r"^[A-Za-z_][A-Za-z0-9_]*$": "only ASCII letters, digits and '_', not starting with a digit "

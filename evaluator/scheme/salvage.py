@@ -17,10 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from evaluator.scheme.checks import Problem, cross_check
+from evaluator.scheme.checks import Loc, Problem, cross_check
 from evaluator.scheme.models import Adjustment, Dimension, Grade, Indicator, Scheme, Veto
-
-Loc = tuple[str | int, ...]
 
 ROUNDS = 8
 TAGGED = ("rule", "source")
