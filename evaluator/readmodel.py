@@ -207,6 +207,18 @@ def _with_names(
     )
 
 
+def _in_scheme_order(
+    df: pl.DataFrame, labels: SchemeLabels, id_col: str, *then: str, keep: bool = False
+) -> pl.DataFrame:
+    """Rows in the order the scheme declares `id_col` (unknown ids last), then by `then`;
+    `keep` leaves the `node_order` column for pages that sort again."""
+    order = labels.nodes.with_row_index("node_order").select(
+        pl.col("node_id").alias(id_col), "node_order"
+    )
+    out = df.join(order, on=id_col, how="left").sort("node_order", *then, nulls_last=True)
+    return out if keep else out.drop("node_order")
+
+
 def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFrame:
     grades = labels.grades.select(
         pl.col("code").alias("grade"),
@@ -397,13 +409,8 @@ def dimension_scores(con: Con, run_id: str, unit_ids: list[str], lang: str = "zh
         [run_id, unit_ids],
     )
     labels = scheme_labels(con, run_id)
-    order = labels.nodes.with_row_index("node_order").select(
-        pl.col("node_id").alias("dimension_id"), "node_order"
-    )
     df = _with_names(df, labels, "dimension_id", "dimension_name", lang)
-    return df.join(order, on="dimension_id", how="left").sort(
-        "node_order", "unit_id", nulls_last=True
-    )
+    return _in_scheme_order(df, labels, "dimension_id", "unit_id", keep=True)
 
 
 def indicator_comparison(
@@ -429,13 +436,8 @@ def indicator_comparison(
         [run_id, run_id, unit_ids],
     )
     labels = scheme_labels(con, run_id)
-    order = labels.nodes.with_row_index("node_order").select(
-        pl.col("node_id").alias("indicator_id"), "node_order"
-    )
     df = _with_names(df, labels, "indicator_id", "indicator_name", lang)
-    return df.join(order, on="indicator_id", how="left").sort(
-        "node_order", "unit_id", nulls_last=True
-    )
+    return _in_scheme_order(df, labels, "indicator_id", "unit_id", keep=True)
 
 
 def compare_summary(con: Con, run_id: str, unit_ids: list[str], lang: str = "zh") -> pl.DataFrame:
@@ -479,16 +481,9 @@ def unit_indicators(con: Con, run_id: str, unit_id: str, lang: str = "zh") -> pl
         [run_id, unit_id],
     )
     labels = scheme_labels(con, run_id)
-    order = labels.nodes.with_row_index("node_order").select(
-        pl.col("node_id").alias("indicator_id"), "node_order"
-    )
     df = _with_names(df, labels, "indicator_id", "indicator_name", lang)
     df = _with_names(df, labels, "dimension_id", "dimension_name", lang)
-    return (
-        df.join(order, on="indicator_id", how="left")
-        .sort("node_order", nulls_last=True)
-        .drop("node_order")
-    )
+    return _in_scheme_order(df, labels, "indicator_id")
 
 
 def unit_trend(con: Con, run_id: str, unit_id: str) -> pl.DataFrame:
@@ -616,15 +611,8 @@ def weights(con: Con, run_id: str, lang: str = "zh") -> pl.DataFrame:
         [run_id],
     )
     labels = scheme_labels(con, run_id)
-    order = labels.nodes.with_row_index("node_order").select(
-        pl.col("node_id").alias("indicator_id"), "node_order"
-    )
     df = _with_names(df, labels, "indicator_id", "indicator_name", lang)
-    return (
-        df.join(order, on="indicator_id", how="left")
-        .sort("node_order", nulls_last=True)
-        .drop("node_order")
-    )
+    return _in_scheme_order(df, labels, "indicator_id")
 
 
 @dataclass(frozen=True)
@@ -813,13 +801,8 @@ def satisfaction_indicators(con: Con, run_id: str, lang: str = "zh") -> pl.DataF
         [run_id],
     )
     labels = scheme_labels(con, run_id)
-    order = labels.nodes.with_row_index("node_order").select(
-        pl.col("node_id").alias("indicator_id"), "node_order"
-    )
     df = _with_names(df, labels, "indicator_id", "indicator_name", lang)
-    return df.join(order, on="indicator_id", how="left").sort("node_order", nulls_last=True).drop(
-        "node_order"
-    )
+    return _in_scheme_order(df, labels, "indicator_id")
 
 
 @dataclass(frozen=True)
