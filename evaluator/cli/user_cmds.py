@@ -24,6 +24,7 @@ from evaluator.users import (
     add_user,
     disable_user,
     enable_user,
+    get_user,
     list_users,
     password_problem,
     set_password,
@@ -149,7 +150,7 @@ def users_passwd(
 ) -> None:
     """Set a new password (sessions signed in with the old one end)."""
     try:
-        if not any(u.name.lower() == name.lower() for u in list_users(db)):
+        if get_user(db, name) is None:  # before asking for a password nobody can use
             fail(f"no user named {name!r}; see `evaluator users list --db {db}` / 没有该用户")
         set_password(db, name, _read_password(password_stdin, name))
     except UserError as exc:
