@@ -44,17 +44,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for version, description, ddl in MIGRATIONS:
         if version <= current:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(ddl)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 [version, description, datetime.now(UTC).replace(tzinfo=None)],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     return latest
 
 
