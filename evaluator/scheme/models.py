@@ -365,13 +365,6 @@ class Scale(Strict):
         return self
 
 
-class GradeCode(StrEnum):
-    excellent = "excellent"
-    good = "good"
-    fair = "fair"
-    poor = "poor"
-
-
 class Grade(Strict):
     """A grade band (等次). Listed best first; a unit gets the first band whose `min_score` it
     reaches; the last band catches every score below the others (its `min_score` may be left out).
