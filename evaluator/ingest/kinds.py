@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from evaluator.ingest.errors import IngestError
+
 ColumnType = Literal["id", "text", "number", "period", "timestamp"]
 
 
@@ -116,8 +118,6 @@ KINDS: dict[str, Kind] = {
 
 
 def get_kind(name: str) -> Kind:
-    from evaluator.ingest.errors import IngestError
-
     try:
         return KINDS[name]
     except KeyError:

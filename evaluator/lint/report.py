@@ -16,7 +16,7 @@ from evaluator.lint.base import Finding, LintContext, Rule, Severity
 from evaluator.lint.lexicon import Lexicon, default_lexicon
 from evaluator.lint.registry import builtin_rules
 from evaluator.lint.rules import top_burdens
-from evaluator.scheme.loader import LoadedScheme, SchemeIssue
+from evaluator.scheme.loader import LoadedScheme, SchemeIssue, load_scheme
 from evaluator.scheme.models import Evidence
 
 TOP_BURDENS = 5
@@ -129,6 +129,4 @@ def summarise(ctx: LintContext) -> dict[str, Any]:
 
 def lint_file(path: str | Path) -> LintReport:
     """Load (raising SchemeInvalid) and lint a scheme file."""
-    from evaluator.scheme.loader import load_scheme
-
     return lint_scheme(load_scheme(path))
