@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from evaluator.appstore import AppStoreError, app_db_path, connect_app, write
+from evaluator.runs import stored_scheme
 
 STATUSES = ("open", "accepted", "rejected")
 
@@ -138,8 +139,6 @@ def _event_ids(
     data: duckdb.DuckDBPyConnection, run_id: str, unit_id: str, period: str, scheme_yaml: str
 ) -> set[str]:
     """Events a unit may contest: those recorded for it in the period and those the scheme reads."""
-    from evaluator.runs import stored_scheme
-
     recorded = {
         r[0]
         for r in data.execute(

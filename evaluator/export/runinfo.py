@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
-from evaluator.runs import RunInfo
+from evaluator.runs import RunInfo, RunNotFound, read_run
+from evaluator.runs import resolve_run as resolve_id
 from evaluator.scheme.models import Scheme
 
 
@@ -21,9 +22,6 @@ __all__ = ["ExportError", "RunInfo", "burden_hours", "resolve_run"]
 
 def resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> RunInfo:
     """The named run (full id or unique prefix), or the latest one when `run_id` is None."""
-    from evaluator.runs import RunNotFound, read_run
-    from evaluator.runs import resolve_run as resolve_id
-
     try:
         full = resolve_id(con, run_id)
     except RunNotFound as exc:
