@@ -59,11 +59,14 @@ class DemoFiles:
         raise AttributeError(name)
 
 
+MIN_UNITS = 8  # the planted problems need this many townships; both demo commands enforce it
+
+
 def generate(out_dir: Path, units: int = 120, seed: int = 2026,
              years: tuple[int, ...] = (2025, 2026)) -> DemoFiles:
     """Write units/questions/outcomes/targets/events/surveys CSVs and truth.json to `out_dir`."""
-    if units < 8:
-        raise ValueError("the demo needs at least 8 units to plant its problems")
+    if units < MIN_UNITS:
+        raise ValueError(f"the demo needs at least {MIN_UNITS} units to plant its problems")
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -44,3 +44,13 @@ def test_score_on_a_missing_database_creates_nothing(tmp_path: Path) -> None:
 def test_database_path_that_is_a_directory(tmp_path: Path) -> None:
     result = evaluator("score", "--db", str(tmp_path), "--scheme", SCHEME)
     assert result.returncode == 1 and "is a directory" in result.stderr
+
+
+def test_demo_with_too_few_units_is_a_usage_error_not_a_bug(tmp_path: Path) -> None:
+    """`demo --units 5` once passed the option check and died inside the generator."""
+    for cmd in (["demo", "--db", str(tmp_path / "d.duckdb"), "--no-serve"],
+                ["generate-demo", "--out", str(tmp_path / "demo")]):
+        result = evaluator(*cmd, "--units", "5")
+        assert result.returncode == 2, result.stderr
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "demo").exists()

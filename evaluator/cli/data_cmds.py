@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evaluator.cli.common import console, err_console, fail
+from evaluator.demo_data import MIN_UNITS
 from evaluator.store import DEFAULT_DB, StoreError, connect
 
 BIG_FILE = 5 << 20  # bytes: show a progress bar above this size
@@ -129,7 +130,7 @@ def check(
 def generate_demo(
     out: Annotated[Path, typer.Option("--out", help="folder for the CSV files")] = Path(
         "data/demo"),
-    units: Annotated[int, typer.Option("--units", min=8, help="number of townships")] = 120,
+    units: Annotated[int, typer.Option("--units", min=MIN_UNITS, help="number of townships")] = 120,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 2026,
 ) -> None:
     """Write seeded demo data and its ground truth (生成演示数据及其真实答案)."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import console
+from evaluator.demo_data import MIN_UNITS
 from evaluator.store import DEFAULT_DB
 
 
@@ -15,7 +16,7 @@ def demo(
     db: Annotated[Path, typer.Option("--db", help="DuckDB file to build (created if missing)")] = DEFAULT_DB,
     port: Annotated[int, typer.Option("--port", help="dashboard port on 127.0.0.1")] = 8501,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="stop after scoring")] = False,
-    units: Annotated[int, typer.Option("--units", min=4, help="number of demo townships")] = 120,
+    units: Annotated[int, typer.Option("--units", min=MIN_UNITS, help="number of demo townships")] = 120,
     seed: Annotated[int, typer.Option("--seed", help="random seed of the demo data")] = 2026,
 ) -> None:
     """Build the demo data, load it, score 2025 and 2026, and serve the dashboard."""
