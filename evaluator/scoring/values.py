@@ -14,7 +14,7 @@ import math
 import polars as pl
 from sqlglot import exp
 
-from evaluator.scheme.models import Indicator, MeasureSource, Scheme, SurveySource
+from evaluator.scheme.models import Indicator, MeasureSource, Scheme
 from evaluator.scoring.engine import Engine, create_temp, lit, sql, union_all
 
 UNITS = "_sc_units"
@@ -124,17 +124,13 @@ def use_survey_column(engine: Engine, has_survey: bool, column: str) -> None:
     create_temp(engine, RAW, union_all(parts))
 
 
-def survey_indicators(scheme: Scheme) -> list[Indicator]:
-    return [i for i in scheme.indicators() if isinstance(i.source, SurveySource)]
-
-
 def build_survey(engine: Engine, scheme: Scheme, period: str) -> str | None:
     """Satisfaction indices from `evaluator.surveys` (copied to `SURVEY`); None when not needed."""
+    # imported here: evaluator.surveys builds on evaluator.scoring.engine (a cycle at module level)
+    from evaluator.surveys import build_survey_indices, survey_indicators
+
     if not survey_indicators(scheme):
         return None
-    # imported here: evaluator.surveys builds on evaluator.scoring.engine (a cycle at module level)
-    from evaluator.surveys import build_survey_indices
-
     table = build_survey_indices(engine, scheme, period, UNITS)
     cols = ", ".join(SURVEY_COLUMNS)
     create_temp(engine, SURVEY, sql(f"SELECT {cols} FROM {table}"))
