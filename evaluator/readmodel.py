@@ -166,18 +166,12 @@ def scheme_labels(con: Con, run_id: str) -> SchemeLabels:
             for n, g in enumerate(scheme.grades)
         ]
     else:  # fall back to ids so pages still render
-        ids = _df(
-            con, "SELECT node_id, node_kind AS kind FROM run_weights WHERE run_id = ?", [run_id]
-        )
-        node_rows = [
-            {
-                "node_id": r["node_id"],
-                "kind": r["kind"],
-                "name_zh": r["node_id"],
-                "name_en": r["node_id"],
-            }
-            for r in ids.to_dicts()
-        ]
+        node_rows = _df(
+            con,
+            "SELECT node_id, node_kind AS kind, node_id AS name_zh, node_id AS name_en "
+            "FROM run_weights WHERE run_id = ?",
+            [run_id],
+        ).to_dicts()
         grade_rows = [
             {"code": c, "name_zh": c, "name_en": c, "grade_order": n}
             for n, c in enumerate(GRADE_ORDER_DEFAULT)
