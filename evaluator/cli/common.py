@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import NoReturn
 
 import typer
 from rich.console import Console
+
+
+class Lang(StrEnum):
+    """Language of what a command writes for people."""
+
+    en = "en"
+    zh = "zh"
+
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from evaluator.appeals import AppealError, file_appeal, list_appeals, resolve_appeal
 from evaluator.appstore import AppStoreError, app_db_path, connect_app
-from evaluator.cli.common import console, err_console, fail
+from evaluator.cli.common import Lang, console, err_console, fail
 from evaluator.export import ExportError, export_run
 from evaluator.export import Progress as ExportProgress
 from evaluator.export.runinfo import resolve_run
@@ -25,11 +25,6 @@ class Fmt(StrEnum):
     xlsx = "xlsx"
     csv = "csv"
     parquet = "parquet"
-
-
-class Lang(StrEnum):
-    en = "en"
-    zh = "zh"
 
 
 class Encoding(StrEnum):

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli.common import console, err_console
+from evaluator.cli.common import Lang, console, err_console
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
 from evaluator.lint.report import unreadable_json
 from evaluator.scheme import LoadedScheme, SchemeInvalid, load_scheme
@@ -21,11 +21,6 @@ from evaluator.scheme.weights import weight_table
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
-
-
-class Lang(StrEnum):
-    en = "en"
-    zh = "zh"
 
 
 SchemeArg = Annotated[Path, typer.Argument(help="scheme YAML file")]
