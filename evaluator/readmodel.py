@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from evaluator.lint import builtin_rules, lint_scheme
+from evaluator.lint.requests import repeated_requests
 from evaluator.runs import RunInfo, read_run, stored_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
@@ -652,39 +653,13 @@ def scheme_health(con: Con, run_id: str, lang: str = "zh") -> SchemeHealth:
     burden: float | None = None
     reports: int | None = None
     top: list[dict[str, Any]] = []
-    dups = pl.DataFrame(
-        schema={"source": pl.String, "indicator_ids": pl.String, "indicator_names": pl.String}
-    )
+    dups = duplicate_table([], lang)
     if loaded is not None:
         summary = lint_scheme(loaded).summary  # the linter's own figures, so both always agree
         burden = float(summary["burden_hours_per_unit_year"])
         reports = int(summary["reports_per_unit_year"])
         top = list(summary.get("top_burdens", []))
-        inds = loaded.scheme.indicators()
-        survey = "问卷：" if lang == "zh" else "survey: "
-        sep = "、" if lang == "zh" else ", "
-        src = pl.DataFrame(
-            {
-                "source": [
-                    getattr(i.source, "measure", None)
-                    or survey + sep.join(sorted(getattr(i.source, "questions", [])))
-                    for i in inds
-                ],
-                "indicator_id": [i.id for i in inds],
-                "indicator_name": [i.name.zh if lang == "zh" else i.name.en for i in inds],
-            },
-            schema={"source": pl.String, "indicator_id": pl.String, "indicator_name": pl.String},
-        )
-        dups = (
-            src.group_by("source", maintain_order=True)
-            .agg(
-                pl.col("indicator_id").str.join(", ").alias("indicator_ids"),
-                pl.col("indicator_name").str.join(sep).alias("indicator_names"),
-                pl.len().alias("n"),
-            )
-            .filter(pl.col("n") > 1)
-            .drop("n")
-        )
+        dups = duplicate_table([loaded.scheme], lang)
     top_df = pl.DataFrame(top, schema={"indicator": pl.String, "hours": pl.Float64})
     top_df = _with_names(
         top_df.rename({"indicator": "indicator_id"}),
@@ -704,6 +679,28 @@ def scheme_health(con: Con, run_id: str, lang: str = "zh") -> SchemeHealth:
         duplicate_requests=dups,
         lint_errors=int(by_sev.get("error", 0)),
         lint_warnings=int(by_sev.get("warning", 0)),
+    )
+
+
+def duplicate_table(schemes: list[Scheme], lang: str = "zh") -> pl.DataFrame:
+    """The linter's repeated requests as rows: source (the measure, or the survey question),
+    indicator_ids and indicator_names (scheme-qualified when several schemes are given)."""
+    zh = lang == "zh"
+    sep = "、" if zh else ", "
+    many = len(schemes) > 1
+    rows = [
+        {
+            "source": rep.item if rep.kind == "measure"
+            else ("问卷题目：" if zh else "survey question: ") + rep.item,
+            "indicator_ids": ", ".join(
+                f"{r.scheme_id}/{r.indicator_id}" if many else r.indicator_id for r in rep.requests),
+            "indicator_names": sep.join(r.indicator.name.zh if zh else r.indicator.name.en
+                                        for r in rep.requests),
+        }
+        for rep in repeated_requests(schemes)
+    ]
+    return pl.DataFrame(
+        rows, schema={"source": pl.String, "indicator_ids": pl.String, "indicator_names": pl.String}
     )
 
 
