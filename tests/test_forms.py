@@ -131,6 +131,12 @@ def fill(path: Path, values: dict[str, float], target: Path | None = None) -> Pa
     return target or path
 
 
+def bounds(dv: object) -> tuple[float, ...]:
+    """The numeric limits of an openpyxl data validation."""
+    return tuple(float(f) for f in (getattr(dv, "formula1", None), getattr(dv, "formula2", None))
+                 if f is not None)
+
+
 def form_rows(path: Path) -> list[tuple[object, ...]]:
     ws = openpyxl.load_workbook(path)["form"]
     return list(ws.iter_rows(values_only=True))
@@ -163,13 +169,9 @@ def test_forms_ask_each_measure_once_locked_and_validated(setup: dict[str, Path]
         assert not ws["D2"].protection.locked and ws["A2"].protection.locked
         assert ws["C3"].protection.locked and ws["E2"].protection.locked
         rules = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
-        def bounds(cell: str) -> tuple[float, ...]:
-            dv = rules[cell]
-            return tuple(float(f) for f in (dv.formula1, dv.formula2) if f is not None)
-
-        assert rules["D2"].type == "decimal" and bounds("D2") == (0, 100)
+        assert rules["D2"].type == "decimal" and bounds(rules["D2"]) == (0, 100)
         assert rules["D3"].type == "whole" and rules["D3"].operator == "greaterThanOrEqual"
-        assert bounds("D3") == (0,) and bounds("D4") == (0, 1)
+        assert bounds(rules["D3"]) == (0,) and bounds(rules["D4"]) == (0, 1)
         assert rules["D2"].error and "请输入" in rules["D2"].error
         sheet = wb["说明 instructions"]
         text = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
