@@ -24,6 +24,7 @@ INDICATORS = ROOT / "indicators"
 REGISTRY = INDICATORS / "measures.yaml"
 OFFICES = [INDICATORS / "demo_township.yaml", INDICATORS / "discipline_township.yaml",
            INDICATORS / "civil_affairs_township.yaml"]
+BESIDE = [*OFFICES, INDICATORS / "department.yaml"]  # every scheme the registry applies to
 runner = CliRunner()
 
 GOOD = """\
@@ -48,10 +49,12 @@ def write(path: Path, text: str) -> Path:
 def test_shipped_registry_validates_and_covers_every_shipped_scheme() -> None:
     result = runner.invoke(app, ["validate", str(REGISTRY)])
     assert result.exit_code == 0, result.output
-    assert "measure registry, 15 measures" in result.output
+    assert "measure registry, 23 measures" in result.output
+    result = runner.invoke(app, ["lint", str(REGISTRY)])
+    assert result.exit_code == 2 and "measure registry, not a scheme" in result.output
     reg = load_registry(REGISTRY)
     assert not reg.likely_duplicates()
-    for path in OFFICES:
+    for path in BESIDE:
         assert find_registry(path) == REGISTRY
         report = lint_scheme(load_scheme(path), registry=reg)
         assert not report.has_errors, [f.message for f in report.errors]

@@ -14,7 +14,7 @@ from rich.table import Table
 from evaluator.cli.common import Lang, console, err_console
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
 from evaluator.lint.report import unreadable_json
-from evaluator.scheme import LoadedScheme, SchemeInvalid, load_scheme
+from evaluator.scheme import LoadedScheme, SchemeInvalid, SchemeIssue, load_scheme
 from evaluator.scheme.measures import LoadedRegistry, find_registry, load_registry
 from evaluator.scheme.weights import weight_table
 
@@ -106,6 +106,13 @@ def lint(
     registry: RegistryOpt = None,
 ) -> None:
     """Formalism audit of a scheme: exit 0 without errors, 1 with errors, 2 when unreadable."""
+    if _is_registry(scheme):
+        issue = SchemeIssue(str(scheme), 1, "", "this is a measure registry, not a scheme: check "
+                            "it with `evaluator validate`; lint a scheme that uses it")
+        err_console.print(f"[red]✗[/] {escape(str(issue))}")
+        if fmt is OutputFormat.json:
+            typer.echo(unreadable_json(str(scheme), [issue]))
+        raise typer.Exit(2)
     loaded = _load_or_exit(scheme, 2, json_errors=fmt is OutputFormat.json)
     found = find_registry(scheme, registry)
     reg = _load_registry_or_exit(found, 2) if found is not None else None
