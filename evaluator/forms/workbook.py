@@ -24,15 +24,16 @@ FORM_SHEET = "form"
 INSTRUCTIONS_SHEET = "说明 instructions"
 HEADERS = ("unit_id", "period", "measure", "value")
 PEOPLE = (
-    ("单位名称 / unit name", 22),
-    ("数据项名称", 26),
-    ("measure name", 30),
-    ("定义", 40),
-    ("definition", 44),
-    ("计量单位 / unit", 18),
-    ("填报范围 / valid values", 24),
-    ("使用方案 / used by", 36),
+    ("单位名称 / unit name", 16),
+    ("数据项名称", 20),
+    ("measure name", 22),
+    ("定义", 30),
+    ("definition", 34),
+    ("计量单位 / unit", 14),
+    ("填报范围 / valid values", 16),
+    ("使用方案 / used by", 30),
 )
+LINE_PT = 15  # height of one wrapped line of 11-point text
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,10 @@ def write_form(path: Path, units: Sequence[FormUnit], period: str, fields: Seque
     for k, (name, width) in enumerate(PEOPLE):
         ws.write_string(0, len(HEADERS) + k, name, head)
         ws.set_column(len(HEADERS) + k, len(HEADERS) + k, width)
-    ws.set_column(0, 2, 16)
-    ws.set_column(3, 3, 14)
+    ws.set_row(0, LINE_PT * 2)
+    ws.set_column(0, 1, 9)
+    ws.set_column(2, 2, 24)
+    ws.set_column(3, 3, 12)
     used_by = {f.measure: "; ".join(f"{s} {scheme_names.get(s, (s, s))[0]}" for s in f.scheme_ids)
                for f in fields}
     row = 1
@@ -123,13 +126,25 @@ def write_form(path: Path, units: Sequence[FormUnit], period: str, fields: Seque
             )
             for k, text in enumerate(texts):
                 ws.write_string(row, len(HEADERS) + k, text, locked)
+            lines = max(_lines(text, width) for text, (_, width) in zip(texts, PEOPLE, strict=True))
+            ws.set_row(row, LINE_PT * max(lines, _lines(f.measure, 24)))
             row += 1
     ws.freeze_panes(1, 4)
+    ws.set_paper(9)  # A4, landscape, one page wide, the header row on every page
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
                     "format_columns": True, "format_rows": True})
     _instructions(wb, units, period, fields, scheme_names)
     wb.close()
     return row - 1
+
+
+def _lines(text: str, width: int) -> int:
+    """Lines a wrapped cell of `width` characters needs (a CJK character is two wide)."""
+    chars = sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
+    return max(1, -(-chars // max(width - 1, 1)))
 
 
 def _instructions(wb: xlsxwriter.Workbook, units: Sequence[FormUnit], period: str,
@@ -138,8 +153,11 @@ def _instructions(wb: xlsxwriter.Workbook, units: Sequence[FormUnit], period: st
     title = wb.add_format({"bold": True, "font_size": 14})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     bold = wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-    ws.set_column(0, 0, 70)
-    ws.set_column(1, 1, 70)
+    ws.set_column(0, 0, 60)
+    ws.set_column(1, 1, 60)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     who = units[0].name if len(units) == 1 else f"{len(units)} 个单位 units"
     schemes = [f"{s}: {zh} / {en}" for s, (zh, en) in scheme_names.items()]
     lines: list[tuple[str, str]] = [
@@ -175,4 +193,5 @@ def _instructions(wb: xlsxwriter.Workbook, units: Sequence[FormUnit], period: st
         fmt = bold if zh == "填写方法" else wrap
         ws.write_string(r, 0, zh, fmt)
         ws.write_string(r, 1, en, fmt)
+        ws.set_row(r, LINE_PT * max(_lines(zh, 60), _lines(en, 60)))
     ws.protect()
