@@ -431,7 +431,7 @@ L: dict[str, tuple[str, str]] = {
     "of_fields": ("每单位每年填报项（之前 → 之后）", "Fields per unit per year (before → after)"),
     "of_hours": ("每单位每年填报小时（之前 → 之后）", "Hours per unit per year (before → after)"),
     "of_hours_value": ("{before:.1f} → {after:.1f} 小时", "{before:.1f} → {after:.1f} h"),
-    "of_saved": ("{unit_type}：{n} 个单位每年共节省约 {h:,.0f} 小时。", "{unit_type}: {n} units save about {h:,.0f} hours a year in all."),
+    "of_saved": ("{n} 个单位每年共节省约 {h:,.0f} 小时。", "{n} units save about {h:,.0f} hours a year in all."),
     "of_measures": ("各数据项：谁在索取、多久一次、一张表之后", "Each measure: who asks, how often, and with one form"),
     "of_repeated": ("被多个指标索取的数据（逐项比较）", "Data requested by several indicators (item by item)"),
     "of_excess": ("报送频次高于计分所需（计分每年只用一个值）", "Reported more often than scoring uses (one value a year)"),

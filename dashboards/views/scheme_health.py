@@ -1,5 +1,7 @@
 """Scheme health: where the scheme itself is bureaucratic, and what the trace policy changed."""
 
+from pathlib import Path
+
 import polars as pl
 import streamlit as st
 from ui import charts
@@ -98,7 +100,7 @@ st.caption(
     t(
         "of_caption",
         schemes=("、" if ctx.lang == "zh" else ", ").join(ov.schemes["scheme_name"].to_list()),
-        registry=ov.registry or t("of_no_registry"),
+        registry="/".join(Path(ov.registry).parts[-2:]) if ov.registry else t("of_no_registry"),
     )
 )
 if ov.schemes.height < 2:
@@ -110,7 +112,8 @@ for b in ov.burden.to_dicts():
     cols[2].metric(t("of_hours"), t("of_hours_value", before=b["before_hours"], after=b["after_hours"]))
     if b["units"]:
         saved = (b["before_hours"] - b["after_hours"]) * b["units"]
-        st.caption(t("of_saved", unit_type=b["unit_type"], n=b["units"], h=saved))
+        several = f"{b['unit_type']}: " if ov.burden.height > 1 else ""  # name the type if several
+        st.caption(several + t("of_saved", n=b["units"], h=saved))
 st.markdown(f"**{t('of_measures')}**")
 show(
     ov.measures,
@@ -128,10 +131,9 @@ show(
     decimals={"hours_before": 1, "hours_after": 1},
     height=420,
 )
-left, right = st.columns(2)
-with left, st.expander(t("of_repeated")):
+with st.expander(t("of_repeated")):
     show(ov.repeated, {"source": "c_source", "indicator_ids": "c_indicators"}, wide=("indicator_ids",))
-with right, st.expander(t("of_excess")):
+with st.expander(t("of_excess")):
     show(
         ov.excess,
         {
