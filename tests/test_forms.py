@@ -13,13 +13,17 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evaluator.forms.plan import form_fields
-from evaluator.forms.report import overlap_report, scheme_burden
+from evaluator.forms.report import burden_for, overlap_report, scheme_burden
 from evaluator.ingest import ingest_file
 from evaluator.lint import lint_scheme
+from evaluator.lint.requests import data_requests, repeated_requests
 from evaluator.scheme import load_scheme
 from evaluator.scheme.measures import load_registry
+from evaluator.scheme.models import Scheme
 from evaluator.scoring import score_run
 from evaluator.store import connect
 
@@ -329,3 +333,36 @@ def test_forms_errors_are_explained(setup: dict[str, Path], tmp_path: Path) -> N
                   "--period", "2026", "--out", str(setup["out"]))
     assert r.returncode == 1 and "broken.yaml:2" in r.stderr
     assert not setup["out"].exists()
+
+
+# --------------------------------------------------------------------------- properties
+
+indicator = st.tuples(st.sampled_from(["m0", "m1", "m2", "m3", "m4"]),
+                      st.sampled_from(["annual", "quarterly", "monthly"]),
+                      st.sampled_from([0, 5, 10, 30]))
+
+
+@st.composite
+def schemes(draw: st.DrawFn) -> list[Scheme]:
+    out = []
+    for k in range(draw(st.integers(1, 4))):
+        inds = draw(st.lists(indicator, min_size=1, max_size=5))
+        out.append(Scheme.model_validate(scheme(
+            f"s{k}", *[ind(f"i{j}", m, f, b, 1) for j, (m, f, b) in enumerate(inds)])))
+    return out
+
+
+@given(schemes())
+def test_one_form_never_asks_twice_nor_costs_more(found: list[Scheme]) -> None:
+    fields = form_fields(found, None, "township")
+    asked = [f.measure for f in fields]
+    assert len(asked) == len(set(asked))
+    declared = {r.item for r in data_requests(found) if r.indicator.burden_minutes != 0}
+    assert set(asked) == declared
+    b = burden_for(found, None, "township")
+    assert b.after_fields <= b.before_fields
+    assert b.after_hours <= b.before_hours + 1e-9
+    counts: dict[str, int] = {}
+    for r in data_requests(found):
+        counts[r.item] = counts.get(r.item, 0) + 1
+    assert {r.item for r in repeated_requests(found)} == {m for m, n in counts.items() if n > 1}

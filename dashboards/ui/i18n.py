@@ -407,6 +407,7 @@ L: dict[str, tuple[str, str]] = {
     "v_kind_targets": ("目标值", "targets"),
     "v_kind_events": ("事项记录", "events"),
     "v_kind_questions": ("问卷题目", "questions"),
+    "v_kind_form": ("采集表", "collection form"),
     # missing-data policies
     "v_policy_reweight": ("权重重新分配", "weight redistributed"),
     "v_policy_peer_median": ("同类组中位数插补", "peer-group median imputed"),

@@ -7,6 +7,7 @@ tree, before the trace policy), taken from `evaluator.scheme.weights`.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
 from evaluator.lint.base import Finding, LintContext, Rule, Severity
@@ -29,7 +30,6 @@ from evaluator.scheme.models import (
     TargetRule,
     ZScoreRule,
 )
-from evaluator.scheme.messages import suggest
 from evaluator.scheme.weights import is_trace_only
 
 EPS = 1e-9
@@ -369,15 +369,15 @@ class UnregisteredMeasure(Rule):
         for ind in ctx.indicators:
             src = ind.source
             if isinstance(src, MeasureSource) and src.measure not in known:
-                hint = suggest(src.measure, list(known))
+                close = difflib.get_close_matches(src.measure, list(known), n=1, cutoff=0.6)
                 file = ctx.registry.path.name
                 yield self.at_indicator(
                     ctx, ind,
                     f"'{ind.name.en}' reads measure '{src.measure}', which {file} does not "
-                    f"define:{hint or ''} register it (definition, unit, owner, origin) or fix "
-                    "the id",
+                    f"define:{f' did you mean {close[0]!r}?' if close else ''} register it "
+                    "(definition, unit, owner, origin) or fix the id",
                     f"「{ind.name.zh}」使用的数据项“{src.measure}”未在 {file} 中登记"
-                    + (f"（是否应为“{hint.split(chr(39))[1]}”？）" if hint else "")
+                    + (f"（是否应为“{close[0]}”？）" if close else "")
                     + "：请登记其定义、单位、数据来源部门和采集方式，或更正编号",
                     key="source",
                 )
