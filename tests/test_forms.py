@@ -366,3 +366,20 @@ def test_one_form_never_asks_twice_nor_costs_more(found: list[Scheme]) -> None:
     for r in data_requests(found):
         counts[r.item] = counts.get(r.item, 0) + 1
     assert {r.item for r in repeated_requests(found)} == {m for m, n in counts.items() if n > 1}
+
+
+def test_a_quarter_form_asks_only_what_is_given_quarterly_or_more_often() -> None:
+    root = Path(__file__).resolve().parent.parent / "indicators"
+    found = [load_scheme(root / f"{s}.yaml").scheme
+             for s in ("demo_township", "discipline_township", "civil_affairs_township")]
+    reg = load_registry(root / "measures.yaml")
+    year = [f.measure for f in form_fields(found, reg, "township", "2026")]
+    assert year == ["clinic_wait_minutes", "meetings_held", "documents_issued", "ledger_pages",
+                    "elderly_care_coverage"]
+    assert [f.measure for f in form_fields(found, reg, "township", "2026Q1")] == [
+        "clinic_wait_minutes", "meetings_held"]  # the registry gives both per quarter
+    assert form_fields(found, reg, "township", "2026-03") == []
+    # without a registry, the indicators' frequency decides: meetings and clinic are quarterly,
+    # check-ins, photos and likes monthly
+    monthly = [f.measure for f in form_fields(found, None, "township", "2026-03")]
+    assert monthly == ["hotline_response_hours", "app_checkin_rate", "photos_uploaded", "posts_liked"]

@@ -53,7 +53,7 @@ def build_forms(con: duckdb.DuckDBPyConnection, schemes: Sequence[Scheme],
     taken: set[Path] = set()
     for unit_type in types:
         members = [FormUnit(str(u), str(n or u)) for u, n, t in units if t == unit_type]
-        fields = form_fields(schemes, registry, unit_type)
+        fields = form_fields(schemes, registry, unit_type, period)
         if not members or not fields:
             continue
         groups = ([(m.unit_id, [m]) for m in members] if per == "unit"
@@ -67,6 +67,7 @@ def build_forms(con: duckdb.DuckDBPyConnection, schemes: Sequence[Scheme],
             rows = write_form(path, group, period, fields, names)
             written.append(WrittenForm(path, unit_type, unit_id, len(group), len(fields), rows))
     if not written:
-        raise FormsError("the schemes need no figure reported by the units (every measure comes "
-                         "from an existing system): there is no form to fill / 无需单位填报")
+        raise FormsError(f"the schemes need no figure reported by the units for {period} (every "
+                         "measure comes from an existing system, or none is given that often): "
+                         "there is no form to fill / 无需单位填报")
     return written

@@ -3,8 +3,10 @@
 A measure goes on the form of a unit type when a scheme applying to that type reads it and the
 unit has to report it: the registry says `origin: unit`, or the measure is not registered and
 some indicator reading it declares reporting work (`burden_minutes` other than 0). Measures read
-from existing systems never reach a form. Fields follow the order of first request (schemes in
-the order given, indicators in file order), so the same inputs always give the same form.
+from existing systems never reach a form, and a form for a quarter or a month asks only the
+measures given at least that often (the registry's `period`, else the indicators' frequency).
+Fields follow the order of first request (schemes in the order given, indicators in file order),
+so the same inputs always give the same form.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evaluator.lint.requests import DataRequest, data_requests
-from evaluator.scheme.measures import LoadedRegistry, Measure, MeasureOrigin
-from evaluator.scheme.models import Scheme
+from evaluator.scheme.measures import Granularity, LoadedRegistry, Measure, MeasureOrigin
+from evaluator.scheme.models import Frequency, Scheme
+
+FINENESS = {Granularity.year: 0, Granularity.quarter: 1, Granularity.month: 2}
+FREQUENCY_GRANULARITY = {
+    Frequency.annual: Granularity.year, Frequency.quarterly: Granularity.quarter,
+    Frequency.monthly: Granularity.month, Frequency.weekly: Granularity.month,
+    Frequency.daily: Granularity.month,
+}
 
 
 @dataclass(frozen=True)
@@ -68,9 +77,26 @@ def unit_reported(info: Measure | None, requests: Sequence[DataRequest]) -> bool
     return any(r.indicator.burden_minutes != 0 for r in requests)
 
 
+def period_granularity(period: str) -> Granularity:
+    """2026 → year, 2026Q1 → quarter, 2026-03 → month."""
+    return (Granularity.quarter if "Q" in period else Granularity.month if "-" in period
+            else Granularity.year)
+
+
+def collected_per(info: Measure | None, requests: Sequence[DataRequest]) -> Granularity:
+    """The finest period the figure is given for: the registry's `period`, else the most
+    frequent reporting among the indicators reading it."""
+    if info is not None:
+        return info.period
+    return max((FREQUENCY_GRANULARITY[r.indicator.frequency] for r in requests),
+               key=FINENESS.__getitem__, default=Granularity.year)
+
+
 def form_fields(schemes: Sequence[Scheme], registry: LoadedRegistry | None,
-                unit_type: str) -> list[FormField]:
-    """The fields of the form for `unit_type`: each unit-reported measure once."""
+                unit_type: str, period: str | None = None) -> list[FormField]:
+    """The fields of the form for `unit_type`: each unit-reported measure once. For a quarter
+    or a month, only the measures given at least that often (a year's form asks them all)."""
     found = measure_requests(applicable(schemes, unit_type), registry)
+    need = FINENESS[period_granularity(period)] if period else 0
     return [FormField(m, info, reqs) for m, (info, reqs) in found.items()
-            if unit_reported(info, reqs)]
+            if unit_reported(info, reqs) and FINENESS[collected_per(info, reqs)] >= need]
