@@ -72,3 +72,16 @@ def test_section_shows_the_cli_figures(monkeypatch: pytest.MonkeyPatch, three_db
     assert "一表报送" in " ".join(s.value for s in zh.subheader)
     zh_measures = next(d.value for d in zh.dataframe if "来源" in d.value.columns)
     assert "单位填报" in set(zh_measures["来源"])
+
+
+def test_one_scheme_says_how_to_compare(monkeypatch: pytest.MonkeyPatch, demo_db: Path,
+                                        tmp_path: Path) -> None:
+    db = tmp_path / "evaluator.duckdb"
+    shutil.copy(demo_db, db)
+    publish_snapshot(db)
+    at = page(monkeypatch, db, "en")
+    assert any("Only one scheme was scored" in i.value for i in at.info)
+    metrics = {m.label: m.value for m in at.metric}
+    # the demo scheme alone: its own collection (lint's 57 reports, 11.5 h) against one form
+    assert metrics["Fields per unit per year (before → after)"].startswith("57 → ")
+    assert metrics["Hours per unit per year (before → after)"].startswith("11.5 → ")
