@@ -44,7 +44,7 @@ def build_demo(
             say(f"{kind}: {result.message}")
         run_ids = {}
         for period in periods:
-            run_ids[period] = score_run(con, loaded, period)
+            run_ids[period] = score_run(con, loaded, period, params={"scheme_file": str(scheme)})
             say(f"scored {loaded.scheme.id} for {period}: run {run_ids[period]}")
     finally:
         con.close()

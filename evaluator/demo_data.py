@@ -80,7 +80,10 @@ def generate(out_dir: Path, units: int = 120, seed: int = 2026,
         "surveys": _surveys(rng, u, years, planted),
     }
     outcomes, missing = _outcomes(rng, u, years, planted)
-    frames["outcomes"] = outcomes
+    # the other offices' measures come from their own random stream, so adding them left every
+    # earlier number of the demo unchanged
+    extra = _other_offices(np.random.default_rng([seed, 18]), u, years, planted)
+    frames["outcomes"] = pl.concat([outcomes, extra]).sort("unit_id", "measure", "period")
     rows = {}
     for kind in KINDS:
         frame = frames[kind]
@@ -259,6 +262,30 @@ def _outcomes(rng: np.random.Generator, u: pl.DataFrame, years: tuple[int, ...],
                      .sort("unit_id", "period", "measure").to_dicts())
     out = long.select("unit_id", "period", "measure", "value").sort("unit_id", "measure", "period")
     return out, truth_missing
+
+
+def _other_offices(rng: np.random.Generator, u: pl.DataFrame, years: tuple[int, ...],
+                   planted: dict[str, list[str]]) -> pl.DataFrame:
+    """Annual measures of the discipline office and the civil affairs bureau (their schemes in
+    indicators/), following the same latent quality: petitions per 10,000 residents (lower is
+    better), subsidy targeting accuracy and elderly-care coverage (fractions, higher)."""
+    n, ny = u.height, len(years)
+    q = _with_quality(u, planted)[:, None] + np.arange(ny)[None, :] * 0.08
+    shape = (n, ny)
+    values = {
+        "petition_cases_per_10k": np.exp(np.log(6) - 0.35 * q + rng.normal(0, 0.3, shape)).round(2),
+        "subsidy_accuracy_rate": (1 / (1 + np.exp(-(2.6 + 0.6 * q + rng.normal(0, 0.4, shape)))))
+        .round(4),
+        "elderly_care_coverage": np.clip(0.55 + 0.08 * q + rng.normal(0, 0.07, shape), 0, 1).round(3),
+    }
+    ids = u["unit_id"].to_numpy()
+    grid_u, grid_y = np.meshgrid(np.arange(n), np.arange(ny), indexing="ij")
+    return pl.concat(pl.DataFrame({
+        "unit_id": ids[grid_u.ravel()],
+        "period": np.asarray(years).astype(str)[grid_y.ravel()],
+        "measure": measure,
+        "value": v.ravel(),
+    }) for measure, v in values.items())
 
 
 def _targets(rng: np.random.Generator, u: pl.DataFrame, years: tuple[int, ...]) -> pl.DataFrame:

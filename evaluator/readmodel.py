@@ -14,9 +14,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from evaluator.forms.report import overlap_report
 from evaluator.lint import builtin_rules, lint_scheme
+from evaluator.lint.requests import repeated_requests
 from evaluator.runs import RunInfo, read_run, stored_scheme
-from evaluator.scheme.loader import LoadedScheme
+from evaluator.scheme.loader import LoadedScheme, SchemeInvalid
+from evaluator.scheme.measures import LoadedRegistry, find_registry, load_registry
 from evaluator.scheme.models import Scheme
 
 Con = duckdb.DuckDBPyConnection
@@ -652,39 +655,13 @@ def scheme_health(con: Con, run_id: str, lang: str = "zh") -> SchemeHealth:
     burden: float | None = None
     reports: int | None = None
     top: list[dict[str, Any]] = []
-    dups = pl.DataFrame(
-        schema={"source": pl.String, "indicator_ids": pl.String, "indicator_names": pl.String}
-    )
+    dups = duplicate_table([], lang)
     if loaded is not None:
         summary = lint_scheme(loaded).summary  # the linter's own figures, so both always agree
         burden = float(summary["burden_hours_per_unit_year"])
         reports = int(summary["reports_per_unit_year"])
         top = list(summary.get("top_burdens", []))
-        inds = loaded.scheme.indicators()
-        survey = "问卷：" if lang == "zh" else "survey: "
-        sep = "、" if lang == "zh" else ", "
-        src = pl.DataFrame(
-            {
-                "source": [
-                    getattr(i.source, "measure", None)
-                    or survey + sep.join(sorted(getattr(i.source, "questions", [])))
-                    for i in inds
-                ],
-                "indicator_id": [i.id for i in inds],
-                "indicator_name": [i.name.zh if lang == "zh" else i.name.en for i in inds],
-            },
-            schema={"source": pl.String, "indicator_id": pl.String, "indicator_name": pl.String},
-        )
-        dups = (
-            src.group_by("source", maintain_order=True)
-            .agg(
-                pl.col("indicator_id").str.join(", ").alias("indicator_ids"),
-                pl.col("indicator_name").str.join(sep).alias("indicator_names"),
-                pl.len().alias("n"),
-            )
-            .filter(pl.col("n") > 1)
-            .drop("n")
-        )
+        dups = duplicate_table([loaded.scheme], lang)
     top_df = pl.DataFrame(top, schema={"indicator": pl.String, "hours": pl.Float64})
     top_df = _with_names(
         top_df.rename({"indicator": "indicator_id"}),
@@ -705,6 +682,110 @@ def scheme_health(con: Con, run_id: str, lang: str = "zh") -> SchemeHealth:
         lint_errors=int(by_sev.get("error", 0)),
         lint_warnings=int(by_sev.get("warning", 0)),
     )
+
+
+def duplicate_table(schemes: list[Scheme], lang: str = "zh") -> pl.DataFrame:
+    """The linter's repeated requests as rows: source (the measure, or the survey question),
+    indicator_ids and indicator_names (scheme-qualified when several schemes are given)."""
+    zh = lang == "zh"
+    sep = "、" if zh else ", "
+    many = len(schemes) > 1
+    rows = [
+        {
+            "source": rep.item if rep.kind == "measure"
+            else ("问卷题目：" if zh else "survey question: ") + rep.item,
+            "indicator_ids": ", ".join(
+                f"{r.scheme_id}/{r.indicator_id}" if many else r.indicator_id for r in rep.requests),
+            "indicator_names": sep.join(r.indicator.name.zh if zh else r.indicator.name.en
+                                        for r in rep.requests),
+        }
+        for rep in repeated_requests(schemes)
+    ]
+    return pl.DataFrame(
+        rows, schema={"source": pl.String, "indicator_ids": pl.String, "indicator_names": pl.String}
+    )
+
+
+@dataclass(frozen=True)
+class SchemeOverlap:
+    """One form for all (一表报送): the schemes scored for the run's period, what they ask twice,
+    and the reporting burden before (each its own) and after (one form). Figures come from
+    `evaluator.forms.report`, the same code as `evaluator forms --report`."""
+
+    schemes: pl.DataFrame  # scheme_id, scheme_name, run_id (the run's own scheme first)
+    registry: str | None  # the measure registry used, if any
+    burden: pl.DataFrame  # unit_type, units, before_/after_ forms, fields, hours
+    measures: pl.DataFrame  # measure, measure_name, origin, schemes, reports/hours before/after
+    repeated: pl.DataFrame  # source, indicator_ids, indicator_names (duplicate_table)
+    excess: pl.DataFrame  # scheme_id, indicator_id, item, frequency, reports, excess
+
+
+def scheme_overlap(con: Con, run_id: str, lang: str = "zh") -> SchemeOverlap:
+    """Overlap and burden across the latest run of every scheme scored for this run's period.
+
+    The registry is `measures.yaml` beside the scheme file the run was scored from (recorded in
+    the run's parameters), when that file is still there."""
+    rows = con.execute(
+        """
+        SELECT r.run_id, r.scheme_id, r.scheme_yaml FROM runs r
+        JOIN (SELECT period FROM runs WHERE run_id = ?) p USING (period)
+        QUALIFY row_number() OVER (PARTITION BY r.scheme_id
+                                   ORDER BY r.run_id = ? DESC, r.created_at DESC, r.run_id DESC) = 1
+        ORDER BY r.run_id = ? DESC, r.scheme_id
+        """,
+        [run_id, run_id, run_id],
+    ).fetchall()
+    loaded = [(rid, ld) for rid, _, text in rows if (ld := stored_scheme(text, rid)) is not None]
+    schemes = [ld.scheme for _, ld in loaded]
+    registry = _run_registry(con, run_id)
+    units = dict(con.execute(
+        "SELECT unit_type, count(*) FROM run_scores WHERE run_id = ? GROUP BY unit_type", [run_id]
+    ).fetchall())
+    rep = overlap_report(schemes, registry, units)
+    zh = lang == "zh"
+    burden = pl.DataFrame(
+        [{"unit_type": b.unit_type, "units": b.units, "before_forms": b.before_forms,
+          "before_fields": b.before_fields, "before_hours": b.before_hours,
+          "after_forms": b.after_forms, "after_fields": b.after_fields,
+          "after_hours": b.after_hours} for b in rep.burden],
+        schema={"unit_type": pl.String, "units": pl.Int64, "before_forms": pl.Int64,
+                "before_fields": pl.Int64, "before_hours": pl.Float64, "after_forms": pl.Int64,
+                "after_fields": pl.Int64, "after_hours": pl.Float64},
+    )
+    measures = pl.DataFrame(
+        [{"measure": m.measure, "measure_name": m.name_zh if zh else m.name_en,
+          "origin": m.origin, "schemes": ", ".join(m.schemes), "requests": m.requests,
+          "reports_before": m.reports_before, "reports_after": m.reports_after,
+          "hours_before": m.hours_before, "hours_after": m.hours_after} for m in rep.measures],
+        schema={"measure": pl.String, "measure_name": pl.String, "origin": pl.String,
+                "schemes": pl.String, "requests": pl.Int64, "reports_before": pl.Int64,
+                "reports_after": pl.Int64, "hours_before": pl.Float64, "hours_after": pl.Float64},
+    )
+    excess = pl.DataFrame(
+        [{"scheme_id": e.scheme_id, "indicator_id": e.indicator_id, "item": e.item,
+          "frequency": e.frequency, "reports": e.reports, "excess": e.excess} for e in rep.excess],
+        schema={"scheme_id": pl.String, "indicator_id": pl.String, "item": pl.String,
+                "frequency": pl.String, "reports": pl.Int64, "excess": pl.Int64},
+    )
+    names = pl.DataFrame(
+        [{"scheme_id": ld.scheme.id, "scheme_name": ld.scheme.name.zh if zh else ld.scheme.name.en,
+          "run_id": rid} for rid, ld in loaded],
+        schema={"scheme_id": pl.String, "scheme_name": pl.String, "run_id": pl.String},
+    )
+    return SchemeOverlap(names, str(registry.path) if registry else None, burden, measures,
+                         duplicate_table(schemes, lang), excess)
+
+
+def _run_registry(con: Con, run_id: str) -> LoadedRegistry | None:
+    row = _one(con, "SELECT json_extract_string(parameters, '$.scheme_file') FROM runs "
+                    "WHERE run_id = ?", [run_id])
+    found = find_registry(row[0]) if row and row[0] else None
+    if found is None or not found.is_file():
+        return None
+    try:
+        return load_registry(found)
+    except SchemeInvalid:  # a broken registry costs the section its origins, never the page
+        return None
 
 
 def _count_indicators(con: Con, run_id: str) -> int:

@@ -19,6 +19,8 @@ OUTCOMES = {"income_growth_pct", "complaint_resolution_rate", "hotline_response_
 TRACES = {"meetings_held", "documents_issued", "app_checkin_rate", "photos_uploaded",
           "ledger_pages", "posts_liked"}
 QUESTIONS = {"q_overall", "q_responsiveness", "q_fairness", "q_service"}
+# read by indicators/discipline_township.yaml and civil_affairs_township.yaml (docs/forms.md)
+OTHER_OFFICES = {"petition_cases_per_10k", "subsidy_accuracy_rate", "elderly_care_coverage"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def test_units_are_chinese_townships_with_peer_groups(demo) -> None:
 
 def test_exactly_the_contract_ids_and_the_scheme_finds_all_its_data(demo) -> None:
     outcomes = read(demo, "outcomes")
-    assert set(outcomes["measure"]) == OUTCOMES | TRACES
+    assert set(outcomes["measure"]) == OUTCOMES | TRACES | OTHER_OFFICES
     assert set(read(demo, "surveys")["question"]) == QUESTIONS
     questions = read(demo, "questions")
     assert set(questions["question"]) == QUESTIONS

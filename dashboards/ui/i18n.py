@@ -407,11 +407,56 @@ L: dict[str, tuple[str, str]] = {
     "v_kind_targets": ("目标值", "targets"),
     "v_kind_events": ("事项记录", "events"),
     "v_kind_questions": ("问卷题目", "questions"),
+    "v_kind_form": ("采集表", "collection form"),
     # missing-data policies
     "v_policy_reweight": ("权重重新分配", "weight redistributed"),
     "v_policy_peer_median": ("同类组中位数插补", "peer-group median imputed"),
     "v_policy_zero": ("按最低分计", "scored at the bottom"),
     "v_no": ("否", "no"),
+    # scheme health: one form for all (evaluator forms --report)
+    "of_title": ("一表报送：各方案重复索取的数据与报送负担", "One form for all: data asked twice across schemes, and the reporting burden"),
+    "of_caption": (
+        "比较本期间已计分的方案：{schemes}。数据目录：{registry}。“之前”为各方案各自采集（按申报的频次与每次分钟数），“之后”为每年一张采集表、每项数据只填一次（evaluator forms），从已有系统读取的数据不再由单位填报。",
+        "Compares the schemes scored for this period: {schemes}. Measure registry: {registry}. "
+        "“Before” is each scheme collecting its own (declared frequency and minutes per report); "
+        "“after” is one form a year asking each figure once (evaluator forms); figures read from "
+        "existing systems are no longer reported by the units.",
+    ),
+    "of_no_registry": ("无（所有申报了填报工作量的数据项均按单位填报计）", "none (every measure with declared reporting work counts as unit-reported)"),
+    "of_single": (
+        "本期间只对一个方案计分。对其他部门的方案计分（如 indicators/discipline_township.yaml）后，这里显示跨方案的重复与节省。",
+        "Only one scheme was scored for this period. Score other offices' schemes (e.g. "
+        "indicators/discipline_township.yaml) to see the overlap and savings across schemes.",
+    ),
+    "of_forms": ("每单位每年报表份数（之前 → 之后）", "Forms per unit per year (before → after)"),
+    "of_fields": ("每单位每年填报项（之前 → 之后）", "Fields per unit per year (before → after)"),
+    "of_hours": ("每单位每年填报小时（之前 → 之后）", "Hours per unit per year (before → after)"),
+    "of_hours_value": ("{before:.1f} → {after:.1f} 小时", "{before:.1f} → {after:.1f} h"),
+    "of_saved": ("{n} 个单位每年共节省约 {h:,.0f} 小时。", "{n} units save about {h:,.0f} hours a year in all."),
+    "of_measures": ("各数据项：谁在索取、多久一次、一张表之后", "Each measure: who asks, how often, and with one form"),
+    "of_repeated": ("被多个指标索取的数据（逐项比较）", "Data requested by several indicators (item by item)"),
+    "of_excess": ("报送频次高于计分所需（计分每年只用一个值）", "Reported more often than scoring uses (one value a year)"),
+    "c_measure": ("数据项", "Measure"),
+    "c_measure_name": ("名称", "Name"),
+    "c_origin": ("来源", "Origin"),
+    "c_schemes": ("索取方案", "Schemes asking"),
+    "c_requests": ("索取次数", "Requests"),
+    "c_reports_before": ("之前：年报送次数", "Before: reports/year"),
+    "c_reports_after": ("之后：年报送次数", "After: reports/year"),
+    "c_hours_before": ("之前：小时/年", "Before: hours/year"),
+    "c_hours_after": ("之后：小时/年", "After: hours/year"),
+    "c_scheme": ("方案", "Scheme"),
+    "c_frequency": ("频次", "Frequency"),
+    "c_reports": ("年报送次数", "Reports/year"),
+    "c_excess": ("多余次数", "Excess reports"),
+    "v_origin_unit": ("单位填报", "reported by the unit"),
+    "v_origin_system": ("已有系统", "existing system"),
+    "v_origin_unregistered": ("未登记", "not registered"),
+    "v_freq_annual": ("每年", "annual"),
+    "v_freq_quarterly": ("每季度", "quarterly"),
+    "v_freq_monthly": ("每月", "monthly"),
+    "v_freq_weekly": ("每周", "weekly"),
+    "v_freq_daily": ("每日", "daily"),
 }
 
 

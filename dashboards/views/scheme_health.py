@@ -1,5 +1,7 @@
 """Scheme health: where the scheme itself is bureaucratic, and what the trace policy changed."""
 
+from pathlib import Path
+
 import polars as pl
 import streamlit as st
 from ui import charts
@@ -8,7 +10,7 @@ from ui.i18n import t
 from ui.page import start
 from ui.tables import show
 
-from evaluator.readmodel import SchemeHealth
+from evaluator.readmodel import SchemeHealth, SchemeOverlap
 
 ctx = start("scheme_title")
 h: SchemeHealth = q("scheme_health", ctx.run_id, lang=ctx.lang)
@@ -90,3 +92,56 @@ else:
             },
             height=420,
         )
+
+# one form for all (一表报送): overlap and burden across the schemes scored for this period
+st.subheader(t("of_title"))
+ov: SchemeOverlap = q("scheme_overlap", ctx.run_id, lang=ctx.lang)
+st.caption(
+    t(
+        "of_caption",
+        schemes=("、" if ctx.lang == "zh" else ", ").join(ov.schemes["scheme_name"].to_list()),
+        registry="/".join(Path(ov.registry).parts[-2:]) if ov.registry else t("of_no_registry"),
+    )
+)
+if ov.schemes.height < 2:
+    st.info(t("of_single"))
+for b in ov.burden.to_dicts():
+    cols = st.columns(3)
+    cols[0].metric(t("of_forms"), f"{b['before_forms']} → {b['after_forms']}")
+    cols[1].metric(t("of_fields"), f"{b['before_fields']} → {b['after_fields']}")
+    cols[2].metric(t("of_hours"), t("of_hours_value", before=b["before_hours"], after=b["after_hours"]))
+    if b["units"]:
+        saved = (b["before_hours"] - b["after_hours"]) * b["units"]
+        several = f"{b['unit_type']}: " if ov.burden.height > 1 else ""  # name the type if several
+        st.caption(several + t("of_saved", n=b["units"], h=saved))
+st.markdown(f"**{t('of_measures')}**")
+show(
+    ov.measures,
+    {
+        "measure": "c_measure",
+        "measure_name": "c_measure_name",
+        "origin": "c_origin",
+        "schemes": "c_schemes",
+        "reports_before": "c_reports_before",
+        "reports_after": "c_reports_after",
+        "hours_before": "c_hours_before",
+        "hours_after": "c_hours_after",
+    },
+    coded={"origin": "origin"},
+    decimals={"hours_before": 1, "hours_after": 1},
+    height=420,
+)
+with st.expander(t("of_repeated")):
+    show(ov.repeated, {"source": "c_source", "indicator_ids": "c_indicators"}, wide=("indicator_ids",))
+with st.expander(t("of_excess")):
+    show(
+        ov.excess,
+        {
+            "scheme_id": "c_scheme",
+            "indicator_id": "c_indicator",
+            "frequency": "c_frequency",
+            "reports": "c_reports",
+            "excess": "c_excess",
+        },
+        coded={"frequency": "freq"},
+    )

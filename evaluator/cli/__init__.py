@@ -12,6 +12,7 @@ from evaluator.cli import (
     data_cmds,
     demo_cmds,
     export_cmds,
+    forms_cmds,
     scheme_cmds,
     score_cmds,
     serve_cmds,
@@ -35,7 +36,8 @@ def _root() -> None:
     """Outcome-first performance evaluation for the public sector."""
 
 
-for module in (scheme_cmds, data_cmds, score_cmds, export_cmds, serve_cmds, demo_cmds, user_cmds):
+for module in (scheme_cmds, data_cmds, score_cmds, export_cmds, forms_cmds, serve_cmds, demo_cmds,
+               user_cmds):
     module.register(app)
 
 

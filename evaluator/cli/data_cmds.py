@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +12,9 @@ from rich.table import Table
 from evaluator.cli.common import console, err_console, fail
 from evaluator.demo_data import MIN_UNITS
 from evaluator.store import DEFAULT_DB, StoreError, connect
+
+if TYPE_CHECKING:
+    import duckdb
 
 BIG_FILE = 5 << 20  # bytes: show a progress bar above this size
 SHOWN_PROBLEMS = 20
@@ -31,9 +34,11 @@ def _read_map_file(path: Path) -> list[str]:
 
 
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV, Parquet or XLSX file")],
+    files: Annotated[list[Path], typer.Argument(
+        help="CSV, Parquet or XLSX file(s); each is its own batch", show_default=False)],
     kind: Annotated[str, typer.Option(
-        "--kind", help="units | outcomes | surveys | targets | events | questions")],
+        "--kind", help="units | outcomes | surveys | targets | events | questions | form "
+        "(a filled collection form from `evaluator forms`)")],
     db: Annotated[Path, typer.Option("--db", help="DuckDB file (created if missing)")] = DEFAULT_DB,
     force: Annotated[bool, typer.Option(
         "--force", help="load again even if this exact file was loaded before")] = False,
@@ -44,9 +49,13 @@ def ingest(
         "--map", help="map a file column to a contract column, SOURCE=TARGET (repeatable), "
         "e.g. --map 单位代码=unit_id; or a .yaml/.json/.txt file of such pairs")] = None,
 ) -> None:
-    """Load one file as one batch, all or nothing (导入数据：整批成功或整批拒绝)."""
-    from evaluator.ingest import IngestError, IngestRejected, ingest_file
+    """Load each file as one batch, all or nothing (导入数据：每个文件整批成功或整批拒绝).
+
+    With several files, each loads or is refused on its own; the exit status is 1 when any was
+    refused (the others stay loaded, each reported)."""
+    from evaluator.ingest import IngestError
     from evaluator.ingest.columns import parse_map
+    from evaluator.ingest.kinds import get_kind
 
     pairs: list[str] = []
     for item in mapping or []:
@@ -55,10 +64,29 @@ def ingest(
         else:
             pairs.append(item)
     try:
+        get_kind(kind)
         column_map = parse_map(pairs)
         con = connect(db)
     except (IngestError, StoreError) as exc:
         fail(str(exc))
+    refused = 0
+    try:
+        for file in files:
+            refused += not _ingest_one(con, kind, file, db, force, rejects, column_map)
+    finally:
+        con.close()
+    if len(files) > 1:
+        console.print(f"{len(files) - refused} of {len(files)} file(s) loaded, {refused} refused "
+                      f"/ 共 {len(files)} 个文件，导入 {len(files) - refused} 个，拒绝 {refused} 个")
+    if refused:
+        raise typer.Exit(1)
+
+
+def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, file: Path, db: Path, force: bool,
+                rejects: Path | None, column_map: dict[str, str]) -> bool:
+    """Load one file as its own batch and report it; False when it was refused."""
+    from evaluator.ingest import IngestError, IngestRejected, ingest_file
+
     try:
         big = file.is_file() and file.stat().st_size > BIG_FILE
         with Progress(TextColumn(f"[bold]{file.name}[/]"), BarColumn(), MofNCompleteColumn(),
@@ -71,13 +99,13 @@ def ingest(
             )
     except IngestRejected as exc:
         _print_rejection(exc)
-        raise typer.Exit(1) from None
+        return False
     except IngestError as exc:
-        fail(str(exc))
-    finally:
-        con.close()
+        err_console.print(f"[bold red]error:[/] {exc}")
+        return False
     mark = "[green]✓[/]" if result.status == "loaded" else "[cyan]=[/]"
     console.print(f"{mark} {result.message}")
+    return True
 
 
 def _print_rejection(exc: object) -> None:

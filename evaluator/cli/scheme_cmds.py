@@ -14,7 +14,8 @@ from rich.table import Table
 from evaluator.cli.common import Lang, console, err_console
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
 from evaluator.lint.report import unreadable_json
-from evaluator.scheme import LoadedScheme, SchemeInvalid, load_scheme
+from evaluator.scheme import LoadedScheme, SchemeInvalid, SchemeIssue, load_scheme
+from evaluator.scheme.measures import LoadedRegistry, find_registry, load_registry
 from evaluator.scheme.weights import weight_table
 
 
@@ -46,7 +47,11 @@ def _load_or_exit(scheme: Path, code: int, json_errors: bool = False) -> LoadedS
 
 
 def validate(scheme: SchemeArg) -> None:
-    """Check a scheme file; print every error with its file, line and key path (exit 1)."""
+    """Check a scheme file (or a measure registry); print every error with its file, line and
+    key path (exit 1)."""
+    if _is_registry(scheme):
+        _validate_registry(scheme)
+        return
     loaded = _load_or_exit(scheme, 1)
     s = loaded.scheme
     console.print(
@@ -56,13 +61,62 @@ def validate(scheme: SchemeArg) -> None:
     )
 
 
+def _is_registry(path: Path) -> bool:
+    """Whether the file is a measure registry (a top-level `measures` list, no `dimensions`)."""
+    from evaluator.scheme.loader import parse_yaml
+    from evaluator.scheme.measures import is_registry_text
+
+    try:
+        return is_registry_text(parse_yaml(path.read_text(encoding="utf-8"), str(path)))
+    except (OSError, UnicodeDecodeError, SchemeInvalid):
+        return False
+
+
+def _load_registry_or_exit(path: Path, code: int) -> LoadedRegistry:
+    try:
+        return load_registry(path)
+    except SchemeInvalid as exc:
+        for issue in exc.issues:
+            err_console.print(f"[red]✗[/] {escape(str(issue))}")
+        err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in the measure registry {path}")
+        raise typer.Exit(code) from None
+
+
+def _validate_registry(path: Path) -> None:
+    reg = _load_registry_or_exit(path, 1)
+    ms = reg.registry.measures
+    unit = sum(m.origin.value == "unit" for m in ms)
+    console.print(f"[green]✓[/] {path}: measure registry, {len(ms)} measures ({unit} reported by "
+                  f"units, {len(ms) - unit} from existing systems)")
+    for d in reg.likely_duplicates():
+        err_console.print(
+            f"[yellow]warning:[/] measures '{d.first}' and '{d.second}' have near-identical "
+            f"definitions (similarity {d.ratio:.0%}): likely the same figure registered twice "
+            f"/ 两个数据项定义几乎相同，可能重复登记")
+
+
+RegistryOpt = Annotated[Path | None, typer.Option(
+    "--registry", help="measure registry YAML (default: measures.yaml beside the scheme, if any)")]
+
+
 def lint(
     scheme: SchemeArg,
     fmt: FormatOpt = OutputFormat.text,
     lang: LangOpt = Lang.en,
+    registry: RegistryOpt = None,
 ) -> None:
     """Formalism audit of a scheme: exit 0 without errors, 1 with errors, 2 when unreadable."""
-    report = lint_scheme(_load_or_exit(scheme, 2, json_errors=fmt is OutputFormat.json))
+    if _is_registry(scheme):
+        issue = SchemeIssue(str(scheme), 1, "", "this is a measure registry, not a scheme: check "
+                            "it with `evaluator validate`; lint a scheme that uses it")
+        err_console.print(f"[red]✗[/] {escape(str(issue))}")
+        if fmt is OutputFormat.json:
+            typer.echo(unreadable_json(str(scheme), [issue]))
+        raise typer.Exit(2)
+    loaded = _load_or_exit(scheme, 2, json_errors=fmt is OutputFormat.json)
+    found = find_registry(scheme, registry)
+    reg = _load_registry_or_exit(found, 2) if found is not None else None
+    report = lint_scheme(loaded, registry=reg)
     if fmt is OutputFormat.json:
         typer.echo(report.to_json())
     else:

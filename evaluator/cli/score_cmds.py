@@ -77,7 +77,7 @@ def score(
     try:
         try:
             run_id = score_run(con, loaded, period, uncertainty=uncertainty,
-                               params={"scheme_file": str(scheme)}, publish_snapshot=False)
+                               params={"scheme_file": str(scheme.resolve())}, publish_snapshot=False)
         except ScoringError as exc:
             fail(f"{exc} / 计分未完成")
         except duckdb.Error as exc:

@@ -28,6 +28,7 @@ class Kind:
     key: tuple[str, ...] = ()
     needs_units: bool = True
     allow_empty: bool = False
+    sheet: str | None = None  # the spreadsheet sheet to read (default: the first)
 
     @property
     def required(self) -> list[str]:
@@ -82,6 +83,14 @@ KINDS: dict[str, Kind] = {
             _c("submitted_at", "timestamp", False),
         ),
         key=("response_id", "question"),
+    ),
+    # a filled collection form (`evaluator forms`): outcomes read from its sheet `form`
+    "form": Kind(
+        "form",
+        "outcomes",
+        (_c("unit_id", "id"), _c("period", "period"), _c("measure", "id"), _c("value", "number")),
+        key=("unit_id", "period", "measure"),
+        sheet="form",
     ),
     "targets": Kind(
         "targets",

@@ -90,7 +90,7 @@ def ingest_file(
     attempt = _Attempt(con, spec, path, checksum, force, db_path, rejects)
     with tempfile.TemporaryDirectory(prefix="evaluator-ingest-") as tmp:
         try:
-            source = open_source(path, Path(tmp))
+            source = open_source(path, Path(tmp), spec.sheet)
         except IngestRejected as exc:
             attempt.reject(exc.reasons, encoding=None)
         except IngestError as exc:

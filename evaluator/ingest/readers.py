@@ -76,15 +76,16 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def open_source(path: Path, workdir: Path) -> Source:
-    """Open by extension; raise IngestError when unreadable, IngestRejected when undecodable."""
+def open_source(path: Path, workdir: Path, sheet: str | None = None) -> Source:
+    """Open by extension; raise IngestError when unreadable, IngestRejected when undecodable.
+    `sheet` names the spreadsheet sheet to read (default: the first)."""
     ext = path.suffix.lower()
     if ext in CSV_EXT:
         return _open_csv(path, workdir)
     if ext in PARQUET_EXT:
         return _open_parquet(path)
     if ext in XLSX_EXT:
-        return _open_excel(path)
+        return _open_excel(path, sheet)
     raise IngestError(
         f"{path}: unknown file type {ext or '(none)'!r}; use .csv, .parquet or .xlsx "
         "/ 不支持的文件类型"
@@ -250,14 +251,21 @@ def _open_parquet(path: Path) -> Source:
 # --------------------------------------------------------------------------- XLSX
 
 
-def _open_excel(path: Path) -> Source:
-    """First sheet, header in its first row; cells read as the text a spreadsheet shows."""
+def _open_excel(path: Path, sheet: str | None = None) -> Source:
+    """First sheet (or the one named `sheet`), header in its first row; cells read as the text
+    a spreadsheet shows."""
     import fastexcel
 
     try:
         reader = fastexcel.read_excel(str(path))
-        sheet = reader.load_sheet(0, dtypes="string")
-        df = sheet.to_polars()
+    except Exception as exc:  # fastexcel raises its own error types for corrupt files
+        raise IngestError(f"{path}: not a readable spreadsheet: {_first_line(exc)}") from None
+    if sheet is not None and sheet not in reader.sheet_names:
+        raise IngestError(
+            f"{path}: no sheet named {sheet!r} (sheets: {', '.join(reader.sheet_names)}); is this "
+            "a collection form made by `evaluator forms`? / 文件中没有名为 form 的工作表")
+    try:
+        df = reader.load_sheet(0 if sheet is None else sheet, dtypes="string").to_polars()
     except Exception as exc:  # fastexcel raises its own error types for corrupt files
         raise IngestError(f"{path}: not a readable spreadsheet: {_first_line(exc)}") from None
     df = df.with_columns(pl.col(c).cast(pl.String) for c in df.columns)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from evaluator.lint.lexicon import Lexicon, default_lexicon
 from evaluator.scheme.checks import Loc, format_path
 from evaluator.scheme.loader import LoadedScheme
+from evaluator.scheme.measures import LoadedRegistry
 from evaluator.scheme.models import REPORTS_PER_YEAR, Dimension, Evidence, Indicator, Scheme
 from evaluator.scheme.weights import NodeWeight, weight_table
 
@@ -64,6 +65,7 @@ class LintContext:
 
     loaded: LoadedScheme
     lexicon: Lexicon = field(default_factory=default_lexicon)
+    registry: LoadedRegistry | None = None  # the measure registry, when one applies
 
     @property
     def scheme(self) -> Scheme:

@@ -17,6 +17,7 @@ from evaluator.lint.lexicon import Lexicon, default_lexicon
 from evaluator.lint.registry import builtin_rules
 from evaluator.lint.rules import top_burdens
 from evaluator.scheme.loader import LoadedScheme, SchemeIssue, load_scheme
+from evaluator.scheme.measures import LoadedRegistry
 from evaluator.scheme.models import Evidence
 
 TOP_BURDENS = 5
@@ -77,9 +78,11 @@ def lint_scheme(
     loaded: LoadedScheme,
     rules: Sequence[type[Rule]] | None = None,
     lexicon: Lexicon | None = None,
+    registry: LoadedRegistry | None = None,
 ) -> LintReport:
-    """Run the rules (all built-in ones by default) over a validated scheme."""
-    ctx = LintContext(loaded, lexicon or default_lexicon())
+    """Run the rules (all built-in ones by default) over a validated scheme; with a measure
+    `registry`, measures missing from it are reported too."""
+    ctx = LintContext(loaded, lexicon or default_lexicon(), registry)
     found: list[Finding] = []
     for rule_cls in rules if rules is not None else builtin_rules():
         found.extend(rule_cls().check(ctx))

@@ -7,9 +7,11 @@ tree, before the trace policy), taken from `evaluator.scheme.weights`.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
 from evaluator.lint.base import Finding, LintContext, Rule, Severity
+from evaluator.lint.requests import repeated_requests
 from evaluator.scheme.models import (
     Aggregation,
     BandsRule,
@@ -320,34 +322,63 @@ class BurdenUndeclared(Rule):
 
 class DuplicateDataRequest(Rule):
     """Two indicators read the same measure, or share a survey question: units are asked for the
-    same data twice, and it is counted twice (一表报送、多方共享). Collect once, score once."""
+    same data twice, and it is counted twice (一表报送、多方共享). Collect once, score once. The
+    comparison is item by item (each measure, each question), the same one the Scheme health page
+    and `evaluator forms --report` use across schemes."""
 
     id = "duplicate_data_request"
     severity = Severity.warning
     title = ("Duplicate data request", "重复索取数据")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        measures: dict[str, str] = {}
-        questions: dict[str, str] = {}
+        again: dict[str, list[tuple[str, str, str]]] = {}  # indicator -> (kind, item, first)
+        for rep in repeated_requests([ctx.scheme]):
+            for req in rep.requests[1:]:
+                if req.indicator_id != rep.first.indicator_id:
+                    again.setdefault(req.indicator_id, []).append(
+                        (rep.kind, rep.item, rep.first.indicator_id))
+        what = {"measure": ("measure", "数据项"), "question": ("survey question", "问卷题目")}
+        for ind in ctx.indicators:
+            dups = again.get(ind.id)
+            if not dups:
+                continue
+            en = ", ".join(f"{what[k][0]} '{i}' (already read by {v})" for k, i, v in dups)
+            zh = "、".join(f"{what[k][1]}“{i}”（已由 {v} 使用）" for k, i, v in dups)
+            yield self.at_indicator(
+                ctx, ind,
+                f"'{ind.name.en}' asks again for {en}: use one indicator per piece of data",
+                f"「{ind.name.zh}」重复索取{zh}：同一数据只采集、计分一次",
+                key="source",
+            )
+
+
+class UnregisteredMeasure(Rule):
+    """An indicator reads a measure that the measure registry (`measures.yaml` beside the scheme,
+    or `evaluator lint --registry FILE`) does not define: nobody has said what the figure means,
+    who owns it, or whether units must report it, so it cannot be collected once for all schemes.
+    Register it, or correct the id. Never reported when no registry applies."""
+
+    id = "unregistered_measure"
+    severity = Severity.warning
+    title = ("Measure not in the registry", "数据项未登记")
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        if ctx.registry is None:
+            return
+        known = ctx.registry.by_id
         for ind in ctx.indicators:
             src = ind.source
-            if isinstance(src, MeasureSource):
-                seen = {src.measure: measures.get(src.measure)}
-                measures.setdefault(src.measure, ind.id)
-                what_en, what_zh = "measure", "数据项"
-            else:
-                seen = {q: questions.get(q) for q in src.questions}
-                for q in src.questions:
-                    questions.setdefault(q, ind.id)
-                what_en, what_zh = "survey question", "问卷题目"
-            dups = {k: v for k, v in seen.items() if v is not None and v != ind.id}
-            if dups:
-                en = ", ".join(f"{what_en} '{k}' (already read by {v})" for k, v in dups.items())
-                zh = "、".join(f"{what_zh}“{k}”（已由 {v} 使用）" for k, v in dups.items())
+            if isinstance(src, MeasureSource) and src.measure not in known:
+                close = difflib.get_close_matches(src.measure, list(known), n=1, cutoff=0.6)
+                file = ctx.registry.path.name
                 yield self.at_indicator(
                     ctx, ind,
-                    f"'{ind.name.en}' asks again for {en}: use one indicator per piece of data",
-                    f"「{ind.name.zh}」重复索取{zh}：同一数据只采集、计分一次",
+                    f"'{ind.name.en}' reads measure '{src.measure}', which {file} does not "
+                    f"define:{f' did you mean {close[0]!r}?' if close else ''} register it "
+                    "(definition, unit, owner, origin) or fix the id",
+                    f"「{ind.name.zh}」使用的数据项“{src.measure}”未在 {file} 中登记"
+                    + (f"（是否应为“{close[0]}”？）" if close else "")
+                    + "：请登记其定义、单位、数据来源部门和采集方式，或更正编号",
                     key="source",
                 )
 

@@ -38,8 +38,10 @@ def _quoted(text: str) -> list[str]:
     return re.findall(r"'([^']*)'", text)
 
 
-def message(err: ErrorDetails) -> str:
-    """One error, said as what is wrong and what to do (the location is added by the loader)."""
+def message(err: ErrorDetails, root: type[BaseModel] = Scheme) -> str:
+    """One error, said as what is wrong and what to do (the location is added by the loader).
+
+    `root` is the model of the whole file (a scheme; the measure registry reuses this)."""
     kind, msg = err["type"], err["msg"]
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
     got = err.get("input")
@@ -47,7 +49,7 @@ def message(err: ErrorDetails) -> str:
     loc = tuple(err["loc"])
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else ""
-        valid = allowed_keys(loc[:-1])
+        valid = allowed_keys(loc[:-1], root)
         hint = suggest(key, valid) if valid else ""
         listing = f" (valid here: {', '.join(valid)})" if valid else ""
         return (f"unknown key '{key}':{hint or ' remove it or check its spelling'}{listing}; "
@@ -92,7 +94,7 @@ def message(err: ErrorDetails) -> str:
     if kind in ("list_type", "tuple_type"):
         return f"expected a list, e.g. [a, b] or lines starting with '- '{shown}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        if model_at(loc) is Text:
+        if model_at(loc, root) is Text:
             return f"expected a bilingual text {{zh: …, en: …}}{shown}"
         return f"expected a mapping of keys (key: value){shown}"
     if kind in ("less_than_equal", "less_than") and ctx.get("le", ctx.get("lt")) == 1:
@@ -140,9 +142,9 @@ def _union_member(t: Any, tag: str) -> Any:
     return None
 
 
-def model_at(loc: Loc) -> type[BaseModel] | None:
-    """The scheme model that the value at pydantic error path `loc` is validated as."""
-    t: Any = Scheme
+def model_at(loc: Loc, root: type[BaseModel] = Scheme) -> type[BaseModel] | None:
+    """The model (of a `root` file) that the value at pydantic error path `loc` is validated as."""
+    t: Any = root
     for part in loc:
         t, _ = _strip(t)
         if isinstance(part, int):
@@ -159,7 +161,7 @@ def model_at(loc: Loc) -> type[BaseModel] | None:
     return t if isinstance(t, type) and issubclass(t, BaseModel) else None
 
 
-def allowed_keys(loc: Loc) -> list[str]:
+def allowed_keys(loc: Loc, root: type[BaseModel] = Scheme) -> list[str]:
     """The keys a mapping at `loc` may have, in the model's order."""
-    model = model_at(loc)
+    model = model_at(loc, root)
     return list(model.model_fields) if model is not None else []
