@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_export_fixtures import DEMO, Built, add_correction, copy_demo, rescore
+from helpers.exports import DEMO, Built, add_correction, copy_demo, rescore
 from typer.testing import CliRunner
 
 from evaluator.appeals import AppealError, file_appeal, list_appeals, resolve_appeal

@@ -15,7 +15,7 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from test_export_fixtures import Built, copy_demo
+from helpers.exports import Built, copy_demo
 from typer.testing import CliRunner
 
 from evaluator.cli import app

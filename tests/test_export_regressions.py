@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_export_fixtures import Built, copy_demo
+from helpers.exports import Built, copy_demo
 
 from evaluator.demo import build_demo
 from evaluator.export import export_run

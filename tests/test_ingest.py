@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_ingest_support import DATA, fingerprint, ingest, load_base
+from helpers.ingest import DATA, fingerprint, ingest, load_base
 
 from evaluator.ingest import IngestRejected, ingest_file
 from evaluator.pseudonym import ENV_VAR, Pseudonymiser, key_path

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_ingest_support import DATA, fingerprint, ingest, load_base
+from helpers.ingest import DATA, fingerprint, ingest, load_base
 
 from evaluator.demo_data import generate
 

@@ -21,6 +21,7 @@ from evaluator.export.runinfo import RunInfo, burden_hours
 from evaluator.labels import CATALOGUE, Group, boolean, label, pair
 from evaluator.runs import flag_evidence_sql
 from evaluator.scheme.models import Scheme
+from evaluator.scheme.weights import is_trace_only
 
 LANGS = ("en", "zh")
 
@@ -78,7 +79,7 @@ def register_lookups(ctx: ExportContext) -> None:
                         "source": getattr(src, "measure", None) or ",".join(getattr(src, "questions", [])),
                         "frequency": ind.frequency.value,
                         "burden_minutes": ind.burden_minutes,
-                        "trace_only": ind.evidence.value == "trace" and not ind.linked_outcomes,
+                        "trace_only": is_trace_only(ind),
                         "linked_outcomes": ",".join(ind.linked_outcomes) or None,
                     }
                 )
