@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from helpers.exports import DEMO, Built, add_correction, copy_demo, rescore
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers.exports import DEMO, Built, add_correction, copy_demo, rescore
 from typer.testing import CliRunner
 
 from evaluator.appeals import AppealError, file_appeal, list_appeals, resolve_appeal

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from test_dashboard import ROOT, run_page, texts
+from helpers.dashboard import ROOT, run_page, texts
 
 from evaluator.export.html import CSS, grade_class
 from evaluator.grades_palette import BEST, MIDDLE, WORST, colour_of, grade_colour, grade_colours

@@ -17,8 +17,8 @@ from helpers.exports import Built, copy_demo
 
 from evaluator.export import export_run
 from evaluator.export.printing import MIN_SCALE
-from evaluator.export.tables import ExportContext, frame
 from evaluator.export.runinfo import resolve_run
+from evaluator.export.tables import ExportContext, frame
 from evaluator.labels import CATALOGUE, Group
 from evaluator.runs import stored_scheme
 from evaluator.scheme.weights import weight_table

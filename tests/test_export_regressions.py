@@ -10,17 +10,17 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from helpers.exports import Built, copy_demo
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers.exports import Built, copy_demo
 
 from evaluator.demo import build_demo
 from evaluator.export import export_run
-from evaluator.labels import Group, label
 from evaluator.export.manifest import verify_manifest
 from evaluator.export.runinfo import resolve_run
 from evaluator.export.summary import league_sizes
 from evaluator.export.tables import ExportContext, lint_warning
+from evaluator.labels import Group, label
 from evaluator.store import connect
 
 
@@ -61,7 +61,9 @@ def test_zh_workbook_lint_sheet_and_headers_are_chinese(built: Built, tmp_path: 
     run = built.runs["heavy_2026"]
     export_run(built.db, run, fmt="xlsx", out=tmp_path, lang="zh", cards=False, summary=False)
     lint = pl.read_excel(tmp_path / "results.xlsx", sheet_name="方案体检")
-    assert lint.columns == ["检查规则代码", "检查规则", "严重程度代码", "严重程度", "指标", "指标名称", "说明"]
+    assert lint.columns == [
+        "检查规则代码", "检查规则", "严重程度代码", "严重程度", "指标", "指标名称", "说明"
+    ]
     want = stored(built, "SELECT severity, message_zh FROM run_lint WHERE run_id = ?", run)
     assert want.height == lint.height and want["message_zh"].null_count() == 0
     assert set(lint["严重程度"]) <= {"错误", "警告", "提示"} and "错误" in set(lint["严重程度"])
@@ -78,7 +80,8 @@ def test_zh_workbook_lint_sheet_and_headers_are_chinese(built: Built, tmp_path: 
     assert "min_max" not in set(breakdown["计分规则"]) and "极差标准化" in set(breakdown["计分规则"])
     method = pl.read_excel(tmp_path / "results.xlsx", sheet_name="方法说明")
     errors = method.filter(pl.col("项目代码").str.starts_with("lint_error_"))["数值"]
-    assert method.filter(pl.col("项目代码").str.starts_with("lint_error_"))["项目"].str.starts_with("严重问题 ").all()
+    keys = method.filter(pl.col("项目代码").str.starts_with("lint_error_"))["项目"]
+    assert keys.str.starts_with("严重问题 ").all()
     assert errors.len() == (want["severity"] == "error").sum()
     assert all(has_cjk(m) for m in errors)
     summary = pl.read_excel(tmp_path / "results.xlsx", sheet_name="汇总")

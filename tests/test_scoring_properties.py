@@ -7,9 +7,9 @@ example is a full run (~0.2 s).
 from __future__ import annotations
 
 import polars as pl
+from helpers.scoring import add_units, add_values, dimension, indicator, make_scheme
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from test_scoring import add_units, add_values, dimension, indicator, make_scheme
 
 from evaluator.scoring import score_run
 from evaluator.store import connect
