@@ -28,6 +28,7 @@ def _cons(db: Path):  # type: ignore[no-untyped-def]
     return duckdb.connect(str(db), read_only=True), connect_app(db)
 
 
+@pytest.mark.slow
 def test_appeal_lifecycle_and_exports(built: Built, tmp_path: Path) -> None:
     old = built.runs["demo_2026"]
     unit = built.units["unit_id"][3]

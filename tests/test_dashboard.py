@@ -272,6 +272,7 @@ def test_readmodel_frames_are_polars(snap):
     assert isinstance(rm.league_table(snap, run_id), pl.DataFrame)
 
 
+@pytest.mark.slow
 def test_rank_intervals_when_the_run_computed_them(monkeypatch, tmp_path, demo_db):
     """Sensitivity and the overview's interval column, on a real `--uncertainty` run."""
     from evaluator.scheme import load_scheme

@@ -216,6 +216,7 @@ def test_manifest_covers_every_file_with_its_sha256(built: Built, tmp_path: Path
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial")]
 
 
+@pytest.mark.slow
 def test_large_breakdown_is_split_across_sheets_and_written_as_parquet(
     built: Built, tmp_path: Path
 ) -> None:
@@ -244,6 +245,7 @@ def test_large_breakdown_is_split_across_sheets_and_written_as_parquet(
     assert "breakdown.parquet" in full["summary"]["A1"].comment.text
 
 
+@pytest.mark.slow
 def test_lint_errors_are_said_on_summary_methodology_and_every_card(
     built: Built, tmp_path: Path
 ) -> None:

@@ -291,6 +291,7 @@ def shared_con(tmp_path_factory: pytest.TempPathFactory):
     c.close()
 
 
+@pytest.mark.slow
 @given(data=answer_sets, policy=st.sampled_from(["shrink", "keep", "missing"]))
 def test_statistics_invariants(shared_con, data, policy) -> None:
     con = shared_con

@@ -25,3 +25,10 @@ def test_make_test_lints_and_type_checks_the_dashboard_too() -> None:
     """ruff and mypy used to skip dashboards/."""
     make = (TESTS.parent / "Makefile").read_text("utf-8")
     assert "ruff check evaluator dashboards" in make and "mypy evaluator dashboards" in make
+
+
+def test_slow_tests_are_marked_so_a_quick_subset_exists() -> None:
+    """README's quick subset (`-m "not slow and not browser"`) relies on the marker being used."""
+    marked = [p for p in TESTS.rglob("test_*.py") if "pytest.mark.slow" in p.read_text("utf-8")]
+    assert len(marked) >= 8
+    assert 'pytest -m "not slow and not browser"' in (TESTS.parent / "README.md").read_text("utf-8")

@@ -230,11 +230,7 @@ def _trace_policy(ctx: ExportContext) -> str:
 
 def appeal_line(a: dict[str, Any], zh: bool) -> str:
     """One appeal and its outcome in a sentence (methodology sheet, cards)."""
-    status = {
-        "open": ("待处理", "open"),
-        "accepted": ("已采纳", "accepted"),
-        "rejected": ("未采纳", "rejected"),
-    }.get(a["status"], (a["status"], a["status"]))
+    status = (label(Group.appeal_status, a["status"], "zh"), a["status"])
     head = (
         f"{a['unit_id']} · {a['item']} · 运行 {a['run_id']} · {status[0]}：{a['reason']}"
         if zh

@@ -144,9 +144,11 @@ def _column_format(col: str, dtype: pl.DataType, fmts: dict[str, Any]) -> Any:
 
 
 def _width(col: str, label: str, first: pl.DataFrame) -> float:
-    """A readable width from the first batch; headers wrap onto up to three lines, so a long
-    header does not widen a column of short numbers (CJK characters count double)."""
+    """A readable width from the first batch; Chinese headers wrap onto up to three lines, so a
+    long header does not widen a column of short numbers (CJK characters count double)."""
     head = len(label.encode("gbk", errors="replace")) if label else len(col)
+    if label.isascii():  # an English id wraps only at spaces: keep it on one line
+        head = 3 * min(len(label) + 1, 24)
     dtype = first.schema.get(col, pl.String)
     if dtype == pl.String:
         value = first.select(pl.col(col).str.len_bytes().max()).item() if first.height else 0

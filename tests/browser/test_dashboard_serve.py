@@ -14,6 +14,8 @@ from helpers.browser import SCHEME, evaluator
 
 from evaluator.snapshot import snapshot_path, snapshot_version
 
+pytestmark = pytest.mark.slow  # starts real dashboard servers
+
 
 def runs_in(path) -> int:
     con = duckdb.connect(str(path), read_only=True)
