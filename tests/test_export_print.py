@@ -64,6 +64,8 @@ def test_zh_workbook_shows_names_not_codes(zh_book: Path) -> None:
     assert "missing" not in " ".join(breakdown["数据处理"].drop_nulls())
     flags = sheet(zh_book, "预警")
     assert set(flags["标记"]) <= {lab.zh for lab in CATALOGUE[Group.flag].values()}
+    quality = sheet(zh_book, "满意度调查质量")
+    assert {"单位名称", "指标名称"} <= set(quality.columns) and set(quality["小样本"]) <= {"是", "否"}
     reference = sheet(zh_book, "计分参照值")
     assert "threshold" not in set(reference["参照值"]) and "中位数" in set(reference["参照值"])
 

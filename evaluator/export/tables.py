@@ -369,9 +369,14 @@ def _dimensions(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 def _survey_quality(ctx: ExportContext) -> tuple[str, list[Any]]:
     return (
-        """
-        SELECT * EXCLUDE (run_id) FROM run_survey_quality WHERE run_id = ?
-        ORDER BY unit_id, indicator_id""",
+        f"""
+        SELECT q.unit_id, s.unit_name, q.indicator_id, n.name_{ctx.lang} AS indicator_name,
+               q.* EXCLUDE (run_id, unit_id, indicator_id)
+        FROM run_survey_quality q
+        LEFT JOIN run_scores s ON s.run_id = q.run_id AND s.unit_id = q.unit_id
+        LEFT JOIN _x_nodes n ON n.node_id = q.indicator_id
+        WHERE q.run_id = ?
+        ORDER BY q.unit_id, q.indicator_id""",
         [ctx.run.run_id],
     )
 
@@ -438,7 +443,9 @@ def _lint(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 
 def _appeals(ctx: ExportContext) -> tuple[str, list[Any]]:
-    return "SELECT * FROM _x_appeals ORDER BY appeal_id", []
+    status = named(Group.appeal_status, "status", ctx.lang)
+    cols = ", ".join(f"{c}, {status} AS status_name" if c == "status" else c for c in APPEAL_SCHEMA)
+    return f"SELECT {cols} FROM _x_appeals ORDER BY appeal_id", []
 
 
 def _methodology(ctx: ExportContext) -> tuple[str, list[Any]]:
