@@ -21,7 +21,7 @@ PAGES = [  # url path, zh title, en title, text proving the data is there (zh, e
         "scheme_health",
         "方案体检：形式主义审查",
         "Scheme health: the formalism audit",
-        ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective"),
+        ("按申报权重与按有效权重的排名对比", "Ranking under declared vs effective"),
     ),
     ("data_quality", "数据质量", "Data quality", ("满意度漏斗图", "Satisfaction funnel plot")),
     (
