@@ -66,8 +66,8 @@ def test_section_shows_the_cli_figures(monkeypatch: pytest.MonkeyPatch, three_db
     measures = next(d.value for d in at.dataframe if "Origin" in d.value.columns)
     assert len(measures) == len(rep.measures)
     origin = dict(zip(measures["Measure"], measures["Origin"], strict=True))
-    assert origin["complaint_resolution_rate"] == "existing system"
-    assert origin["meetings_held"] == "reported by the unit"
+    assert origin["complaint_resolution_rate"] == "Existing system"
+    assert origin["meetings_held"] == "Reported by the unit"
     zh = page(monkeypatch, three_db, "zh")
     assert "一表报送" in " ".join(s.value for s in zh.subheader)
     zh_measures = next(d.value for d in zh.dataframe if "来源" in d.value.columns)

@@ -17,8 +17,13 @@ import duckdb
 
 from evaluator.appeals import appeals_for_export
 from evaluator.export.cards import write_cards
-from evaluator.export.flat import ENCODINGS, write_csv, write_parquet
-from evaluator.export.labels import text
+from evaluator.export.flat import (
+    ENCODINGS,
+    csv_import_filter,
+    csv_text_columns,
+    write_csv,
+    write_parquet,
+)
 from evaluator.export.manifest import MANIFEST, write_manifest
 from evaluator.export.runinfo import ExportError, resolve_run
 from evaluator.export.summary import write_summary
@@ -121,7 +126,7 @@ def _export(
     split = fmt == "xlsx" and counts["breakdown"] > max_rows
     if split:
         sheets = -(-counts["breakdown"] // max_rows)
-        ctx.notes.append(text("split_note", lang, sheets=sheets, file="breakdown.parquet"))
+        ctx.notes.append(split_note(lang, sheets, "breakdown.parquet"))
         refresh_methodology(ctx)
     work = sum(counts.values()) * (2 if split else 1)
     work += counts["summary"] * 2 if cards else 0
@@ -149,6 +154,7 @@ def _export(
             generated_at=ctx.generated_at.isoformat(),
             notes=ctx.notes,
             appeals=int(ctx.appeals.height if ctx.appeals is not None else 0),
+            **({"csv_import": csv_import(ctx, encoding)} if fmt == "csv" else {}),
         )
     except OSError as exc:
         raise ExportError(
@@ -158,6 +164,24 @@ def _export(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(run.run_id, out, final, manifest, list(ctx.notes), counts)
+
+
+def csv_import(ctx: ExportContext, encoding: str) -> dict[str, dict[str, object]]:
+    """Per CSV file: its text columns and the LibreOffice filter that keeps them text."""
+    return {
+        f"{name}.csv": {
+            "text_columns": csv_text_columns(ctx, name),
+            "libreoffice_infilter": csv_import_filter(ctx, name, encoding),
+        }
+        for name in TABLES
+    }
+
+
+def split_note(lang: str, sheets: int, file: str) -> str:
+    """The note a workbook carries when its breakdown had to be split across sheets."""
+    if lang == "zh":
+        return f"指标明细超过 Excel 单表行数上限，已拆分到 {sheets} 个工作表，并另存为 {file}"
+    return f"The breakdown exceeds Excel's row limit: split across {sheets} sheets and also written to {file}"
 
 
 def _write_all(
