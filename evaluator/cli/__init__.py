@@ -30,7 +30,7 @@ def _flag_type(option: TyperOption, ctx: Any) -> str | None:
 
 
 _TYPE_OF = TyperOption.display_type_rich
-TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign,assignment]
 
 
 class _Commands(TyperGroup):
