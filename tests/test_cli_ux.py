@@ -157,3 +157,36 @@ def test_an_uncaught_user_error_is_explained_not_reported_as_a_bug(tmp_path):
     assert done.returncode == 1
     assert "no such database" in done.stderr
     assert "internal error" not in done.stderr and "bug" not in done.stderr
+
+
+def _tour() -> list[list[str]]:
+    """The README's CLI tour: every `evaluator …` line of its first bash block, comments cut."""
+    import re
+    import shlex
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## A tour of the CLI\s+```bash\n(.*?)```", text, re.S)
+    assert block is not None
+    lines = [ln.split("  #")[0].strip() for ln in block.group(1).splitlines()]
+    return [shlex.split(ln)[1:] for ln in lines if ln.startswith("evaluator ")]
+
+
+@pytest.mark.slow
+def test_the_readme_tour_scores_what_the_demo_scores(demo_db, tmp_path):
+    """Issue 9: the tour loaded units, outcomes and surveys only (no events, no questions), so a
+    newcomer's numbers differed from the demo's. Run its load-and-score lines for real."""
+    shutil.copytree(ROOT / "indicators", tmp_path / "indicators")
+    steps = [c for c in _tour() if c[0] in ("generate-demo", "ingest")
+             or (c[0] == "score" and "--period" in c)]
+    assert {"units", "questions", "outcomes", "targets", "events", "surveys"} <= {
+        c[c.index("--kind") + 1] for c in steps if c[0] == "ingest"}
+    for command in steps:
+        done = evaluator(*command, cwd=tmp_path)
+        assert done.returncode == 0, (command, done.stderr)
+    query = ("SELECT unit_id, score, rank, grade FROM run_scores WHERE run_id = (SELECT run_id "
+             "FROM runs WHERE period = '2026' ORDER BY created_at DESC LIMIT 1) ORDER BY unit_id")
+    with duckdb.connect(str(tmp_path / DEFAULT_DB), read_only=True) as con:
+        tour = con.execute(query).fetchall()
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        demo = con.execute(query).fetchall()
+    assert len(tour) == 120 and tour == demo
