@@ -63,11 +63,21 @@ def source() -> Source | None:
     return Source(db=db, snapshot=snap, version=snapshot_version(snap))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _database(snapshot: str, version: int) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per snapshot version, shared by every session.
+
+    Opening the file costs ~80 ms (catalogue, checkpoint), and a page asks ten or more queries:
+    that, and not the queries, made a language switch take seconds. Each query runs on its own
+    cursor (DuckDB's way to share a database between threads)."""
+    return duckdb.connect(snapshot, read_only=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(
     snapshot: str, version: int, func: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]
 ) -> Any:
-    con = duckdb.connect(snapshot, read_only=True)
+    con = _database(snapshot, version).cursor()
     try:
         plain = [list(a) if isinstance(a, tuple) else a for a in args]
         named = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
