@@ -37,7 +37,7 @@ L: dict[str, tuple[str, str]] = {
         "{period} · {scheme} · {created} · {short} · {state}{note}",
     ),
     "run_published": ("已发布", "published"),
-    "run_office": ("仅考核办可见", "office only"),
+    "run_office": ("未发布", "not published"),
     "run_note": ("（备注：{note}）", " (note: {note})"),
     "run_newer": ("有更新的运行：{label}", "A newer run exists: {label}"),
     "snapshot_caption": ("数据快照：{time}", "Data snapshot: {time}"),

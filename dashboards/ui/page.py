@@ -54,6 +54,8 @@ def run_label(row: dict[str, Any]) -> str:
     (Streamlit maps the shown text back to the option, so two equal labels are one run)."""
     scheme = (row["scheme_name_zh"] if lang() == "zh" else row["scheme_name_en"]) or row["scheme_id"]
     note = str(row.get("note") or "").strip().splitlines()
+    if note and " / " in note[0]:  # bilingual warnings are stored "English / 中文"
+        note = [note[0].split(" / ", 1)[1 if lang() == "zh" else 0]]
     return t(
         "run_option",
         period=row["period"],
@@ -61,7 +63,7 @@ def run_label(row: dict[str, Any]) -> str:
         created=str(row["created_at"])[:19],
         short=str(row["run_id"]).rsplit("-", 1)[-1][:8],
         state=t("run_published") if row.get("published") else t("run_office"),
-        note=t("run_note", note=note[0][:40]) if note else "",
+        note=t("run_note", note=note[0][:32] + ("…" if len(note[0]) > 32 else "")) if note else "",
     )
 
 
