@@ -169,8 +169,8 @@ def test_the_whole_league_table_with_grade_colours_and_an_attention_block(monkey
     links = [e.proto for e in at.get("page_link")]
     assert all(lk.page == "unit" and lk.query_string.startswith("unit=") for lk in links)
     labels = [lk.label for lk in links]
-    assert labels[0].startswith(f"{bottom}: rank {n},")  # the very bottom first
-    assert len(labels) >= 5 + flagged  # bottom five, vetoed, flagged
+    assert labels[0].startswith(f"{bottom} · #{n} · ")  # the very bottom first
+    assert len(labels) >= 5 + min(flagged, 8)  # bottom five, vetoed, flagged (8 at most)
     intervals = figures(at)[-1]  # the interval chart: every unit, not the top 30
     assert len(intervals["data"][0]["y"]) == n
     assert "Lowest ranked" in [m.value.strip("*") for m in at.markdown]

@@ -168,8 +168,9 @@ L: dict[str, tuple[str, str]] = {
     "attention_veto": ("一票否决", "Vetoed"),
     "attention_flags": ("预警标记", "Flagged"),
     "attention_none": ("无。", "None."),
-    "attention_item": ("{name}：{detail}", "{name}: {detail}"),
-    "attention_score": ("第 {rank} 名，{score} 分，{grade}", "rank {rank}, {score}, {grade}"),
+    "attention_more": ("另有 {n} 个，见下方排名表的“预警”列。", "{n} more: see the league table below."),
+    "attention_item": ("{name} · {detail}", "{name} · {detail}"),
+    "attention_score": ("第 {rank} 名 · {score} 分 · {grade}", "#{rank} · {score} · {grade}"),
     "row_opens": ("点选一行可打开该单位画像。", "Select a row to open that unit's profile."),
     "c_veto": _field("veto_name"),
     "grade_dist": ("等次分布", "Grade distribution"),
@@ -486,6 +487,8 @@ GROUPS: dict[str, Group] = {
     "kind": Group.batch_kind,
     "policy": Group.missing_policy,
     "source": Group.source,
+    "unit_type": Group.unit_type,
+    "peer_group": Group.peer_group,
 }
 UNNAMED = (Group.evidence, Group.flag, Group.severity, Group.exclusion, Group.batch_status,
            Group.value_status, Group.boolean)

@@ -5,6 +5,8 @@ coloured, the units that need attention (lowest grade, vetoes, flags) have their
 a row or a name opens that unit's profile.
 """
 
+from typing import Any
+
 import polars as pl
 import streamlit as st
 from ui import charts
@@ -17,6 +19,7 @@ from evaluator.grades_palette import colour_of
 
 PROFILE = "views/unit.py"
 BOTTOM = 5  # lowest-ranked units listed in the attention block
+LISTED = 8  # vetoed or flagged units listed there; the table below has them all
 
 ctx = start("overview_title")
 league_all: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
@@ -44,7 +47,7 @@ m[2].metric(top_label, f"{top / max(league_all.height, 1):.1%}")
 m[3].metric(t("m_attention"), attention.height, help=t("m_attention_help"))
 
 
-def _link(r: dict, detail: str) -> None:
+def _link(r: dict[str, Any], detail: str) -> None:
     """One unit in the attention block, linking to its profile."""
     st.page_link(
         PROFILE,
@@ -54,44 +57,78 @@ def _link(r: dict, detail: str) -> None:
     )
 
 
+st.subheader(t("attention"))
+cols = st.columns(3)
+with cols[0]:
+    st.markdown(f"**{t('attention_bottom')}**")
+    for r in league_all.filter(pl.col("rank").is_not_null()).tail(BOTTOM).reverse().to_dicts():
+        score = f"{r['score']:.{d}f}" if r["score"] is not None else "—"
+        _link(r, t("attention_score", rank=r["rank"], score=score, grade=r["grade_name"]))
+with cols[1]:
+    st.markdown(f"**{t('attention_veto')}**")
+    vetoed = league_all.filter(pl.col("veto").is_not_null())
+    if vetoed.is_empty():
+        st.caption(t("attention_none"))
+    for r in vetoed.head(LISTED).to_dicts():
+        _link(r, r["veto_name"])
+    if vetoed.height > LISTED:
+        st.caption(t("attention_more", n=vetoed.height - LISTED))
+with cols[2]:
+    st.markdown(f"**{t('attention_flags')}**")
+    flagged = league_all.filter(pl.col("flags").is_not_null())
+    if flagged.is_empty():
+        st.caption(t("attention_none"))
+    for r in flagged.head(LISTED).to_dicts():
+        names = t("list_sep").join(value_label(f.strip()) for f in r["flags"].split(","))
+        _link(r, names)
+    if flagged.height > LISTED:
+        st.caption(t("attention_more", n=flagged.height - LISTED))
+
 left, right = st.columns([1, 2])
 with left:
     st.subheader(t("grade_dist"))
     st.plotly_chart(charts.grade_bar(dist, codes), width="stretch")
 with right:
-    st.subheader(t("attention"))
-    cols = st.columns(3)
-    with cols[0]:
-        st.markdown(f"**{t('attention_bottom')}**")
-        for r in league_all.filter(pl.col("rank").is_not_null()).tail(BOTTOM).reverse().to_dicts():
-            score = f"{r['score']:.{d}f}" if r["score"] is not None else "—"
-            _link(r, t("attention_score", rank=r["rank"], score=score, grade=r["grade_name"]))
-    with cols[1]:
-        st.markdown(f"**{t('attention_veto')}**")
-        vetoed = league_all.filter(pl.col("veto").is_not_null())
-        if vetoed.is_empty():
-            st.caption(t("attention_none"))
-        for r in vetoed.to_dicts():
-            _link(r, r["veto_name"])
-    with cols[2]:
-        st.markdown(f"**{t('attention_flags')}**")
-        flagged = league_all.filter(pl.col("flags").is_not_null())
-        if flagged.is_empty():
-            st.caption(t("attention_none"))
-        for r in flagged.to_dicts():
-            names = t("list_sep").join(value_label(f.strip()) for f in r["flags"].split(","))
-            _link(r, names)
+    previous = q("previous_run_id", ctx.run_id)
+    if previous is None:
+        st.subheader(t("movers", period="—"))
+        st.info(t("no_previous"))
+    else:
+        prev_info = q("run_info", previous)
+        st.subheader(t("movers", period=prev_info.period))
+        moves: pl.DataFrame = q("movers", ctx.run_id, previous, lang=ctx.lang)
+        halves = st.columns(2)
+        for col, direction, key in ((halves[0], "up", "risers"), (halves[1], "down", "fallers")):
+            with col:
+                st.markdown(f"**{t(key)}**")
+                part = moves.filter(pl.col("direction") == direction) if moves.height else moves
+                if part.is_empty():
+                    st.write(t("no_movers"))
+                for r in part.to_dicts():
+                    st.markdown(
+                        "- "
+                        + t(
+                            "mover_line",
+                            name=r["unit_name"] or r["unit_id"],
+                            prev=r["prev_score"],
+                            score=r["score"],
+                            change=r["change"],
+                            prev_rank=r["prev_rank"],
+                            rank=r["rank"],
+                            drivers=r["drivers"] or t("no_drivers"),
+                        )
+                    )
 
 st.subheader(t("league"))
 options = q("filter_options", ctx.run_id)
 f = st.columns(3)
 types = f[0].multiselect(
     t("filter_type"), options["unit_type"], key="ov_types", placeholder=t("choose"),
-    select_all=False,
+    select_all=False, format_func=lambda v: value_label(v, "unit_type"),
 )
 peers = f[1].multiselect(
     t("filter_peer"), options["peer_group"], key="ov_peers", placeholder=t("choose"),
-    select_all=False,
+    select_all=False, format_func=lambda v: value_label(v, "peer_group"),
 )
 search = f[2].text_input(t("search"), key="ov_search")
 league: pl.DataFrame = q(
@@ -108,7 +145,7 @@ league = league.with_columns(
     .then(pl.format("{}–{}", "rank_low", "rank_high"))
     .alias("rank_interval")
 )
-st.caption(t("rows_shown", n=league.height, total=league_all.height) + " " + t("row_opens"))
+st.caption(t("rows_shown", n=league.height, total=league_all.height) + " · " + t("row_opens"))
 shown = league if has_interval else league.drop("rank_interval")
 picked = show(
     shown,
@@ -124,7 +161,7 @@ picked = show(
         "peer_group": "c_peer_group",
         "unit_type": "c_unit_type",
     },
-    coded=("flags",),
+    coded={"flags": "", "peer_group": "peer_group", "unit_type": "unit_type"},
     decimals={"score": d},
     wide=("flags",),
     every_row=True,
@@ -140,32 +177,3 @@ if has_interval:
     st.subheader(t("rank_interval_chart", n=with_iv.height))
     st.plotly_chart(charts.rank_intervals(with_iv, codes), width="stretch")
 
-previous = q("previous_run_id", ctx.run_id)
-if previous is None:
-    st.subheader(t("movers", period="—"))
-    st.info(t("no_previous"))
-else:
-    prev_info = q("run_info", previous)
-    st.subheader(t("movers", period=prev_info.period))
-    moves: pl.DataFrame = q("movers", ctx.run_id, previous, lang=ctx.lang)
-    cols = st.columns(2)
-    for col, direction, key in ((cols[0], "up", "risers"), (cols[1], "down", "fallers")):
-        with col:
-            st.markdown(f"**{t(key)}**")
-            part = moves.filter(pl.col("direction") == direction) if moves.height else moves
-            if part.is_empty():
-                st.write(t("no_movers"))
-            for r in part.to_dicts():
-                st.markdown(
-                    "- "
-                    + t(
-                        "mover_line",
-                        name=r["unit_name"] or r["unit_id"],
-                        prev=r["prev_score"],
-                        score=r["score"],
-                        change=r["change"],
-                        prev_rank=r["prev_rank"],
-                        rank=r["rank"],
-                        drivers=r["drivers"] or t("no_drivers"),
-                    )
-                )
