@@ -18,7 +18,7 @@ if ranges.is_empty():
 
 league: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
 with_grades = ranges.join(
-    league.select("unit_id", "grade", "grade_order"), on="unit_id", how="left"
+    league.select("unit_id", "grade", "grade_name", "grade_order"), on="unit_id", how="left"
 )
 st.write(
     t(
