@@ -122,13 +122,15 @@ with right:
 st.subheader(t("league"))
 options = q("filter_options", ctx.run_id)
 f = st.columns(3)
+# names made now, in this run's language (a format_func may be called outside the run)
+named = {g: {v: value_label(v, g) for v in options[g]} for g in ("unit_type", "peer_group")}
 types = f[0].multiselect(
     t("filter_type"), options["unit_type"], key="ov_types", placeholder=t("choose"),
-    select_all=False, format_func=lambda v: value_label(v, "unit_type"),
+    select_all=False, format_func=named["unit_type"].__getitem__,
 )
 peers = f[1].multiselect(
     t("filter_peer"), options["peer_group"], key="ov_peers", placeholder=t("choose"),
-    select_all=False, format_func=lambda v: value_label(v, "peer_group"),
+    select_all=False, format_func=named["peer_group"].__getitem__,
 )
 search = f[2].text_input(t("search"), key="ov_search")
 league: pl.DataFrame = q(
