@@ -197,6 +197,7 @@ def schemes(draw: st.DrawFn) -> dict[str, Any]:
     })
 
 
+@pytest.mark.slow
 @given(data=schemes())
 def test_any_valid_scheme_round_trips(data: dict[str, Any]) -> None:
     scheme = Scheme.model_validate(data)

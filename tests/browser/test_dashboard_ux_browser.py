@@ -8,41 +8,15 @@ pages in zh and en go to artifacts/screenshots/ux_*.png.
 from __future__ import annotations
 
 import re
-import shutil
 from urllib.parse import urlparse
 
 import duckdb
 import pytest
-from conftest import ROOT, SCHEME, evaluator  # tests/browser/conftest.py (rootdir-less import)
+from helpers.browser import SCHEME, SHOTS, evaluator
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SHOTS = ROOT / "artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-dev-shm-usage"]
 RUN = re.compile(r"(?:运行|run) (\d{8}T\d{6}-[0-9a-f]{8})")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1600}, locale="zh-CN")
-    p = ctx.new_page()
-    p.set_default_timeout(45_000)
-    yield p
-    ctx.close()
 
 
 def settle(page) -> None:
