@@ -49,8 +49,8 @@ show(
         "score_interval": "c_score_interval",
         "rank_spread": "c_spread",
     },
-    height=600,
     decimals={"score": ctx.decimals},
+    every_row=True,  # the bottom of the ranking as visible as its top
 )
 if ctx.info.parameters:
     with st.expander(t("sens_params")):
