@@ -63,6 +63,8 @@ def technical_columns(columns: list[str]) -> set[str]:
     formulas, hidden (grouped, one click to show) so they never print."""
     cols = set(columns)
     tech = {c for c in columns if f"{c}_name" in cols}
+    # indicator_id beside indicator_name…; the unit id stays: people quote it (0518)
+    tech |= {c for c in columns if c.endswith("_id") and f"{c[:-3]}_name" in cols and c != "unit_id"}
     if "flag_names" in cols or "value_flag_names" in cols:
         tech.add("flags")
     if "reference_name" in cols:
@@ -151,7 +153,10 @@ def _width(col: str, label: str, first: pl.DataFrame) -> float:
         head = 3 * min(len(label) + 1, 24)
     dtype = first.schema.get(col, pl.String)
     if dtype == pl.String:
-        value = first.select(pl.col(col).str.len_bytes().max()).item() if first.height else 0
+        # display width: (UTF-8 bytes + characters) / 2 is 1 per ASCII and 2 per CJK character
+        text = pl.col(col)
+        value = (first.select(((text.str.len_bytes() + text.str.len_chars()) / 2).max()).item()
+                 if first.height else 0)
         longest = max(min(int(value or 0), 40), -(-head // 3), 6)
     elif dtype == pl.Boolean:
         longest = max(6, -(-head // 3))
