@@ -142,7 +142,7 @@ def test_scheme_health_shows_the_linters_figures(monkeypatch, dash_db, snap):
     at = run_page(monkeypatch, dash_db, "scheme", "en")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Indicators"] == "16"
-    assert metrics["Reporting burden"] == "11.5 h/year"
+    assert metrics["Burden (h/year)"] == "11.5"
     assert metrics["Trace weight"] == "8% → 6%"
     findings = at.dataframe[0].value
     assert "Likes on official posts" in list(findings["Indicator"])

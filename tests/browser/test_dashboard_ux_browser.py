@@ -153,7 +153,7 @@ def test_the_league_table_shows_its_bottom_and_a_row_opens_the_profile(serve, da
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_kpi_labels_are_not_cut_off_and_screenshots(serve, dashboard_db, page, lang):
+def test_kpi_labels_and_values_are_not_cut_off_and_screenshots(serve, dashboard_db, page, lang):
     server = serve(dashboard_db, "--no-auth")
     pages = [("", "年度考核总览", "Year at a glance"), ("compare", "单位对比", "Compare units"),
              ("unit", "单位画像", "Unit profile"),
@@ -162,7 +162,8 @@ def test_kpi_labels_are_not_cut_off_and_screenshots(serve, dashboard_db, page, l
     for path, zh, en in pages:
         open_page(page, f"{server.url}/{path}?lang={lang}", zh if lang == "zh" else en)
         cut = page.eval_on_selector_all(
-            '[data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div',
+            '[data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div, '
+            '[data-testid="stMetricValue"] div',
             "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)")
         assert cut == [], (path, cut)
         shot(page, f"{path or 'overview'}_{lang}")
