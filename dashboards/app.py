@@ -34,7 +34,9 @@ PAGES = [
     ("views/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity"),
 ]
 
-st.set_page_config(page_title="Evaluator", page_icon=":material/leaderboard:", layout="wide")
+# An emoji favicon is drawn inline by the browser; a `:material/…:` one is fetched from
+# fonts.gstatic.com, which an intranet cannot reach.
+st.set_page_config(page_title="Evaluator", page_icon="📊", layout="wide")
 ensure_lang()  # before the page titles below are translated
 
 # Not signed in: every page address serves the sign-in page (form, or how to add the first user)

@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from evaluator.appstore import AppStoreError, app_db_path, connect_app, write
+from evaluator.errors import EvaluatorError
 from evaluator.runs import stored_scheme
 
 STATUSES = ("open", "accepted", "rejected")
@@ -47,7 +48,7 @@ FRAME_SCHEMA: dict[str, Any] = {
 }
 
 
-class AppealError(Exception):
+class AppealError(EvaluatorError):
     """An appeal that cannot be filed or resolved as asked; the message says what to fix."""
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from evaluator.errors import EvaluatorError
+
 APP_SUFFIX = ".app.db"
 
 MIGRATIONS: list[tuple[int, str]] = [
@@ -79,7 +81,7 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 
-class AppStoreError(Exception):
+class AppStoreError(EvaluatorError):
     """The app store cannot be opened or is newer than this evaluator."""
 
 

@@ -22,6 +22,8 @@ from rich.table import Table
 from evaluator.labels import Group, label
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Frequency, MeasureSource, SurveySource, TargetRule
+from evaluator.scoring.engine import DuckDBEngine
+from evaluator.scoring.sources import UnknownSource, unknown_sources
 
 GapKind = Literal["missing", "partial", "no_target", "small_sample", "no_responses"]
 EXPECTED_SUBPERIODS = {Frequency.quarterly: 4, Frequency.monthly: 12}
@@ -55,10 +57,17 @@ class CompletenessReport:
     indicators: int
     gaps: list[Gap] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unknown: list[UnknownSource] = field(default_factory=list)  # ids no batch contains
+    periods_with_data: list[str] | None = None  # set when the period itself has no data
+
+    @property
+    def no_data(self) -> bool:
+        """Nothing at all was loaded for this period (a typo'd or future period)."""
+        return self.periods_with_data is not None
 
     @property
     def ok(self) -> bool:
-        return not self.gaps and self.units > 0
+        return not self.gaps and not self.unknown and not self.no_data and self.units > 0
 
     @property
     def missing(self) -> list[Gap]:
@@ -91,9 +100,13 @@ def check_completeness(con: duckdb.DuckDBPyConnection, loaded_scheme: LoadedSche
     """Every gap in the data the scheme needs for `period`, per unit."""
     scheme = loaded_scheme.scheme
     is_year = re.fullmatch(r"\d{4}", period) is not None
+    unknown = unknown_sources(DuckDBEngine(con), scheme)
+    skip = {(u.indicator_id, u.source_id) for u in unknown}  # reported once, not once per unit
     measures, surveys, targets = [], [], []
     for ind in scheme.indicators():
         src = ind.source
+        if isinstance(src, MeasureSource) and (ind.id, src.measure) in skip:
+            continue
         if isinstance(src, MeasureSource):
             expected = EXPECTED_SUBPERIODS.get(ind.frequency, 1) if is_year else 1
             measures.append({"indicator_id": ind.id, "measure": src.measure, "expected": expected,
@@ -103,9 +116,10 @@ def check_completeness(con: duckdb.DuckDBPyConnection, loaded_scheme: LoadedSche
                                 "policy": ind.missing.value})
         elif isinstance(src, SurveySource):
             surveys += [{"indicator_id": ind.id, "question": q, "source": "+".join(src.questions),
-                         "policy": ind.missing.value} for q in src.questions]
+                         "policy": ind.missing.value} for q in src.questions
+                        if (ind.id, q) not in skip]
     report = CompletenessReport(scheme.id, period, list(scheme.unit_types), 0,
-                                len(scheme.indicators()))
+                                len(scheme.indicators()), unknown=unknown)
     frames = {
         "_cc_types": pl.DataFrame({"unit_type": list(scheme.unit_types)}),
         "_cc_measures": pl.DataFrame(measures, schema={"indicator_id": pl.String,
@@ -130,6 +144,10 @@ def check_completeness(con: duckdb.DuckDBPyConnection, loaded_scheme: LoadedSche
                 f"/ 尚未导入类型为 {', '.join(scheme.unit_types)} 的单位")
             return report
         cond, params = _period_filter(period)
+        loaded = con.execute(_PERIODS_SQL.format(cond=cond), params).fetchall()
+        if not any(here for _, here in loaded):  # not 4,000 "missing" lines: one sentence
+            report.periods_with_data = [str(p) for p, _ in loaded]
+            return report
         rows = con.execute(_GAPS_SQL.format(cond=cond),
                            [*params, *params, *params, scheme.survey.min_sample,
                             scheme.survey.min_sample]).fetchall()
@@ -139,6 +157,15 @@ def check_completeness(con: duckdb.DuckDBPyConnection, loaded_scheme: LoadedSche
     report.gaps = [Gap(*r) for r in rows]
     return report
 
+
+_PERIODS_SQL = """
+WITH u AS (SELECT unit_id FROM current_units WHERE unit_type IN (SELECT unit_type FROM _cc_types)),
+d AS (
+    SELECT period, year, unit_id FROM current_outcomes
+    UNION ALL SELECT period, year, unit_id FROM current_survey_responses)
+SELECT CAST(d.year AS VARCHAR) AS yr, bool_or({cond}) AS here
+FROM d JOIN u USING (unit_id) GROUP BY 1 ORDER BY 1
+"""
 
 _GAPS_SQL = """
 WITH u AS (
@@ -183,9 +210,19 @@ def render(report: CompletenessReport, console: Console) -> None:
     console.print(f"[bold]{head}[/]")
     for note in report.notes:
         console.print(f"[yellow]![/] {note}")
+    for u in report.unknown:
+        console.print(f"[bold red]✗[/] {u.message()}")
+    if report.no_data:
+        have = ", ".join(report.periods_with_data or []) or "none / 无"
+        console.print(f"[bold red]✗[/] no data for period {report.period} for these units: no "
+                      f"outcome or survey value was loaded for it (periods with data: {have}); "
+                      f"check --period, or load that period's files / {report.period} 无任何数据")
+        return
     if report.ok:
         console.print("[green]✓[/] every unit has every value and enough survey responses "
                       "/ 数据完整")
+        return
+    if not report.gaps:
         return
     frame = report.to_frame()
     summary = Table("indicator 指标", "source 数据", "problem 问题", "units 单位数",

@@ -15,11 +15,13 @@ import os
 import secrets
 from pathlib import Path
 
+from evaluator.errors import EvaluatorError
+
 ENV_VAR = "EVALUATOR_SECRET"
 HASH_CHARS = 32  # 128 bits of the HMAC, hex
 
 
-class PseudonymKeyError(Exception):
+class PseudonymKeyError(EvaluatorError):
     """No key available (in-memory DB and no EVALUATOR_SECRET), or the key file is unusable."""
 
 

@@ -8,14 +8,15 @@ polars DataFrames whose columns are stable ids; the dashboard translates headers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from evaluator.forms.report import overlap_report
-from evaluator.lint import builtin_rules, lint_scheme
+from evaluator.lint import LintContext, builtin_rules
+from evaluator.lint.report import summarise
 from evaluator.lint.requests import repeated_requests
 from evaluator.runs import RunInfo, flag_evidence_sql, read_run, stored_scheme
 from evaluator.scheme.loader import LoadedScheme, SchemeInvalid
@@ -97,7 +98,7 @@ def list_runs(con: Con) -> pl.DataFrame:
         con,
         """
         SELECT r.run_id, r.created_at, r.period, r.scheme_id, r.scheme_version,
-               r.scheme_name_zh, r.scheme_name_en, r.lint_errors, r.published,
+               r.scheme_name_zh, r.scheme_name_en, r.lint_errors, r.published, r.note,
                (SELECT count(*) FROM run_scores s WHERE s.run_id = r.run_id) AS units
         FROM runs r ORDER BY r.created_at DESC, r.run_id DESC
         """,
@@ -137,24 +138,71 @@ class SchemeLabels:
     nodes: pl.DataFrame  # node_id, kind, name_zh, name_en
     grades: pl.DataFrame  # code, name_zh, name_en, grade_order
     scheme: Scheme | None
+    items: pl.DataFrame = field(default_factory=pl.DataFrame)  # item_id, kind (veto…), names
 
     def node_name(self, node_id: str, lang: str) -> str:
         hit = self.nodes.filter(pl.col("node_id") == node_id)
         return str(hit[_lang_col("name", lang)][0]) if hit.height else node_id
 
 
+_PARSED: dict[str, LoadedScheme | None] = {}  # scheme_hash → parsed scheme (content-addressed)
+_LABELS: dict[str, SchemeLabels] = {}  # scheme_hash → its labels
+_KEEP = 64  # schemes kept per process: a handful of runs' schemes, a few MB at most
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
+    if len(cache) >= _KEEP:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
+
+
 def _loaded_scheme(con: Con, run_id: str) -> LoadedScheme | None:
-    """The run's own scheme (an unreadable one only costs the page its labels, never the page)."""
-    row = _one(con, "SELECT scheme_yaml FROM runs WHERE run_id = ?", [run_id])
-    return stored_scheme(row[0], run_id) if row and row[0] else None
+    """The run's own scheme (an unreadable one only costs the page its labels, never the page).
+
+    Parsing the YAML is the slowest step of most page queries (~60 ms) and every page asks for
+    it several times; a run's scheme text never changes, so it is parsed once per content hash.
+    """
+    row = _one(con, "SELECT scheme_hash, scheme_yaml FROM runs WHERE run_id = ?", [run_id])
+    if not row or not row[1]:
+        return None
+    key = str(row[0] or hash(row[1]))
+    if key in _PARSED:
+        return _PARSED[key]
+    parsed: LoadedScheme | None = _remember(_PARSED, key, stored_scheme(row[1], run_id))
+    return parsed
+
+
+def _scheme_key(con: Con, run_id: str) -> str | None:
+    row = _one(con, "SELECT scheme_hash FROM runs WHERE run_id = ? AND scheme_yaml IS NOT NULL",
+               [run_id])
+    return str(row[0]) if row and row[0] else None
 
 
 def scheme_labels(con: Con, run_id: str) -> SchemeLabels:
+    key = _scheme_key(con, run_id)
+    if key is not None and key in _LABELS:
+        return _LABELS[key]
+    labels = _build_labels(con, run_id)
+    if key is not None and labels.scheme is not None:
+        _remember(_LABELS, key, labels)
+    return labels
+
+
+def _build_labels(con: Con, run_id: str) -> SchemeLabels:
     loaded = _loaded_scheme(con, run_id)
     scheme = loaded.scheme if loaded else None
     node_rows: list[dict[str, str]] = []
     grade_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, str]] = []
     if scheme is not None:
+        item_rows = [
+            {"item_id": v.id, "kind": "veto", "name_zh": v.name.zh, "name_en": v.name.en}
+            for v in scheme.vetoes
+        ] + [
+            {"item_id": a.id, "kind": a.kind, "name_zh": a.name.zh, "name_en": a.name.en}
+            for a in scheme.adjustments
+        ]
         node_rows += [
             {"node_id": d.id, "kind": "dimension", "name_zh": d.name.zh, "name_en": d.name.en}
             for d in scheme.all_dimensions()
@@ -185,10 +233,25 @@ def scheme_labels(con: Con, run_id: str) -> SchemeLabels:
         "name_en": pl.String,
         "grade_order": pl.Int64,
     }
+    schema_i = {"item_id": pl.String, "kind": pl.String, "name_zh": pl.String,
+                "name_en": pl.String}
     return SchemeLabels(
         nodes=pl.DataFrame(node_rows, schema=schema_n),
         grades=pl.DataFrame(grade_rows, schema=schema_g),
         scheme=scheme,
+        items=pl.DataFrame(item_rows, schema=schema_i),
+    )
+
+
+def _with_veto_names(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFrame:
+    """`veto_name`: the run's veto ids (stored comma-separated) as the items' names in `lang`."""
+    names = dict(zip(labels.items["item_id"], labels.items[_lang_col("name", lang)], strict=True))
+    sep = "、" if lang == "zh" else ", "
+    return df.with_columns(
+        pl.col("veto").str.split(",")
+        .list.eval(pl.element().str.strip_chars().replace(names))
+        .list.join(sep)
+        .alias("veto_name")
     )
 
 
@@ -229,6 +292,12 @@ def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFra
 def grade_codes(con: Con, run_id: str) -> list[str]:
     """The run's grade codes, best first (the scheme's order: what grade colours follow)."""
     return [str(c) for c in scheme_labels(con, run_id).grades["code"].to_list()]
+
+
+def score_scale(con: Con, run_id: str) -> tuple[float, float]:
+    """The run's score scale (min, max): 0–100 unless the scheme sets another."""
+    scheme = scheme_labels(con, run_id).scheme
+    return (float(scheme.scale.min), float(scheme.scale.max)) if scheme else (0.0, 100.0)
 
 
 def score_decimals(con: Con, run_id: str) -> int:
@@ -285,7 +354,8 @@ def league_table(
             search or None,
         ],
     )
-    return _with_grade(df, scheme_labels(con, run_id), lang)
+    labels = scheme_labels(con, run_id)
+    return _with_veto_names(_with_grade(df, labels, lang), labels, lang)
 
 
 def grade_distribution(con: Con, run_id: str, lang: str = "zh") -> pl.DataFrame:
@@ -462,7 +532,8 @@ def unit_summary(con: Con, run_id: str, unit_id: str, lang: str = "zh") -> dict[
     )
     if df.is_empty():
         return None
-    return _with_grade(df, scheme_labels(con, run_id), lang).to_dicts()[0]
+    labels = scheme_labels(con, run_id)
+    return _with_veto_names(_with_grade(df, labels, lang), labels, lang).to_dicts()[0]
 
 
 def unit_indicators(con: Con, run_id: str, unit_id: str, lang: str = "zh") -> pl.DataFrame:
@@ -653,7 +724,9 @@ def scheme_health(con: Con, run_id: str, lang: str = "zh") -> SchemeHealth:
     top: list[dict[str, Any]] = []
     dups = duplicate_table([], lang)
     if loaded is not None:
-        summary = lint_scheme(loaded).summary  # the linter's own figures, so both always agree
+        # the linter's own figures (so both always agree), without running its rules again: the
+        # run's findings are the stored run_lint rows
+        summary = summarise(LintContext(loaded))
         burden = float(summary["burden_hours_per_unit_year"])
         reports = int(summary["reports_per_unit_year"])
         top = list(summary.get("top_burdens", []))

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from evaluator.errors import EvaluatorError
 from evaluator.scheme.loader import LoadedScheme, SchemeInvalid, load_scheme_text
 
 SCORES_COLUMNS = [
@@ -27,7 +28,7 @@ INDICATOR_COLUMNS = [
 ]  # fmt: skip
 
 
-class RunNotFound(Exception):
+class RunNotFound(EvaluatorError):
     """No stored run matches; the message lists what to do."""
 
 

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import duckdb
 
+from evaluator.errors import EvaluatorError
+
 SNAPSHOT_DIR = "snapshots"
 
 
-class SnapshotError(Exception):
+class SnapshotError(EvaluatorError):
     """The snapshot could not be published; the message says why and what to do."""
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evaluator.appstore import AppStoreError, app_db_path, connect_app, write
+from evaluator.errors import EvaluatorError
 
 ROLES = ("office", "leadership", "unit")
 MIN_PASSWORD = 8
@@ -74,7 +75,7 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
-class UserError(Exception):
+class UserError(EvaluatorError):
     """A user action that cannot be done as asked; the message says what to fix."""
 
 

@@ -84,7 +84,7 @@ def test_overview_filters_and_search(monkeypatch, dash_db, snap):
 
 def test_compare_page_draws_radar_bars_and_a_summary_per_unit(monkeypatch, dash_db, snap):
     at = run_page(monkeypatch, dash_db, "compare", "en")
-    chosen = at.multiselect(key="cmp_units").value
+    chosen = at.multiselect(key="w_cmp_units").value
     assert len(chosen) == 3
     assert len(at.get("plotly_chart")) == 2
     names = dict(
@@ -94,7 +94,7 @@ def test_compare_page_draws_radar_bars_and_a_summary_per_unit(monkeypatch, dash_
     )
     summary = [m.value for m in at.markdown if m.value.startswith("- **")]
     assert [re.match(r"- \*\*(.+?)\*\*", s).group(1) for s in summary] == [names[u] for u in chosen]
-    at.multiselect(key="cmp_units").set_value(chosen[:1]).run()
+    at.multiselect(key="w_cmp_units").set_value(chosen[:1]).run()
     assert "Pick at least two units." in texts(at)
     assert not at.get("plotly_chart")
 
@@ -142,8 +142,8 @@ def test_scheme_health_shows_the_linters_figures(monkeypatch, dash_db, snap):
     at = run_page(monkeypatch, dash_db, "scheme", "en")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Indicators"] == "16"
-    assert metrics["Reporting burden per unit per year"] == "11.5 hours"
-    assert metrics["Trace weight (declared → effective)"] == "8% → 6%"
+    assert metrics["Burden (h/year)"] == "11.5"
+    assert metrics["Trace weight"] == "8% → 6%"
     findings = at.dataframe[0].value
     assert "Likes on official posts" in list(findings["Indicator"])
     assert len(at.get("plotly_chart")) == 2  # weights and the declared-vs-effective ranking
@@ -383,8 +383,8 @@ def test_compare_charts_one_colour_per_unit_and_readable_labels(monkeypatch, das
     """Acceptance #3: a unit's colour differed between radar and bars; labels were cut off or
     collided with the legend."""
     at = run_page(monkeypatch, dash_db, "compare", lang)
-    chosen = at.multiselect(key="cmp_units").value
-    at.multiselect(key="cmp_units").set_value([chosen[2], chosen[0], chosen[1]]).run()
+    chosen = at.multiselect(key="w_cmp_units").value
+    at.multiselect(key="w_cmp_units").set_value([chosen[2], chosen[0], chosen[1]]).run()
     radar, bars = _figures(at)
     radar_colour = {tr["name"]: tr["line"]["color"] for tr in radar["data"]}
     bar_colour = {tr["name"]: tr["marker"]["color"] for tr in bars["data"] if tr["type"] == "bar"}

@@ -293,3 +293,37 @@ def test_a_patched_direction_does_not_invent_an_efficacy_error(tmp_path: Path) -
     with pytest.raises(SchemeInvalid) as exc:
         load_scheme(path)
     assert [i.message for i in exc.value.issues] == ["unknown value 'down' (valid: higher, lower)"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("    weight: 30\n", "    wieght: 30\n"),  # a top-level dimension: the root sum
+        ("weight: 12\n      - id: school_dropout", "wieght: 12\n      - id: school_dropout"),
+    ],
+)
+def test_a_misspelled_key_is_reported_without_its_knock_on_sum(tmp_path: Path, old, new) -> None:
+    """Issue 9: `wieght: 30` reported "weights add up to 42, not total_points 100" first (the
+    dropped key left the default weight); only the real cause is reported now."""
+    text = (ROOT / "indicators" / "demo_township.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(SchemeInvalid) as exc:
+        load_scheme(path)
+    messages = [i.message for i in exc.value.issues]
+    assert messages[0].startswith("unknown key 'wieght': did you mean 'weight'?"), messages
+    assert not any("add up to" in m for m in messages), messages
+
+
+def test_a_misspelled_unrelated_key_keeps_the_real_sum_error(tmp_path: Path) -> None:
+    """Only the field the typo meant is treated as patched: a wrong sum elsewhere still shows."""
+    text = (ROOT / "indicators" / "demo_township.yaml").read_text(encoding="utf-8")
+    text = text.replace("burden_minutes:", "burden_minuts:", 1)
+    text = text.replace("weight: 12\n      - id: school_dropout", "weight: 13\n      - id: school_dropout")
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemeInvalid) as exc:
+        load_scheme(path)
+    messages = [i.message for i in exc.value.issues]
+    assert any("burden_minuts" in m for m in messages)
+    assert any("total_points 30" in m for m in messages), messages

@@ -47,6 +47,7 @@ def grade_bar(dist: pl.DataFrame, codes: list[str]) -> go.Figure:
             y=dist["units"].to_list(),
             text=dist["units"].to_list(),
             marker_color=grade_colours(dist, codes),
+            hovertemplate=t("h_grade_bar"),
         )
     )
     fig.update_yaxes(title=t("c_units"))
@@ -54,10 +55,16 @@ def grade_bar(dist: pl.DataFrame, codes: list[str]) -> go.Figure:
 
 
 def rank_intervals(df: pl.DataFrame, codes: list[str]) -> go.Figure:
-    """Each unit's rank as a dot with its interval as a bar: overlapping bars are not different."""
+    """Each unit's rank as a dot with its interval as a bar: overlapping bars are not different.
+
+    Every unit given is drawn (the bottom matters as much as the top), best at the top.
+    """
     df = df.sort("rank", descending=True)
     names = df["unit_name"].fill_null(df["unit_id"]).to_list()
     colours = grade_colours(df, codes)
+    grade = df["grade_name"] if "grade_name" in df.columns else df["grade"]
+    custom = list(zip(df["rank_low"].to_list(), df["rank_high"].to_list(),
+                      df["score"].to_list(), grade.to_list(), strict=True))
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -68,7 +75,8 @@ def rank_intervals(df: pl.DataFrame, codes: list[str]) -> go.Figure:
             marker_color=colours,
             opacity=0.35,
             showlegend=False,
-            hovertemplate="%{y}: %{base}–%{x}<extra></extra>",
+            customdata=custom,
+            hovertemplate=t("h_rank_interval"),
         )
     )
     fig.add_trace(
@@ -79,6 +87,8 @@ def rank_intervals(df: pl.DataFrame, codes: list[str]) -> go.Figure:
             marker={"color": colours, "size": 9},
             name=t("c_rank"),
             showlegend=False,
+            customdata=custom,
+            hovertemplate=t("h_rank_point"),
         )
     )
     fig.update_xaxes(title=t("c_rank"), autorange="reversed")
@@ -116,6 +126,8 @@ def radar(dims: pl.DataFrame, colours: dict[str, str]) -> go.Figure:
                 fill="toself",
                 line={"color": colour, "width": 2},
                 fillcolor=_tint(colour, 0.18),
+                text=[*part["dimension_name"].to_list(), part["dimension_name"][0]],
+                hovertemplate=t("h_radar"),
             )
         )
     spokes = max(dims["dimension_id"].n_unique(), 1)
@@ -150,6 +162,10 @@ def indicator_bars(df: pl.DataFrame, colours: dict[str, str]) -> go.Figure:
                 name=str(name or unit),
                 marker_color=colours.get(str(unit), "#888"),
                 offsetgroup=str(n),
+                text=part["indicator_name"].to_list(),
+                textposition="none",
+                customdata=[_number(v) for v in part["raw_value"].to_list()],
+                hovertemplate=t("h_ind_bar"),
             )
         )
         fig.add_trace(
@@ -168,6 +184,9 @@ def indicator_bars(df: pl.DataFrame, colours: dict[str, str]) -> go.Figure:
                 legendrank=2000,  # after the units in the legend
                 showlegend=n == 0,
                 offsetgroup=str(n),
+                text=part["indicator_name"].to_list(),
+                customdata=[str(g or "—") for g in part["peer_group"].to_list()],
+                hovertemplate=t("h_peer_median"),
             )
         )
     fig.update_layout(barmode="group", scattermode="group")
@@ -180,17 +199,24 @@ def indicator_bars(df: pl.DataFrame, colours: dict[str, str]) -> go.Figure:
     return fig
 
 
-def contributions(df: pl.DataFrame, evidence_labels: dict[str, str]) -> go.Figure:
+def contributions(df: pl.DataFrame, evidence_labels: dict[str, str], decimals: int = 2
+                  ) -> go.Figure:
+    """Points each indicator adds to the total, coloured by evidence class."""
     df = df.sort("contribution", nulls_last=True)
     fig = go.Figure()
     for ev, part in df.group_by("evidence", maintain_order=True):
+        label = evidence_labels.get(str(ev[0]), str(ev[0]))
         fig.add_trace(
             go.Bar(
                 y=part["indicator_name"].to_list(),
                 x=part["contribution"].to_list(),
                 orientation="h",
-                name=evidence_labels.get(str(ev[0]), str(ev[0])),
+                name=label,
                 marker_color=EVIDENCE_COLOURS.get(str(ev[0]), "#888"),
+                customdata=list(zip(part["score"].to_list(), (part["weight"] * 100).to_list(),
+                                    strict=True)),
+                hovertemplate=t("h_contribution").replace("{ev}", label).replace(
+                    "{d}", str(decimals + 2)),
             )
         )
     fig.update_layout(barmode="stack", yaxis={"categoryorder": "total ascending"})
@@ -198,7 +224,23 @@ def contributions(df: pl.DataFrame, evidence_labels: dict[str, str]) -> go.Figur
     return _layout(fig, height=max(320, 24 * df.height + 80))
 
 
-def trend(df: pl.DataFrame) -> go.Figure:
+def trend(df: pl.DataFrame, scale: tuple[float, float] = (0.0, 100.0), decimals: int = 2
+          ) -> go.Figure:
+    """Score per period with its rank. The y-axis spans at least a fifth of the score scale
+    (20 points on 0–100), so a 0.4-point dip does not look like a collapse."""
+    lo, hi = scale
+    span = (hi - lo) / 5
+    values = [v for v in df["score"].to_list() if v is not None]
+    low, high = (min(values), max(values)) if values else (lo, hi)
+    if high - low < span:
+        mid = (low + high) / 2
+        low, high = mid - span / 2, mid + span / 2
+        if low < lo:
+            low, high = lo, lo + span
+        if high > hi:
+            low, high = hi - span, hi
+    pad = (high - low) * 0.08
+    grades = df["grade_name"] if "grade_name" in df.columns else df["grade"]
     fig = go.Figure(
         go.Scatter(
             x=df["period"].to_list(),
@@ -208,10 +250,13 @@ def trend(df: pl.DataFrame) -> go.Figure:
             textposition="top center",
             line={"color": UNIT_COLOURS[0]},
             name=t("c_score"),
+            customdata=list(zip(df["rank"].to_list(), df["units_scored"].to_list(),
+                                [str(g or "—") for g in grades.to_list()], strict=True)),
+            hovertemplate=t("h_trend").replace("{d}", str(decimals)),
         )
     )
     fig.update_xaxes(type="category", title=t("c_period"))
-    fig.update_yaxes(title=t("c_score"))
+    fig.update_yaxes(title=t("c_score"), range=[max(lo, low - pad), min(hi, high + pad)])
     return _layout(fig, height=300)
 
 
@@ -228,8 +273,9 @@ def satisfaction_ci(df: pl.DataFrame) -> go.Figure:
                 "array": (df["ci_high"] - df["index_value"]).to_list(),
                 "arrayminus": (df["index_value"] - df["ci_low"]).to_list(),
             },
-            text=[f"n = {v:.0f}" if v is not None else "" for v in df["effective_n"].to_list()],
-            hovertemplate="%{y}: %{x:.1f} (%{text})<extra></extra>",
+            customdata=list(zip(df["ci_low"].to_list(), df["ci_high"].to_list(),
+                                df["effective_n"].to_list(), strict=True)),
+            hovertemplate=t("h_satisfaction"),
             name=t("sat_point"),
         )
     )
@@ -237,8 +283,11 @@ def satisfaction_ci(df: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=max(240, 40 * df.height + 100))
 
 
-def simple_bar(labels: list[str], values: list[float], colour: str = "#a0836a") -> go.Figure:
-    fig = go.Figure(go.Bar(x=labels, y=values, text=values, marker_color=colour))
+def simple_bar(labels: list[str], values: list[float], hover: str, colour: str = "#a0836a"
+               ) -> go.Figure:
+    """Counts per category; `hover` is a translated plotly hover template (%{x}, %{y})."""
+    fig = go.Figure(go.Bar(x=labels, y=values, text=values, marker_color=colour,
+                           hovertemplate=hover))
     return _layout(fig, height=280)
 
 
@@ -252,6 +301,7 @@ def weights(df: pl.DataFrame) -> go.Figure:
             orientation="h",
             name=t("declared"),
             marker_color="#bbbbbb",
+            hovertemplate=t("h_weight_declared"),
         )
     )
     fig.add_trace(
@@ -261,6 +311,7 @@ def weights(df: pl.DataFrame) -> go.Figure:
             orientation="h",
             name=t("effective"),
             marker_color=[EVIDENCE_COLOURS.get(e, "#888") for e in df["evidence"].to_list()],
+            hovertemplate=t("h_weight_effective"),
         )
     )
     fig.update_layout(barmode="group", yaxis={"autorange": "reversed"})
@@ -287,7 +338,7 @@ def rank_scatter(df: pl.DataFrame) -> go.Figure:
             y=df["rank"].to_list(),
             mode="markers",
             text=df["unit_name"].to_list(),
-            hovertemplate="%{text}: %{x} → %{y}<extra></extra>",
+            hovertemplate=t("h_rank_scatter"),
             marker={"color": df["rank_gain"].to_list(), "colorscale": "RdBu", "cmid": 0, "size": 8},
             showlegend=False,
         )
@@ -298,6 +349,8 @@ def rank_scatter(df: pl.DataFrame) -> go.Figure:
 
 
 def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float) -> go.Figure:
+    """Index against effective sample size, the 95% and 99.8% limits drawn around the centre;
+    units inside and outside the 99.8% limits are separate legend entries."""
     n = limits["n"].to_list()
     fig = go.Figure()
     for key, dash, cols in (
@@ -314,7 +367,7 @@ def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float) -> go.Figu
                     name=t(key),
                     legendgroup=key,
                     showlegend=i == 0,
-                    hoverinfo="skip",
+                    hovertemplate=t("h_limit").replace("{name}", t(key)),
                 )
             )
     fig.add_trace(
@@ -324,20 +377,35 @@ def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float) -> go.Figu
             mode="lines",
             line={"color": "#444"},
             name=t("centre"),
+            hovertemplate=t("h_centre"),
         )
     )
-    outside = points["outside_998"].to_list()
-    fig.add_trace(
-        go.Scatter(
-            x=points["effective_n"].to_list(),
-            y=points["raw_index"].to_list(),
-            mode="markers",
-            text=points["unit_name"].to_list(),
-            name=t("units_legend"),
-            marker={"size": 8, "color": ["#c23b32" if o else "#4a90c2" for o in outside]},
-            hovertemplate="%{text}: %{y:.1f} (n = %{x:.0f})<extra></extra>",
+    for outside, colour, key in ((False, "#4a90c2", "units_inside"),
+                                 (True, "#c23b32", "units_outside")):
+        part = points.filter(pl.col("outside_998") == outside)
+        fig.add_trace(
+            go.Scatter(
+                x=part["effective_n"].to_list(),
+                y=part["raw_index"].to_list(),
+                mode="markers",
+                text=part["unit_name"].to_list(),
+                name=t(key),
+                marker={"size": 8, "color": colour},
+                hovertemplate=t("h_funnel_point"),
+            )
         )
-    )
     fig.update_xaxes(title=t("c_effective_n"))
     fig.update_yaxes(title=t("sat_point"))
-    return _layout(fig, height=440)
+    fig = _layout(fig, height=460)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                      margin={"t": 40})
+    return fig
+
+
+def _number(value: object) -> str:
+    """A raw value for a hover text: up to 4 significant decimals, never 68.70356988."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)

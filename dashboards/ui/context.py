@@ -10,6 +10,7 @@ matching.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,36 @@ def source() -> Source | None:
     return Source(db=db, snapshot=snap, version=snapshot_version(snap))
 
 
+_OPEN: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}  # snapshot → (version, connection)
+_LOCK = threading.Lock()
+
+
+def _database(snapshot: str, version: int) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per snapshot file, shared by every session, reopened when a new
+    version is swapped in.
+
+    Opening the file costs ~80 ms (catalogue, checkpoint) and a page asks ten or more queries:
+    that, not the queries, made a language switch take seconds. Each query runs on its own
+    cursor (DuckDB's way to share a database between threads). DuckDB keeps one instance per
+    path, so the old connection is closed before the swapped-in file is opened (or it would be
+    handed the old file again).
+    """
+    with _LOCK:
+        held = _OPEN.get(snapshot)
+        if held is not None and held[0] == version:
+            return held[1]
+        if held is not None:
+            held[1].close()
+        con = duckdb.connect(snapshot, read_only=True)
+        _OPEN[snapshot] = (version, con)
+        return con
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(
     snapshot: str, version: int, func: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]
 ) -> Any:
-    con = duckdb.connect(snapshot, read_only=True)
+    con = _database(snapshot, version).cursor()
     try:
         plain = [list(a) if isinstance(a, tuple) else a for a in args]
         named = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
@@ -88,4 +114,8 @@ def q(func: str, *args: Any, **kwargs: Any) -> Any:
         (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(kwargs.items())
     )
     args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
-    return _cached(str(src.snapshot), src.version, func, args, frozen)
+    try:
+        return _cached(str(src.snapshot), src.version, func, args, frozen)
+    except duckdb.ConnectionException:  # another session reopened a newer snapshot meanwhile
+        src = source() or src
+        return _cached(str(src.snapshot), src.version, func, args, frozen)

@@ -32,7 +32,14 @@ L: dict[str, tuple[str, str]] = {
     "app_title": ("绩效考核看板", "Performance dashboard"),
     "language": ("语言 / Language", "Language / 语言"),
     "run": ("考核运行", "Scoring run"),
-    "run_option": ("{period} · {scheme} · {created}", "{period} · {scheme} · {created}"),
+    "run_option": (
+        "{period} · {scheme} · {created} · {short} · {state}{note}",
+        "{period} · {scheme} · {created} · {short} · {state}{note}",
+    ),
+    "run_published": ("已发布", "published"),
+    "run_office": ("未发布", "not published"),
+    "run_note": ("（备注：{note}）", " (note: {note})"),
+    "run_newer": ("有更新的运行：{label}", "A newer run exists: {label}"),
     "snapshot_caption": ("数据快照：{time}", "Data snapshot: {time}"),
     "no_auth_banner": (
         "未启用登录（--no-auth）：任何能访问本机端口的人都能查看全部结果。仅在可信的本机环境使用。",
@@ -151,7 +158,21 @@ L: dict[str, tuple[str, str]] = {
     "m_mean": ("平均得分", "Mean score"),
     "m_top_grade": ("优秀比例", "Share rated excellent"),
     "m_top_grade_named": ("最高等次（{grade}）比例", "Share in the top grade ({grade})"),
-    "m_flags": ("预警单位", "Units flagged"),
+    "m_attention": ("需关注单位", "Need attention"),
+    "m_attention_help": (
+        "最低等次、被一票否决或有预警标记的单位数（去重）。",
+        "Units in the lowest grade, vetoed or flagged (each counted once).",
+    ),
+    "attention": ("需要关注", "Needs attention"),
+    "attention_bottom": ("排名最后", "Lowest ranked"),
+    "attention_veto": ("一票否决", "Vetoed"),
+    "attention_flags": ("预警标记", "Flagged"),
+    "attention_none": ("无。", "None."),
+    "attention_more": ("另有 {n} 个，见下方排名表的“预警”列。", "{n} more: see the league table below."),
+    "attention_item": ("{name} · {detail}", "{name} · {detail}"),
+    "attention_score": ("第 {rank} 名 · {score} 分 · {grade}", "#{rank} · {score} · {grade}"),
+    "row_opens": ("点选一行可打开该单位画像。", "Select a row to open that unit's profile."),
+    "c_veto": _field("veto_name"),
     "grade_dist": ("等次分布", "Grade distribution"),
     "league": ("排名表", "League table"),
     "filter_type": ("单位类型", "Unit type"),
@@ -164,7 +185,7 @@ L: dict[str, tuple[str, str]] = {
         "Rank intervals come from the uncertainty analysis: units whose intervals overlap are not "
         "reliably different.",
     ),
-    "rank_interval_chart": ("排名及其不确定区间（前 {n} 名）", "Rank with its uncertainty interval (top {n})"),
+    "rank_interval_chart": ("排名及其不确定区间（{n} 个单位）", "Rank with its uncertainty interval ({n} units)"),
     "movers": ("进退变化（对比 {period}）", "Movers (against {period})"),
     "risers": ("进步最大", "Biggest rises"),
     "fallers": ("退步最大", "Biggest falls"),
@@ -247,11 +268,15 @@ L: dict[str, tuple[str, str]] = {
     # scheme health
     "scheme_title": ("方案体检：形式主义审查", "Scheme health: the formalism audit"),
     "m_indicators": ("指标数量", "Indicators"),
-    "m_trace_share": ("留痕类权重（申报→有效）", "Trace weight (declared → effective)"),
-    "m_burden": ("每单位每年填报负担", "Reporting burden per unit per year"),
-    "m_burden_value": ("{h:.1f} 小时", "{h:.1f} hours"),
-    "m_reports": ("每单位每年报送次数", "Reports per unit per year"),
-    "m_lint": ("体检问题（严重/警告）", "Findings (errors / warnings)"),
+    "m_trace_share": ("留痕类权重", "Trace weight"),
+    "m_trace_share_help": ("留痕类指标的权重占比：申报 → 留痕政策之后的有效权重。", "Share of the weight on trace indicators: declared → effective after the trace policy."),
+    "m_burden": ("填报负担（小时/年）", "Burden (h/year)"),
+    "m_burden_help": ("每个被考核单位每年为本方案填报所花的小时数（按各指标申报的分钟数与频次计算）。", "Hours each assessed unit spends per year reporting for this scheme (from each indicator's declared minutes and frequency)."),
+    "m_burden_value": ("{h:.1f}", "{h:.1f}"),
+    "m_reports": ("报送次数/年", "Reports a year"),
+    "m_reports_help": ("每个被考核单位每年向考核办报送的次数。", "How many times a year each assessed unit reports to the office."),
+    "m_lint": ("严重/警告", "Errors / warnings"),
+    "m_lint_help": ("形式主义体检发现的严重问题与警告数。", "Formalism findings of severity error and warning."),
     "lint_findings": ("体检发现", "Findings"),
     "no_findings": ("未发现形式主义问题。", "No formalism findings."),
     "findings_full": ("查看全部发现的完整说明", "Read every finding in full"),
@@ -279,18 +304,80 @@ L: dict[str, tuple[str, str]] = {
     "survey_exclusions": ("问卷剔除原因（全部单位）", "Survey exclusions by reason (all units)"),
     "funnel": ("满意度漏斗图", "Satisfaction funnel plot"),
     "funnel_note": (
-        "横轴为有效样本量，纵轴为未经收缩的满意度指数；虚线为 95% 控制限，实线为 99.8% 控制限。"
-        "落在 99.8% 线外的单位才是真正与众不同的。",
-        "Effective sample size across, unshrunk satisfaction index up; dashed lines are 95% limits, "
-        "solid lines 99.8%. Only units outside the 99.8% limits are truly different.",
+        "横轴为有效样本量，纵轴为未经收缩的满意度指数。线条为围绕总体水平的控制限：虚线 95%，实线 99.8%，"
+        "仅按受访者之间的抽样误差计算，未考虑单位之间真实存在的差异（过度离散）。因此落在线外只说明差异大于抽样误差，"
+        "线外单位很多时，这些控制限偏窄，不能据此认定每个线外单位都与众不同。",
+        "Effective sample size across, unshrunk satisfaction index up. The lines are control limits "
+        "around the overall level: dashed 95%, solid 99.8%, from sampling error between respondents "
+        "only, with no allowance for real differences between units (overdispersion). A unit outside "
+        "them differs by more than sampling error; when many units are outside, the limits are too "
+        "narrow to call each of them different.",
     ),
     "funnel_indicator": ("满意度指标", "Satisfaction indicator"),
-    "funnel_outside": ("{n} 个单位落在 99.8% 控制限之外。", "{n} unit(s) lie outside the 99.8% limits."),
+    "funnel_outside": ("{total} 个单位中有 {n} 个落在 99.8% 控制限之外。", "{n} of {total} units lie outside the 99.8% limits."),
     "no_funnel": ("本次运行没有问卷数据。", "This run has no survey data."),
     "centre": ("总体水平", "Overall level"),
     "limit95": ("95% 控制限", "95% limits"),
     "limit998": ("99.8% 控制限", "99.8% limits"),
-    "units_legend": ("单位", "Units"),
+    "units_inside": ("单位（99.8% 控制限内）", "Units inside the 99.8% limits"),
+    "units_outside": ("单位（99.8% 控制限外）", "Units outside the 99.8% limits"),
+    # chart hover texts (plotly templates: %{…} are filled in by the browser)
+    "h_grade_bar": ("%{x}：%{y} 个单位<extra></extra>", "%{x}: %{y} units<extra></extra>"),
+    "h_rank_interval": (
+        "%{y}<br>排名区间：第 %{customdata[0]}–%{customdata[1]} 名<extra></extra>",
+        "%{y}<br>rank interval: %{customdata[0]}–%{customdata[1]}<extra></extra>",
+    ),
+    "h_rank_point": (
+        "%{y}<br>排名：第 %{x} 名（区间 %{customdata[0]}–%{customdata[1]}）<br>"
+        "得分 %{customdata[2]:.2f} · %{customdata[3]}<extra></extra>",
+        "%{y}<br>rank %{x} (interval %{customdata[0]}–%{customdata[1]})<br>"
+        "score %{customdata[2]:.2f} · %{customdata[3]}<extra></extra>",
+    ),
+    "h_radar": (
+        "%{fullData.name}<br>%{text}：%{r:.1f} 分（0–100）<extra></extra>",
+        "%{fullData.name}<br>%{text}: %{r:.1f} points (0–100)<extra></extra>",
+    ),
+    "h_ind_bar": (
+        "%{fullData.name}<br>%{text}<br>指标得分 %{y:.1f}（0–100）<br>原始值 %{customdata}<extra></extra>",
+        "%{fullData.name}<br>%{text}<br>indicator score %{y:.1f} (0–100)<br>raw value %{customdata}<extra></extra>",
+    ),
+    "h_peer_median": (
+        "%{text}<br>同类组（%{customdata}）中位数：%{y:.1f} 分<extra></extra>",
+        "%{text}<br>median of peer group %{customdata}: %{y:.1f} points<extra></extra>",
+    ),
+    "h_contribution": (
+        "%{y}<br>贡献 %{x:.{d}f} 分 · {ev}<br>指标得分 %{customdata[0]:.1f}，有效权重 %{customdata[1]:.1f}%<extra></extra>",
+        "%{y}<br>contributes %{x:.{d}f} points · {ev}<br>indicator score %{customdata[0]:.1f}, effective weight %{customdata[1]:.1f}%<extra></extra>",
+    ),
+    "h_trend": (
+        "考核期 %{x}<br>得分 %{y:.{d}f}<br>第 %{customdata[0]} / %{customdata[1]} 名 · %{customdata[2]}<extra></extra>",
+        "period %{x}<br>score %{y:.{d}f}<br>rank %{customdata[0]} of %{customdata[1]} · %{customdata[2]}<extra></extra>",
+    ),
+    "h_satisfaction": (
+        "%{y}<br>满意度指数 %{x:.1f}（95% 置信区间 %{customdata[0]:.1f}–%{customdata[1]:.1f}）<br>有效样本量 %{customdata[2]:.0f}<extra></extra>",
+        "%{y}<br>satisfaction index %{x:.1f} (95% interval %{customdata[0]:.1f}–%{customdata[1]:.1f})<br>effective n %{customdata[2]:.0f}<extra></extra>",
+    ),
+    "h_exclusion": ("%{x}：剔除 %{y} 份问卷<extra></extra>", "%{x}: %{y} responses excluded<extra></extra>"),
+    "h_weight_declared": ("%{y}<br>申报权重 %{x:.1f}%<extra></extra>", "%{y}<br>declared weight %{x:.1f}%<extra></extra>"),
+    "h_weight_effective": (
+        "%{y}<br>有效权重（留痕政策之后）%{x:.1f}%<extra></extra>",
+        "%{y}<br>effective weight (after the trace policy) %{x:.1f}%<extra></extra>",
+    ),
+    "h_rank_scatter": (
+        "%{text}<br>按申报权重第 %{x} 名 → 按有效权重第 %{y} 名<extra></extra>",
+        "%{text}<br>rank %{x} under declared weights → %{y} under effective weights<extra></extra>",
+    ),
+    "h_limit": ("{name}<br>有效样本量 %{x:.0f} 时：%{y:.1f}<extra></extra>", "{name}<br>at effective n %{x:.0f}: %{y:.1f}<extra></extra>"),
+    "h_centre": ("总体水平：%{y:.1f}<extra></extra>", "overall level: %{y:.1f}<extra></extra>"),
+    "h_funnel_point": (
+        "%{text}<br>满意度指数（未收缩）%{y:.1f}<br>有效样本量 %{x:.0f}<extra></extra>",
+        "%{text}<br>satisfaction index (unshrunk) %{y:.1f}<br>effective n %{x:.0f}<extra></extra>",
+    ),
+    "trend_axis": (
+        "纵轴至少覆盖总分量程的五分之一（百分制下 20 分），小幅波动不会被放大成“断崖”。",
+        "The vertical axis spans at least a fifth of the score scale (20 points on 0–100), so a "
+        "small dip does not look like a collapse.",
+    ),
     # sensitivity
     "sens_title": ("敏感性：排名有多可靠", "Sensitivity: how firm is each rank"),
     "sens_none": (
@@ -438,6 +525,8 @@ GROUPS: dict[str, Group] = {
     "source": Group.source,
     "origin": Group.measure_origin,
     "freq": Group.frequency,
+    "unit_type": Group.unit_type,
+    "peer_group": Group.peer_group,
 }
 UNNAMED = (Group.evidence, Group.flag, Group.severity, Group.exclusion, Group.batch_status,
            Group.value_status, Group.boolean)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -11,7 +12,7 @@ from evaluator.readmodel import DbState, RunInfo
 from ui.auth import account_sidebar, signed_in_user, signin_page
 from ui.context import expected_snapshot, no_auth, q, source
 from ui.i18n import counted, lang, language_switch, t
-from ui.state import forget, prepare, remembered, to_url, widget_key
+from ui.state import forget, prepare, remember, remembered, to_url, widget_key
 
 
 @dataclass(frozen=True)
@@ -48,26 +49,40 @@ def _empty_state(state: DbState | None, stop: bool = True) -> None:
         st.stop()
 
 
+def run_label(row: dict[str, Any]) -> str:
+    """A run as the picker shows it: runs scored in the same minute must still look different
+    (Streamlit maps the shown text back to the option, so two equal labels are one run)."""
+    scheme = (row["scheme_name_zh"] if lang() == "zh" else row["scheme_name_en"]) or row["scheme_id"]
+    note = str(row.get("note") or "").strip().splitlines()
+    if note and " / " in note[0]:  # bilingual warnings are stored "English / 中文"
+        note = [note[0].split(" / ", 1)[1 if lang() == "zh" else 0]]
+    return t(
+        "run_option",
+        period=row["period"],
+        scheme=scheme,
+        created=str(row["created_at"])[:19],
+        short=str(row["run_id"]).rsplit("-", 1)[-1][:8],
+        state=t("run_published") if row.get("published") else t("run_office"),
+        note=t("run_note", note=note[0][:32] + ("…" if len(note[0]) > 32 else "")) if note else "",
+    )
+
+
 def _pick_run() -> str:
     runs: pl.DataFrame = q("list_runs")
     ids = runs["run_id"].to_list()
-    labels = {
-        r["run_id"]: t(
-            "run_option",
-            period=r["period"],
-            scheme=(r["scheme_name_zh"] if lang() == "zh" else r["scheme_name_en"])
-            or r["scheme_id"],
-            created=str(r["created_at"])[:16],
-        )
-        for r in runs.to_dicts()
-    }
-    # A run the user picked (here or in the URL, `?run=ID`) is kept on every page; without a
-    # pick the latest run is shown, so a new run appears on the next click.
+    labels = {r["run_id"]: run_label(r) for r in runs.to_dicts()}
+    # The run changes only when the user picks another: the run first shown (the latest, or
+    # `?run=ID`) is remembered at once, so a run scored meanwhile never replaces it by itself;
+    # the sidebar says when a newer one exists.
     widget = prepare("run", ids[0], lambda v: v in ids, param="run")
+    if remembered("run") not in ids:
+        remember("run", st.session_state[widget_key("run")])
     st.sidebar.selectbox(t("run"), ids, format_func=labels.__getitem__, **widget)
-    picked = remembered("run")
-    to_url("run", picked if picked in ids else None)
-    return str(st.session_state[widget_key("run")])
+    picked = str(remembered("run"))
+    to_url("run", picked)
+    if picked != ids[0]:
+        st.sidebar.caption(t("run_newer", label=labels[ids[0]]))
+    return picked
 
 
 def frame() -> None:

@@ -44,15 +44,21 @@ def show(
     decimals: dict[str, int] | None = None,
     percent: tuple[str, ...] = (),
     wide: tuple[str, ...] = (),
-) -> None:
+    every_row: bool = False,
+    backgrounds: dict[str, list[str]] | None = None,
+    select: str | None = None,
+) -> Any:
     """A translated table, as tall as its rows (at most `height` px, then it scrolls).
 
     `decimals` fixes the shown decimals per column (scores per the scheme's scale), `percent`
     shows fractions as percentages with one decimal, `wide` gives long text columns room.
+    `every_row` draws every row without an inner scroll box (a league table's bottom is as
+    visible as its top), `backgrounds` colours a column's cells (one CSS colour per row: grades),
+    and `select` (a widget key) lets the reader pick one row: the selection event is returned.
     """
     if df.is_empty():  # not an empty grid with Streamlit's own English "empty"
         st.caption(t("no_rows"))
-        return
+        return None
     df = df.with_columns(pl.col(c) * 100 for c in percent if c in df.columns)
     table = localise(df, columns, coded)
     config: dict[str, Any] = {}
@@ -66,10 +72,26 @@ def show(
         if col in columns and col in df.columns:
             config[t(columns[col])] = st.column_config.TextColumn(width="large")
     fit = ROW_PX * (table.height + 1) + 3
-    st.dataframe(
-        table,
+    shown: Any = table
+    if backgrounds:
+        shown = table.to_pandas().style.apply(
+            lambda col: [f"background-color: {c}" for c in backgrounds[_source(columns, col.name)]],
+            subset=[t(columns[c]) for c in backgrounds if c in columns],
+        )
+    extra: dict[str, Any] = (
+        {"on_select": "rerun", "selection_mode": "single-row", "key": select} if select else {}
+    )
+    return st.dataframe(
+        shown,
         hide_index=True,
         width="stretch",
-        height=min(height, fit) if height is not None else fit if table.height <= 12 else "auto",
+        height=fit if every_row else (
+            min(height, fit) if height is not None else fit if table.height <= 12 else "auto"),
         column_config=config or None,
+        **extra,
     )
+
+
+def _source(columns: dict[str, str], header: object) -> str:
+    """The id of the column shown under `header`."""
+    return next(c for c, key in columns.items() if t(key) == header)

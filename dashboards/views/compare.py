@@ -6,6 +6,7 @@ from ui import charts
 from ui.context import q
 from ui.i18n import t
 from ui.page import start
+from ui.state import prepare, remember, remembered, widget_key
 from ui.text import compare_sentences
 
 ctx = start("compare_title")
@@ -14,16 +15,22 @@ names = dict(
     zip(choices["unit_id"], choices["unit_name"].fill_null(choices["unit_id"]), strict=True)
 )
 ids = list(names)
-if st.session_state.get("cmp_run") != ctx.run_id:  # new run: default to the top three
-    st.session_state["cmp_run"] = ctx.run_id
-    st.session_state["cmp_units"] = ids[:3]
+# The picked units outlive page changes, language switches and run changes (those of them the
+# other run scored stay); the top three only when nothing was picked yet.
+before = remembered("cmp_units")
+if isinstance(before, list):
+    remember("cmp_units", [u for u in before if u in names])
+widget = prepare("cmp_units", ids[:3], lambda v: isinstance(v, list))
+if before is None:
+    remember("cmp_units", st.session_state[widget_key("cmp_units")])
 picked = st.multiselect(
     t("pick_units"),
     ids,
     format_func=lambda u: f"{names[u]} ({u})",
     max_selections=6,
-    key="cmp_units",
     placeholder=t("choose"),
+    select_all=False,
+    **widget,
 )
 if len(picked) < 2:
     st.info(t("pick_more"))

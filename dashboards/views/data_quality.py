@@ -74,7 +74,9 @@ with right:
     else:
         st.plotly_chart(
             charts.simple_bar(
-                [value_label(r) for r in excl["reason"].to_list()], excl["responses"].to_list()
+                [value_label(r) for r in excl["reason"].to_list()],
+                excl["responses"].to_list(),
+                t("h_exclusion"),
             ),
             width="stretch",
         )
@@ -94,4 +96,4 @@ else:
     else:
         st.caption(t("funnel_note"))
         st.plotly_chart(charts.funnel(f.points, f.limits, f.centre), width="stretch")
-        st.write(t("funnel_outside", n=int(f.points["outside_998"].sum())))
+        st.write(t("funnel_outside", n=int(f.points["outside_998"].sum()), total=f.points.height))

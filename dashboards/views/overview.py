@@ -1,18 +1,36 @@
-"""Overview: the latest run at a glance — grades, league table with rank intervals, movers."""
+"""Overview: the run at a glance — who needs attention, grades, the whole league table, movers.
+
+The bottom of the table is as visible as its top: every row is drawn (no scroll box), grades are
+coloured, the units that need attention (lowest grade, vetoes, flags) have their own block, and
+a row or a name opens that unit's profile.
+"""
+
+from typing import Any
 
 import polars as pl
 import streamlit as st
 from ui import charts
 from ui.context import q
-from ui.i18n import t
+from ui.i18n import t, value_label
 from ui.page import start
 from ui.tables import show
+
+from evaluator.grades_palette import colour_of
+
+PROFILE = "views/unit.py"
+BOTTOM = 5  # lowest-ranked units listed in the attention block
+LISTED = 8  # vetoed or flagged units listed there; the table below has them all
 
 ctx = start("overview_title")
 league_all: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
 dist: pl.DataFrame = q("grade_distribution", ctx.run_id, lang=ctx.lang)
-
 codes: list[str] = q("grade_codes", ctx.run_id)
+d = ctx.decimals
+
+worst = len(codes) - 1
+attention = league_all.filter(
+    (pl.col("grade_order") == worst) | pl.col("veto").is_not_null() | pl.col("flags").is_not_null()
+)
 best = dist.filter(pl.col("grade_order") == 0)
 top = best["units"].sum()
 # "优秀比例" only when the top grade is `excellent`; a scheme's own top grade is named
@@ -24,95 +42,140 @@ top_label = (
 m = st.columns(4)
 m[0].metric(t("m_units"), league_all.height)
 mean_score: float = league_all.select(pl.col("score").mean().fill_null(0)).item()
-m[1].metric(t("m_mean"), f"{mean_score:.{ctx.decimals}f}")
+m[1].metric(t("m_mean"), f"{mean_score:.{d}f}")
 m[2].metric(top_label, f"{top / max(league_all.height, 1):.1%}")
-m[3].metric(t("m_flags"), league_all.filter(pl.col("flags").is_not_null()).height)
+m[3].metric(t("m_attention"), attention.height, help=t("m_attention_help"))
+
+
+def _link(r: dict[str, Any], detail: str) -> None:
+    """One unit in the attention block, linking to its profile."""
+    st.page_link(
+        PROFILE,
+        label=t("attention_item", name=r["unit_name"] or r["unit_id"], detail=detail),
+        query_params={"unit": r["unit_id"]},
+        icon=":material/arrow_forward:",
+    )
+
+
+st.subheader(t("attention"))
+cols = st.columns(3)
+with cols[0]:
+    st.markdown(f"**{t('attention_bottom')}**")
+    for r in league_all.filter(pl.col("rank").is_not_null()).tail(BOTTOM).reverse().to_dicts():
+        score = f"{r['score']:.{d}f}" if r["score"] is not None else "—"
+        _link(r, t("attention_score", rank=r["rank"], score=score, grade=r["grade_name"]))
+with cols[1]:
+    st.markdown(f"**{t('attention_veto')}**")
+    vetoed = league_all.filter(pl.col("veto").is_not_null())
+    if vetoed.is_empty():
+        st.caption(t("attention_none"))
+    for r in vetoed.head(LISTED).to_dicts():
+        _link(r, r["veto_name"])
+    if vetoed.height > LISTED:
+        st.caption(t("attention_more", n=vetoed.height - LISTED))
+with cols[2]:
+    st.markdown(f"**{t('attention_flags')}**")
+    flagged = league_all.filter(pl.col("flags").is_not_null())
+    if flagged.is_empty():
+        st.caption(t("attention_none"))
+    for r in flagged.head(LISTED).to_dicts():
+        names = t("list_sep").join(value_label(f.strip()) for f in r["flags"].split(","))
+        _link(r, names)
+    if flagged.height > LISTED:
+        st.caption(t("attention_more", n=flagged.height - LISTED))
 
 left, right = st.columns([1, 2])
 with left:
     st.subheader(t("grade_dist"))
     st.plotly_chart(charts.grade_bar(dist, codes), width="stretch")
 with right:
-    st.subheader(t("league"))
-    options = q("filter_options", ctx.run_id)
-    f = st.columns(3)
-    types = f[0].multiselect(
-        t("filter_type"), options["unit_type"], key="ov_types", placeholder=t("choose")
-    )
-    peers = f[1].multiselect(
-        t("filter_peer"), options["peer_group"], key="ov_peers", placeholder=t("choose")
-    )
-    search = f[2].text_input(t("search"), key="ov_search")
-    league: pl.DataFrame = q(
-        "league_table",
-        ctx.run_id,
-        lang=ctx.lang,
-        unit_types=types,
-        peer_groups=peers,
-        search=search.strip() or None,
-    )
-    has_interval = league["rank_low"].is_not_null().any()
-    league = league.with_columns(
-        pl.when(pl.col("rank_low").is_not_null())
-        .then(pl.format("{}–{}", "rank_low", "rank_high"))
-        .alias("rank_interval")
-    )
-    st.caption(t("rows_shown", n=league.height, total=league_all.height))
-    shown = league if has_interval else league.drop("rank_interval")
-    show(
-        shown,
-        {
-            "rank": "c_rank",
-            "rank_interval": "c_rank_interval",
-            "unit_name": "c_unit_name",
-            "unit_id": "c_unit_id",
-            "score": "c_score",
-            "grade_name": "c_grade",
-            "flags": "c_flags",  # before the long tail of columns, so it is not cut off
-            "peer_group": "c_peer_group",
-            "unit_type": "c_unit_type",
-        },
-        coded=("flags",),
-        height=420,
-        decimals={"score": ctx.decimals},
-        wide=("flags",),
-    )
-    if has_interval:
-        st.caption(t("rank_interval_note"))
-
-if has_interval:
-    st.subheader(t("rank_interval_chart", n=min(30, league.height)))
-    st.plotly_chart(
-        charts.rank_intervals(league.filter(pl.col("rank_low").is_not_null()).head(30), codes),
-        width="stretch",
-    )
-
-previous = q("previous_run_id", ctx.run_id)
-if previous is None:
-    st.subheader(t("movers", period="—"))
-    st.info(t("no_previous"))
-else:
-    prev_info = q("run_info", previous)
-    st.subheader(t("movers", period=prev_info.period))
-    moves: pl.DataFrame = q("movers", ctx.run_id, previous, lang=ctx.lang)
-    cols = st.columns(2)
-    for col, direction, key in ((cols[0], "up", "risers"), (cols[1], "down", "fallers")):
-        with col:
-            st.markdown(f"**{t(key)}**")
-            part = moves.filter(pl.col("direction") == direction) if moves.height else moves
-            if part.is_empty():
-                st.write(t("no_movers"))
-            for r in part.to_dicts():
-                st.markdown(
-                    "- "
-                    + t(
-                        "mover_line",
-                        name=r["unit_name"] or r["unit_id"],
-                        prev=r["prev_score"],
-                        score=r["score"],
-                        change=r["change"],
-                        prev_rank=r["prev_rank"],
-                        rank=r["rank"],
-                        drivers=r["drivers"] or t("no_drivers"),
+    previous = q("previous_run_id", ctx.run_id)
+    if previous is None:
+        st.subheader(t("movers", period="—"))
+        st.info(t("no_previous"))
+    else:
+        prev_info = q("run_info", previous)
+        st.subheader(t("movers", period=prev_info.period))
+        moves: pl.DataFrame = q("movers", ctx.run_id, previous, lang=ctx.lang)
+        halves = st.columns(2)
+        for col, direction, key in ((halves[0], "up", "risers"), (halves[1], "down", "fallers")):
+            with col:
+                st.markdown(f"**{t(key)}**")
+                part = moves.filter(pl.col("direction") == direction) if moves.height else moves
+                if part.is_empty():
+                    st.write(t("no_movers"))
+                for r in part.to_dicts():
+                    st.markdown(
+                        "- "
+                        + t(
+                            "mover_line",
+                            name=r["unit_name"] or r["unit_id"],
+                            prev=r["prev_score"],
+                            score=r["score"],
+                            change=r["change"],
+                            prev_rank=r["prev_rank"],
+                            rank=r["rank"],
+                            drivers=r["drivers"] or t("no_drivers"),
+                        )
                     )
-                )
+
+st.subheader(t("league"))
+options = q("filter_options", ctx.run_id)
+f = st.columns(3)
+# names made now, in this run's language (a format_func may be called outside the run)
+named = {g: {v: value_label(v, g) for v in options[g]} for g in ("unit_type", "peer_group")}
+types = f[0].multiselect(
+    t("filter_type"), options["unit_type"], key="ov_types", placeholder=t("choose"),
+    select_all=False, format_func=named["unit_type"].__getitem__,
+)
+peers = f[1].multiselect(
+    t("filter_peer"), options["peer_group"], key="ov_peers", placeholder=t("choose"),
+    select_all=False, format_func=named["peer_group"].__getitem__,
+)
+search = f[2].text_input(t("search"), key="ov_search")
+league: pl.DataFrame = q(
+    "league_table",
+    ctx.run_id,
+    lang=ctx.lang,
+    unit_types=types,
+    peer_groups=peers,
+    search=search.strip() or None,
+)
+has_interval = league["rank_low"].is_not_null().any()
+league = league.with_columns(
+    pl.when(pl.col("rank_low").is_not_null())
+    .then(pl.format("{}–{}", "rank_low", "rank_high"))
+    .alias("rank_interval")
+)
+st.caption(t("rows_shown", n=league.height, total=league_all.height) + " · " + t("row_opens"))
+shown = league if has_interval else league.drop("rank_interval")
+picked = show(
+    shown,
+    {
+        "rank": "c_rank",
+        "rank_interval": "c_rank_interval",
+        "unit_name": "c_unit_name",
+        "unit_id": "c_unit_id",
+        "score": "c_score",
+        "grade_name": "c_grade",
+        "veto_name": "c_veto",
+        "flags": "c_flags",  # before the long tail of columns, so it is not cut off
+        "peer_group": "c_peer_group",
+        "unit_type": "c_unit_type",
+    },
+    coded={"flags": "", "peer_group": "peer_group", "unit_type": "unit_type"},
+    decimals={"score": d},
+    wide=("flags",),
+    every_row=True,
+    backgrounds={"grade_name": [colour_of(g, codes, light=True) for g in shown["grade"]]},
+    select="ov_pick",
+)
+rows = picked.selection.rows if picked is not None else []
+if rows:  # a row opens that unit's profile
+    st.switch_page(PROFILE, query_params={"unit": str(shown["unit_id"][rows[0]])})
+if has_interval:
+    st.caption(t("rank_interval_note"))
+    with_iv = league.filter(pl.col("rank_low").is_not_null())
+    st.subheader(t("rank_interval_chart", n=with_iv.height))
+    st.plotly_chart(charts.rank_intervals(with_iv, codes), width="stretch")
+

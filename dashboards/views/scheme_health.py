@@ -16,15 +16,24 @@ ctx = start("scheme_title")
 h: SchemeHealth = q("scheme_health", ctx.run_id, lang=ctx.lang)
 m = st.columns(5)
 m[0].metric(t("m_indicators"), h.indicator_count)
-m[1].metric(t("m_trace_share"), f"{h.trace_share_declared:.0%} → {h.trace_share_effective:.0%}")
+m[1].metric(
+    t("m_trace_share"),
+    f"{h.trace_share_declared:.0%} → {h.trace_share_effective:.0%}",
+    help=t("m_trace_share_help"),
+)
 m[2].metric(
     t("m_burden"),
     t("m_burden_value", h=h.burden_hours_per_unit_year)
     if h.burden_hours_per_unit_year is not None
     else "—",
+    help=t("m_burden_help"),
 )
-m[3].metric(t("m_reports"), h.reports_per_unit_year if h.reports_per_unit_year is not None else "—")
-m[4].metric(t("m_lint"), f"{h.lint_errors} / {h.lint_warnings}")
+m[3].metric(
+    t("m_reports"),
+    h.reports_per_unit_year if h.reports_per_unit_year is not None else "—",
+    help=t("m_reports_help"),
+)
+m[4].metric(t("m_lint"), f"{h.lint_errors} / {h.lint_warnings}", help=t("m_lint_help"))
 
 st.subheader(t("lint_findings"))
 findings: pl.DataFrame = q("lint_findings", ctx.run_id, lang=ctx.lang)

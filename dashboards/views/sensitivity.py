@@ -18,7 +18,7 @@ if ranges.is_empty():
 
 league: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
 with_grades = ranges.join(
-    league.select("unit_id", "grade", "grade_order"), on="unit_id", how="left"
+    league.select("unit_id", "grade", "grade_name", "grade_order"), on="unit_id", how="left"
 )
 st.write(
     t(
@@ -49,8 +49,8 @@ show(
         "score_interval": "c_score_interval",
         "rank_spread": "c_spread",
     },
-    height=600,
     decimals={"score": ctx.decimals},
+    every_row=True,  # the bottom of the ranking as visible as its top
 )
 if ctx.info.parameters:
     with st.expander(t("sens_params")):

@@ -8,6 +8,7 @@ from ui.auth import current_user
 from ui.context import db_path, q, source
 from ui.i18n import t, value_label
 from ui.page import start
+from ui.state import to_url
 from ui.tables import show
 
 from evaluator.appeals import FRAME_SCHEMA, AppealError, file_appeal, list_appeals
@@ -25,9 +26,13 @@ if user is not None and user.role == "unit":  # a unit sees its own profile, nob
         st.warning(t("unit_not_in_run", unit=user.unit_id or "—"))
         st.stop()
     ids = [str(user.unit_id)]
+# `?unit=ID` (a link from the overview, a shared address) names the unit when it is new to this
+# session; afterwards the picker wins, and the address follows it.
+wanted = st.query_params.get("unit")
+if wanted in ids and wanted != st.session_state.get("profile_unit_url"):
+    st.session_state["profile_unit"] = wanted
 if st.session_state.get("profile_unit") not in ids:
-    wanted = st.query_params.get("unit")
-    st.session_state["profile_unit"] = wanted if wanted in ids else ids[0]
+    st.session_state["profile_unit"] = ids[0]
 unit = st.selectbox(
     t("pick_unit"),
     ids,
@@ -35,6 +40,8 @@ unit = st.selectbox(
     key="profile_unit",
     disabled=len(ids) == 1,
 )
+st.session_state["profile_unit_url"] = unit
+to_url("unit", unit)
 
 s = q("unit_summary", ctx.run_id, unit, lang=ctx.lang)
 m = st.columns(4)
@@ -43,7 +50,7 @@ m[0].metric(t("m_score"), f"{s['score']:.{d}f}" if s["score"] is not None else "
 m[1].metric(t("m_rank"), t("m_rank_value", rank=s["rank"], n=s["units_scored"]))
 m[2].metric(t("m_grade"), s["grade_name"] or "—")
 m[3].metric(t("m_coverage"), f"{s['coverage']:.0%}" if s["coverage"] is not None else "—")
-veto = t("veto_applied", veto=s["veto"]) if s["veto"] else ""
+veto = t("veto_applied", veto=s["veto_name"]) if s["veto"] else ""
 st.caption(
     t(
         "adjustments",
@@ -133,14 +140,21 @@ evidence = {e: value_label(e) for e in rows["evidence"].unique().to_list()}
 left, right = st.columns(2)
 with left:
     st.subheader(t("contrib_chart"))
-    st.plotly_chart(charts.contributions(rows, evidence), width="stretch")
+    st.plotly_chart(charts.contributions(rows, evidence, d), width="stretch")
 with right:
     st.subheader(t("trend"))
     trend: pl.DataFrame = q("unit_trend", ctx.run_id, unit)
     if trend.height < 2:
         st.info(t("trend_single"))
     if trend.height:
-        st.plotly_chart(charts.trend(trend), width="stretch")
+        grades = q("grade_distribution", ctx.run_id, lang=ctx.lang)
+        trend = trend.join(
+            grades.select("grade", "grade_name"), on="grade", how="left", maintain_order="left"
+        )
+        st.plotly_chart(
+            charts.trend(trend, q("score_scale", ctx.run_id), d), width="stretch"
+        )
+        st.caption(t("trend_axis"))
 
 st.subheader(t("satisfaction"))
 sat: pl.DataFrame = q("unit_satisfaction", ctx.run_id, unit, lang=ctx.lang)

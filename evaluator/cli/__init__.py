@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup, TyperOption
 
+from evaluator import __version__
 from evaluator.cli import (
     data_cmds,
     demo_cmds,
@@ -19,8 +22,33 @@ from evaluator.cli import (
     user_cmds,
 )
 from evaluator.cli.common import err_console
+from evaluator.errors import EvaluatorError
+
+
+def _flag_type(option: TyperOption, ctx: Any) -> str | None:
+    """No `<bool>` after a flag in --help (Typer 0.2x prints one): a flag takes no value."""
+    return None if option.is_flag else _TYPE_OF(option, ctx)
+
+
+_TYPE_OF = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign,assignment]
+
+
+class _Commands(TyperGroup):
+    """The root group: every user error (`EvaluatorError`) is explained here, once, for every
+    command; commands catch only what they print specially (all of a scheme's issues, the
+    rejected rows of a batch)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvaluatorError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(exc.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="evaluator",
     help="Outcome-first performance evaluation: validate and lint schemes, load data, score, "
     "export and browse results.",
@@ -31,8 +59,18 @@ app = typer.Typer(
 
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"evaluator {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="print the version and exit / 显示版本")] = False,
+) -> None:
     """Outcome-first performance evaluation for the public sector."""
 
 

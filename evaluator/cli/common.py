@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +16,9 @@ class Lang(StrEnum):
     en = "en"
     zh = "zh"
 
+
+DbOpt = Annotated[Path, typer.Option(
+    "--db", help="DuckDB file / 数据库文件")]
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -130,7 +130,8 @@ def check(
     period: Annotated[str | None, typer.Option(
         "--period", help="period to check, e.g. 2026 (default: the scheme's year)")] = None,
     strict: Annotated[bool, typer.Option(
-        "--strict", help="exit 1 when anything is missing")] = False,
+        "--strict", help="exit 1 when anything is missing (a period without any data always "
+        "exits 1)")] = False,
 ) -> None:
     """Which units lack which data before scoring (评分前数据完整性检查)."""
     from evaluator.completeness import check_completeness
@@ -151,7 +152,7 @@ def check(
     from evaluator.completeness import render
 
     render(report, console)
-    if strict and not report.ok:
+    if report.no_data or (strict and not report.ok):  # no data at all: exit 1, as `score` does
         raise typer.Exit(1)
 
 

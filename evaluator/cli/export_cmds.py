@@ -14,12 +14,12 @@ from rich.table import Table
 
 from evaluator.appeals import AppealError, file_appeal, list_appeals, resolve_appeal
 from evaluator.appstore import AppStoreError, app_db_path, connect_app
-from evaluator.cli.common import Lang, console, err_console, fail
+from evaluator.cli.common import DbOpt, Lang, console, err_console, fail
 from evaluator.export import ExportError, export_run
 from evaluator.export import Progress as ExportProgress
 from evaluator.export.runinfo import resolve_run
 from evaluator.labels import Group, label
-from evaluator.store import StoreError, connect
+from evaluator.store import DEFAULT_DB, StoreError, connect
 
 
 class Fmt(StrEnum):
@@ -48,13 +48,12 @@ class _Bar(ExportProgress):
         self.progress.update(self.task, advance=n, description=label)
 
 
-DbOpt = Annotated[Path, typer.Option("--db", help="data database (DuckDB file)")]
 
 
 def export(
-    db: DbOpt,
     fmt: Annotated[Fmt, typer.Option("--format", help="xlsx | csv | parquet")],
     out: Annotated[Path, typer.Option("--out", help="folder to write into (created if needed)")],
+    db: DbOpt = DEFAULT_DB,
     run: Annotated[str | None, typer.Option("--run", help="run id; latest when left out")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="headers: en ids or zh")] = Lang.en,
     encoding: Annotated[Encoding, typer.Option("--encoding", help="CSV encoding")] = Encoding.utf8,
@@ -110,7 +109,7 @@ def _data(db: Path) -> duckdb.DuckDBPyConnection:
 
 @appeals_app.command("list")
 def appeals_list(
-    db: DbOpt,
+    db: DbOpt = DEFAULT_DB,
     run: Annotated[str | None, typer.Option("--run")] = None,
     unit: Annotated[str | None, typer.Option("--unit")] = None,
     status: Annotated[str | None, typer.Option("--status", help="open|accepted|rejected")] = None,
@@ -154,9 +153,9 @@ def appeals_list(
 
 @appeals_app.command("file")
 def appeals_file(
-    db: DbOpt,
     unit: Annotated[str, typer.Option("--unit", help="the unit that contests")],
     reason: Annotated[str, typer.Option("--reason", help="why the line is wrong")],
+    db: DbOpt = DEFAULT_DB,
     run: Annotated[str | None, typer.Option("--run", help="run id; latest when left out")] = None,
     indicator: Annotated[str | None, typer.Option("--indicator", help="indicator id")] = None,
     event: Annotated[str | None, typer.Option("--event", help="event id (veto, bonus…)")] = None,
@@ -193,8 +192,8 @@ def appeals_file(
 @appeals_app.command("resolve")
 def appeals_resolve(
     appeal_id: Annotated[int, typer.Argument(help="appeal number from `appeals list`")],
-    db: DbOpt,
     note: Annotated[str, typer.Option("--note", help="the office's note or reason")],
+    db: DbOpt = DEFAULT_DB,
     accept: Annotated[bool, typer.Option("--accept", help="needs --batch, --rescore-run")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="--note gives the reason")] = False,
     batch: Annotated[int | None, typer.Option("--batch", help="correction batch id")] = None,

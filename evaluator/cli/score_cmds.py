@@ -8,14 +8,14 @@ from typing import Annotated
 
 import duckdb
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli.common import console, err_console, fail, warn
-from evaluator.runs import RunNotFound, diff_runs, list_runs, resolve_run, write_outputs
+from evaluator.cli.common import DbOpt, console, err_console, fail, warn
+from evaluator.runs import diff_runs, list_runs, resolve_run, write_outputs
 from evaluator.scheme import SchemeInvalid, load_scheme
-from evaluator.store import StoreError, connect
+from evaluator.store import DEFAULT_DB, connect
 
-DbOpt = Annotated[Path, typer.Option("--db", help="DuckDB file / 数据库文件")]
 SchemeOpt = Annotated[Path, typer.Option("--scheme", help="scheme YAML / 考核方案文件")]
 PeriodOpt = Annotated[str | None, typer.Option(
     "--period", help="year to score, e.g. 2026 (default: the scheme's year) / 考核年度")]
@@ -48,16 +48,24 @@ def _check_out_dir(out: Path) -> None:
         fail(f"--out {out}: the folder is not writable; choose another folder")
 
 
+StrictOpt = Annotated[bool, typer.Option(
+    "--strict", help="refuse the run when the scheme names a measure or question the store has "
+    "never seen (a misspelled id) / 方案引用库中不存在的数据项时拒绝计分")]
+
+
 def score(
-    db: DbOpt,
     scheme: SchemeOpt,
+    db: DbOpt = DEFAULT_DB,
     period: PeriodOpt = None,
     out: OutOpt = None,
     uncertainty: UncertaintyOpt = False,
     top: TopOpt = 10,
+    strict: StrictOpt = False,
 ) -> None:
     """Score every unit the scheme applies to and store the run. / 计分并保存本次结果。"""
     from evaluator.scoring import ScoringError, score_run
+    from evaluator.scoring.engine import DuckDBEngine
+    from evaluator.scoring.sources import unknown_sources
 
     try:
         loaded = load_scheme(scheme)
@@ -70,11 +78,13 @@ def score(
     period = str(period or s.year)
     if out is not None:
         _check_out_dir(out)  # before the run is stored: a bad --out must not leave a stray run
+    con = connect(db, create=False)
     try:
-        con = connect(db, create=False)
-    except StoreError as exc:
-        fail(str(exc))
-    try:
+        unknown = [u.message() for u in unknown_sources(DuckDBEngine(con), s)]
+        if strict and unknown:
+            _print_unknown(unknown)
+            fail(f"--strict: {len(unknown)} indicator source(s) not in the store; nothing was "
+                 "scored. Fix the ids in the scheme (or load the data) / 严格模式：未计分")
         try:
             run_id = score_run(con, loaded, period, uncertainty=uncertainty,
                                params={"scheme_file": str(scheme.resolve())}, publish_snapshot=False)
@@ -86,15 +96,27 @@ def score(
         _print_lint(con, run_id)
         note = con.execute("SELECT note FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
         for line in (note or "").splitlines():
-            warn(line)
+            if line not in unknown:
+                warn(line)
         _print_league(con, run_id, s.scale.decimals, top, f"{s.name.zh} / {s.name.en} — {period}")
         if out is not None:
             paths = write_outputs(con, run_id, out)
             console.print(f"[green]✓[/] wrote {', '.join(str(p) for p in paths)}")
         console.print(f"[green]✓[/] run {run_id} stored in {db} / 结果已保存")
         _publish_snapshot(con, db)
+        if unknown:  # last, so it is what the office reads when the command ends
+            _print_unknown(unknown)
+            err_console.print("[bold red]these indicators scored no unit; the warnings are stored "
+                              f"with run {run_id} (`--strict` refuses such a run) "
+                              "/ 以上指标未能计分，警告已随结果保存[/]")
     finally:
         con.close()
+
+
+def _print_unknown(messages: list[str]) -> None:
+    err_console.rule("[bold red]WARNING / 警告[/]", style="red")
+    for m in messages:
+        err_console.print(f"[bold red]![/] {escape(m)}")
 
 
 def _publish_snapshot(con: duckdb.DuckDBPyConnection, db: Path) -> None:
@@ -128,27 +150,35 @@ def _print_lint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 def _print_league(con: duckdb.DuckDBPyConnection, run_id: str, decimals: int, top: int,
                   title: str) -> None:
+    """The first `top` rows; with the score and rank intervals when the run computed them."""
     if top == 0:
         return
     rows = con.execute(
-        "SELECT rank, unit_id, unit_name, score, grade, rank_declared FROM run_scores "
+        "SELECT rank, unit_id, unit_name, score, grade, rank_declared, score_low, score_high, "
+        "rank_low, rank_high FROM run_scores "
         "WHERE run_id = ? ORDER BY rank NULLS LAST, unit_id LIMIT ?", [run_id, top]).fetchall()
+    intervals = any(r[6] is not None for r in rows)
     table = Table(title=title)
     for header in ("排名 Rank", "单位 Unit", "名称 Name", "得分 Score", "等次 Grade",
                    "原权重排名 Declared-weight rank"):
-        table.add_column(header)
-    for rank, unit_id, name, value, grade, rank_declared in rows:
-        table.add_row(_fmt(rank), str(unit_id), _fmt(name), _fmt(value, decimals), _fmt(grade),
+        table.add_column(header, no_wrap=header.startswith(("排名", "得分")))
+    for rank, unit_id, name, value, grade, rank_declared, lo, hi, rlo, rhi in rows:
+        shown_rank, shown_score = _fmt(rank), _fmt(value, decimals)
+        if intervals:  # the interval beside the value: one glance, no extra columns
+            shown_rank += f" ({_fmt(rlo)}–{_fmt(rhi)})"
+            shown_score += f" ({_fmt(lo, decimals)}–{_fmt(hi, decimals)})"
+        table.add_row(shown_rank, str(unit_id), _fmt(name), shown_score, _fmt(grade),
                       _fmt(rank_declared))
     console.print(table)
+    if intervals:
+        console.print("(low–high): score and rank with every survey index at the ends of its 95% "
+                      "interval; units whose rank intervals overlap are not reliably different "
+                      "/ 括号内为区间，区间重叠的单位名次差异不可靠")
 
 
-def runs(db: DbOpt) -> None:
+def runs(db: DbOpt = DEFAULT_DB) -> None:
     """List stored runs, newest first. / 列出已保存的计分结果。"""
-    try:
-        con = connect(db, read_only=True)
-    except StoreError as exc:
-        fail(str(exc))
+    con = connect(db, read_only=True)  # a StoreError is explained by evaluator.cli.main
     try:
         frame = list_runs(con)
     finally:
@@ -168,17 +198,12 @@ def runs(db: DbOpt) -> None:
     console.print(table)
 
 
-def diff(run_a: RunArg, run_b: RunArg, db: DbOpt, all_units: AllOpt = False) -> None:
+def diff(run_a: RunArg, run_b: RunArg, db: DbOpt = DEFAULT_DB, all_units: AllOpt = False
+         ) -> None:
     """Rank and score changes from RUN_A to RUN_B. / 比较两次计分的排名与得分变化。"""
+    con = connect(db, read_only=True)  # StoreError, RunNotFound: explained by evaluator.cli.main
     try:
-        con = connect(db, read_only=True)
-    except StoreError as exc:
-        fail(str(exc))
-    try:
-        try:
-            a, b = resolve_run(con, run_a), resolve_run(con, run_b)
-        except RunNotFound as exc:
-            fail(str(exc))
+        a, b = resolve_run(con, run_a), resolve_run(con, run_b)
         frame = diff_runs(con, a, b)
     finally:
         con.close()

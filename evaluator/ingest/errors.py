@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from evaluator.errors import EvaluatorError
+
 
 @dataclass(frozen=True)
 class RowProblem:
@@ -33,11 +35,11 @@ class IngestResult:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-class IngestError(Exception):
+class IngestError(EvaluatorError):
     """The file cannot be read at all (missing, not a CSV/Parquet/XLSX, corrupt, unknown kind)."""
 
 
-class IngestRejected(Exception):
+class IngestRejected(EvaluatorError):
     """The file was read but some rows or columns are invalid; nothing of it was stored.
 
     `reasons` holds the first problems (row, column, reason); `total` counts all of them and

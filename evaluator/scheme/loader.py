@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from evaluator.errors import EvaluatorError
 from evaluator.scheme.checks import Loc, cross_check, format_path
 from evaluator.scheme.hints import yaml_hints
 from evaluator.scheme.messages import message
@@ -40,7 +41,7 @@ class SchemeIssue:
         return f"{where}{at}: {self.message}"
 
 
-class SchemeInvalid(Exception):
+class SchemeInvalid(EvaluatorError):
     """Raised with *all* issues found, so the office fixes the file in one pass."""
 
     def __init__(self, issues: Sequence[SchemeIssue]):

@@ -11,6 +11,7 @@ the file but was replaced, grade order next to a replaced grade are dropped).
 from __future__ import annotations
 
 import copy
+import difflib
 from itertools import count
 from typing import Any
 
@@ -84,6 +85,9 @@ def _patch(work: Any, loc: Loc, kind: str, fresh: Any, tainted: list[Loc]) -> bo
         parent = _get(work, loc[:-1])
         if isinstance(parent, dict):
             parent.pop(loc[-1], None)
+        meant = _meant_field(loc)
+        if meant is not None:  # `wieght: 30` dropped leaves the default weight: not a real sum
+            tainted.append((*loc[:-1], meant))
         return True
     k = max((i for i, p in enumerate(loc) if isinstance(p, int) and i and loc[i - 1] in ENTITIES),
             default=None)
@@ -99,6 +103,22 @@ def _patch(work: Any, loc: Loc, kind: str, fresh: Any, tainted: list[Loc]) -> bo
     container[entity[-1]] = _placeholder(what, next(fresh))
     tainted.append(entity)
     return True
+
+
+def _meant_field(loc: Loc) -> str | None:
+    """The field a misspelled key most likely meant (its value is missing from the copy)."""
+    k = max((i for i, p in enumerate(loc) if isinstance(p, int) and i and loc[i - 1] in ENTITIES),
+            default=None)
+    if k is None:
+        model: type[BaseModel] = Scheme
+        if len(loc) != 1:
+            return None
+    elif k + 2 == len(loc):
+        model = MODELS[str(loc[k - 1])]
+    else:
+        return None  # deeper (a rule's parameter): only that part is patched
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _patch_field(node: Any, model: type[BaseModel], field: str | int, fresh: Any,
@@ -141,8 +161,9 @@ def _affected(loc: Loc, patched: Loc) -> bool:
         return True  # inside a replaced part
     if patched[-1:] in (("direction",), ("transform",)) and loc[: len(patched) - 1] == patched[:-1]:
         return True  # the rule's parameters are checked against the direction and the log
-    if loc and loc[-1] == "total_points":
-        return patched[: len(loc) - 1] == loc[:-1]  # a sum over a patched subtree
+    if loc and loc[-1] == "total_points":  # a sum over a patched weight (or a replaced node)
+        weighty = isinstance(patched[-1], int) or patched[-1] in ("weight", "total_points")
+        return weighty and patched[: len(loc) - 1] == loc[:-1]
     if loc == ("dimensions",) or (len(loc) >= 2 and loc[-2] == "dimensions"):
         return patched[: len(loc)] == loc  # "all children have weight 0"
     # grade order, veto grades and scores depend on every grade and on the scale

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evaluator.errors import EvaluatorError
 
-class ScoringError(Exception):
+
+class ScoringError(EvaluatorError):
     """The run cannot be made as asked; the message says why and what to do."""

@@ -38,6 +38,7 @@ from evaluator.scoring.grades import (
     ranks_sql,
 )
 from evaluator.scoring.rules import INDICATOR_SCORES, STATS, score_indicators
+from evaluator.scoring.sources import unknown_sources
 from evaluator.scoring.values import (
     META,
     RAW,
@@ -108,6 +109,7 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
             ) -> list[str]:
     """Run every step into temporary tables. Returns warnings for the run's note."""
     warnings = check_period(scheme, period)
+    warnings += [u.message() for u in unknown_sources(engine, scheme)]  # recorded in the note
     n_units = build_units(engine, scheme)
     if n_units == 0:
         present = engine.fetch_polars(sql(

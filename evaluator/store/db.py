@@ -9,23 +9,25 @@ from pathlib import Path
 
 import duckdb
 
+from evaluator.errors import EvaluatorError
 from evaluator.store.migrations import MIGRATIONS
 
 DEFAULT_DB = Path("data/evaluator.duckdb")
 
 
-class StoreError(Exception):
+class StoreError(EvaluatorError):
     """The database cannot be opened or migrated; the message says what to do."""
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    # fetchall: a result left open by fetchone() blocks the connection's next relation query
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists or not exists[0][0]:
         return 0
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-    return int(row[0]) if row else 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
+    return int(row[0][0]) if row else 0
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 from helpers.browser import SCHEME, evaluator, open_page, settle, shot
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +82,8 @@ def test_compare_page_interaction(serve, dashboard_db, page):
     page.locator('[data-testid="stMarkdownContainer"] li').nth(3).wait_for()
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
     assert names[3] in summary.nth(3).inner_text()
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # radar, indicator bars
+    # radar, indicator bars (expect retries: the previous run's elements leave the DOM late)
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
     shot(page, "compare_interaction_en")
 
 
@@ -113,6 +115,8 @@ def test_score_while_serving_shows_the_new_run(serve, dashboard_db, page):
 def test_login_on_without_users_explains_how_to_add_one(serve, dashboard_db, page):
     server = serve(dashboard_db)
     open_page(page, f"{server.url}/?lang=en", "Sign-in needs a user")
+    # code blocks are drawn by a lazily loaded component: wait for the last one
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text("--no-auth")
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "--no-auth" in body and "users" in body
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
