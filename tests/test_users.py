@@ -257,7 +257,7 @@ def gate_db(dash_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _fresh(db: Path) -> None:
     """No users, no log: the state each gate test starts from."""
-    for p in db.parent.glob(db.stem + ".app.db*"):
+    for p in db.parent.glob(db.name + ".app.db*"):
         p.unlink()
 
 
