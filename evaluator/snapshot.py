@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from evaluator.store.db import StoreError, check_db_path
+
 SNAPSHOT_DIR = "snapshots"
 
 
@@ -115,6 +117,10 @@ def publish_snapshot(db_path: str | Path) -> Path:
         raise SnapshotError(
             f"{db}: no such database; run `evaluator ingest` or `evaluator demo` first"
         )
+    try:
+        check_db_path(db)
+    except StoreError as exc:
+        raise SnapshotError(str(exc)) from None
     final = snapshot_path(db)
     tmp = _temp_beside(final)
     con = duckdb.connect()

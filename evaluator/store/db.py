@@ -120,11 +120,11 @@ def reclaim(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     DuckDB writes a large uncommitted batch straight into the file; after a kill those blocks
     are free but the file keeps its size until a checkpoint, which truncates free blocks at the
     end. So when the file is larger than its used blocks (or a WAL is left over), checkpoint."""
-    row = con.execute("SELECT block_size, total_blocks FROM pragma_database_size() "
-                      "WHERE database_name = current_database()").fetchone()
-    if row is None:
+    rows = con.execute("SELECT block_size, total_blocks FROM pragma_database_size() "
+                       "WHERE database_name = current_database()").fetchall()
+    if not rows:
         return
-    block, blocks = int(row[0]), int(row[1])
+    block, blocks = int(rows[0][0]), int(rows[0][1])
     wal = path.with_name(path.name + ".wal")
     slack = 2 * block + (1 << 16)  # the three file headers and the block being filled
     if (wal.exists() and wal.stat().st_size) or path.stat().st_size > blocks * block + slack:
@@ -132,6 +132,12 @@ def reclaim(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 FULL_MARKERS = ("no space left", "file too large", "disk quota", "not enough space")
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """An I/O failure of the disk (full, quota, read-only), not of the data written."""
+    return isinstance(exc, duckdb.IOException | OSError) or any(
+        m in str(exc).lower() for m in FULL_MARKERS)
 
 
 def storage_hint(exc: BaseException) -> str:
