@@ -36,7 +36,8 @@ users_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOpt = Annotated[Path, typer.Option("--db", help="data database; users live in <db file name>.app.db beside it")]
+DbOpt = Annotated[Path, typer.Option(
+    "--db", help="data database; users live in <db file name>.app.db beside it")]
 StdinOpt = Annotated[
     bool,
     typer.Option("--password-stdin", help="read the password from the first line of stdin"),
