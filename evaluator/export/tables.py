@@ -241,6 +241,7 @@ def _batch_descriptions(ctx: ExportContext) -> list[tuple[int, str]]:
 # --------------------------------------------------------------------------- queries
 
 Query = Callable[[ExportContext], tuple[str, list[Any]]]
+NO_DATA = {"zh": "无数据", "en": "no data"}  # the grade shown for a unit without any own data
 
 
 def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
@@ -249,7 +250,8 @@ def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
         f"""
         SELECT s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score, s.score_low,
                s.score_high, s.rank, s.rank_low, s.rank_high, s.peer_rank, s.grade,
-               g.name_{ctx.lang} AS grade_name,
+               COALESCE(g.name_{ctx.lang}, CASE WHEN s.score IS NULL
+                   THEN '{NO_DATA[ctx.lang]}' END) AS grade_name,
                s.grade_reason, s.base_score, s.bonus, s.deduction, s.veto, s.score_declared,
                s.rank_declared, s.coverage, f.flags, ?::VARCHAR AS scheme_warning
         FROM run_scores s

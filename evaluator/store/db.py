@@ -120,6 +120,8 @@ def reclaim(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     DuckDB writes a large uncommitted batch straight into the file; after a kill those blocks
     are free but the file keeps its size until a checkpoint, which truncates free blocks at the
     end. So when the file is larger than its used blocks (or a WAL is left over), checkpoint."""
+    if not path.is_file():  # ":memory:"
+        return
     rows = con.execute("SELECT block_size, total_blocks FROM pragma_database_size() "
                        "WHERE database_name = current_database()").fetchall()
     if not rows:
