@@ -497,3 +497,104 @@ def test_a_huge_scale_is_refused_by_score_before_the_engine(tmp_path: Path, demo
     assert result.exit_code == 1 and "too large" in result.output, result.output
     assert "Binder" not in result.output
     _no_traceback(result)
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@pytest.fixture(scope="module")
+def sparse_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Demo data for 10 units plus 0998 (survey answers only) and 0999 (no data at all),
+    loaded and scored through the CLI with --out."""
+    tmp = tmp_path_factory.mktemp("sparse")
+    files = generate(tmp / "demo", units=10, seed=11)
+    units = pl.read_csv(files.path("units"), infer_schema=False)
+    extra = units.head(2).with_columns(unit_id=pl.Series(["0998", "0999"]),
+                                       name=pl.Series(["只有问卷镇", "空白镇"]))
+    pl.concat([units, extra]).write_csv(files.path("units"))
+    surveys = pl.read_csv(files.path("surveys"), infer_schema=False)
+    first = surveys["unit_id"][0]
+    mine = surveys.filter(pl.col("unit_id") == first).with_columns(
+        unit_id=pl.lit("0998"), response_id=pl.col("response_id") + "-0998")
+    pl.concat([surveys, mine]).write_csv(files.path("surveys"))
+    db = tmp / "sparse.duckdb"
+    for kind in ("units", "questions", "outcomes", "surveys", "targets", "events"):
+        result = ingest(db, kind, files.path(kind))
+        assert result.exit_code == 0, result.output
+    out = tmp / "out"
+    result = cli("score", "--db", db, "--scheme", SCHEME, "--period", "2026", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "0999" in result.output  # the run says which units it could not score
+    return db, out
+
+
+def test_a_unit_without_any_data_gets_no_score_rank_or_grade(sparse_db):
+    db, out = sparse_db
+    scores = pl.read_csv(out / "scores.csv", infer_schema=False)
+    blank = scores.filter(pl.col("unit_id") == "0999").row(0, named=True)
+    assert blank["score"] is None and blank["rank"] is None and blank["grade"] is None
+    ranked = scores.filter(pl.col("unit_id") != "0999")
+    assert ranked["score"].null_count() == 0
+    assert sorted(ranked["rank"].cast(int).to_list())[0] == 1
+    assert int(ranked["rank"].cast(int).max()) <= ranked.height
+    # the excellent quota counts the 11 units with a score, not the one without
+    assert (scores["grade"] == "excellent").sum() <= int(0.2 * ranked.height)
+    indicators = pl.read_csv(out / "indicator_scores.csv", infer_schema=False)
+    none = indicators.filter(pl.col("unit_id") == "0999")
+    assert none.height > 0 and none["score"].null_count() == none.height
+    assert none["raw_value"].null_count() == none.height
+    con = duckdb.connect(str(db), read_only=True)
+    flags = con.execute("SELECT DISTINCT flags FROM run_indicator_scores WHERE unit_id = '0999'"
+                        ).fetchall()
+    dims = con.execute("SELECT count(*) FROM run_dimension_scores WHERE unit_id = '0999' "
+                       "AND score IS NOT NULL").fetchall()[0][0]
+    con.close()
+    assert all("no_own_data" in (f or "") for (f,) in flags), flags
+    assert dims == 0
+
+
+def test_a_unit_is_scored_only_on_the_dimensions_it_has_data_on(sparse_db):
+    db, _ = sparse_db
+    con = duckdb.connect(str(db), read_only=True)
+    rows = dict(con.execute(
+        "SELECT dimension_id, score FROM run_dimension_scores WHERE unit_id = '0998'").fetchall())
+    imputed = con.execute(
+        "SELECT count(*) FROM run_indicator_scores WHERE unit_id = '0998' AND imputed"
+    ).fetchall()[0][0]
+    score = con.execute("SELECT score FROM run_scores WHERE unit_id = '0998'").fetchall()[0][0]
+    con.close()
+    assert rows.get("satisfaction") is not None
+    assert all(v is None for k, v in rows.items() if k != "satisfaction"), rows
+    assert imputed == 0  # nothing imputed where the unit has no own data
+    assert score is not None
+
+
+def test_exports_and_dashboard_show_no_data_for_the_unit_without_any(sparse_db, tmp_path,
+                                                                       monkeypatch):
+    db, _ = sparse_db
+    for fmt in ("xlsx", "csv", "parquet"):
+        result = cli("export", "--db", db, "--format", fmt, "--lang", "zh",
+                     "--out", tmp_path / fmt)
+        assert result.exit_code == 0, result.output
+    card = (tmp_path / "xlsx" / "cards" / "zh" / "0999.html").read_text(encoding="utf-8")
+    assert "无数据" in card
+    summary = pl.read_csv(next((tmp_path / "csv").glob("*summary*.csv")), infer_schema=False)
+    assert "无数据" in summary.row(by_predicate=pl.col(summary.columns[0]) == "0999")
+    from streamlit.testing.v1 import AppTest
+
+    assert cli("publish", "--db", db).exit_code == 0
+    monkeypatch.setenv("EVALUATOR_DB", str(db))
+    monkeypatch.setenv("EVALUATOR_NO_AUTH", "1")
+    pages = ("views/overview.py", "views/compare.py", "views/unit.py", "views/scheme_health.py",
+             "views/data_quality.py", "views/sensitivity.py")
+    for lang, word in (("zh", "无数据"), ("en", "no data")):
+        for page in pages:
+            at = AppTest.from_file(str(ROOT / "dashboards" / "app.py"), default_timeout=60)
+            at.query_params["lang"] = lang
+            if page != "views/overview.py":
+                at.switch_page(page)
+            at.run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+            if page == "views/overview.py":
+                shown = " ".join(str(df.value) for df in at.dataframe)
+                assert word in shown, shown[:2000]
