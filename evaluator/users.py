@@ -369,17 +369,6 @@ def _recent_failures(con: sqlite3.Connection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def throttled(db: str | Path, name: str) -> bool:
-    """Has `name` (existing or not) failed too often lately to be tried again now?"""
-    if not _store_exists(db):
-        return False
-    con = _open(db, create=False)
-    try:
-        return _recent_failures(con, name.strip()) >= MAX_FAILURES
-    finally:
-        con.close()
-
-
 def verify(db: str | Path, name: str, password: str) -> User | None:
     """The user if `name` + `password` may sign in now, else None (see `sign_in`)."""
     return sign_in(db, name, password)[0]
