@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import signal
 import socket
 import sqlite3
@@ -359,14 +360,14 @@ def test_port_check_ignores_time_wait_but_not_a_listener():
     server.close()
     time.sleep(0.2)
     client.close()
-    out = subprocess.run(["ss", "-tan", f"sport = :{port}"], capture_output=True, text=True)
-    assert "TIME-WAIT" in out.stdout or out.returncode != 0
+    if shutil.which("ss"):  # the port really has a connection in TIME_WAIT
+        out = subprocess.run(["ss", "-tan", f"sport = :{port}"], capture_output=True, text=True)
+        assert "TIME-WAIT" in out.stdout, out.stdout
     assert _port_free(port)
 
 
 @pytest.mark.slow
 def test_dashboard_restarts_on_a_port_in_time_wait(tmp_path: Path, demo_db: Path):
-    import shutil
     import urllib.request
 
     db = tmp_path / "evaluator.duckdb"
@@ -491,7 +492,6 @@ def test_a_huge_scale_is_refused_by_score_before_the_engine(tmp_path: Path, demo
     path = _scheme_with(tmp_path, "s.yaml", SCHEME.read_text(encoding="utf-8").replace(
         "scale: {min: 0, max: 100, decimals: 2}", "scale: {min: -1.0e+308, max: 1.0e+308}"))
     db = tmp_path / "s.duckdb"
-    import shutil
     shutil.copy(demo_db, db)
     result = cli("score", "--db", db, "--scheme", path, "--period", "2026")
     assert result.exit_code == 1 and "too large" in result.output, result.output
