@@ -184,7 +184,8 @@ def csv_bytes(draw) -> tuple[str, bytes, str | None]:
         data = data[: draw(st.integers(0, len(data)))]
     elif damage == "random":
         data = draw(st.binary(min_size=0, max_size=4096))
-    given_encoding = draw(st.sampled_from([None] * 6 + ["cp1252", "gb18030", "shift_jis"]))
+    given_encoding = draw(st.sampled_from([None] * 6 + ["cp1252", "gb18030", "shift_jis",
+                                                        "utf-16", "utf-8", "rot13", "nope"]))
     return kind, data, given_encoding
 
 

@@ -152,8 +152,12 @@ def test_encoding_option_reads_latin1_verbatim(tmp_path: Path):
     assert con.execute("SELECT name, encoding FROM units JOIN load_batches USING (batch_id)"
                        ).fetchall() == [("Québec", "cp1252")]
     con.close()
-    unknown = ingest(db, "units", path, "--encoding", "klingon", "--force")
-    assert unknown.exit_code == 1 and "unknown encoding" in unknown.output
+    for name in ("klingon", "rot13", "base64"):  # not a name, or not a text encoding
+        unknown = ingest(db, "units", path, "--encoding", name, "--force")
+        assert unknown.exit_code == 1 and "unknown encoding" in unknown.output, unknown.output
+    wrong = ingest(db, "units", path, "--encoding", "utf-16", "--force")  # no BOM: not UTF-16
+    assert wrong.exit_code == 1 and "not valid utf-16" in wrong.output, wrong.output
+    _no_traceback(wrong)
 
 
 def test_gb18030_everyday_chinese_is_still_recognised(tmp_path: Path):

@@ -55,12 +55,12 @@ def decodes(path: Path, encoding: str) -> int | None:
     for block in _chunks(path):
         try:
             decoder.decode(block)
-        except UnicodeDecodeError as exc:
-            return offset + max(exc.start, 0)
+        except UnicodeError as exc:  # UnicodeDecodeError, or e.g. UTF-16 without a BOM
+            return offset + max(getattr(exc, "start", 0), 0)
         offset += len(block)
     try:
         decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    except UnicodeError:
         return offset
     return None
 
@@ -94,7 +94,10 @@ def detect(path: Path, requested: str | None = None) -> str:
     with path.open("rb") as fh:
         head = fh.read(4)
     if requested:
-        name = codecs.lookup(requested).name  # LookupError: the caller names the option
+        info = codecs.lookup(requested)  # LookupError: the caller names the option
+        if not getattr(info, "_is_text_encoding", True):  # base64, zlib, rot13…: not a charset
+            raise LookupError(requested)
+        name = info.name
         if name == "utf-8" and head.startswith(codecs.BOM_UTF8):
             name = "utf-8-sig"
         bad = decodes(path, name)
@@ -133,7 +136,7 @@ def ambiguity(path: Path, bad: int) -> str:
         try:
             codecs.getincrementaldecoder(enc)().decode(probe, final=len(probe) < PROBE)
             shown = line.decode(enc)
-        except UnicodeDecodeError:
+        except UnicodeError:
             continue
         found.append(f"{enc} → {shown[:60]!r}")
     if not found:

@@ -80,7 +80,10 @@ def ingest_file(
     try:
         return _ingest(con, spec, path, db_path=db_path, force=force, rejects=rejects,
                        column_map=column_map, progress=progress, encoding=encoding)
-    except (duckdb.Error, OSError) as exc:  # the disk, a quota, permissions: not the file
+    except (duckdb.Error, OSError) as exc:
+        if not is_storage_error(exc):
+            raise  # a bug: the CLI reports it as one
+        # the disk, a quota, permissions: not the file
         raise IngestError(f"{path}: the load stopped: {_first_line(exc)}; {storage_hint(exc)}"
                           ) from None
 
