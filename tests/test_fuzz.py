@@ -310,3 +310,68 @@ def test_fuzz_scheme_loader(text: str) -> None:
         STATS["scheme crashes"] += 1
         raise AssertionError(f"crash: {type(exc).__name__}: {exc}") from exc
     STATS["scheme valid"] += 1
+
+
+# --------------------------------------------------------------------------- --db and the CLI
+
+
+@FUZZ
+@given(st.sampled_from(["random", "csv", "truncated_duckdb", "duckdb_magic", "empty"]),
+       st.binary(max_size=512))
+def test_fuzz_db_file(kind: str, noise: bytes) -> None:
+    """Whatever file `--db` names, the store opens it as a DuckDB database or refuses it."""
+    from evaluator.store import StoreError
+
+    STATS["db tried"] += 1
+    path = WORK / "fuzzdb.duckdb"
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+    data = {"random": noise, "csv": b"unit_id,name\n0101,x\n" + noise, "empty": b"",
+            "truncated_duckdb": DB.read_bytes()[: 4096 + len(noise)],
+            "duckdb_magic": b"\0" * 8 + b"DUCK" + noise}[kind]
+    path.write_bytes(data)
+    try:
+        connect(path).close()
+    except StoreError:
+        STATS["db rejected"] += 1
+        return
+    except Exception as exc:
+        STATS["db crashes"] += 1
+        raise AssertionError(f"crash: {type(exc).__name__}: {exc}") from exc
+    STATS["db opened"] += 1
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES // 4, 10))
+@given(csv_bytes(), st.sampled_from(["none", "input", "db", "txt", "folder", "csv"]),
+       st.sampled_from([[], ["--map", "x=unit_id"], ["--map", "bad"], ["--map", "MAPFILE"]]))
+def test_fuzz_cli_ingest(case: tuple[str, bytes, str | None], rejects: str,
+                         mapping: list[str]) -> None:
+    """The real command: exit 0 or 1 with a message, never a traceback or "internal error";
+    the input, the database, the map file and other files are never overwritten by rejects."""
+    from typer.testing import CliRunner
+
+    from evaluator.cli import app
+
+    STATS["cli tried"] += 1
+    kind, data, encoding = case
+    path = WORK / "cli.csv"
+    path.write_bytes(data)
+    mapfile = WORK / "map.txt"
+    mapfile.write_text("unit_id=unit_id\n")
+    txt = WORK / "notes.txt"
+    txt.write_text("keep")
+    target = {"none": None, "input": path, "db": DB, "txt": txt, "folder": WORK / "rj",
+              "csv": WORK / "rj.csv"}[rejects]
+    args = ["ingest", "--db", str(DB), "--kind", kind, str(path), "--force"]
+    args += ["--rejects", str(target)] if target else []
+    args += [str(mapfile) if m == "MAPFILE" else m for m in mapping]
+    args += ["--encoding", encoding] if encoding else []
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output, \
+        result.output
+    assert path.read_bytes() == data and txt.read_text() == "keep"
+    assert mapfile.read_text() == "unit_id=unit_id\n"
+    if rejects in ("input", "db"):
+        assert result.exit_code == 1  # refused (its inputs named), whatever else is wrong
+    STATS["cli rejected" if result.exit_code else "cli loaded"] += 1
