@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,8 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DATA_TABLES = ("units", "outcomes", "survey_responses", "targets", "events", "questions")
 STATS: Counter[str] = Counter()
+# a deep run (EVALUATOR_FUZZ_EXAMPLES=2000) outlasts the suite's 300 s per-test timeout
+pytestmark = pytest.mark.timeout(max(300, EXAMPLES))
 
 _TMP = tempfile.TemporaryDirectory(prefix="fuzz-")
 WORK = Path(_TMP.name)

@@ -602,3 +602,16 @@ def test_exports_and_dashboard_show_no_data_for_the_unit_without_any(sparse_db, 
             if page == "views/overview.py":
                 shown = " ".join(str(df.value) for df in at.dataframe)
                 assert word in shown, shown[:2000]
+
+
+def test_a_parquet_file_that_makes_the_reader_panic_is_rejected_whole(tmp_path: Path):
+    """Found by test_fuzz: a flipped byte in the footer makes polars panic in a worker thread
+    and end the batches early without an error; the row count the file declares catches it."""
+    db = tmp_path / "p.duckdb"
+    load_base(db)
+    before = fingerprint(db)
+    result = ingest(db, "outcomes", DATA / "outcomes_corrupt_footer.parquet")
+    assert result.exit_code == 1, result.output
+    assert "damaged" in result.output or "cannot be read" in result.output, result.output
+    _no_traceback(result)
+    assert fingerprint(db) == before

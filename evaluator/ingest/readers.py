@@ -40,6 +40,7 @@ class Source:
     est_rows: int
     _frame: pl.LazyFrame
     _diagnose: Callable[[], pl.DataFrame] | None = None  # rows at fault when the reader fails
+    exact_rows: bool = False  # est_rows is the file's own count (Parquet metadata, XLSX)
 
     def batches(self, rename: dict[str, str], rows: int) -> Iterator[pl.DataFrame]:
         """Mapped columns only, plus `_row` and `_blank` (every cell of the row, mapped or not,
@@ -48,21 +49,34 @@ class Source:
                                    for h in self.headers) if self.headers else pl.lit(False))
         lf = self._frame.select([pl.col(ROW), *[pl.col(h).alias(t) for h, t in rename.items()],
                                  blank.alias(BLANK)])
+        read = 0
         try:
-            yield from lf.collect_batches(chunk_size=rows)
-        except pl.exceptions.PolarsError as exc:
+            for batch in lf.collect_batches(chunk_size=rows):
+                read += batch.height
+                yield batch
+        except BaseException as exc:
+            if not unreadable(exc):
+                raise
             found = self._rows_at_fault()
             if found is not None and found.height:
                 raise BadRows(found) from None
             raise IngestError(
                 f"{self.path}: cannot be read as a table: {_first_line(exc)}") from None
+        if self.exact_rows and read != self.est_rows:
+            # a reader that fails in a worker thread may end early without an error
+            raise IngestError(
+                f"{self.path}: the file is damaged: it declares {self.est_rows} rows but only "
+                f"{read} could be read; export it again / 文件已损坏，声明 {self.est_rows} 行，"
+                f"只能读出 {read} 行")
 
     def _rows_at_fault(self) -> pl.DataFrame | None:
         if self._diagnose is None:
             return None
         try:
             return self._diagnose()
-        except pl.exceptions.PolarsError:  # the diagnosis is best effort; the caller explains
+        except BaseException as exc:  # the diagnosis is best effort; the caller explains
+            if not unreadable(exc):
+                raise
             return None
 
 
@@ -72,6 +86,14 @@ class BadRows(Exception):
     def __init__(self, problems: pl.DataFrame):
         super().__init__(f"{problems.height} row(s) cannot be read")
         self.problems = problems
+
+
+def unreadable(exc: BaseException) -> bool:
+    """Whether a reader failed on the file (not a bug of ours, not Ctrl+C): a polars or OS
+    error, or a panic of a Rust reader (polars, fastexcel) on a corrupt file, which pyo3 raises
+    as `PanicException`, a BaseException each extension module defines for itself."""
+    return isinstance(exc, pl.exceptions.PolarsError | OSError) or \
+        type(exc).__name__ == "PanicException"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -172,7 +194,9 @@ def _open_csv(path: Path, workdir: Path, encoding: str | None = None) -> Source:
         lf = pl.scan_csv(target, separator=sep, infer_schema=False, has_header=True,
                          raise_if_empty=False, truncate_ragged_lines=False)
         headers = lf.collect_schema().names()
-    except pl.exceptions.PolarsError as exc:
+    except BaseException as exc:
+        if not unreadable(exc):
+            raise
         found = _rows_or_none(lambda: _quote_and_ragged(target, sep, 1 << 30))
         if found is not None and found.height:
             raise BadRows(found) from None
@@ -188,7 +212,9 @@ def _open_csv(path: Path, workdir: Path, encoding: str | None = None) -> Source:
 def _rows_or_none(diagnose: Callable[[], pl.DataFrame]) -> pl.DataFrame | None:
     try:
         return diagnose()
-    except pl.exceptions.PolarsError:
+    except BaseException as exc:
+        if not unreadable(exc):
+            raise
         return None
 
 
@@ -292,12 +318,14 @@ def _open_parquet(path: Path) -> Source:
         lf = pl.scan_parquet(path)
         schema = lf.collect_schema()
         rows = lf.select(pl.len()).collect().item()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except BaseException as exc:
+        if not unreadable(exc):
+            raise
         raise IngestError(f"{path}: not a readable Parquet file: {_first_line(exc)}") from None
     lf, headers = _safe_names(lf.select([_as_text(n, t) for n, t in schema.items()]),
                               list(schema.names()))
     lf = lf.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
-    return Source(path, headers, "parquet", int(rows), lf)
+    return Source(path, headers, "parquet", int(rows), lf, exact_rows=True)
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -311,7 +339,9 @@ def _open_excel(path: Path) -> Source:
         reader = fastexcel.read_excel(str(path))
         sheet = reader.load_sheet(0, dtypes="string")
         df = sheet.to_polars()
-    except Exception as exc:  # fastexcel raises its own error types for corrupt files
+    except BaseException as exc:  # fastexcel raises its own error types for corrupt files
+        if not (isinstance(exc, Exception) or unreadable(exc)):
+            raise
         raise IngestError(f"{path}: not a readable spreadsheet: {_first_line(exc)}") from None
     df = df.with_columns(pl.col(c).cast(pl.String) for c in df.columns)
     lf, headers = _safe_names(df.lazy(), list(df.columns))
