@@ -40,4 +40,4 @@ bench: install
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/*.key data/demo data/rejects data/snapshots artifacts
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/*.key data/*.app.db data/*.app.db-wal data/*.app.db-shm data/demo data/rejects data/snapshots artifacts

@@ -1,21 +1,28 @@
 """The app store: what the application itself writes (appeals now; logins and drafts later).
 
-It is a small SQLite file beside the data DB (`data/evaluator.duckdb` → `data/evaluator.app.db`),
-never the data DB: scoring data stays append-only and reproducible, and the dashboard can write
-here while the data DB is published read-only. Schema changes are ordered migrations tracked in
-SQLite's `user_version`.
+It is a small SQLite file beside the data DB (`data/evaluator.duckdb` →
+`data/evaluator.duckdb.app.db`, named from the whole file name so `x.duckdb` and `x.db` never
+share one; an older `data/evaluator.app.db` is renamed on first use), created mode 600 because it
+holds password hashes, never the data DB: scoring data stays append-only and reproducible,
+and the dashboard can write here while the data DB is published read-only. Schema changes are
+ordered migrations tracked in SQLite's `user_version`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from evaluator.errors import EvaluatorError
+from evaluator.sidefiles import SideFileClash, side_file
 
 APP_SUFFIX = ".app.db"
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 MIGRATIONS: list[tuple[int, str]] = [
     (
@@ -86,9 +93,34 @@ class AppStoreError(EvaluatorError):
 
 
 def app_db_path(data_db: str | Path) -> Path:
-    """Where the app store of a data DB lives: same folder, same stem, `.app.db`."""
-    p = Path(data_db)
-    return p.with_name(p.stem + APP_SUFFIX)
+    """Where the app store of a data DB lives: same folder, the DB's whole name + `.app.db`
+    (an app store of an older version, named from the stem, is taken over; see sidefiles)."""
+    try:
+        return side_file(data_db, APP_SUFFIX, SQLITE_COMPANIONS, prepare=_fold_wal)
+    except SideFileClash as exc:
+        raise AppStoreError(str(exc)) from None
+
+
+def _fold_wal(path: Path) -> None:
+    """Checkpoint an SQLite file's WAL into it, so the file can be renamed on its own."""
+    con = sqlite3.connect(str(path), timeout=10)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file mode 600 (it holds password hashes), or tighten an existing one.
+
+    SQLite gives its `-wal` and `-shm` files the main file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            with contextlib.suppress(PermissionError):  # not ours: the owner keeps it
+                path.chmod(0o600)
 
 
 def connect_app(data_db: str | Path, *, create: bool = True) -> sqlite3.Connection:
@@ -96,7 +128,10 @@ def connect_app(data_db: str | Path, *, create: bool = True) -> sqlite3.Connecti
     path = app_db_path(data_db)
     if not create and not path.exists():
         raise AppStoreError(f"{path}: no app store yet (no appeals were ever filed)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _create_private(path)
+    except OSError as exc:
+        raise AppStoreError(f"{path}: cannot create the app store ({exc.strerror})") from None
     try:
         con = sqlite3.connect(str(path), timeout=10, isolation_level=None)
         con.row_factory = sqlite3.Row

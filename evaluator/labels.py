@@ -158,6 +158,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
     ),
     Group.value_status: _g(
         absent=("无记录", "No row"),
+        no_data=("无数据", "No data"),  # a unit without any own data: no score, rank or grade
         no_value=("无数据", "No value"),
         imputed=("已插补", "Imputed"),
         missing=("无数据", "No value"),

@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from evaluator.errors import EvaluatorError
+from evaluator.sidefiles import SideFileClash, side_file
 
 ENV_VAR = "EVALUATOR_SECRET"
 HASH_CHARS = 32  # 128 bits of the HMAC, hex
@@ -26,8 +27,13 @@ class PseudonymKeyError(EvaluatorError):
 
 
 def key_path(db: Path) -> Path:
-    """`data/evaluator.duckdb` → `data/evaluator.duckdb.key`."""
-    return db.with_name(db.name + ".key")
+    """`data/evaluator.duckdb` → `data/evaluator.duckdb.key` (from the whole file name, so
+    `x.duckdb` and `x.db` never share a key; a `data/evaluator.key` is taken over, see
+    sidefiles)."""
+    try:
+        return side_file(db, ".key")
+    except SideFileClash as exc:
+        raise PseudonymKeyError(str(exc)) from None
 
 
 class Pseudonymiser:

@@ -286,6 +286,8 @@ def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFra
     )
     return df.join(grades, on="grade", how="left").with_columns(
         pl.col("grade_name").fill_null(pl.col("grade"))
+        # no grade: the unit had no own data at all (see scoring/values.py MIN_COVERAGE)
+        .fill_null(pl.lit("无数据" if lang == "zh" else "no data"))
     )
 
 

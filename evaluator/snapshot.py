@@ -2,7 +2,8 @@
 
 DuckDB lets one process write a file or many processes read it, never both. The dashboard must
 stay up while `evaluator score` writes, so it never opens the main DB: it reads
-`<db dir>/snapshots/<db stem>.duckdb`, which a writer publishes after committing. The copy is made
+`<db dir>/snapshots/<db file name>` (the whole name, so `x.duckdb` and `x.db` in one folder never
+share a snapshot), which a writer publishes after committing. The copy is made
 by DuckDB itself (`COPY FROM DATABASE`, a consistent transaction), written to a temporary file in
 the same directory, checkpointed, made read-only and moved over the old snapshot with
 `os.replace`, so a reader sees either the old or the new snapshot, never half of one.
@@ -10,14 +11,17 @@ the same directory, checkpointed, made read-only and moved over the old snapshot
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
+import time
 import uuid
 from pathlib import Path
 
 import duckdb
 
 from evaluator.errors import EvaluatorError
+from evaluator.store.db import StoreError, check_db_path
 
 SNAPSHOT_DIR = "snapshots"
 
@@ -29,7 +33,7 @@ class SnapshotError(EvaluatorError):
 def snapshot_path(db_path: str | Path) -> Path:
     """Where the latest snapshot of `db_path` lives (it may not exist yet)."""
     db = Path(db_path)
-    return db.parent / SNAPSHOT_DIR / f"{db.stem}.duckdb"
+    return db.parent / SNAPSHOT_DIR / db.name
 
 
 def _sql_str(value: str) -> str:
@@ -56,8 +60,46 @@ def _swap_in(tmp: Path, final: Path) -> Path:
 
 
 def _temp_beside(final: Path) -> Path:
+    """A fresh temporary file beside `final`; stale ones of dead publishers are removed first."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    return final.with_name(f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.duckdb")
+    clean_stale(final)
+    return final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.duckdb")
+
+
+STALE_AFTER_S = 24 * 3600  # a temporary copy this old is stale even if its pid is alive again
+
+
+def clean_stale(final: Path) -> list[Path]:
+    """Delete temporary snapshots (and their WALs) left by a publisher that was killed.
+
+    A temporary file is named `.<snapshot name>.<pid>.<random>.tmp.duckdb` (older versions
+    used the DB's stem); it is stale when that process no longer runs, or after a day."""
+    removed = []
+    now = time.time()
+    for prefix in {final.name, final.stem}:
+        for tmp in final.parent.glob(f".{glob.escape(prefix)}.*.tmp.duckdb*"):
+            pid = tmp.name[len(prefix) + 2:].split(".", 1)[0]
+            try:
+                age = now - tmp.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if pid.isdigit() and (not _alive(int(pid)) or age > STALE_AFTER_S):
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
 
 
 def _discard(tmp: Path) -> None:
@@ -76,6 +118,10 @@ def publish_snapshot(db_path: str | Path) -> Path:
         raise SnapshotError(
             f"{db}: no such database; run `evaluator ingest` or `evaluator demo` first"
         )
+    try:
+        check_db_path(db)
+    except StoreError as exc:
+        raise SnapshotError(str(exc)) from None
     final = snapshot_path(db)
     tmp = _temp_beside(final)
     con = duckdb.connect()

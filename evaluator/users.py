@@ -4,7 +4,8 @@ Users live in the app store beside the data DB (`<db>.app.db`, table `users`), n
 DB. Passwords are stored only as `scrypt$n$r$p$salt$hash` (stdlib `hashlib.scrypt`, a random
 16-byte salt per password) and compared in constant time. Every administrative action and every
 sign-in attempt is appended to `user_log`; the log also throttles guessing (too many failures for
-one name in a short window refuse further attempts for that name, whether it exists or not).
+one name in a short window refuse further attempts for that name, whether it exists or not),
+atomically: see `sign_in`.
 
 Roles (`office`, `leadership`, `unit`) are stored for the "who may see what" step; a `unit` user
 names the one unit they belong to.
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from evaluator.appstore import AppStoreError, app_db_path, connect_app, write
 from evaluator.errors import EvaluatorError
+from evaluator.store.db import StoreError, check_db_path
 
 ROLES = ("office", "leadership", "unit")
 MIN_PASSWORD = 8
@@ -169,8 +171,20 @@ def password_problem(password: str, name: str = "") -> str | None:
 # --------------------------------------------------------------------------- store access
 
 
+def _store_exists(db: str | Path) -> bool:
+    try:
+        return app_db_path(db).exists()
+    except AppStoreError as exc:
+        raise UserError(str(exc)) from None
+
+
 def _open(db: str | Path, *, create: bool) -> sqlite3.Connection:
-    if not create and not app_db_path(db).exists():
+    try:
+        check_db_path(Path(db))
+        store = app_db_path(db)
+    except (StoreError, AppStoreError) as exc:
+        raise UserError(str(exc)) from None
+    if not create and not store.exists():
         raise UserError(
             f"{app_db_path(db)}: no users yet; add one with `evaluator users add NAME --role "
             f"office --db {db}` / 尚未添加任何用户"
@@ -324,7 +338,7 @@ def enable_user(db: str | Path, name: str) -> User:
 
 def list_users(db: str | Path) -> list[User]:
     """Every user in the app store beside `db`, by name (none when there is no store yet)."""
-    if not app_db_path(db).exists():
+    if not _store_exists(db):
         return []
     con = _open(db, create=False)
     try:
@@ -335,7 +349,7 @@ def list_users(db: str | Path) -> list[User]:
 
 def get_user(db: str | Path, name: str) -> User | None:
     """One user by name (ignoring case), or None."""
-    if not app_db_path(db).exists():
+    if not _store_exists(db):
         return None
     con = _open(db, create=False)
     try:
@@ -356,50 +370,50 @@ def _recent_failures(con: sqlite3.Connection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def throttled(db: str | Path, name: str) -> bool:
-    """Has `name` (existing or not) failed too often lately to be tried again now?"""
-    if not app_db_path(db).exists():
-        return False
-    con = _open(db, create=False)
-    try:
-        return _recent_failures(con, name.strip()) >= MAX_FAILURES
-    finally:
-        con.close()
-
-
 def verify(db: str | Path, name: str, password: str) -> User | None:
-    """The user if `name` + `password` may sign in now, else None (the reason is not told).
+    """The user if `name` + `password` may sign in now, else None (see `sign_in`)."""
+    return sign_in(db, name, password)[0]
 
-    Unknown names cost a hash check too, so timing does not tell whether a name exists. The
-    attempt is logged; after MAX_FAILURES failures in FAILURE_WINDOW the name is refused until
-    the window passes (or its password is reset).
+
+def sign_in(db: str | Path, name: str, password: str) -> tuple[User | None, str]:
+    """(user, "ok") when `name` + `password` may sign in now, else (None, "failed" | "throttled").
+
+    Every attempt is logged. The throttle is atomic: under SQLite's write lock the attempt is
+    first logged as a failure (so it counts at once) and only then, outside the lock, the
+    password is checked and the row turned into `signin_ok` if it matched. So however many
+    attempts arrive together, at most MAX_FAILURES full password checks run per FAILURE_WINDOW
+    for a name; the others are refused (logged `throttled`) without one. Unknown names cost a
+    hash check too, so timing does not tell whether a name exists.
     """
-    name = (name or "").strip()
-    if not name or not password or len(password) > MAX_PASSWORD:
-        return None
-    if not app_db_path(db).exists():
-        check_password(password, _DUMMY_HASH)
-        return None
+    name = (name or "").strip()[:64]
+    if not _store_exists(db):
+        check_password(password or "", _DUMMY_HASH)
+        return None, "failed"
     con = _open(db, create=False)
     try:
-        row = con.execute(_SELECT + " WHERE user_name = ?", [name]).fetchone()
-        throttle = _recent_failures(con, name) >= MAX_FAILURES
-        ok = check_password(password, row["password_hash"] if row else _DUMMY_HASH)
-        allowed = ok and row is not None and not row["disabled"] and not throttle
         with write(con):
-            if allowed:
-                _log(con, row["user_name"], "signin_ok")
-            else:
-                reason = (
-                    "throttled"
-                    if throttle
-                    else "unknown user"
-                    if row is None
-                    else "disabled"
-                    if row["disabled"]
-                    else "wrong password"
-                )
-                _log(con, row["user_name"] if row else name[:64], "signin_failed", reason)
-        return _row_user(row) if allowed else None
+            row = con.execute(_SELECT + " WHERE user_name = ?", [name]).fetchone()
+            who = row["user_name"] if row else name
+            if not who:
+                return None, "failed"  # nothing to throttle or log under
+            if _recent_failures(con, who) >= MAX_FAILURES:
+                _log(con, who, "signin_failed", "throttled")
+                return None, "throttled"
+            if not password or len(password) > MAX_PASSWORD:
+                _log(con, who, "signin_failed", "empty password" if not password
+                     else "password too long")
+                return None, "failed"
+            log_id = con.execute(
+                "INSERT INTO user_log (user_name, action, at, detail) VALUES (?, ?, ?, ?)",
+                [who, "signin_failed", _now(), "checking"],
+            ).lastrowid
+        ok = check_password(password, row["password_hash"] if row else _DUMMY_HASH)
+        allowed = ok and row is not None and not row["disabled"]
+        reason = ("unknown user" if row is None else "disabled" if row["disabled"]
+                  else None if ok else "wrong password")
+        with write(con):
+            con.execute("UPDATE user_log SET action = ?, detail = ? WHERE log_id = ?",
+                        ["signin_ok" if allowed else "signin_failed", reason, log_id])
+        return (_row_user(row), "ok") if allowed and row is not None else (None, "failed")
     finally:
         con.close()

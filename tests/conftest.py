@@ -24,6 +24,15 @@ settings.register_profile("deep", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The fuzz counts (inputs tried, loaded, rejected, crashes), when test_fuzz ran."""
+    import sys
+
+    fuzz = sys.modules.get("test_fuzz")
+    if fuzz is not None and fuzz.STATS:
+        terminalreporter.write_line(fuzz.summary())
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """In CI the browser tests must run, not skip: a missing Chromium is a CI failure."""
     if os.environ.get("CI") and shutil.which("chromium") is None:

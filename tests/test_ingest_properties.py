@@ -22,6 +22,10 @@ ids = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_
               max_size=12).map(str.strip).filter(bool)
 chinese = st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1,
                   max_size=6)
+# everyday Chinese: the GB2312 level-1 hanzi (lead bytes B0–D7), what GB18030 files mostly hold
+everyday = st.text(st.tuples(st.integers(0xB0, 0xD7), st.integers(0xA1, 0xFE)).map(
+    lambda b: bytes(b).decode("gb2312", errors="replace")).filter(lambda c: c != "\ufffd"),
+    min_size=1, max_size=6)
 
 
 _TMP = tempfile.TemporaryDirectory(prefix="ingest-props-")
@@ -32,13 +36,15 @@ UNITS.write_csv(Path(_TMP.name) / "base_units.csv")
 ingest_file(_CON, "units", Path(_TMP.name) / "base_units.csv")
 
 
-def _load(kind: str, frame: pl.DataFrame, *, encoding: str = "utf-8"
+def _load(kind: str, frame: pl.DataFrame, *, encoding: str = "utf-8", given: str | None = None
           ) -> tuple[list[tuple], IngestRejected | None]:
-    """Load `frame` as a new batch; its stored rows (without batch_id), or the rejection."""
+    """Load `frame` written in `encoding` as a new batch (`given`: the --encoding option); its
+    stored rows (without batch_id), or the rejection."""
     path = Path(_TMP.name) / f"{kind}.csv"
     path.write_bytes(frame.write_csv().encode(encoding))
     try:
-        result = ingest_file(_CON, kind, path, force=True, rejects=Path(_TMP.name) / "r.csv")
+        result = ingest_file(_CON, kind, path, force=True, rejects=Path(_TMP.name) / "r.csv",
+                             encoding=given)
     except IngestRejected as exc:
         return [], exc
     return _CON.execute(f"SELECT * EXCLUDE (batch_id) FROM {kind} WHERE batch_id = ? "
@@ -54,14 +60,31 @@ def test_unit_ids_round_trip_verbatim(unit_ids: list[str]) -> None:
     assert [r[0] for r in rows] == unit_ids
 
 
-@given(st.lists(chinese, min_size=1, max_size=5))
+@given(st.lists(everyday, min_size=1, max_size=5))
 def test_gb18030_names_round_trip(names: list[str]) -> None:
+    """Everyday Chinese in GB18030 is recognised without --encoding."""
     frame = pl.DataFrame({"单位编码": [f"{i:04d}" for i in range(len(names))], "单位名称": names,
                           "单位类型": ["township"] * len(names)})
     rows, err = _load("units", frame, encoding="gb18030")
     assert err is None, err
     assert [r[1] for r in rows] == names
     assert [r[0] for r in rows] == [f"{i:04d}" for i in range(len(names))]
+
+
+@given(st.lists(chinese, min_size=1, max_size=5))
+def test_any_gb18030_names_load_verbatim_or_ask_for_the_encoding(names: list[str]) -> None:
+    """Rarer characters: loaded verbatim when unambiguous, else refused naming --encoding; with
+    --encoding gb18030 always loaded verbatim. Never mojibake."""
+    frame = pl.DataFrame({"单位编码": [f"{i:04d}" for i in range(len(names))], "单位名称": names,
+                          "单位类型": ["township"] * len(names)})
+    rows, err = _load("units", frame, encoding="gb18030")
+    if err is not None:
+        assert "--encoding" in err.reasons[0].reason and "gb18030" in err.reasons[0].reason
+    else:
+        assert [r[1] for r in rows] == names
+    rows, err = _load("units", frame, encoding="gb18030", given="gb18030")
+    assert err is None, err
+    assert [r[1] for r in rows] == names
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

@@ -74,11 +74,32 @@ CASES: dict[str, tuple[str, str, bytes, int, str, str]] = {
         "negative"),
     "undecodable_bytes": ("units", "u.csv",
                           b"unit_id,name,unit_type\n0301,caf\xe9 \xff town,township\n", 2, "name",
-                          "neither UTF-8 nor GB18030"),
+                          "encoding is ambiguous; this line reads as cp1252"),
     "utf8_with_one_bad_byte": ("units", "u.csv",
                                "unit_id,name,unit_type\n0301,东湖镇,township\n".encode()
                                + b"0302,\xff\xfe,township\n", 3, "name", "UTF-8"),
     "header_only": ("outcomes", "o.csv", _text(OUT), 2, "(all)", "no data rows"),
+    # issue 11: hostile inputs
+    "latin1_is_not_read_as_gb18030": ("units", "u.csv",
+                                      b"unit_id,name,unit_type\n0301,Qu\xe9bec,township\n", 2,
+                                      "name", "reads as gb18030 → '0301,Qu閎ec,township'"),
+    "shift_jis_is_not_read_as_gb18030": ("units", "u.csv", b"unit_id,name,unit_type\n0301,"
+                                         + "ひらがな町".encode("shift_jis") + b",township\n",
+                                         2, "name", "shift_jis → '0301,ひらがな町,township'"),
+    "random_bytes": ("outcomes", "o.csv", bytes(range(128, 256)) * 32, 1, "(header)",
+                     "no common encoding"),
+    "nul_in_a_measure_id": ("outcomes", "o.csv", _text(
+        OUT + "".join(f"0101,2026,m{i},1\n" for i in range(1799)) + "0101,2026,a\x00b,1\n"),
+        1801, "measure", "control characters"),
+    "tab_in_a_unit_id": ("units", "u.csv", _text("unit_id,name,unit_type\n03\t01,x,township\n"),
+                         2, "unit_id", "control characters"),
+    "unclosed_quote_late_in_the_file": ("outcomes", "o.csv", _text(
+        OUT + "".join(f"0101,2026,m{i},1\n" for i in range(1799)) + '0101,2026,"m_open,5\n'
+        + "".join(f"0101,2026,n{i},1\n" for i in range(1200))), 1801, "(all)",
+        "never closed"),
+    "response_in_two_batches_for_two_units": ("surveys", "s.csv", _text(
+        SV + "R0001,0102,2026,q_fairness,4,,,,,\n"), 2, "response_id",
+        "already loaded for 0101 / 2026"),
     "more_fields_than_header": ("outcomes", "o.csv", _text(
         OUT + "0101,2026,x,1\n0102,2026,x,2,3\n"), 3, "(all)",
         "line 3 of the file has 5 fields but the header has 4 columns"),

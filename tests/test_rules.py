@@ -271,5 +271,48 @@ def test_missing_policies(con) -> None:
 def test_peer_median_falls_back_to_all_units(con) -> None:
     add_units(con, [("u01", "a"), ("u02", "a"), ("u03", "b")])
     add_values(con, "x", {"u01": 10, "u02": 30})
-    _, _, inds = run(con, one({"type": "direct"}, missing="peer_median"))
-    assert col(inds, "score") == [10.0, 30.0, 20.0]
+    add_values(con, "y", {"u01": 50, "u02": 50, "u03": 50})  # u03 has own data in "d"
+    loaded = make_scheme([dimension("d", [
+        indicator("x", missing="peer_median"), indicator("y")])])
+    _, _, inds = run(con, loaded)
+    assert col(inds, "score", {"indicator_id": "x"}) == [10.0, 30.0, 20.0]
+
+
+def test_no_own_data_on_a_node_means_no_imputation_and_no_score(con) -> None:
+    """Issue 11: a unit without own data is never scored from imputed or zero-filled values."""
+    add_units(con, [("u01", "a"), ("u02", "a"), ("u03", "a"), ("u04", "a")])
+    add_values(con, "x", {"u01": 10, "u02": 30, "u04": 20})
+    add_values(con, "y", {"u01": 50, "u02": 70, "u04": 60})
+    add_values(con, "z", {"u01": 1, "u02": 2, "u03": 3})
+    loaded = make_scheme([
+        dimension("d1", [indicator("x", missing="peer_median"), indicator("y", missing="zero")]),
+        dimension("d2", [indicator("z", missing="zero")]),
+    ], grades=[{"code": "excellent", "name": {"zh": "优", "en": "E"}, "min_score": 0,
+                "max_share": 0.5}, {"code": "poor", "name": {"zh": "差", "en": "P"}}])
+    _, scores, inds = run(con, loaded)
+    u03 = inds.filter(pl.col("unit_id") == "u03")
+    # u03: nothing in d1, so x is not imputed and y not zero-filled; d2 scores it on z
+    assert col(u03, "score", {"indicator_id": "x"}) == [None]
+    assert col(u03, "score", {"indicator_id": "y"}) == [None]
+    assert col(u03, "imputed", {"indicator_id": "x"}) == [False]
+    assert "no_own_data" in col(u03, "flags", {"indicator_id": "y"})[0]
+    assert col(scores, "base_score", {"unit_id": "u03"}) == [3.0]
+    # u04 has no z: d2 is not scored for it, zero policy or not; d1 is
+    assert col(inds, "score", {"unit_id": "u04", "indicator_id": "z"}) == [None]
+    assert col(scores, "base_score", {"unit_id": "u04"}) == [40.0]
+
+
+def test_a_unit_without_any_own_data_has_no_score_rank_grade_or_quota_place(con) -> None:
+    add_units(con, [("u01", None), ("u02", None), ("u03", None), ("u04", None), ("u05", None)])
+    add_values(con, "x", {"u01": 10, "u02": 30, "u03": 20, "u04": 40})
+    loaded = make_scheme([dimension("d", [indicator("x", missing="peer_median")])],
+                         grades=[{"code": "excellent", "name": {"zh": "优", "en": "E"},
+                                  "min_score": 0, "max_share": 0.25},
+                                 {"code": "poor", "name": {"zh": "差", "en": "P"}}])
+    _, scores, inds = run(con, loaded)
+    assert col(scores, "score", {"unit_id": "u05"}) == [None]
+    assert col(scores, "rank", {"unit_id": "u05"}) == [None]
+    assert col(scores, "grade", {"unit_id": "u05"}) == [None]
+    assert col(inds, "score", {"unit_id": "u05"}) == [None]
+    assert col(scores, "grade").count("excellent") == 1  # floor(0.25 × 4 scored units)
+    assert sorted(r for r in col(scores, "rank") if r is not None) == [1, 2, 3, 4]

@@ -146,11 +146,11 @@ def test_repeated_failures_throttle_any_name(db):
     for _ in range(u.MAX_FAILURES):
         assert u.verify(db, "zhou", "not-it-000") is None
         assert u.verify(db, "ghost", "not-it-000") is None
-    assert u.throttled(db, "zhou") and u.throttled(db, "ghost")  # same answer: no enumeration
-    assert u.verify(db, "zhou", PW) is None  # even the right password waits
+    # same answer for both: no enumeration
+    assert u.sign_in(db, "zhou", PW) == (None, "throttled")  # even the right password waits
+    assert u.sign_in(db, "ghost", "not-it-000") == (None, "throttled")
     u.set_password(db, "zhou", "reset-Secret-5")  # an administrator's reset lifts it
-    assert not u.throttled(db, "zhou")
-    assert u.verify(db, "zhou", "reset-Secret-5") is not None
+    assert u.sign_in(db, "zhou", "reset-Secret-5")[1] == "ok"
     log = (
         sqlite3.connect(app_db_path(db))
         .execute("SELECT action, count(*) FROM user_log WHERE user_name = 'zhou' GROUP BY action")
@@ -314,3 +314,23 @@ def test_a_deep_link_shows_the_form_then_its_own_page(monkeypatch, gate_db):
     assert at.title[0].value == "Sign in" and not at.dataframe
     sign_in(at, "wu", PW)
     assert at.title[0].value == "Unit profile"
+
+
+def test_the_sign_in_form_throttles_and_logs_every_attempt(monkeypatch, gate_db):
+    """Through the page: 5 wrong passwords, then even the right one is refused as throttled;
+    all 7 attempts are in user_log, and only the first 5 ran a password check."""
+    _fresh(gate_db)
+    u.add_user(gate_db, "qian", PW, role="office")
+    at = run_page(monkeypatch, gate_db, None, "en", no_auth=False)
+    for _ in range(u.MAX_FAILURES):
+        sign_in(at, "qian", "not-the-password")
+        assert "Wrong user name or password" in at.error[0].value
+    for password in ("not-the-password", PW):
+        sign_in(at, "qian", password)
+        assert "Too many failed attempts" in at.error[0].value
+    assert at.title[0].value == "Sign in" and not at.dataframe
+    con = sqlite3.connect(app_db_path(gate_db))
+    log = con.execute("SELECT detail FROM user_log WHERE user_name = 'qian' "
+                      "AND action LIKE 'signin%' ORDER BY log_id").fetchall()
+    con.close()
+    assert [d for (d,) in log] == ["wrong password"] * u.MAX_FAILURES + ["throttled"] * 2

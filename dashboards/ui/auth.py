@@ -1,6 +1,6 @@
 """Sign-in: who is configured, the sign-in form, the signed-in user of this session, sign-out.
 
-Users live in the app store (`<db>.app.db`, never the data DB) and are managed with
+Users live in the app store (`<db file name>.app.db`, never the data DB) and are managed with
 `evaluator users …` (evaluator/users.py). The session keeps only the signed-in user's name, role,
 unit and the time their password was set; `current_user()` re-reads the user on every run, so
 disabling a user or changing their password ends their open sessions on the next click.
@@ -17,8 +17,8 @@ from typing import Any
 
 import streamlit as st
 
-from evaluator.appstore import app_db_path
-from evaluator.users import User, UserError, get_user, throttled, verify
+from evaluator.appstore import AppStoreError, app_db_path
+from evaluator.users import User, UserError, get_user, sign_in
 from ui.context import db_path, no_auth
 from ui.i18n import t
 from ui.state import store_key, to_url
@@ -35,7 +35,10 @@ def configured_users(db: Path | None) -> int:
     """
     if db is None:
         return 0
-    path = app_db_path(db)
+    try:
+        path = app_db_path(db)
+    except AppStoreError:
+        return 0
     if not path.exists():
         return 0
     try:
@@ -91,15 +94,13 @@ def _submit() -> None:
         st.session_state[ERROR_KEY] = "signin_failed"
         return
     try:
-        if throttled(db, name):
-            st.session_state[ERROR_KEY] = "signin_throttled"
-            return
-        user = verify(db, name, password)
+        user, outcome = sign_in(db, name, password)  # one atomic, logged attempt
     except UserError:
         st.session_state[ERROR_KEY] = "signin_store_error"
         return
     if user is None:
-        st.session_state[ERROR_KEY] = "signin_failed"
+        st.session_state[ERROR_KEY] = ("signin_throttled" if outcome == "throttled"
+                                       else "signin_failed")
         return
     st.session_state[SESSION_KEY] = {
         "name": user.name,
@@ -119,12 +120,19 @@ def sign_out() -> None:
     to_url("run", None)
 
 
+def _store_path(db: Path | None) -> str:
+    try:
+        return str(app_db_path(db or "data/evaluator.duckdb"))
+    except AppStoreError as exc:
+        return str(exc)
+
+
 def _howto(db: Path | None) -> None:
     st.title(t("users_title"))
     st.markdown(
         t(
             "users_body",
-            path=app_db_path(db) if db else "data/evaluator.app.db",
+            path=_store_path(db),
             db=db or "data/evaluator.duckdb",
         )
     )

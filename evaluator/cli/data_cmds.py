@@ -22,11 +22,18 @@ SHOWN_PROBLEMS = 20
 
 def _read_map_file(path: Path) -> list[str]:
     """A mapping file: one `SOURCE=TARGET` per line, or a YAML/JSON mapping."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the column map ({exc}); save it as UTF-8 text")
     if path.suffix.lower() in {".yaml", ".yml", ".json"}:
         from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
 
-        data = YAML(typ="safe").load(text) or {}
+        try:
+            data = YAML(typ="safe").load(text) or {}
+        except YAMLError as exc:
+            fail(f"{path}: not a valid YAML/JSON column map: {str(exc).splitlines()[0]}")
         if not isinstance(data, dict):
             fail(f"{path}: a column map must be a mapping of file header to column name")
         return [f"{k}={v}" for k, v in data.items()]
@@ -48,6 +55,10 @@ def ingest(
     mapping: Annotated[list[str] | None, typer.Option(
         "--map", help="map a file column to a contract column, SOURCE=TARGET (repeatable), "
         "e.g. --map 单位代码=unit_id; or a .yaml/.json/.txt file of such pairs")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="text encoding of a CSV file, e.g. gb18030 or cp1252 (default: "
+        "UTF-8, or GB18030 when unambiguous; an ambiguous file is refused with the "
+        "candidates)")] = None,
 ) -> None:
     """Load each file as one batch, all or nothing (导入数据：每个文件整批成功或整批拒绝).
 
@@ -58,8 +69,10 @@ def ingest(
     from evaluator.ingest.kinds import get_kind
 
     pairs: list[str] = []
+    map_files: list[Path] = []
     for item in mapping or []:
         if "=" not in item and Path(item).is_file():
+            map_files.append(Path(item))
             pairs += _read_map_file(Path(item))
         else:
             pairs.append(item)
@@ -72,7 +85,8 @@ def ingest(
     refused = 0
     try:
         for file in files:
-            refused += not _ingest_one(con, kind, file, db, force, rejects, column_map)
+            refused += not _ingest_one(con, kind, file, db, force, rejects, column_map,
+                                       encoding, map_files)
     finally:
         con.close()
     if len(files) > 1:
@@ -83,7 +97,8 @@ def ingest(
 
 
 def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, file: Path, db: Path, force: bool,
-                rejects: Path | None, column_map: dict[str, str]) -> bool:
+                rejects: Path | None, column_map: dict[str, str], encoding: str | None,
+                map_files: list[Path]) -> bool:
     """Load one file as its own batch and report it; False when it was refused."""
     from evaluator.ingest import IngestError, IngestRejected, ingest_file
 
@@ -96,6 +111,7 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, file: Path, db: Path,
             result = ingest_file(
                 con, kind, file, db_path=db, force=force, rejects=rejects, column_map=column_map,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                encoding=encoding, protected=map_files,
             )
     except IngestRejected as exc:
         _print_rejection(exc)

@@ -46,9 +46,13 @@ def dashboard_app() -> Path:
 
 
 def _port_free(port: int) -> bool:
+    """Can a server listen on HOST:port? With SO_REUSEADDR, as the server itself (tornado) binds,
+    so connections of a just-stopped dashboard in TIME_WAIT do not count as "in use"."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
+            s.listen(1)
         except OSError:
             return False
     return True

@@ -1,6 +1,6 @@
 """`evaluator users add|list|passwd|disable|enable`: who may sign in to the dashboard.
 
-Users live in the app store beside the data DB (`<db>.app.db`); the data DB is only read, to
+Users live in the app store beside the data DB (`<db file name>.app.db`); the data DB is only read, to
 check that a unit user's unit exists (the snapshot is used when a writer holds the DB).
 """
 
@@ -15,6 +15,7 @@ import duckdb
 import typer
 from rich.table import Table
 
+from evaluator.appstore import app_db_path
 from evaluator.cli.common import console, fail, warn
 from evaluator.snapshot import latest_snapshot
 from evaluator.store import DEFAULT_DB
@@ -35,7 +36,8 @@ users_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOpt = Annotated[Path, typer.Option("--db", help="data database; users live in <db>.app.db beside it")]
+DbOpt = Annotated[Path, typer.Option(
+    "--db", help="data database; users live in <db file name>.app.db beside it")]
 StdinOpt = Annotated[
     bool,
     typer.Option("--password-stdin", help="read the password from the first line of stdin"),
@@ -107,7 +109,8 @@ def users_add(
     except UserError as exc:
         fail(str(exc))
     where = f", unit {user.unit_id}" if user.unit_id else ""
-    console.print(f"added user {user.name} ({user.role}{where}) / 已添加用户 → {db}")
+    console.print(f"added user {user.name} ({user.role}{where}) to {app_db_path(db)}, the app store "
+                  f"of {db} / 已添加用户，保存在 {app_db_path(db)}")
 
 
 @users_app.command("list")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import duckdb
 
+from evaluator.errors import EvaluatorError
 from evaluator.runs import RunInfo, RunNotFound, read_run
 from evaluator.runs import resolve_run as resolve_id
 from evaluator.scheme.models import Scheme
 
 
-class ExportError(Exception):
+class ExportError(EvaluatorError):
     """A user-caused export problem (no runs, unknown run, unwritable folder); says what to do."""
 
 

@@ -307,13 +307,15 @@ def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
     """One row per unit: codes (unit type, grade, veto, flags…) with their names beside them."""
     warning = lint_warning(ctx) if ctx.run.lint_errors else None
     lang, sep = ctx.lang, "、" if ctx.lang == "zh" else ", "
+    no_data = _quote(label(Group.value_status, "no_data", lang))  # no own data: no grade
     return (
         f"""
         SELECT s.unit_id, s.unit_name, s.unit_type,
                {named(Group.unit_type, "s.unit_type", lang)} AS unit_type_name, s.peer_group,
                {named(Group.peer_group, "s.peer_group", lang)} AS peer_group_name,
                s.score, s.score_low, s.score_high, s.rank, s.rank_low, s.rank_high, s.peer_rank,
-               s.grade, coalesce(g.name_{lang}, s.grade) AS grade_name, s.grade_reason,
+               s.grade, coalesce(g.name_{lang}, CASE WHEN s.score IS NULL THEN {no_data}
+                   ELSE s.grade END) AS grade_name, s.grade_reason,
                {named(Group.grade_reason, "s.grade_reason", lang)} AS grade_reason_name,
                s.base_score, s.bonus, s.deduction, s.veto,
                coalesce(v.name_{lang}, s.veto) AS veto_name, s.score_declared, s.rank_declared,

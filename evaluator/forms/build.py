@@ -10,6 +10,7 @@ from typing import Literal
 
 import duckdb
 
+from evaluator.errors import EvaluatorError
 from evaluator.forms.plan import form_fields
 from evaluator.forms.workbook import FormUnit, safe_name, write_form
 from evaluator.ingest.validate import PERIOD_RE
@@ -19,7 +20,7 @@ from evaluator.scheme.models import Scheme
 Per = Literal["unit", "unit_type"]
 
 
-class FormsError(Exception):
+class FormsError(EvaluatorError):
     """The forms cannot be made (bad period, no units of the schemes' types, nothing to ask)."""
 
 

@@ -14,9 +14,10 @@ import getpass
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from evaluator.ingest.kinds import Kind, get_kind
 from evaluator.ingest.readers import BLANK, ROW, BadRows, Source, _first_line, open_source
 from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
 from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
-from evaluator.store.db import transaction
+from evaluator.store.db import is_storage_error, storage_hint, transaction
 
 Progress = Callable[[int, int], None]  # (rows done, estimated total)
 SHOW = 1000  # problems kept in memory for the exception; the rejects file has all
@@ -63,22 +64,72 @@ def ingest_file(
     rejects: Path | None = None,
     column_map: dict[str, str] | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
+    protected: Sequence[Path] = (),
 ) -> IngestResult:
-    """Load `path` as one `kind` batch. Raises IngestRejected (nothing stored) or IngestError."""
+    """Load `path` as one `kind` batch. Raises IngestRejected (nothing stored) or IngestError.
+
+    `encoding` (CSV only) skips the strict detection; `protected` are more paths the rejects
+    file must not overwrite (the command's other inputs, e.g. a column-map file)."""
     spec = get_kind(kind)
     path = Path(path)
+    db_path = db_path or database_path(con)
+    check_input(path, kind)
+    if rejects is not None:
+        check_rejects(Path(rejects), [path, *([db_path] if db_path else []), *protected])
+    try:
+        return _ingest(con, spec, path, db_path=db_path, force=force, rejects=rejects,
+                       column_map=column_map, progress=progress, encoding=encoding)
+    except (duckdb.Error, OSError) as exc:
+        if not is_storage_error(exc):
+            raise  # a bug: the CLI reports it as one
+        # the disk, a quota, permissions: not the file
+        raise IngestError(f"{path}: the load stopped: {_first_line(exc)}; {storage_hint(exc)}"
+                          ) from None
+
+
+SYSTEM_DIRS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def check_input(path: Path, kind: str) -> None:
+    """The input must be a regular data file (a symlink to one is fine), not a folder, a device,
+    a pipe or a file of the operating system such as /proc/self/environ."""
     if path.is_dir():
         raise IngestError(f"{path}: is a directory: give a file path, e.g. {path / (kind + '.csv')} "
                           "/ 这是一个文件夹，请给出文件路径")
-    if not path.is_file():
+    if not path.exists():
         raise IngestError(f"{path}: no such file / 文件不存在")
-    db_path = db_path or database_path(con)
+    real = path.resolve()
+    if any(real.is_relative_to(d) for d in SYSTEM_DIRS) or not stat.S_ISREG(real.stat().st_mode):
+        raise IngestError(f"{path}: is not a regular data file (it is {real}, a device, pipe or "
+                          "system file); give a CSV, Parquet or XLSX file / 不是普通数据文件")
+    if not os.access(real, os.R_OK):
+        raise IngestError(f"{path}: cannot be read (permission denied) / 无权读取该文件")
+
+
+def check_rejects(rejects: Path, inputs: list[Path]) -> None:
+    """`--rejects` is a .csv file or a folder, and never one of the command's inputs (an input
+    overwritten with its own rejects is lost)."""
+    target = rejects.resolve()
+    for given in inputs:
+        if target == Path(given).resolve():
+            raise IngestError(f"--rejects {rejects}: is an input of this command ({given}); it "
+                              "would be overwritten: give another .csv file or a folder "
+                              "/ 拒绝清单路径不能与输入文件相同")
+    if rejects.exists() and not rejects.is_dir() and rejects.suffix.lower() != ".csv":
+        raise IngestError(f"--rejects {rejects}: is an existing file that is not a .csv: give a "
+                          ".csv file (it is overwritten) or a folder / 拒绝清单须为 .csv 文件或文件夹")
+
+
+def _ingest(con: duckdb.DuckDBPyConnection, spec: Kind, path: Path, *, db_path: Path | None,
+            force: bool, rejects: Path | None, column_map: dict[str, str] | None,
+            progress: Progress | None, encoding: str | None) -> IngestResult:
     checksum = file_checksum(path)
     if not force:
         found = con.execute(
             "SELECT batch_id, row_count FROM load_batches WHERE kind = ? AND checksum = ? "
             "AND status = 'accepted' ORDER BY batch_id DESC LIMIT 1",
-            [kind, checksum],
+            [spec.name, checksum],
         ).fetchall()
         if found:
             done = found[0]
@@ -90,7 +141,7 @@ def ingest_file(
     attempt = _Attempt(con, spec, path, checksum, force, db_path, rejects)
     with tempfile.TemporaryDirectory(prefix="evaluator-ingest-") as tmp:
         try:
-            source = open_source(path, Path(tmp), spec.sheet)
+            source = open_source(path, Path(tmp), encoding, spec.sheet)
         except IngestRejected as exc:
             attempt.reject(exc.reasons, encoding=None)
         except IngestError as exc:
@@ -99,7 +150,17 @@ def ingest_file(
         plan = plan_columns(source.headers, spec, column_map)
         if plan.problems:
             attempt.reject(plan.problems, encoding=source.encoding, plan=plan)
+        if spec.needs_units and not _count(con, "current_units"):
+            attempt.reject([RowProblem(
+                2, "unit_id", "no units are loaded yet, so no unit id of this file can be "
+                "checked: load the units first (evaluator ingest --kind units FILE), then this "
+                "file / 尚未导入单位表，请先用 --kind units 导入单位")],
+                encoding=source.encoding, plan=plan)
         return attempt.load(source, plan, progress)
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 class _Rollback(Exception):
@@ -145,8 +206,15 @@ class _Attempt:
             [{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
              for p in problems], schema=PROBLEM_SCHEMA)
         out = self.rejects_file()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.sort("row", "column", maintain_order=True).write_csv(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            frame.sort("row", "column", maintain_order=True).write_csv(out)
+        except OSError as exc:
+            raise IngestError(
+                f"{self.path}: rejected ({frame.height} problem(s), nothing loaded), but the "
+                f"rejects file {out} cannot be written ({exc.strerror}); give --rejects a "
+                f"writable .csv file or folder; first problem: {_first_problem(frame)} "
+                "/ 已拒绝，但无法写入拒绝清单") from None
         head = [RowProblem(int(r["row"]), r["column"], r["reason"], r["value"])
                 for r in frame.head(SHOW).iter_rows(named=True)]
         self.record("rejected", rows, f"{frame.height} problem(s); first: {head[0]}",
@@ -206,6 +274,8 @@ class _Attempt:
         except PseudonymKeyError as exc:
             raise IngestError(str(exc)) from None
         except duckdb.Error as exc:  # a check we lack let a bad row reach the database
+            if is_storage_error(exc):
+                raise  # the disk or a quota, not the file: explained by ingest_file
             raise IngestError(
                 f"{self.path}: the database refused a row ({_first_line(exc)}); nothing was "
                 "loaded. Please report this file: a check should have named the row "
@@ -227,6 +297,11 @@ class _Attempt:
             + (f"，已跳过 {blank} 个空行" if blank else ""),
             ignored_columns=plan.ignored,
         )
+
+
+def _first_problem(frame: pl.DataFrame) -> str:
+    r = frame.row(0, named=True)
+    return str(RowProblem(int(r["row"]), r["column"], r["reason"], r["value"]))
 
 
 def _skipped(blank: int) -> str:
@@ -309,7 +384,8 @@ class _Inserter:
 
 
 def _key_problems(con: duckdb.DuckDBPyConnection, spec: Kind, batch_id: int) -> pl.DataFrame:
-    """Duplicate keys within the file, and survey responses split across units or periods."""
+    """Duplicate keys within the file, and survey responses split across units or periods
+    (within the file and across batches)."""
     frames = []
     if spec.key:
         keys = ", ".join(f'"{k}"' for k in spec.key)
@@ -336,6 +412,23 @@ def _key_problems(con: duckdb.DuckDBPyConnection, spec: Kind, batch_id: int) -> 
                FROM survey_responses s JOIN f USING (response_id)
                WHERE s.batch_id = ? AND (s.unit_id <> f.u OR s.period <> f.p)""",
             params=[batch_id, batch_id],
+        ).pl())
+        # … and across batches: answers of earlier batches that stay current (not superseded by
+        # this batch's rows for the same question) must be for the same unit and period
+        frames.append(con.sql(
+            """WITH mine AS (SELECT DISTINCT response_id FROM survey_responses WHERE batch_id = ?),
+               o AS (SELECT c.response_id, min(c.unit_id) AS u, min(c.period) AS p,
+                            min(c.batch_id) AS b
+                     FROM current_survey_responses c JOIN mine USING (response_id)
+                     WHERE c.batch_id <> ? GROUP BY c.response_id)
+               SELECT s.source_row AS row, 'response_id' AS "column", s.response_id AS value,
+                      'response ' || s.response_id || ' is already loaded for ' || o.u || ' / '
+                      || o.p || ' (batch ' || o.b || '); one response belongs to one unit and '
+                      || 'period: give it another id, or reload all its answers / '
+                      || '该问卷编号已在其他批次中属于另一单位或期间' AS reason
+               FROM survey_responses s JOIN o USING (response_id)
+               WHERE s.batch_id = ? AND (s.unit_id <> o.u OR s.period <> o.p)""",
+            params=[batch_id, batch_id, batch_id],
         ).pl())
     if not frames:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)

@@ -21,6 +21,8 @@ TIMESTAMP_FORMATS = (
 )
 PROBLEM_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
 MASKED = {"respondent"}  # never written to a rejects file or printed
+CONTROL_IN_ID = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"  # C0/C1 controls, line/paragraph separators
+CONTROL_IN_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # tab and line breaks allowed in names
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,17 @@ def problems_frame(
         raw_v, val = pl.col(f"__raw_{c.name}"), pl.col(c.name)
         if c.required:
             checks.append((c.name, raw_v.is_null(), "empty value / 空值"))
+        if c.type == "id":
+            checks.append((
+                c.name, pl.col(c.name).str.contains(CONTROL_IN_ID),
+                "an id must not contain control characters (a NUL byte, tab, line break…): "
+                "retype it / 编码中含有控制字符（如空字节、制表符、换行），请重新输入",
+            ))
+        elif c.type == "text":
+            checks.append((
+                c.name, pl.col(c.name).str.contains(CONTROL_IN_TEXT),
+                "text must not contain control characters (a NUL byte…) / 文本中含有控制字符",
+            ))
         if c.type == "number":
             checks += [
                 (c.name, raw_v.is_not_null() & val.is_null(), "not a number / 不是数值"),
@@ -122,7 +135,8 @@ def problems_frame(
         both.filter(cond).select(
             pl.col(ROW).alias("row"),
             pl.lit(col).alias("column"),
-            (pl.lit("***") if col in MASKED else pl.col(f"__raw_{col}")).alias("value"),
+            (pl.lit("***") if col in MASKED
+             else pl.col(f"__raw_{col}").str.replace_all(CONTROL_IN_ID, "\ufffd")).alias("value"),
             _reason(col, reason, kind, both),
         )
         for col, cond, reason in checks

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from evaluator.errors import EvaluatorError
 from evaluator.scheme.models import Text
 
 
@@ -37,7 +38,7 @@ class Hit:
     matched: str
 
 
-class LexiconError(Exception):
+class LexiconError(EvaluatorError):
     """The lexicon file itself is malformed (a packaging bug, not a user error)."""
 
 

@@ -26,6 +26,7 @@ Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
 
 POINTS_TOLERANCE = 1e-6
+MAX_MAGNITUDE = 1e12  # any number in a scheme; beyond it sums and ranges overflow double precision
 
 
 def cross_check(scheme: Scheme) -> list[Problem]:
@@ -37,7 +38,29 @@ def cross_check(scheme: Scheme) -> list[Problem]:
         *_events(scheme),
         *_rule_directions(scheme),
         *_log_parameters(scheme),
+        *_magnitudes(scheme),
     ]
+
+
+def _magnitudes(scheme: Scheme) -> list[Problem]:
+    """Numbers the engine can compute with: a scale of ±1e308 validates as two floats but its
+    width overflows to infinity in the first subtraction."""
+    problems: list[Problem] = []
+
+    def walk(node: object, loc: Loc) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*loc, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*loc, i))
+        elif isinstance(node, int | float) and not isinstance(node, bool) \
+                and abs(node) > MAX_MAGNITUDE:
+            problems.append((loc, f"{node:g} is too large: numbers in a scheme must lie within "
+                                  f"±{MAX_MAGNITUDE:.0e} / 数值过大，须在 ±{MAX_MAGNITUDE:.0e} 以内"))
+
+    walk(scheme.model_dump(exclude_none=True), ())
+    return problems
 
 
 def _walk(scheme: Scheme) -> Iterator[tuple[Loc, Dimension | Indicator]]:

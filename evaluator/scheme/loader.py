@@ -120,11 +120,65 @@ def _has(node: Any, part: str | int) -> bool:
     return False
 
 
+MAX_DEPTH = 64  # nested mappings/lists: about 30 levels of dimensions, far beyond any scheme
+MAX_NODES = 100_000  # YAML nodes after expanding aliases (the demo scheme has about 1,500)
+PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map",
+                                                 "seq")}
+
+
+def _prescan(yaml: YAML, text: str, file: str) -> None:
+    """Refuse, from the parser's events alone (no object built, no recursion), what would
+    exhaust the loader: nesting deeper than MAX_DEPTH, aliases expanding past MAX_NODES nodes
+    (a "billion laughs" bomb), and tags other than YAML's plain ones (`!!python/…`)."""
+    sizes: dict[str, int] = {}  # anchor -> nodes it stands for, aliases expanded
+    stack: list[tuple[int, str | None]] = [(0, None)]  # open collections: (nodes, anchor)
+    for event in yaml.parse(text):
+        kind = type(event).__name__
+        line = event.start_mark.line + 1 if event.start_mark else None
+        tag = getattr(event, "tag", None)
+        tag = getattr(tag, "value", tag)
+        if tag is not None and str(tag) not in PLAIN_TAGS:
+            shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+            raise SchemeInvalid([SchemeIssue(
+                file, line, "", f"the YAML tag {shown} is not allowed in a scheme file (tags "
+                "could build objects): write the plain value / 方案文件中不允许使用 YAML 标签")])
+        if kind in ("MappingStartEvent", "SequenceStartEvent"):
+            if len(stack) > MAX_DEPTH:
+                raise SchemeInvalid([SchemeIssue(
+                    file, line, "", f"nested more than {MAX_DEPTH} levels deep: a scheme needs "
+                    "far fewer; check for runaway brackets or indentation "
+                    f"/ 嵌套超过 {MAX_DEPTH} 层")])
+            stack.append((1, getattr(event, "anchor", None)))
+            continue
+        if kind in ("MappingEndEvent", "SequenceEndEvent"):
+            n, anchor = stack.pop()
+            if anchor:
+                sizes[anchor] = n
+            add = n
+        elif kind == "AliasEvent":
+            add = sizes.get(event.anchor, 1)
+        elif kind == "ScalarEvent":
+            add = 1
+            if getattr(event, "anchor", None):
+                sizes[event.anchor] = 1
+        else:
+            continue
+        total, anchor = stack[-1]
+        stack[-1] = (total + add, anchor)
+        if total + add > MAX_NODES:
+            raise SchemeInvalid([SchemeIssue(
+                file, line, "", f"the file expands to more than {MAX_NODES:,} YAML values (its "
+                "aliases `*name` repeat anchored parts over and over); write the parts out or "
+                f"use fewer aliases / 别名展开后超过 {MAX_NODES:,} 个值")])
+
+
 def parse_yaml(text: str, file: str) -> Any:
     """The round-trip YAML tree; on a syntax error, `SchemeInvalid` with the parser's message
-    and, first, every full-width character or tab that typically caused it, at its own line."""
+    and, first, every full-width character or tab that typically caused it, at its own line.
+    Bombs, deep nesting and object tags are refused first (see `_prescan`)."""
     yaml = YAML(typ="rt")
     try:
+        _prescan(yaml, text, file)
         return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

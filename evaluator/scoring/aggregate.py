@@ -1,7 +1,8 @@
 """Step 3 — weighted aggregation up the tree, and contributions back down.
 
 Each dimension (and the total, node `__total__`) aggregates its children that have a score and a
-positive weight, with weights re-normalised over those children:
+positive weight, with weights re-normalised over those children, for the units with enough own
+data on it (values.COVERAGE: a unit without any is not scored on the node, nor on the total):
 arithmetic Σ wᵢsᵢ / Σ wᵢ, geometric exp(Σ wᵢ ln sᵢ / Σ wᵢ) (0 when a child scores 0).
 Weights are the `effective_local` shares of `weight_table` (trace policy applied) or, for the
 "declared" ranking, the declared `local` shares. Levels run deepest first: a loop over tree
@@ -21,8 +22,9 @@ from evaluator.scheme.models import Dimension, Scheme
 from evaluator.scheme.weights import NodeWeight, weight_table
 from evaluator.scoring.engine import Engine, create_temp, sql
 from evaluator.scoring.rules import INDICATOR_SCORES
+from evaluator.scoring.values import COVERAGE, TOTAL_NODE
 
-ROOT = "__total__"
+ROOT = TOTAL_NODE
 WEIGHTS = "_sc_w"
 
 
@@ -79,7 +81,8 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
                                       / SUM(w.{weight})) END
                         ELSE SUM(w.{weight} * n.score) / SUM(w.{weight}) END AS score
             FROM {table} n JOIN {WEIGHTS} w ON w.node_id = n.node_id
-            WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0
+            JOIN {COVERAGE} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
+            WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0 AND c.covered
             GROUP BY n.unit_id, w.parent_id
             """,
             depth=d,

@@ -220,17 +220,19 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
     create_temp(engine, INDICATOR_SCORES, sql(
         f"""
         SELECT v.*,
-               CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero' THEN 0.0
-                    ELSE s.rule_score END AS score,
-               COALESCE(v.imputed, FALSE) OR (s.rule_score IS NULL AND v.missing_policy = 'zero')
+               CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero' AND v.covered
+                    THEN 0.0 ELSE s.rule_score END AS score,
+               COALESCE(v.imputed, FALSE)
+                   OR (s.rule_score IS NULL AND v.missing_policy = 'zero' AND v.covered)
                    AS imputed_any,
                CONCAT_WS(',', v.value_flag,
                    CASE WHEN v.raw_value IS NULL AND NOT COALESCE(v.imputed, FALSE)
                         THEN 'missing' END,
                    CASE WHEN v.value IS NOT NULL AND s.rule_score IS NULL THEN 'unscored' END,
                    CASE WHEN v.imputed THEN 'imputed_peer_median' END,
-                   CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero'
-                        THEN 'scored_zero' END) AS flags
+                   CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero' AND v.covered
+                        THEN 'scored_zero' END,
+                   CASE WHEN NOT v.covered THEN 'no_own_data' END) AS flags
         FROM {VALUES} v
         LEFT JOIN _sc_ruled s ON s.unit_id = v.unit_id AND s.indicator_id = v.indicator_id
         """

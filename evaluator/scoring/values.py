@@ -1,8 +1,9 @@
 """Step 1 — indicator values for the period: roll-up, survey indices, imputation, transforms.
 
-Produces, for every unit scored × indicator, one row of `VALUES`:
-raw value (annual value, or the declared roll-up of the year's sub-annual values, or the survey
-index), the imputed value when the missing policy is `peer_median`, the transformed value
+Produces, for every unit scored × indicator, one row of `VALUES`: whether the unit has enough
+own data on the indicator's dimension to be scored there (`covered`, see MIN_COVERAGE and
+`COVERAGE`), raw value (annual value, or the declared roll-up of the year's sub-annual values, or
+the survey index), the imputed value when the missing policy is `peer_median`, the transformed value
 (floor/cap, winsorise, log — in that order) and flags saying what happened. Reference values
 (winsor bounds, imputation medians) are written to `REFS` so the run can store them.
 """
@@ -24,6 +25,19 @@ VALUES = "_sc_values"
 REFS = "_sc_refs"
 SURVEY = "_sc_survey"
 MEASURES = "_sc_measure_values"
+COVERAGE = "_sc_node_cov"  # unit × node (dimension or total): own data share, covered or not
+TOTAL_NODE = "__total__"  # the same id as aggregate.ROOT
+
+# A unit is scored on a node (a dimension, or the total) only when it has own data there: at
+# least one of the node's indicators, and at least this share of them. Below it the node has
+# no score for that unit (nothing imputed, no zero filled in), and a unit without any own data
+# has no score, rank or grade at all: one imputed median must never rank a unit.
+MIN_COVERAGE = 0.0
+
+
+def min_coverage(scheme: Scheme) -> float:
+    """The coverage a node needs to be scored (the one place a scheme setting would be read)."""
+    return MIN_COVERAGE
 
 SURVEY_COLUMNS = (
     "unit_id", "indicator_id", "responses", "excluded_speeder", "excluded_straightline",
@@ -63,6 +77,31 @@ def indicator_meta(scheme: Scheme) -> pl.DataFrame:
         "source_kind": pl.String, "measure": pl.String, "rollup": pl.String,
         "missing_policy": pl.String, "rule": pl.String, "ord": pl.Int64,
     })
+
+
+def node_members(scheme: Scheme) -> pl.DataFrame:
+    """(node_id, indicator_id) for every dimension and the total with each indicator below it."""
+    rows = [{"node_id": node, "indicator_id": ind.id}
+            for chain, ind in scheme.indicator_paths()
+            for node in (TOTAL_NODE, *(d.id for d in chain))]
+    return pl.DataFrame(rows, schema={"node_id": pl.String, "indicator_id": pl.String})
+
+
+def build_coverage(engine: Engine, scheme: Scheme) -> None:
+    """`COVERAGE` from `_sc_pairs`: for each unit and node, the share of the node's indicators
+    with the unit's own (not imputed) value, and whether that is enough to score the node."""
+    engine.register("_sc_members", node_members(scheme))
+    create_temp(engine, COVERAGE, sql(
+        """
+        SELECT p.unit_id, m.node_id,
+               COUNT(p.raw_value) AS own, COUNT(*) AS indicators,
+               COUNT(p.raw_value) / COUNT(*) AS coverage,
+               COUNT(p.raw_value) > 0 AND COUNT(p.raw_value) >= :min_cov * COUNT(*) AS covered
+        FROM _sc_pairs p JOIN _sc_members m ON m.indicator_id = p.indicator_id
+        GROUP BY p.unit_id, m.node_id
+        """,
+        min_cov=min_coverage(scheme),
+    ))
 
 
 def _period_key() -> str:
@@ -199,7 +238,9 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
         """,
         period=period,
     ))
-    # 2. peer-group median imputation of raw values (overall median when a group has no data)
+    build_coverage(engine, scheme)
+    # 2. peer-group median imputation of raw values (overall median when a group has no data),
+    #    only where the unit is scored on the indicator's dimension (see MIN_COVERAGE)
     create_temp(engine, "_sc_medians", sql(
         """
         SELECT indicator_id, pg, MEDIAN(raw_value) AS med FROM _sc_pairs
@@ -210,13 +251,14 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
         """
     ))
     create_temp(engine, "_sc_v0", sql(
-        """
-        SELECT p.*,
-               CASE WHEN p.raw_value IS NULL AND p.missing_policy = 'peer_median'
+        f"""
+        SELECT p.*, c.covered,
+               CASE WHEN p.raw_value IS NULL AND p.missing_policy = 'peer_median' AND c.covered
                     THEN COALESCE(g.med, a.med) END AS imputed_value,
-               COALESCE(p.raw_value IS NULL AND p.missing_policy = 'peer_median'
+               COALESCE(p.raw_value IS NULL AND p.missing_policy = 'peer_median' AND c.covered
                         AND COALESCE(g.med, a.med) IS NOT NULL, FALSE) AS imputed
         FROM _sc_pairs p
+        JOIN {COVERAGE} c ON c.unit_id = p.unit_id AND c.node_id = p.dimension_id
         LEFT JOIN _sc_medians g ON g.indicator_id = p.indicator_id AND g.pg = p.pg
         LEFT JOIN _sc_medians a ON a.indicator_id = p.indicator_id AND a.pg IS NULL
         """
@@ -250,7 +292,7 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
     create_temp(engine, VALUES, sql(
         """
         SELECT unit_id, pg, indicator_id, dimension_id, evidence, missing_policy, measure,
-               raw_value, imputed_value, imputed, unit_target, v2 AS winsorised,
+               raw_value, imputed_value, imputed, covered, unit_target, v2 AS winsorised,
                :logged AS value,
                CASE WHEN v2 IS NOT NULL AND :logged IS NULL
                     THEN 'log_of_nonpositive' END AS value_flag

@@ -46,9 +46,9 @@ def dashboard_db(demo_db: Path, tmp_path: Path) -> Path:
     """A private copy of the closed demo DB, so this test may score into it."""
     db = tmp_path / "evaluator.duckdb"
     shutil.copy(demo_db, db)
-    key = demo_db.with_suffix(".key")
+    key = demo_db.with_name(demo_db.name + ".key")
     if key.exists():
-        shutil.copy(key, db.with_suffix(".key"))
+        shutil.copy(key, db.with_name(db.name + ".key"))
     return db
 
 

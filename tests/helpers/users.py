@@ -9,7 +9,7 @@ PW = "river-stone-42"
 
 def _fresh(db: Path) -> None:
     """No users, no log: the state each gate test starts from."""
-    for p in db.parent.glob(db.stem + ".app.db*"):
+    for p in db.parent.glob(db.name + ".app.db*"):
         p.unlink()
 
 
