@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from evaluator.forms.report import overlap_report
+from evaluator.labels import Group, label
 from evaluator.lint import LintContext, builtin_rules
 from evaluator.lint.report import summarise
 from evaluator.lint.requests import repeated_requests
@@ -287,7 +288,7 @@ def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFra
     return df.join(grades, on="grade", how="left").with_columns(
         pl.col("grade_name").fill_null(pl.col("grade"))
         # no grade: the unit had no own data at all (see scoring/values.py MIN_COVERAGE)
-        .fill_null(pl.lit("无数据" if lang == "zh" else "no data"))
+        .fill_null(pl.lit(label(Group.value_status, "no_data", lang)))
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from test_ingest_support import DATA, cli, fingerprint, ingest, load_base
+from helpers.ingest import DATA, cli, fingerprint, ingest, load_base
 
 from evaluator import users as u
 from evaluator.appstore import app_db_path
@@ -591,7 +591,7 @@ def test_exports_and_dashboard_show_no_data_for_the_unit_without_any(sparse_db, 
     monkeypatch.setenv("EVALUATOR_NO_AUTH", "1")
     pages = ("views/overview.py", "views/compare.py", "views/unit.py", "views/scheme_health.py",
              "views/data_quality.py", "views/sensitivity.py")
-    for lang, word in (("zh", "无数据"), ("en", "no data")):
+    for lang, word in (("zh", "无数据"), ("en", "No data")):
         for page in pages:
             at = AppTest.from_file(str(ROOT / "dashboards" / "app.py"), default_timeout=60)
             at.query_params["lang"] = lang
@@ -600,7 +600,7 @@ def test_exports_and_dashboard_show_no_data_for_the_unit_without_any(sparse_db, 
             at.run()
             assert not at.exception, (page, [e.value for e in at.exception])
             if page == "views/overview.py":
-                shown = " ".join(str(df.value) for df in at.dataframe)
+                shown = " ".join(df.value.to_csv() for df in at.dataframe)  # every column
                 assert word in shown, shown[:2000]
 
 
