@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from evaluator.scheme.models import Scheme
 from evaluator.scoring.engine import DuckDBEngine
 from evaluator.store import connect
-from evaluator.surveys import (
+from evaluator.scoring.surveys import (
     QUALITY_COLUMNS,
     SurveyError,
     build_survey_indices,
