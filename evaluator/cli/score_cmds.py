@@ -148,8 +148,11 @@ def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period
                     spark_dir: Path | None) -> str:
     """Stage the inputs (DB views or --inputs files) as Parquet for Spark, score, register."""
     from evaluator.scoring import ScoringError, score_run
-    from evaluator.scoring.engines.spark import SparkEngine, start_session
+    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
 
+    missing = spark_available(java=remote is None)
+    if missing:
+        raise ScoringError(f"--engine spark: {missing}")
     work = (spark_dir or db.resolve().parent / "spark").resolve()
     console.print(f"spark: {remote or master or 'local[2]'}, files in {work} / 使用 Spark 计分")
     from pyspark.sql import SparkSession

@@ -33,7 +33,7 @@ from evaluator.scheme.weights import weight_table
 from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, sql
-from evaluator.scoring.engines.duckdb import DuckDBEngine as StoreEngine
+from evaluator.scoring.engines.duckdb import DuckDBEngine as StoreEngine  # the run store, always
 from evaluator.scoring.errors import ScoringError
 from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
 from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql

@@ -89,13 +89,14 @@ FILE_INPUTS: dict[str, tuple[str, tuple[Col, ...], bool]] = {
 }
 
 
-def spark_available() -> str | None:
-    """None when pyspark and a Java runtime are there; else what is missing and how to add it."""
+def spark_available(java: bool = True) -> str | None:
+    """None when pyspark (and, for a session of our own, a Java runtime) are there; else what is
+    missing and how to add it. Spark Connect (`remote`) needs no local Java."""
     try:
         import pyspark  # noqa: F401
     except ImportError:
         return "pyspark is not installed: pip install -e '.[spark]' (about 500 MB)"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    if java and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         return "no Java runtime: install Java 17 (Debian: apt-get install openjdk-17-jre-headless)"
     return None
 
@@ -103,7 +104,7 @@ def spark_available() -> str | None:
 def start_session(master: str | None = None, remote: str | None = None,
                   app_name: str = "evaluator") -> SparkSession:
     """A SparkSession on `master` (default local[2]) or Spark Connect at `remote` (sc://…)."""
-    missing = spark_available() if remote is None else None
+    missing = spark_available(java=remote is None)
     if missing:
         raise ScoringError(f"--engine spark: {missing}")
     from pyspark.sql import SparkSession
@@ -184,13 +185,11 @@ class SparkEngine:
 
     def _keep(self, name: str, df: DataFrame) -> None:
         # lineage cut (a lazy local checkpoint: the first job that reads it materialises it),
-        # so later plans start from these rows instead of growing with every step
-        old = self._frames.get(name)
+        # so later plans start from these rows instead of growing with every step. The blocks
+        # stay with the executors until the session ends: a later table may still read them.
         df = df.localCheckpoint(eager=False)
         df.createOrReplaceTempView(name)
         self._frames[name] = df
-        if old is not None:
-            old.unpersist()
 
     def execute(self, expr: exp.Expression) -> None:
         self._df(expr).collect()
@@ -217,9 +216,7 @@ class SparkEngine:
 
     def drop_temp(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
-        df = self._frames.pop(name, None)
-        if df is not None:
-            df.unpersist()
+        self._frames.pop(name, None)
 
     def table_exists(self, name: str) -> bool:
         return bool(self.spark.catalog.tableExists(name))
