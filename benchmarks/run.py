@@ -316,7 +316,15 @@ def spark_figures(con: Any, loaded: Any, duckdb_run: str, work: Path,
         run = functools.partial(score_run, con, loaded, PERIOD, engine=engine,
                                 publish_snapshot=False)
         fig["score_spark_s"], spark_run = _timed(run)
+        engine.timings.clear()
         fig["score_spark_warm_s"], _ = _timed(run)
+        steps: dict[str, float] = {}
+        for table, secs in engine.timings:  # the warm run's time per step (table made)
+            step = ("survey" if table.startswith("survey_indices") else
+                    "write run tables" if table.startswith("run_") else table)
+            steps[step] = steps.get(step, 0.0) + secs
+        top = sorted(steps.items(), key=lambda kv: -kv[1])[:6]
+        _say("Spark warm run, slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in top))
     finally:
         session.stop()
     diff = con.execute(

@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from test_surveys import add_answers, make_scheme, response, set_units
 
-from evaluator.scoring.flags import compute_flags
 from evaluator.scoring.engine import DuckDBEngine
-from evaluator.store import connect
+from evaluator.scoring.flags import compute_flags
 from evaluator.scoring.surveys import build_survey_indices
+from evaluator.store import connect
 
 RUN = "run-1"
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +177,8 @@ class SparkEngine:
         self.spark = spark
         self.work_dir = Path(work_dir)
         self._frames: dict[str, DataFrame] = {}
+        #: (table, seconds) per materialised table, in order: where a run spends its time
+        self.timings: list[tuple[str, float]] = []
 
     def render(self, expr: exp.Expression) -> str:
         return render_spark(expr)
@@ -208,11 +211,15 @@ class SparkEngine:
         self._keep(name, self.spark.createDataFrame(table))
 
     def create_temp(self, name: str, query: exp.Expression) -> str:
+        start = time.perf_counter()
         self._keep(name, self._df(query))
+        self.timings.append((name, time.perf_counter() - start))
         return name
 
     def append_temp(self, name: str, query: exp.Expression) -> None:
+        start = time.perf_counter()
         self._keep(name, self.spark.table(name).union(self._df(query)))
+        self.timings.append((name, time.perf_counter() - start))
 
     def drop_temp(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
@@ -284,7 +291,9 @@ class SparkEngine:
             df = self._df(out.query).toDF(*out.columns)
             self._keep(out.table, df)  # later outputs (the flags) read it by its table name
             path = folder / out.table
+            start = time.perf_counter()
             self._frames[out.table].write.mode("overwrite").parquet(str(path))
+            self.timings.append((out.table, time.perf_counter() - start))
             if any(path.glob("*.parquet")):
                 files[out.table] = str(path / "*.parquet")
         return str(folder), files
