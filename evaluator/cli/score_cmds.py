@@ -37,7 +37,7 @@ class EngineName(StrEnum):
 
 
 EngineOpt = Annotated[EngineName, typer.Option(
-    "--engine", help="duckdb (embedded, default) or spark (needs pip install -e '.[spark]' and "
+    "--engine", help="duckdb (embedded, default) or spark (needs pip install -e '.\\[spark]' and "
     "Java 17; docs/scale-out.md) / 计算引擎")]
 SparkMasterOpt = Annotated[str | None, typer.Option(
     "--spark-master", help="Spark master URL (default local[2]), e.g. spark://host:7077 "

@@ -96,7 +96,7 @@ def spark_available(java: bool = True) -> str | None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        return "pyspark is not installed: pip install -e '.[spark]' (about 500 MB)"
+        return "pyspark is not installed: pip install 'pyspark>=4' (the spark extra; about 500 MB)"
     if java and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         return "no Java runtime: install Java 17 (Debian: apt-get install openjdk-17-jre-headless)"
     return None
@@ -111,7 +111,12 @@ def start_session(master: str | None = None, remote: str | None = None,
     from pyspark.sql import SparkSession
 
     if remote is not None:
-        return SparkSession.builder.remote(remote).getOrCreate()
+        try:
+            return SparkSession.builder.remote(remote).getOrCreate()
+        except ImportError as exc:  # Spark Connect's client libraries are an extra of pyspark
+            raise ScoringError("--spark-remote needs Spark Connect's client libraries (the "
+                               "'connect' extra of pyspark): pip install grpcio grpcio-status "
+                               f"googleapis-common-protos zstandard ({exc})") from None
     builder = (SparkSession.builder.master(master or "local[2]").appName(app_name)
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
