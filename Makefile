@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= data/evaluator.duckdb
 PORT   ?= 8501
 
-.PHONY: demo test lint bench install install-test browser clean
+.PHONY: demo test lint bench install install-test browser java clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,9 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
+# the test extras and the optional Spark engine (pyspark, ~500 MB): the Spark equivalence test runs in CI
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,spark]'
 
 # Debian's Chromium and a CJK font for the real-browser tests (they skip, with a reason, without them)
 BROWSER_PKGS := chromium fonts-wqy-microhei
@@ -26,12 +27,21 @@ browser:
 	    || echo "could not install $(BROWSER_PKGS): browser tests will skip"; \
 	else echo "not root: install $(BROWSER_PKGS) to run the browser tests"; fi
 
+# Java 17 for Spark (Debian's headless JRE when no java is on PATH)
+JAVA_PKGS := openjdk-17-jre-headless
+java:
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(JAVA_PKGS) >/dev/null) \
+	    || echo "could not install $(JAVA_PKGS): the Spark test fails in CI, skips elsewhere"; \
+	else echo "not root: install $(JAVA_PKGS) to run the Spark test"; fi
+
 ## Build the demo data, load it into $(DB), score it and serve the dashboard on 127.0.0.1:$(PORT)
 demo: install
 	$(BIN)/evaluator demo --db $(DB) --port $(PORT)
 
 ## Run the whole test suite (unit, end-to-end CLI, dashboard, browser), then lint and type checks
-test: install-test browser
+test: install-test browser java
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check evaluator dashboards
 	$(BIN)/mypy evaluator dashboards

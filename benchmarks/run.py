@@ -37,6 +37,7 @@ SCHEME = ROOT / "indicators" / "demo_township.yaml"
 PERIOD = "2026"
 SEED = 2026
 DEFAULT_UNITS = (120, 2000)
+SPARK_UNITS = 2000  # the medium size: the Spark local run is measured there, beside DuckDB
 INGEST_ORDER = ("units", "questions", "outcomes", "targets", "events", "surveys")
 RECORD_SCHEMA = 2  # 2: demo data generated in its own process (not in peak RSS)
 REGRESSION = 1.5  # a figure this many times worse than the baseline is marked as a regression
@@ -68,6 +69,12 @@ def _figures() -> dict[str, Figure]:
         "score_warm_s": Figure("score_run warm 再次评分", "s", "lower"),
         "rescore_weight_s": Figure("re-score, one weight changed 改权重重算", "s", "lower"),
         "snapshot_s": Figure("publish snapshot 发布快照", "s", "lower"),
+        "spark_session_s": Figure("Spark local[2] session start 启动", "s", "lower"),
+        "spark_stage_s": Figure("Spark: store views → Parquet 输入", "s", "lower"),
+        "score_spark_s": Figure("score_run on Spark local[2] 评分", "s", "lower"),
+        "score_spark_warm_s": Figure("score_run on Spark, again 再次评分", "s", "lower"),
+        "spark_max_score_diff": Figure("Spark vs DuckDB: max |score diff| 差异", "pts", "lower"),
+        "spark_rank_diffs": Figure("Spark vs DuckDB: ranks that differ 排名差异", "units", "lower"),
         "export_xlsx_s": Figure("export xlsx 导出", "s", "lower"),
         "export_csv_s": Figure("export csv 导出", "s", "lower"),
         "peak_rss_mb": Figure("peak RSS (pipeline) 内存峰值", "MB", "lower"),
@@ -218,7 +225,7 @@ def _say(msg: str) -> None:
 
 
 def measure(units: int, seed: int, work: Path, *, pandas: bool = True, export: bool = True,
-            profile_dir: Path | None = None) -> dict[str, Any]:
+            profile_dir: Path | None = None, spark: bool = True) -> dict[str, Any]:
     """Run the pipeline once for `units` units in folder `work`; return figures and context."""
     from evaluator.export import export_run
     from evaluator.ingest import ingest_file
@@ -263,6 +270,8 @@ def measure(units: int, seed: int, work: Path, *, pandas: bool = True, export: b
         fig["snapshot_s"], _ = _timed(lambda: publish_from_connection(con, db))
         scored = con.execute("SELECT count(*) FROM run_scores WHERE run_id = ?",
                              [run_id]).fetchall()[0][0]
+        if spark and units == SPARK_UNITS:
+            notes.extend(spark_figures(con, loaded, run_id, work, fig))
     finally:
         con.close()
     if scored != units:
@@ -290,6 +299,52 @@ def measure(units: int, seed: int, work: Path, *, pandas: bool = True, export: b
         "load_after": [round(x, 2) for x in os.getloadavg()],
         **survey,
     }
+
+
+def spark_figures(con: Any, loaded: Any, duckdb_run: str, work: Path,
+                  fig: dict[str, float]) -> list[str]:
+    """The same run on Spark local[2]: session start, staging the inputs, a cold and a warm
+    run; the scores are compared with the DuckDB run so a fast wrong path cannot pass."""
+    from evaluator.scoring import score_run
+    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+
+    missing = spark_available()
+    if missing:
+        return [f"Spark not measured: {missing}"]
+    fig["spark_session_s"], session = _timed(lambda: start_session("local[2]"))
+    try:
+        engine = SparkEngine(session, work / "spark")
+        fig["spark_stage_s"], _ = _timed(lambda: engine.stage_store_inputs(con, PERIOD))
+        run = functools.partial(score_run, con, loaded, PERIOD, engine=engine,
+                                publish_snapshot=False)
+        fig["score_spark_s"], spark_run = _timed(run)
+        engine.timings.clear()
+        fig["score_spark_warm_s"], _ = _timed(run)
+        steps: dict[str, float] = {}
+        for table, secs in engine.timings:  # the warm run's time per step (table made)
+            step = ("survey" if table.startswith("survey_indices") else
+                    "write run tables" if table.startswith("run_") else table)
+            steps[step] = steps.get(step, 0.0) + secs
+        top = sorted(steps.items(), key=lambda kv: -kv[1])[:6]
+        _say("Spark warm run, slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in top))
+    finally:
+        session.stop()
+    diff = con.execute(
+        "SELECT max(abs(a.score - b.score)), count(*) FILTER (WHERE a.rank <> b.rank), "
+        "count(*) FROM run_scores a JOIN run_scores b USING (unit_id) "
+        "WHERE a.run_id = ? AND b.run_id = ?", [duckdb_run, spark_run]).fetchall()[0]
+    if diff[2] != len(con.execute("SELECT 1 FROM run_scores WHERE run_id = ?",
+                                  [duckdb_run]).fetchall()):
+        raise RuntimeError(f"Spark run {spark_run} did not score the units of {duckdb_run}")
+    fig["spark_max_score_diff"], fig["spark_rank_diffs"] = float(diff[0] or 0.0), float(diff[1])
+    _say(f"Spark local[2]: session {fig['spark_session_s']:.1f} s, staging "
+         f"{fig['spark_stage_s']:.1f} s, scored cold {fig['score_spark_s']:.1f} s, warm "
+         f"{fig['score_spark_warm_s']:.1f} s; against DuckDB: max |score diff| {diff[0]:.1e}, "
+         f"{diff[1]} rank(s) differ")
+    if diff[0] and diff[0] > 1e-9:
+        return [f"Spark and DuckDB scores differ (max {diff[0]:g}, {diff[1]} ranks): ties among "
+                "rolled-up means broken by float summation order (docs/scale-out.md)"]
+    return []
 
 
 def _best(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -359,10 +414,10 @@ def survey_mean_comparison(db: Path, surveys_csv: Path, *, pandas: bool) -> dict
 
 
 def child_main(units: int, seed: int, out: Path, pandas: bool, export: bool,
-               profile_dir: Path | None) -> None:
+               profile_dir: Path | None, spark: bool = True) -> None:
     with tempfile.TemporaryDirectory(prefix=f"evaluator-bench-{units}-") as tmp:
         result = measure(units, seed, Path(tmp), pandas=pandas, export=export,
-                         profile_dir=profile_dir)
+                         profile_dir=profile_dir, spark=spark)
     out.write_text(json.dumps(result), encoding="utf-8")
 
 
@@ -401,7 +456,7 @@ def machine() -> dict[str, Any]:
 
 
 def run_size(units: int, seed: int, pandas: bool, export: bool,
-             profile_dir: Path | None) -> dict[str, Any]:
+             profile_dir: Path | None, spark: bool = True) -> dict[str, Any]:
     """Measure one size in a fresh interpreter; exit with a message if it fails."""
     with tempfile.TemporaryDirectory(prefix="evaluator-bench-out-") as tmp:
         out = Path(tmp) / "result.json"
@@ -411,6 +466,8 @@ def run_size(units: int, seed: int, pandas: bool, export: bool,
             cmd.append("--no-pandas")
         if not export:
             cmd.append("--no-export")
+        if not spark:
+            cmd.append("--no-spark")
         if profile_dir is not None:
             cmd += ["--profile", str(profile_dir)]
         t0 = time.perf_counter()
@@ -556,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison")
     p.add_argument("--no-export", action="store_true", help="skip the xlsx/csv exports")
+    p.add_argument("--no-spark", action="store_true",
+                   help=f"skip the Spark local[2] run (measured at {SPARK_UNITS:,} units when "
+                   "pyspark and Java are installed)")
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="cProfile the slow steps into DIR (*.prof, *.txt); not recordable")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -564,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.child is not None:
         child_main(args.child, args.seed, args.child_out, not args.no_pandas,
-                   not args.no_export, args.profile)
+                   not args.no_export, args.profile, not args.no_spark)
         return 0
     if args.record and args.profile:
         p.error("--record with --profile: profiled timings are inflated; record without it")
@@ -581,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         print(f"benchmark: {n:,} units …", file=sys.stderr, flush=True)
         record["sizes"][str(n)] = run_size(n, args.seed, not args.no_pandas, not args.no_export,
-                                           args.profile.resolve() if args.profile else None)
+                                           args.profile.resolve() if args.profile else None,
+                                           not args.no_spark)
     baseline = json.loads(BASELINE.read_text(encoding="utf-8")) if BASELINE.exists() else None
     missed = report(record, baseline)
     if args.record:

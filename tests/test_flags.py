@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from helpers.surveys import add_answers, make_scheme, response, set_units
 
-from evaluator.flags import compute_flags
 from evaluator.scoring.engine import DuckDBEngine
+from evaluator.scoring.flags import compute_flags
+from evaluator.scoring.surveys import build_survey_indices
 from evaluator.store import connect
-from evaluator.surveys import build_survey_indices
 
 RUN = "run-1"
 

@@ -37,8 +37,8 @@ def test_scheme_enums_are_all_named() -> None:
 
 
 def test_flag_kinds_and_exclusions_are_named() -> None:
-    from evaluator.flags import FLAG_KINDS
-    from evaluator.surveys import EXCLUSION_REASONS
+    from evaluator.scoring.flags import FLAG_KINDS
+    from evaluator.scoring.surveys import EXCLUSION_REASONS
 
     assert set(FLAG_KINDS) <= set(codes(Group.flag))
     assert set(EXCLUSION_REASONS) == set(codes(Group.exclusion))

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 from evaluator.scheme.models import Scheme
 from evaluator.scoring.engine import DuckDBEngine
-from evaluator.store import connect
-from evaluator.surveys import (
+from evaluator.scoring.surveys import (
     QUALITY_COLUMNS,
     SurveyError,
     build_survey_indices,
     parse_period,
 )
+from evaluator.store import connect
 
 T0 = datetime(2026, 3, 1, 9, 0, 0)
 

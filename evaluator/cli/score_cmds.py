@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from evaluator.cli.common import DbOpt, console, err_console, fail, warn
 from evaluator.runs import diff_runs, list_runs, resolve_run, write_outputs
 from evaluator.scheme import SchemeInvalid, load_scheme
+from evaluator.scheme.loader import LoadedScheme
 from evaluator.store import DEFAULT_DB, connect
 
 SchemeOpt = Annotated[Path, typer.Option("--scheme", help="scheme YAML / 考核方案文件")]
@@ -25,6 +27,30 @@ UncertaintyOpt = Annotated[bool, typer.Option(
     "--uncertainty", help="score and rank intervals from the survey indices' 95% intervals "
     "/ 计算得分与排名区间")]
 TopOpt = Annotated[int, typer.Option("--top", min=0, help="league-table rows to print")]
+
+
+class EngineName(StrEnum):
+    """Which engine computes the run (the run is stored in --db either way)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[EngineName, typer.Option(
+    "--engine", help="duckdb (embedded, default) or spark (needs pip install -e '.\\[spark]' and "
+    "Java 17; docs/scale-out.md) / 计算引擎")]
+SparkMasterOpt = Annotated[str | None, typer.Option(
+    "--spark-master", help="Spark master URL (default local[2]), e.g. spark://host:7077 "
+    "/ Spark 集群地址")]
+SparkRemoteOpt = Annotated[str | None, typer.Option(
+    "--spark-remote", help="Spark Connect server, sc://host:15002 / Spark Connect 地址")]
+InputsOpt = Annotated[Path | None, typer.Option(
+    "--inputs", help="with --engine spark: read units/outcomes/surveys/targets/events from "
+    "Parquet files in DIR instead of the database / 从 Parquet 目录读取输入")]
+SparkDirOpt = Annotated[Path | None, typer.Option(
+    "--spark-dir", help="with --engine spark: folder for the staged inputs and the run's "
+    "Parquet tables (default: spark/ beside the database; on a cluster, a path every node and "
+    "this machine see) / Spark 工作目录")]
 RunArg = Annotated[str, typer.Argument(help="run id (or a unique prefix) / 计分编号")]
 AllOpt = Annotated[bool, typer.Option("--all", help="also list units whose rank is unchanged")]
 
@@ -61,11 +87,25 @@ def score(
     uncertainty: UncertaintyOpt = False,
     top: TopOpt = 10,
     strict: StrictOpt = False,
+    engine: EngineOpt = EngineName.duckdb,
+    spark_master: SparkMasterOpt = None,
+    spark_remote: SparkRemoteOpt = None,
+    inputs: InputsOpt = None,
+    spark_dir: SparkDirOpt = None,
 ) -> None:
     """Score every unit the scheme applies to and store the run. / 计分并保存本次结果。"""
     from evaluator.scoring import ScoringError, score_run
     from evaluator.scoring.engine import DuckDBEngine
     from evaluator.scoring.sources import unknown_sources
+
+    if engine is EngineName.duckdb and (spark_master or spark_remote or inputs or spark_dir):
+        fail("--spark-master, --spark-remote, --inputs and --spark-dir need --engine spark "
+             "/ 这些选项需配合 --engine spark")
+    if spark_master and spark_remote:
+        fail("give either --spark-master or --spark-remote, not both / 二者只能选一")
+    if inputs is not None and not inputs.is_dir():
+        fail(f"--inputs {inputs}: not a folder; give the folder of units.parquet, "
+             "outcomes.parquet, … / 输入目录不存在")
 
     try:
         loaded = load_scheme(scheme)
@@ -85,9 +125,14 @@ def score(
             _print_unknown(unknown)
             fail(f"--strict: {len(unknown)} indicator source(s) not in the store; nothing was "
                  "scored. Fix the ids in the scheme (or load the data) / 严格模式：未计分")
+        params: dict[str, object] = {"scheme_file": str(scheme.resolve())}
         try:
-            run_id = score_run(con, loaded, period, uncertainty=uncertainty,
-                               params={"scheme_file": str(scheme.resolve())}, publish_snapshot=False)
+            if engine is EngineName.spark:
+                run_id = _score_on_spark(con, loaded, period, uncertainty, params, db,
+                                         spark_master, spark_remote, inputs, spark_dir)
+            else:
+                run_id = score_run(con, loaded, period, uncertainty=uncertainty,
+                                   params=params, publish_snapshot=False)
         except ScoringError as exc:
             fail(f"{exc} / 计分未完成")
         except duckdb.Error as exc:
@@ -117,6 +162,48 @@ def _print_unknown(messages: list[str]) -> None:
     err_console.rule("[bold red]WARNING / 警告[/]", style="red")
     for m in messages:
         err_console.print(f"[bold red]![/] {escape(m)}")
+
+
+def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
+                    uncertainty: bool, params: dict[str, object], db: Path,
+                    master: str | None, remote: str | None, inputs: Path | None,
+                    spark_dir: Path | None) -> str:
+    """Stage the inputs (DB views or --inputs files) as Parquet for Spark, score, register."""
+    from evaluator.scoring import ScoringError, score_run
+    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+
+    missing = spark_available(java=remote is None)
+    if missing:
+        raise ScoringError(f"--engine spark: {missing}")
+    work = (spark_dir or db.resolve().parent / "spark").resolve()
+    console.print(f"spark: {remote or master or 'local[2]'}, files in {work} / 使用 Spark 计分")
+    from pyspark.sql import SparkSession
+
+    reused = SparkSession.getActiveSession()  # a notebook's or a test's session: leave it open
+    spark = reused or start_session(master=master, remote=remote)
+    try:
+        engine = SparkEngine(spark, work)
+        if inputs is not None:
+            kinds = engine.stage_input_files(inputs.resolve())
+            params.update(inputs=str(inputs), input_kinds=kinds)
+        else:
+            engine.stage_store_inputs(con, period)
+        params.update(spark_master=remote or master or "local[2]")
+        try:
+            return score_run(con, loaded, period, engine=engine, uncertainty=uncertainty,
+                             params=params, publish_snapshot=False,
+                             batch_ids=[] if inputs is not None else None)
+        except Exception as exc:  # Spark's own errors: explain, never a JVM traceback
+            if isinstance(exc, ScoringError) or type(exc).__module__.startswith("duckdb"):
+                raise
+            if not type(exc).__module__.startswith(("pyspark", "py4j")):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ScoringError(f"Spark could not score the run: {first[:400]}; nothing was "
+                               "stored") from None
+    finally:
+        if reused is None:
+            spark.stop()
 
 
 def _publish_snapshot(con: duckdb.DuckDBPyConnection, db: Path) -> None:

@@ -16,6 +16,8 @@ So indicator contributions always sum to the total.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from evaluator.scheme.models import Dimension, Scheme
@@ -26,6 +28,7 @@ from evaluator.scoring.values import COVERAGE, TOTAL_NODE
 
 ROOT = TOTAL_NODE
 WEIGHTS = "_sc_w"
+SHARES = "_sc_shares2"
 
 
 def weights_frame(scheme: Scheme, table: list[NodeWeight] | None = None) -> pl.DataFrame:
@@ -71,9 +74,8 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
     create_temp(engine, table, sql(
         f"SELECT unit_id, indicator_id AS node_id, score FROM {INDICATOR_SCORES}"))
     for d in range(max_depth(scheme), -2, -1):
-        engine.execute(sql(
+        engine.append_temp(table, sql(
             f"""
-            INSERT INTO {table}
             SELECT n.unit_id, w.parent_id AS node_id,
                    CASE WHEN MAX(w.p_agg) = 'geometric' THEN
                         CASE WHEN MIN(n.score) <= 0 THEN 0.0
@@ -90,7 +92,15 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
     return table
 
 
-def contributions(engine: Engine, scheme: Scheme, nodes: str) -> str:
+@dataclass(frozen=True)
+class Contributions:
+    """Tables of `contributions`: `shares` (unit, node, w_norm, share) and `points`."""
+
+    shares: str
+    points: str
+
+
+def contributions(engine: Engine, scheme: Scheme, nodes: str) -> Contributions:
     """Per unit and node: re-normalised local weight, share of the parent's points, points."""
     create_temp(engine, "_sc_shares", sql(
         f"""
@@ -103,7 +113,7 @@ def contributions(engine: Engine, scheme: Scheme, nodes: str) -> str:
         WHERE n.score IS NOT NULL AND w.w_eff > 0
         """
     ))
-    create_temp(engine, "_sc_shares2", sql(
+    create_temp(engine, SHARES, sql(
         """
         SELECT *,
                CASE WHEN p_agg = 'geometric' THEN
@@ -121,13 +131,12 @@ def contributions(engine: Engine, scheme: Scheme, nodes: str) -> str:
         root=ROOT,
     ))
     for d in range(-1, max_depth(scheme) + 1):
-        engine.execute(sql(
+        engine.append_temp(table, sql(
             f"""
-            INSERT INTO {table}
             SELECT c.unit_id, s.node_id, c.points * s.share
-            FROM {table} c JOIN _sc_shares2 s ON s.unit_id = c.unit_id AND s.parent_id = c.node_id
+            FROM {table} c JOIN {SHARES} s ON s.unit_id = c.unit_id AND s.parent_id = c.node_id
             WHERE s.p_depth = :depth
             """,
             depth=d,
         ))
-    return table
+    return Contributions(shares=SHARES, points=table)

@@ -1,9 +1,11 @@
 """The narrow seam between the scoring logic and the engine that executes it.
 
-Scoring is written once, as sqlglot expression trees. An engine only has to render a tree in
-its SQL dialect, run it, return results as polars, and accept small frames (scheme metadata)
-as tables. `DuckDBEngine` is the engine today; a Spark engine renders the very same trees
-with dialect "spark" (ROADMAP: "Beyond one machine").
+Scoring is written once, as sqlglot expression trees. An engine renders a tree in its SQL
+dialect, runs it, returns results as polars, accepts small frames (scheme metadata) as tables,
+and owns everything that differs between engines: temporary tables, appending to them, table
+existence, transactions and the session settings a reproducible run needs. Capability flags
+say what an engine can do (as SQLMesh's engine adapters do); one module per engine lives in
+`evaluator/scoring/engines/` (`duckdb.py`, the embedded default; `spark.py`).
 
 Values that come from a scheme (ids, numbers) enter SQL only as sqlglot literals through
 `sql(template, **params)`: templates are this package's own text, never scheme text.
@@ -12,9 +14,10 @@ Values that come from a scheme (ids, numbers) enter SQL only as sqlglot literals
 from __future__ import annotations
 
 import functools
-from typing import Any, Protocol, cast
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, cast
 
-import duckdb
 import polars as pl
 import sqlglot
 from sqlglot import exp
@@ -22,19 +25,56 @@ from sqlglot import exp
 TEMPLATE_DIALECT = "duckdb"
 
 
+@dataclass(frozen=True)
+class Output:
+    """One run table: its columns and the engine query that yields its rows (by position)."""
+
+    table: str
+    columns: tuple[str, ...]
+    query: exp.Expression
+
+
 class Engine(Protocol):
     """What the scoring pipeline needs from an execution engine."""
 
     dialect: str
+    #: the engine can make a set of writes all-or-nothing itself
+    SUPPORTS_TRANSACTIONS: ClassVar[bool]
+    #: the engine's tables live in the run store (the DuckDB file): run rows are INSERTed there
+    #: directly; otherwise they are written as Parquet and the store loads them
+    SHARES_STORE: ClassVar[bool]
 
     def execute(self, expr: exp.Expression) -> None:
-        """Run a statement (DDL, INSERT, transaction control)."""
+        """Run a statement."""
 
     def fetch_polars(self, expr: exp.Expression) -> pl.DataFrame:
         """Run a query and return its result."""
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """Make `frame` available as a temporary table called `name` (replacing any)."""
+
+    def create_temp(self, name: str, query: exp.Expression) -> str:
+        """Materialise `query` as temporary table `name` (replacing any); returns the name."""
+
+    def append_temp(self, name: str, query: exp.Expression) -> None:
+        """Append the rows of `query` (same columns, by position) to temporary table `name`."""
+
+    def drop_temp(self, name: str) -> None:
+        """Forget temporary table `name` if it exists."""
+
+    def table_exists(self, name: str) -> bool:
+        """Whether a table or temporary table called `name` exists."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All-or-nothing block (a no-op where SUPPORTS_TRANSACTIONS is False)."""
+
+    def session(self) -> AbstractContextManager[None]:
+        """Settings pinned for one run (DuckDB: one thread, so float sums are reproducible)."""
+
+    def write_outputs(self, outputs: list[Output], run_id: str) -> tuple[str, dict[str, str]]:
+        """Engines that do not share the store: materialise each output in order (later ones
+        may read earlier ones by table name), write it as Parquet; return the run's folder and
+        table → Parquet path (glob) of the non-empty ones."""
 
 
 def lit(value: Any) -> exp.Expression:
@@ -78,40 +118,11 @@ def union_all(queries: list[exp.Expression]) -> exp.Expression:
 
 
 def create_temp(engine: Engine, name: str, query: exp.Expression) -> str:
-    """CREATE OR REPLACE TEMPORARY TABLE name AS query; returns the name."""
-    stmt = exp.Create(
-        this=exp.to_table(name),
-        kind="TABLE",
-        expression=query,
-        replace=True,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-    )
-    engine.execute(stmt)
-    return name
+    """Materialise `query` as temporary table `name` on `engine`; returns the name."""
+    return engine.create_temp(name, query)
 
 
-class DuckDBEngine:
-    """The engine over one DuckDB connection (temp tables live as long as the connection)."""
+# the embedded default engine, importable from the seam (its code: engines/duckdb.py)
+from evaluator.scoring.engines.duckdb import DuckDBEngine  # noqa: E402
 
-    dialect = "duckdb"
-
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
-
-    def render(self, expr: exp.Expression) -> str:
-        return expr.sql(dialect=self.dialect)
-
-    def execute(self, expr: exp.Expression) -> None:
-        self.con.execute(self.render(expr)).fetchall()  # drain: DuckDB keeps results pending
-
-    def fetch_polars(self, expr: exp.Expression) -> pl.DataFrame:
-        return self.con.sql(self.render(expr)).pl()
-
-    def register(self, name: str, frame: pl.DataFrame) -> None:
-        view = f"{name}__frame"
-        self.con.register(view, frame.to_arrow())
-        try:
-            self.con.execute(
-                f'CREATE OR REPLACE TEMPORARY TABLE "{name}" AS SELECT * FROM "{view}"').fetchall()
-        finally:
-            self.con.unregister(view)
+__all__ = ["DuckDBEngine", "Engine", "Output", "create_temp", "lit", "sql", "union_all"]

@@ -14,6 +14,8 @@ declared-weight score. Units without any score have no rank and no grade.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import polars as pl
 from sqlglot import exp
 
@@ -21,7 +23,16 @@ from evaluator.scheme.models import Scheme
 from evaluator.scoring.engine import Engine, create_temp, sql
 
 GRADES = "_sc_grades"
+GRADE_ITEMS = "_sc_grade_items"
 RANK_INTERVALS = "_sc_rank_intervals"
+
+
+class GradeTables(NamedTuple):
+    """What `assign_grades` made: per unit (`grades`: unit_id, ord, reason) and the bands
+    (`items`: ord, code, min_score, max_share)."""
+
+    grades: str
+    items: str
 
 
 def grades_frame(scheme: Scheme) -> pl.DataFrame:
@@ -33,14 +44,14 @@ def grades_frame(scheme: Scheme) -> pl.DataFrame:
     )
 
 
-def assign_grades(engine: Engine, scheme: Scheme, scores: str) -> None:
+def assign_grades(engine: Engine, scheme: Scheme, scores: str) -> GradeTables:
     """`GRADES`: unit_id, grade, grade_reason from `scores` (unit_id, score, veto_grade_ord)."""
-    engine.register("_sc_grade_items", grades_frame(scheme))
+    engine.register(GRADE_ITEMS, grades_frame(scheme))
     last = len(scheme.grades) - 1
     create_temp(engine, GRADES, sql(
         f"""
         WITH thr AS (
-            SELECT s.unit_id, MIN(g.ord) AS ord FROM {scores} s JOIN _sc_grade_items g
+            SELECT s.unit_id, MIN(g.ord) AS ord FROM {scores} s JOIN {GRADE_ITEMS} g
                 ON g.min_score IS NULL OR s.score >= g.min_score
             WHERE s.score IS NOT NULL GROUP BY s.unit_id),
         base AS (
@@ -73,6 +84,7 @@ def assign_grades(engine: Engine, scheme: Scheme, scores: str) -> None:
             allowed=exp.Subquery(this=sql(
                 f"SELECT FLOOR(:share * COUNT(*) + 1e-9) FROM {GRADES}_prev", share=g.max_share)),
         ))
+    return GradeTables(grades=GRADES, items=GRADE_ITEMS)
 
 
 def ranks_sql() -> str:
@@ -87,7 +99,7 @@ def ranks_sql() -> str:
     )
 
 
-def rank_intervals(engine: Engine, scores: str) -> None:
+def rank_intervals(engine: Engine, scores: str) -> str:
     """`RANK_INTERVALS`: best and worst rank a unit could take given every unit's interval.
 
     rank_low (best) = 1 + units whose score_low beats this unit's score_high;
@@ -118,3 +130,4 @@ def rank_intervals(engine: Engine, scores: str) -> None:
         FROM c GROUP BY unit_id
         """
     ))
+    return RANK_INTERVALS

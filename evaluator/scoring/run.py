@@ -1,9 +1,12 @@
 """Step 6 — a stored run: every step above, then `runs` + `run_*` rows in ONE transaction.
 
-The steps leave their results in connection-local temporary tables (`_sc_*`); nothing is
-written to the database until all of them succeeded, and the writes either all commit or none
-do. Runs are immutable; numbers depend only on the scheme and the data (the run id and the
-timestamp are the only things that differ between two runs of the same inputs).
+The steps leave their results in the engine's temporary tables (`_sc_*`, names handed from step
+to step as values); nothing is written to the run store (the DuckDB file) until all of them
+succeeded, and the writes either all commit or none do. On DuckDB the rows are INSERTed from the
+temporary tables; on an engine with its own storage (Spark) each run table is first written as
+Parquet and the store loads those files in the same single transaction. Runs are immutable;
+numbers depend only on the scheme and the data (the run id and the timestamp are the only
+things that differ between two runs of the same inputs).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import re
 import subprocess
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,17 +32,14 @@ from evaluator.scheme.models import Scheme
 from evaluator.scheme.weights import weight_table
 from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
-from evaluator.scoring.engine import DuckDBEngine, Engine, create_temp, sql
+from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, sql
+from evaluator.scoring.engines.duckdb import DuckDBEngine as StoreEngine  # the run store, always
 from evaluator.scoring.errors import ScoringError
-from evaluator.scoring.grades import (
-    GRADES,
-    RANK_INTERVALS,
-    assign_grades,
-    rank_intervals,
-    ranks_sql,
-)
+from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
+from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql
 from evaluator.scoring.rules import INDICATOR_SCORES, STATS, score_indicators
 from evaluator.scoring.sources import unknown_sources
+from evaluator.scoring.surveys import QUALITY_COLUMNS
 from evaluator.scoring.values import (
     META,
     RAW,
@@ -105,9 +106,26 @@ def interval_totals(engine: Engine, scheme: Scheme, period: str, has_survey: boo
     use_survey_column(engine, has_survey, "index_value")
 
 
+@dataclass(frozen=True)
+class RunTables:
+    """The temporary tables `compute` leaves for the run's rows (names passed as values)."""
+
+    units: str
+    scores: str
+    indicator_scores: str
+    meta: str
+    weights: str
+    nodes: str
+    contributions: agg.Contributions
+    stats: str
+    refs: str
+    survey: str | None
+
+
 def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = False
-            ) -> list[str]:
-    """Run every step into temporary tables. Returns warnings for the run's note."""
+            ) -> tuple[list[str], RunTables]:
+    """Run every step into temporary tables. Returns warnings for the run's note, and the
+    tables."""
     warnings = check_period(scheme, period)
     warnings += [u.message() for u in unknown_sources(engine, scheme)]  # recorded in the note
     n_units = build_units(engine, scheme)
@@ -143,7 +161,7 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
     score_indicators(engine, scheme)
     nodes = agg.aggregate(engine, scheme, "w_eff")
     nodes_declared = agg.aggregate(engine, scheme, "w_decl")
-    agg.contributions(engine, scheme, nodes)
+    contrib = agg.contributions(engine, scheme, nodes)
     build_adjustments(engine, scheme, int(period))
     lo, hi = scheme.scale.min, scheme.scale.max
     create_temp(engine, "_sc_scores0", sql(
@@ -186,41 +204,114 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
         """,
         scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals,
     ))
-    assign_grades(engine, scheme, "_sc_scores1")
-    rank_intervals(engine, "_sc_scores1")
+    grades = assign_grades(engine, scheme, "_sc_scores1")
+    intervals = rank_intervals(engine, "_sc_scores1")
     create_temp(engine, SCORES, sql(
         f"""
         SELECT *, {ranks_sql()} FROM (
             SELECT s.*, g.code AS grade, gr.reason AS grade_reason, iv.rank_low, iv.rank_high
             FROM _sc_scores1 s
-            LEFT JOIN {GRADES} gr ON gr.unit_id = s.unit_id
-            LEFT JOIN _sc_grade_items g ON g.ord = gr.ord
-            LEFT JOIN {RANK_INTERVALS} iv ON iv.unit_id = s.unit_id)
+            LEFT JOIN {grades.grades} gr ON gr.unit_id = s.unit_id
+            LEFT JOIN {grades.items} g ON g.ord = gr.ord
+            LEFT JOIN {intervals} iv ON iv.unit_id = s.unit_id)
         """
     ))
     unscored = engine.fetch_polars(sql(f"SELECT unit_id FROM {SCORES} WHERE score IS NULL "
                                        "ORDER BY unit_id LIMIT 10"))["unit_id"].to_list()
     if unscored:
         warnings.append(f"units without any data for {period} (no score): {', '.join(unscored)}")
-    return warnings
+    survey = SURVEY if engine.table_exists(SURVEY) else None
+    return warnings, RunTables(
+        units=UNITS, scores=SCORES, indicator_scores=INDICATOR_SCORES, meta=META,
+        weights=agg.WEIGHTS, nodes=nodes, contributions=contrib, stats=STATS, refs=REFS,
+        survey=survey)
 
 
 # ------------------------------------------------------------------------------ writing
 
 
-def _insert(engine: Engine, table: str, query: str, **params: Any) -> None:
-    engine.execute(sql(f"INSERT INTO {table} {query}", **params))
+def _output(table: str, columns: str, query: str, **params: Any) -> Output:
+    return Output(table, tuple(c.strip() for c in columns.split(",")), sql(query, **params))
 
 
-def write_run(engine: Engine, loaded: LoadedScheme, period: str, run_id: str,
-              parameters: dict[str, Any], warnings: list[str], lint: list[dict[str, Any]]) -> None:
-    """INSERT the run's rows from the temporary tables (caller holds the transaction)."""
-    scheme = loaded.scheme
+def run_outputs(scheme: Scheme, tables: RunTables, run_id: str) -> list[Output]:
+    """The run's rows computed by the engine, table by table (the flags come after these)."""
     span = scheme.scale.max - scheme.scale.min
-    batches = engine.fetch_polars(sql(
-        "SELECT batch_id FROM load_batches WHERE status = 'accepted' ORDER BY batch_id"
-    ))["batch_id"].to_list()
-    engine.register("_sc_run_row", pl.DataFrame([{
+    t = tables
+    shares, points = t.contributions.shares, t.contributions.points
+    stats = " UNION ALL ".join(
+        f"SELECT indicator_id, pg, NULL, '{name}', CAST({name} AS DOUBLE) FROM {t.stats}"
+        for name in ("n", "min", "max", "mean", "sd", "median")
+    )
+    outputs = [
+        _output("run_scores", """
+            run_id, unit_id, unit_name, unit_type, peer_group, score, base_score, bonus,
+            deduction, veto, rank, peer_rank, grade, grade_reason, score_declared, rank_declared,
+            coverage, score_low, score_high, rank_low, rank_high""", f"""
+            SELECT CAST(:run AS VARCHAR),
+                   unit_id, unit_name, unit_type, peer_group, score, base_score, bonus,
+                   deduction, veto, rank, peer_rank, grade, grade_reason, score_declared,
+                   rank_declared, coverage, score_low, score_high, rank_low, rank_high
+            FROM {t.scores}""", run=run_id),
+        _output("run_indicator_scores", """
+            run_id, unit_id, indicator_id, dimension_id, evidence, raw_value, transformed_value,
+            rule, score, declared_weight, weight, local_weight, contribution, missing_policy,
+            imputed, flags""", f"""
+            SELECT CAST(:run AS VARCHAR),
+                   s.unit_id, s.indicator_id, s.dimension_id, s.evidence, s.raw_value,
+                   s.value, m.rule, s.score, w.declared, w.effective, COALESCE(c.w_norm, 0.0),
+                   CASE WHEN s.score IS NULL THEN NULL
+                        ELSE COALESCE(p.points, 0.0) * :span / 100.0 END,
+                   s.missing_policy, s.imputed_any, NULLIF(s.flags, '')
+            FROM {t.indicator_scores} s
+            JOIN {t.meta} m ON m.indicator_id = s.indicator_id
+            JOIN {t.weights} w ON w.node_id = s.indicator_id
+            LEFT JOIN {shares} c ON c.unit_id = s.unit_id AND c.node_id = s.indicator_id
+            LEFT JOIN {points} p ON p.unit_id = s.unit_id AND p.node_id = s.indicator_id""",
+                run=run_id, span=span),
+        _output("run_dimension_scores", """
+            run_id, unit_id, dimension_id, parent_id, depth, score, weight, contribution""", f"""
+            SELECT CAST(:run AS VARCHAR),
+                   u.unit_id, w.node_id, NULLIF(w.parent_id, :root), w.p_depth + 1, n.score,
+                   w.effective, CASE WHEN n.score IS NULL THEN NULL
+                                     ELSE COALESCE(p.points, 0.0) * :span / 100.0 END
+            FROM {t.units} u CROSS JOIN {t.weights} w
+            LEFT JOIN {t.nodes} n ON n.unit_id = u.unit_id AND n.node_id = w.node_id
+            LEFT JOIN {points} p ON p.unit_id = u.unit_id AND p.node_id = w.node_id
+            WHERE w.kind = 'dimension'""", run=run_id, root=agg.ROOT, span=span),
+        _output("run_reference_values", "run_id, indicator_id, peer_group, unit_id, name, value",
+                f"""
+            SELECT CAST(:run AS VARCHAR), * FROM ({stats} UNION ALL
+                             SELECT indicator_id, pg, unit_id, name, value FROM {t.refs})""",
+                run=run_id),
+        _output("run_weights", """
+            run_id, node_id, node_kind, parent_id, evidence, declared_weight, effective_weight""",
+                f"""
+            SELECT CAST(:run AS VARCHAR),
+                   node_id, kind, NULLIF(parent_id, :root), evidence, declared, effective
+            FROM {t.weights}""", run=run_id, root=agg.ROOT),
+    ]
+    if t.survey is not None:
+        outputs.append(Output("run_survey_quality", ("run_id", *QUALITY_COLUMNS), sql(
+            f"SELECT CAST(:run AS VARCHAR), * FROM {t.survey}", run=run_id)))
+    return outputs
+
+
+def flags_output(scheme: Scheme, run_id: str) -> Output:
+    """The flags: read back from run_indicator_scores / run_survey_quality of this run."""
+    return Output("run_flags", FLAG_COLUMNS, flag_rows(scheme, run_id))
+
+
+def _insert(engine: Engine, out: Output) -> None:
+    engine.execute(exp.insert(out.query, out.table, columns=list(out.columns)))
+
+
+def write_run_row(store: Engine, loaded: LoadedScheme, period: str, run_id: str,
+                  parameters: dict[str, Any], warnings: list[str], lint: list[dict[str, Any]],
+                  batches: list[int]) -> None:
+    """The `runs` row and the lint findings: scheme metadata, always written by the store."""
+    scheme = loaded.scheme
+    store.register("_sc_run_row", pl.DataFrame([{
         "run_id": run_id,
         "created_at": datetime.now(UTC).replace(tzinfo=None),
         "period": period, "scheme_id": scheme.id, "scheme_version": scheme.version,
@@ -232,78 +323,28 @@ def write_run(engine: Engine, loaded: LoadedScheme, period: str, run_id: str,
         "lint_errors": sum(1 for f in lint if f["severity"] == "error"),
         "note": "\n".join(warnings) or None,
     }], schema_overrides={"batch_ids": pl.List(pl.Int32)}))
-    _insert(engine, "runs", """
+    store.execute(sql("""
+        INSERT INTO runs
         (run_id, created_at, period, scheme_id, scheme_version, scheme_name_zh, scheme_name_en,
          scheme_hash, scheme_yaml, batch_ids, parameters, code_version, lint_errors, note)
         SELECT run_id, created_at, period, scheme_id, scheme_version, scheme_name_zh,
                scheme_name_en, scheme_hash, scheme_yaml, batch_ids, CAST(parameters AS JSON),
-               code_version, lint_errors, note FROM _sc_run_row""")
-    _insert(engine, "run_scores", f"""
-        (run_id, unit_id, unit_name, unit_type, peer_group, score, base_score, bonus, deduction,
-         veto, rank, peer_rank, grade, grade_reason, score_declared, rank_declared, coverage,
-         score_low, score_high, rank_low, rank_high)
-        SELECT CAST(:run AS VARCHAR),
-               unit_id, unit_name, unit_type, peer_group, score, base_score, bonus,
-               deduction, veto, rank, peer_rank, grade, grade_reason, score_declared,
-               rank_declared, coverage, score_low, score_high, rank_low, rank_high
-        FROM {SCORES}""", run=run_id)
-    _insert(engine, "run_indicator_scores", f"""
-        (run_id, unit_id, indicator_id, dimension_id, evidence, raw_value, transformed_value,
-         rule, score, declared_weight, weight, local_weight, contribution, missing_policy,
-         imputed, flags)
-        SELECT CAST(:run AS VARCHAR),
-               s.unit_id, s.indicator_id, s.dimension_id, s.evidence, s.raw_value,
-               s.value, m.rule, s.score, w.declared, w.effective, COALESCE(c.w_norm, 0.0),
-               CASE WHEN s.score IS NULL THEN NULL
-                    ELSE COALESCE(p.points, 0.0) * :span / 100.0 END,
-               s.missing_policy, s.imputed_any, NULLIF(s.flags, '')
-        FROM {INDICATOR_SCORES} s
-        JOIN {META} m ON m.indicator_id = s.indicator_id
-        JOIN {agg.WEIGHTS} w ON w.node_id = s.indicator_id
-        LEFT JOIN _sc_shares2 c ON c.unit_id = s.unit_id AND c.node_id = s.indicator_id
-        LEFT JOIN _sc_contrib p ON p.unit_id = s.unit_id AND p.node_id = s.indicator_id""",
-            run=run_id, span=span)
-    _insert(engine, "run_dimension_scores", f"""
-        (run_id, unit_id, dimension_id, parent_id, depth, score, weight, contribution)
-        SELECT CAST(:run AS VARCHAR),
-               u.unit_id, w.node_id, NULLIF(w.parent_id, :root), w.p_depth + 1, n.score,
-               w.effective, CASE WHEN n.score IS NULL THEN NULL
-                                 ELSE COALESCE(p.points, 0.0) * :span / 100.0 END
-        FROM {UNITS} u CROSS JOIN {agg.WEIGHTS} w
-        LEFT JOIN _sc_nodes_w_eff n ON n.unit_id = u.unit_id AND n.node_id = w.node_id
-        LEFT JOIN _sc_contrib p ON p.unit_id = u.unit_id AND p.node_id = w.node_id
-        WHERE w.kind = 'dimension'""", run=run_id, root=agg.ROOT, span=span)
-    stats = " UNION ALL ".join(
-        f"SELECT indicator_id, pg, NULL, '{name}', CAST({name} AS DOUBLE) FROM {STATS}"
-        for name in ("n", "min", "max", "mean", "sd", "median")
-    )
-    _insert(engine, "run_reference_values", f"""
-        (run_id, indicator_id, peer_group, unit_id, name, value)
-        SELECT CAST(:run AS VARCHAR), * FROM ({stats} UNION ALL
-                             SELECT indicator_id, pg, unit_id, name, value FROM {REFS})""",
-            run=run_id)
-    _insert(engine, "run_weights", f"""
-        (run_id, node_id, node_kind, parent_id, evidence, declared_weight, effective_weight)
-        SELECT CAST(:run AS VARCHAR),
-               node_id, kind, NULLIF(parent_id, :root), evidence, declared, effective
-        FROM {agg.WEIGHTS}""", run=run_id, root=agg.ROOT)
+               code_version, lint_errors, note FROM _sc_run_row"""))
     if lint:
-        engine.register("_sc_lint", pl.DataFrame(lint, schema={
+        store.register("_sc_lint", pl.DataFrame(lint, schema={
             "rule": pl.String, "severity": pl.String, "indicator": pl.String,
             "message": pl.String, "message_zh": pl.String}))
-        _insert(engine, "run_lint", "(run_id, rule, severity, indicator, message, message_zh) "
-                "SELECT CAST(:run AS VARCHAR), rule, severity, indicator, message, message_zh "
-                "FROM _sc_lint",
-                run=run_id)
-    if survey_table_exists(engine):
-        _insert(engine, "run_survey_quality", f"SELECT CAST(:run AS VARCHAR), * FROM {SURVEY}",
-                run=run_id)
+        store.execute(sql(
+            "INSERT INTO run_lint (run_id, rule, severity, indicator, message, message_zh) "
+            "SELECT CAST(:run AS VARCHAR), rule, severity, indicator, message, message_zh "
+            "FROM _sc_lint", run=run_id))
 
 
-def survey_table_exists(engine: Engine) -> bool:
-    found = engine.fetch_polars(sql(
-        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = :t", t=SURVEY))
-    return bool(found["n"][0])
+def accepted_batches(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The data batches a run on the store's own data sees."""
+    rows = con.execute(
+        "SELECT batch_id FROM load_batches WHERE status = 'accepted' ORDER BY batch_id").fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def lint_findings(loaded: LoadedScheme) -> list[dict[str, Any]]:
@@ -315,51 +356,56 @@ def lint_findings(loaded: LoadedScheme) -> list[dict[str, Any]]:
     ]
 
 
-def _drop_temp(engine: Engine) -> None:
-    """Forget the previous run's survey table so a scheme without surveys does not reuse it."""
-    engine.execute(sql(f"DROP TABLE IF EXISTS {SURVEY}"))
-
-
 def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str, *,
-              uncertainty: bool = False, params: dict[str, Any] | None = None,
-              publish_snapshot: bool = True) -> str:
-    """Score every unit of the scheme's types for `period`; store the run; return its id.
+              engine: Engine | None = None, uncertainty: bool = False,
+              params: dict[str, Any] | None = None, publish_snapshot: bool = True,
+              batch_ids: list[int] | None = None) -> str:
+    """Score every unit of the scheme's types for `period`; store the run in `con`; return its id.
 
-    Runs single-threaded: floating-point sums depend on the order rows arrive in, and only one
-    thread makes that order (and so every last digit) the same from run to run.
+    `engine` computes (default: DuckDB on `con` itself); `con` is always the run store. An
+    engine that does not share the store (Spark) must have its inputs staged
+    (`SparkEngine.stage_store_inputs` or `stage_input_files`); `batch_ids` then says which
+    store batches the run saw ([] for outside files; default: every accepted batch).
     `publish_snapshot=False` leaves the dashboard snapshot to the caller (the CLI reports it).
     """
-    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-    con.execute("SET threads = 1").fetchall()
-    try:
-        run_id = _score(con, loaded, str(period).strip(), uncertainty, params or {})
-    finally:
-        con.execute(f"SET threads = {int(threads)}").fetchall()
+    engine = engine if engine is not None else DuckDBEngine(con)
+    with engine.session():
+        run_id = _score(con, engine, loaded, str(period).strip(), uncertainty, params or {},
+                        batch_ids)
     if publish_snapshot:
         publish(con)
     return run_id
 
 
-def _score(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
-           uncertainty: bool, params: dict[str, Any]) -> str:
-    engine = DuckDBEngine(con)
+def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme, period: str,
+           uncertainty: bool, params: dict[str, Any], batch_ids: list[int] | None) -> str:
     scheme = loaded.scheme
-    _drop_temp(engine)
-    warnings = compute(engine, scheme, period, uncertainty)
+    # forget the previous run's survey table so a scheme without surveys does not reuse it
+    engine.drop_temp(SURVEY)
+    warnings, tables = compute(engine, scheme, period, uncertainty)
     lint = lint_findings(loaded)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
                   **params}
-    engine.execute(exp.Transaction())
-    try:
-        write_run(engine, loaded, period, run_id, parameters, warnings, lint)
-        from evaluator.flags import compute_flags  # flags builds on the scoring engine: import late
-
-        compute_flags(engine, scheme, run_id)
-    except BaseException:
-        engine.execute(exp.Rollback())
-        raise
-    engine.execute(exp.Commit())
+    batches = accepted_batches(con) if batch_ids is None else batch_ids
+    outputs = run_outputs(scheme, tables, run_id)
+    if engine.SHARES_STORE:
+        with engine.transaction():
+            write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)
+            for out in outputs:
+                _insert(engine, out)
+            _insert(engine, flags_output(scheme, run_id))
+        return run_id
+    folder, files = engine.write_outputs([*outputs, flags_output(scheme, run_id)], run_id)
+    parameters["run_files"] = folder
+    store = StoreEngine(con)
+    with store.transaction():
+        write_run_row(store, loaded, period, run_id, parameters, warnings, lint, batches)
+        for out in outputs + [flags_output(scheme, run_id)]:
+            if out.table in files:  # an empty table leaves no file
+                store.execute(exp.insert(sql(
+                    f"SELECT {', '.join(out.columns)} FROM read_parquet(:path)",
+                    path=files[out.table]), out.table, columns=list(out.columns)))
     return run_id
 
 

@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from evaluator.scheme.models import Indicator, MeasureSource, Scheme
 from evaluator.scoring.engine import Engine, create_temp, lit, sql, union_all
+from evaluator.scoring.surveys import build_survey_indices, survey_indicators
 
 UNITS = "_sc_units"
 META = "_sc_ind_meta"
@@ -164,10 +165,7 @@ def use_survey_column(engine: Engine, has_survey: bool, column: str) -> None:
 
 
 def build_survey(engine: Engine, scheme: Scheme, period: str) -> str | None:
-    """Satisfaction indices from `evaluator.surveys` (copied to `SURVEY`); None when not needed."""
-    # imported here: evaluator.surveys builds on evaluator.scoring.engine (a cycle at module level)
-    from evaluator.surveys import build_survey_indices, survey_indicators
-
+    """Satisfaction indices from `scoring.surveys` (copied to `SURVEY`); None when not needed."""
     if not survey_indicators(scheme):
         return None
     table = build_survey_indices(engine, scheme, period, UNITS)

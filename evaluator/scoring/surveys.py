@@ -354,4 +354,4 @@ def build_survey_indices(engine: Engine, scheme: Scheme, period: str, units_tabl
     try:
         return create_temp(engine, f"survey_indices_{suffix}", query)
     finally:
-        engine.execute(sql(f"DROP TABLE IF EXISTS {questions_table}"))
+        engine.drop_temp(questions_table)

@@ -167,12 +167,11 @@ def _select_all(query: exp.Expression, alias: str) -> exp.Select:
     return exp.select("*").from_(sub)
 
 
-def compute_flags(engine: Engine, scheme: Scheme, run_id: str) -> None:
-    """Write the run's show_off, survey_stuffing and small_sample rows into run_flags.
+def flag_rows(scheme: Scheme, run_id: str) -> exp.Expression:
+    """The run's show_off, survey_stuffing and small_sample rows (`FLAG_COLUMNS`), as one query
+    over `run_indicator_scores` and `run_survey_quality` of `run_id`.
 
-    Reads run_indicator_scores and run_survey_quality of `run_id`. Replaces any flags of these
-    kinds already stored for the run, so calling it twice leaves one set. The caller owns the
-    transaction that makes the run all-or-nothing.
+    Any engine runs it: on DuckDB over the stored tables, on Spark over the run's own rows.
     """
     policy_zh, policy_en = _POLICY_TEXT[scheme.survey.small_sample]
     parts = [
@@ -183,12 +182,24 @@ def compute_flags(engine: Engine, scheme: Scheme, run_id: str) -> None:
         sql(_SMALL, run_id=run_id, min_sample=scheme.survey.min_sample,
             policy_zh=policy_zh, policy_en=policy_en),
     ]
-    rows = exp.union(*[_select_all(p, k) for k, p in zip(FLAG_KINDS, parts, strict=True)],
+    return exp.union(*[_select_all(p, k) for k, p in zip(FLAG_KINDS, parts, strict=True)],
                      distinct=False)
+
+
+FLAG_COLUMNS: tuple[str, ...] = ("run_id", "unit_id", "flag", "evidence_zh", "evidence")
+
+
+def compute_flags(engine: Engine, scheme: Scheme, run_id: str) -> None:
+    """Write the run's show_off, survey_stuffing and small_sample rows into run_flags.
+
+    Reads run_indicator_scores and run_survey_quality of `run_id`. Replaces any flags of these
+    kinds already stored for the run, so calling it twice leaves one set. The caller owns the
+    transaction that makes the run all-or-nothing.
+    """
+    rows = flag_rows(scheme, run_id)
     engine.execute(sql(
         "DELETE FROM run_flags WHERE run_id = :run_id "
         "AND flag IN ('show_off', 'survey_stuffing', 'small_sample')",
         run_id=run_id,
     ))
-    engine.execute(exp.insert(rows, "run_flags",
-                              columns=["run_id", "unit_id", "flag", "evidence_zh", "evidence"]))
+    engine.execute(exp.insert(rows, "run_flags", columns=list(FLAG_COLUMNS)))

@@ -1,0 +1,341 @@
+"""DuckDB and Spark (local[2]) score every shipped scheme and the rule-coverage schemes alike.
+
+Each case loads real data through `evaluator ingest`, scores it once with DuckDB and once with
+Spark into the same database, and compares every score, rank, grade, flag, indicator score,
+dimension score and survey statistic (floats within 1e-9). One SparkSession serves the whole
+test session. Skipped only where pyspark or Java is missing and CI is not set; in CI
+(`CI=true`) a missing Spark is a failure. Quick subset: `pytest -m "not spark"`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from test_scoring import dimension, indicator, make_scheme
+from typer.testing import CliRunner
+
+from evaluator.cli import app
+from evaluator.ingest import ingest_file
+from evaluator.scheme import load_scheme
+from evaluator.scheme.loader import LoadedScheme
+from evaluator.scheme.models import MeasureSource, SurveySource, TargetRule
+from evaluator.scoring import score_run
+from evaluator.store import connect
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+ROOT = Path(__file__).resolve().parent.parent
+TOL = 1e-9
+KINDS = ("units", "outcomes", "targets", "events", "surveys")
+#: what must agree, table → key columns
+COMPARED = {
+    "run_scores": ("unit_id",),
+    "run_indicator_scores": ("unit_id", "indicator_id"),
+    "run_dimension_scores": ("unit_id", "dimension_id"),
+    "run_flags": ("unit_id", "flag"),
+    "run_survey_quality": ("unit_id", "indicator_id"),
+}
+
+
+@pytest.fixture(scope="session")
+def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+
+    missing = spark_available()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: the Spark equivalence test must run: {missing} (make install-test "
+                        "installs both)")
+        pytest.skip(missing)
+    spark = start_session("local[2]")
+    yield SparkEngine(spark, tmp_path_factory.mktemp("spark"))
+    spark.stop()
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def synth_files(loaded: LoadedScheme, folder: Path, units: int = 24, seed: int = 7,
+                year: int = 2026) -> dict[str, Path]:
+    """Seeded data for any scheme in the documented input formats: every measure (some units
+    missing, `*_q` measures quarterly), per-unit targets, events for every veto and adjustment,
+    survey answers with speeders, straight-liners, duplicate respondents and small samples."""
+    rng = np.random.default_rng(seed)
+    scheme = loaded.scheme
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"{i:03d}" for i in range(1, units + 1)]
+    n = len(ids)
+    frames: dict[str, pl.DataFrame] = {"units": pl.DataFrame({
+        "unit_id": ids, "name": [f"单位{u}" for u in ids],
+        "unit_type": [scheme.unit_types[i % len(scheme.unit_types)] for i in range(n)],
+        "peer_group": ["a" if i % 3 else "b" for i in range(n)],
+    })}
+    outcomes, targets, surveys = [], [], []
+    measures = sorted({i.source.measure for i in scheme.indicators()
+                       if isinstance(i.source, MeasureSource)})
+    for m in measures:
+        has = rng.random(n) > 0.1
+        base = rng.gamma(2.0, 20.0, n).round(3)
+        base[rng.random(n) < 0.1] = 0.0  # zeros: logs, deductions, pass/fail boundaries
+        if m.endswith("_q"):
+            for q in range(1, 5):
+                outcomes.append(pl.DataFrame({
+                    "unit_id": ids, "period": f"{year}Q{q}", "measure": m,
+                    "value": (base * rng.uniform(0.8, 1.2, n)).round(3)}).filter(pl.Series(has)))
+        else:
+            outcomes.append(pl.DataFrame({"unit_id": ids, "period": str(year), "measure": m,
+                                          "value": base}).filter(pl.Series(has)))
+    for ind in scheme.indicators():
+        if isinstance(ind.rule, TargetRule) and ind.rule.target is None:
+            assert isinstance(ind.source, MeasureSource)
+            targets.append(pl.DataFrame({"unit_id": ids, "period": str(year),
+                                         "measure": ind.source.measure,
+                                         "target": rng.uniform(10, 60, n).round(2)}))
+    events = [pl.DataFrame({"unit_id": ids, "period": f"{year}-06", "event": e,
+                            "value": rng.integers(1, 3, n).astype(float)}
+                           ).filter(pl.Series(rng.random(n) < 0.25))
+              for e in sorted({a.event for a in scheme.adjustments}
+                              | {v.event for v in scheme.vetoes})]
+    sources = [i.source for i in scheme.indicators() if isinstance(i.source, SurveySource)]
+    questions = sorted({q for s in sources for q in s.questions})
+    if questions:
+        lo = min(s.scale.min for s in sources)
+        hi = max(s.scale.max for s in sources)
+        per_unit = rng.poisson(40, n)
+        per_unit[::5] = 4  # small samples
+        unit_of = np.repeat(np.arange(n), per_unit)
+        r = len(unit_of)
+        straight = rng.random(r) < 0.05
+        base_answer = rng.integers(lo, hi + 1, r)
+        respondent = rng.integers(0, int(r * 0.9), r)  # some respondents answer twice
+        weight = rng.uniform(0.5, 1.5, r).round(3)
+        for q in questions:
+            ans = np.where(straight, base_answer, rng.integers(lo, hi + 1, r))
+            surveys.append(pl.DataFrame({
+                "response_id": [f"R{k:05d}" for k in range(r)],
+                "unit_id": [ids[u] for u in unit_of], "period": str(year), "question": q,
+                "answer": ans.astype(float), "respondent": [f"p{v}" for v in respondent],
+                "weight": weight,
+                "duration_s": np.where(rng.random(r) < 0.08, 20.0, 300.0),
+                "channel": np.where(np.arange(r) % 2 == 0, "web", "phone"),
+                "submitted_at": [f"{year}-05-{1 + k % 28:02d} 10:{k % 60:02d}:00"
+                                 for k in range(r)],
+            }))
+    parts = {"outcomes": outcomes, "targets": targets, "events": events, "surveys": surveys}
+    for kind, frames_of_kind in parts.items():
+        if frames_of_kind:
+            frames[kind] = pl.concat(frames_of_kind, how="vertical_relaxed")
+    paths = {}
+    for kind, frame in frames.items():
+        paths[kind] = folder / f"{kind}.csv"
+        frame.write_csv(paths[kind])
+    return paths
+
+
+def load(db: Path, files: dict[str, Path]) -> duckdb.DuckDBPyConnection:
+    con = connect(db)
+    for kind in KINDS:
+        if kind in files:
+            result = ingest_file(con, kind, files[kind], db_path=db)
+            assert result.batch_id is not None, result.message
+    return con
+
+
+def coverage_schemes() -> list[LoadedScheme]:
+    """Every rule, both directions, peer groups, transforms, missing policies, roll-ups,
+    targets, adjustments, vetoes, quotas and both aggregations, with a survey indicator."""
+    rules = [
+        indicator("mm", "m1", {"type": "min_max"}),
+        indicator("mm_peer", "m2", {"type": "min_max", "within": "peer_group"},
+                  direction="lower", missing="peer_median"),
+        indicator("gp", "m3", {"type": "goalposts", "lower": 5, "upper": 80},
+                  transform={"floor": 1, "cap": 90}),
+        indicator("gp_log", "m4", {"type": "goalposts", "lower": 2, "upper": 150},
+                  transform={"log": True}),
+        indicator("tg", "m5", {"type": "target", "target": 40}, missing="zero"),
+        indicator("tg_unit", "m6", {"type": "target"}, direction="lower"),
+        indicator("bd", "m7", {"type": "bands", "bands": [
+            {"threshold": 10, "score": 60}, {"threshold": 30, "score": 80},
+            {"threshold": 50, "score": 100}], "otherwise": 20}),
+        indicator("pc", "m8_q", {"type": "percentile"}, source={"rollup": "sum"}),
+        indicator("pc_peer", "m9_q", {"type": "percentile", "within": "peer_group"},
+                  direction="lower", source={"rollup": "last"}),
+        indicator("zs", "m10", {"type": "zscore"}, transform={"winsorize": [0.1, 0.9]}),
+        indicator("ef", "m11", {"type": "efficacy", "good": 80, "bad": 5}),
+        indicator("ef_data", "m12", {"type": "efficacy"}, direction="lower"),
+        indicator("dd", "m13", {"type": "deduction", "points": 2.5, "floor": 10}),
+        indicator("pf", "m14", {"type": "pass_fail", "threshold": 25}, evidence="trace"),
+        indicator("dr", "m15", {"type": "direct"}, evidence="trace"),
+    ]
+    survey = {"id": "sat", "name": {"zh": "满意度", "en": "Satisfaction"},
+              "evidence": "satisfaction",
+              "source": {"questions": ["q1", "q2", "q3"], "scale": {"min": 1, "max": 5}},
+              "rule": {"type": "direct"}}
+    def grades(top: float) -> list[dict[str, Any]]:
+        return [{"code": "excellent", "name": {"zh": "优秀", "en": "Excellent"},
+                 "min_score": 0.6 * top, "max_share": 0.2},
+                {"code": "good", "name": {"zh": "良好", "en": "Good"}, "min_score": 0.45 * top,
+                 "max_share": 0.5},
+                {"code": "fair", "name": {"zh": "一般", "en": "Fair"}, "min_score": 0.3 * top},
+                {"code": "poor", "name": {"zh": "较差", "en": "Poor"}}]
+    arithmetic = make_scheme(
+        [dimension("results", rules[:8], weight=3),
+         dimension("more", [], dimensions=[dimension("deep", rules[8:], weight=2)], weight=2),
+         dimension("people", [survey], weight=2)],
+        grades=grades(100), scale={"min": 0, "max": 100, "decimals": 1},
+        adjustments=[{"id": "award", "name": {"zh": "奖", "en": "Award"}, "kind": "bonus",
+                      "event": "award", "points": 1.5, "cap": 2.5},
+                     {"id": "late", "name": {"zh": "迟报", "en": "Late"}, "kind": "deduction",
+                      "event": "late_report", "points": 4, "cap": 5}],
+        vetoes=[{"id": "accident", "name": {"zh": "事故", "en": "Accident"},
+                 "event": "accident", "max_grade": "fair", "max_score": 50}])
+    geometric = make_scheme(
+        [dimension("g1", rules[:5], aggregation="geometric", weight=1),
+         dimension("g2", [*rules[5:10], survey], weight=1)],
+        aggregation="geometric", grades=grades(1), scale={"min": 0, "max": 1, "decimals": 3},
+        survey={"small_sample": "missing", "min_sample": 10})
+    return [arithmetic, geometric]
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def rows(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> pl.DataFrame:
+    key = ", ".join(COMPARED[table])
+    return con.sql(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ? ORDER BY {key}",
+                   params=[run_id]).pl()
+
+
+def assert_same_run(con: duckdb.DuckDBPyConnection, a: str, b: str) -> None:
+    """Every compared table of runs a and b: same rows, same values (floats within TOL)."""
+    for table in COMPARED:
+        x, y = rows(con, table, a), rows(con, table, b)
+        assert x.columns == y.columns and x.height == y.height, (table, x.shape, y.shape)
+        for c in x.columns:
+            if x[c].dtype.is_float():
+                assert (x[c].is_null() == y[c].is_null()).all(), (table, c)
+                diff = (x[c] - y[c]).abs().max()
+                assert diff is None or float(diff) <= TOL, (table, c, diff)  # type: ignore[arg-type]
+            else:
+                assert x[c].to_list() == y[c].to_list(), (table, c)
+    assert rows(con, "run_scores", a).height > 0
+
+
+def both_engines(con: duckdb.DuckDBPyConnection, engine: Any, loaded: LoadedScheme,
+                 period: str, **kw: Any) -> tuple[str, str]:
+    a = score_run(con, loaded, period, publish_snapshot=False, **kw)
+    engine.stage_store_inputs(con, period)
+    b = score_run(con, loaded, period, engine=engine, publish_snapshot=False, **kw)
+    params = con.execute("SELECT parameters->>'engine' FROM runs WHERE run_id = ?", [b]
+                         ).fetchall()
+    assert params == [("spark",)]
+    return a, b
+
+
+# ------------------------------------------------------------------------------- cases
+
+
+def test_demo_and_trace_heavy_schemes(spark_engine: Any, demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    con = connect(db)
+    try:
+        for scheme in ("indicators/demo_township.yaml", "indicators/examples/trace_heavy.yaml"):
+            a, b = both_engines(con, spark_engine, load_scheme(ROOT / scheme), "2026")
+            assert_same_run(con, a, b)
+        flagged = con.execute("SELECT count(*) FROM run_flags WHERE run_id = ?", [b]).fetchall()
+        assert flagged[0][0] > 0  # the demo plants show-off and stuffing units: compared above
+    finally:
+        con.close()
+
+
+def test_department_scheme(spark_engine: Any, tmp_path: Path) -> None:
+    loaded = load_scheme(ROOT / "indicators" / "department.yaml")
+    con = load(tmp_path / "dept.duckdb", synth_files(loaded, tmp_path / "in", units=30))
+    try:
+        a, b = both_engines(con, spark_engine, loaded, "2026")
+        assert_same_run(con, a, b)
+    finally:
+        con.close()
+
+
+def test_hdi_scheme_through_the_cli(spark_engine: Any, tmp_path: Path) -> None:
+    """`evaluator score --engine spark --out`: the same files as a DuckDB run."""
+    hdi = ROOT / "examples" / "hdi"
+    db = tmp_path / "hdi.duckdb"
+    runner = CliRunner()
+    for kind in ("units", "outcomes"):
+        result = runner.invoke(app, ["ingest", "--db", str(db), "--kind", kind,
+                                     str(hdi / f"{kind}.csv")])
+        assert result.exit_code == 0, result.output
+    outs = {}
+    for name, extra in (("duckdb", []), ("spark", ["--engine", "spark",
+                                                   "--spark-dir", str(tmp_path / "sp")])):
+        outs[name] = tmp_path / name
+        result = runner.invoke(app, ["score", "--db", str(db), "--scheme",
+                                     str(hdi / "scheme.yaml"), "--out", str(outs[name]),
+                                     *extra])
+        assert result.exit_code == 0, result.output
+    for f in ("scores.csv", "indicator_scores.csv", "flags.csv"):
+        x, y = (pl.read_csv(outs[e] / f, schema_overrides={"unit_id": pl.String})
+                for e in ("duckdb", "spark"))
+        assert x.columns == y.columns and x.height == y.height, f
+        for c in x.columns:
+            if x[c].dtype.is_float():
+                assert ((x[c] - y[c]).abs().fill_null(0.0) <= TOL).all(), (f, c)
+            else:
+                assert x[c].to_list() == y[c].to_list(), (f, c)
+    con = connect(db, read_only=True)
+    try:
+        a, b = [r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY created_at").fetchall()]
+        assert_same_run(con, a, b)
+        files = con.execute("SELECT parameters->>'run_files' FROM runs WHERE run_id = ?", [b]
+                            ).fetchall()[0][0]
+        assert (Path(files) / "run_scores").is_dir()  # the run's own Parquet tables
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("case", [0, 1], ids=["arithmetic", "geometric"])
+def test_rule_coverage_schemes(spark_engine: Any, tmp_path: Path, case: int) -> None:
+    loaded = coverage_schemes()[case]
+    con = load(tmp_path / "cov.duckdb", synth_files(loaded, tmp_path / "in", seed=case))
+    try:
+        a, b = both_engines(con, spark_engine, loaded, "2026", uncertainty=case == 0)
+        assert_same_run(con, a, b)
+        grades = con.execute("SELECT count(DISTINCT grade), count(DISTINCT grade_reason) "
+                             "FROM run_scores WHERE run_id = ?", [b]).fetchall()[0]
+        assert grades[0] >= 3 and grades[1] >= (2 if case == 0 else 1)  # quotas, vetoes too
+    finally:
+        con.close()
+
+
+def test_inputs_folder_of_parquet_files(spark_engine: Any, tmp_path: Path) -> None:
+    """`--inputs DIR`: the documented input formats as Parquet, scored as if ingested."""
+    loaded = coverage_schemes()[0]
+    files = synth_files(loaded, tmp_path / "in", seed=3)
+    inputs = tmp_path / "parquet"
+    inputs.mkdir()
+    for kind, path in files.items():
+        frame = pl.read_csv(path, infer_schema_length=0)  # text, as the formats say
+        frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns if c in (
+            "value", "answer", "target", "weight", "duration_s")
+        ).write_parquet(inputs / f"{kind}.parquet")
+    con = load(tmp_path / "db.duckdb", files)
+    try:
+        a = score_run(con, loaded, "2026", publish_snapshot=False)
+        spark_engine.stage_input_files(inputs)
+        b = score_run(con, loaded, "2026", engine=spark_engine, publish_snapshot=False,
+                      batch_ids=[])
+        assert_same_run(con, a, b)
+        assert con.execute("SELECT len(batch_ids) FROM runs WHERE run_id = ?", [b]
+                           ).fetchall() == [(0,)]
+    finally:
+        con.close()
