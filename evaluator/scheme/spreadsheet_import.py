@@ -16,9 +16,9 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
@@ -339,6 +339,8 @@ class _Reader:
         if loc and loc[0] in ("dimensions", "grades", "vetoes", "adjustments"):
             sheet = {"dimensions": layout.TREE, "grades": layout.SETTINGS}.get(str(loc[0]),
                                                                                 layout.ITEMS)
+            if any(i.sheet == sheet and i.row is None for i in self.issues):
+                return  # already said for the whole sheet (e.g. "no dimension rows")
             self.issue(sheet, None, None, str(loc[0]), text)
             return
         settings = _Place(layout.SETTINGS, None, {k: 3 for k in self.setting_rows})
@@ -476,19 +478,25 @@ def _sheet(wb: Any, name: str, reader: _Reader) -> Worksheet | None:
     return None
 
 
-def read_scheme_workbook(path: str | Path) -> Scheme:
-    """The scheme of a filled template; `SpreadsheetInvalid` with every problem otherwise."""
-    path = Path(path)
-    file = str(path)
-    try:
-        wb = load_workbook(path, data_only=True)
-    except FileNotFoundError:
-        raise SpreadsheetInvalid(file, [CellIssue(None, None, None, None,
-                                                  "file not found: check the path")]) from None
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SpreadsheetInvalid(file, [CellIssue(
-            None, None, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}): save "
-            "it as Excel 2007-365 (.xlsx) and retry")]) from None
+def read_scheme_workbook(source: str | Path | BinaryIO | Workbook, name: str | None = None
+                         ) -> Scheme:
+    """The scheme of a filled template (a file, an upload, or a workbook built in memory by the
+    scheme editor); `SpreadsheetInvalid` with every problem otherwise. `name` names it in
+    messages."""
+    if isinstance(source, Workbook):
+        wb, file = source, name or "<workbook>"
+    else:
+        target = source if hasattr(source, "read") else Path(source)
+        file = name or str(target)
+        try:
+            wb = load_workbook(target, data_only=True)
+        except FileNotFoundError:
+            raise SpreadsheetInvalid(file, [CellIssue(None, None, None, None,
+                                                      "file not found: check the path")]) from None
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise SpreadsheetInvalid(file, [CellIssue(
+                None, None, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}): "
+                "save it as Excel 2007-365 (.xlsx) and retry")]) from None
     reader = _Reader(file)
     data: dict[str, Any] = {}
     sheets = {name: _sheet(wb, name, reader) for name in (layout.SETTINGS, layout.TREE, layout.ITEMS)}
