@@ -19,18 +19,17 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from evaluator.labels import Group, label
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Frequency, MeasureSource, SurveySource, TargetRule
 
 GapKind = Literal["missing", "partial", "no_target", "small_sample", "no_responses"]
 EXPECTED_SUBPERIODS = {Frequency.quarterly: 4, Frequency.monthly: 12}
-KIND_TEXT: dict[str, str] = {
-    "missing": "no value / 无数据",
-    "partial": "some sub-periods only / 分期数据不全",
-    "no_target": "no target / 无目标值",
-    "small_sample": "too few survey responses / 样本量不足",
-    "no_responses": "no survey responses / 无问卷",
-}
+
+
+def _both(group: Group, code: str) -> str:
+    """The code's name as "English / 中文", for the bilingual console report."""
+    return f"{label(group, code, 'en')} / {label(group, code, 'zh')}"
 
 
 @dataclass(frozen=True)
@@ -194,14 +193,14 @@ def render(report: CompletenessReport, console: Console) -> None:
     by_ind = (frame.group_by("indicator_id", "source", "kind", "policy", maintain_order=True)
               .agg(pl.len().alias("units")).sort("indicator_id", "kind"))
     for r in by_ind.iter_rows(named=True):
-        summary.add_row(r["indicator_id"], r["source"], KIND_TEXT[r["kind"]], str(r["units"]),
+        summary.add_row(r["indicator_id"], r["source"], _both(Group.value_status, r["kind"]), str(r["units"]),
                         _policy_text(r["kind"], r["policy"]))
     console.print(summary)
     detail = Table("unit 单位", "name 名称", "indicator 指标", "problem 问题",
                    "have/need 现有/应有",
                    title="by unit / 按单位", header_style="bold")
     for g in report.gaps:
-        detail.add_row(g.unit_id, g.unit_name or "", g.indicator_id, KIND_TEXT[g.kind],
+        detail.add_row(g.unit_id, g.unit_name or "", g.indicator_id, _both(Group.value_status, g.kind),
                        f"{g.have}/{g.need}")
     console.print(detail)
     console.print(f"[yellow]{len(report.missing)} missing value(s), {len(report.small_samples)} "
@@ -212,6 +211,4 @@ def render(report: CompletenessReport, console: Console) -> None:
 def _policy_text(kind: str, policy: str) -> str:
     if kind in ("small_sample", "no_responses"):
         return "survey.small_sample setting / 按小样本规则处理"
-    return {"reweight": "drop & reweight / 剔除并重新分配权重",
-            "peer_median": "impute peer median / 以同组中位数补齐",
-            "zero": "score as zero / 按零分计"}.get(policy, policy)
+    return _both(Group.missing_policy, policy)

@@ -4,8 +4,9 @@
 among the highest while its outcomes and citizen satisfaction are among the lowest is flagged
 `show_off`. A unit with far more fabricated-looking survey responses than the norm is flagged
 `survey_stuffing`. A unit whose satisfaction index rests on too few valid responses is flagged
-`small_sample`. Each flag carries an evidence text (zh | en) stating the numbers behind it, so a
-reader can check it; thresholds and definitions are in docs/surveys.md.
+`small_sample`. Each flag carries an evidence text stating the numbers behind it, in English
+(`evidence`) and Chinese (`evidence_zh`), so a reader can check it; thresholds and definitions are
+in docs/surveys.md.
 
 All work is one set-based SQL statement per call, written once as a sqlglot tree.
 """
@@ -84,11 +85,12 @@ ranked AS (
 )
 SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'show_off' AS flag,
        '留痕类指标居前：' || CAST(n_trace AS VARCHAR) || '项留痕指标综合位于第'
-       || {_PCT.format(x="trace_rank")} || '百分位；实绩与满意度居后：综合位于第'
-       || {_PCT.format(x="results_rank")} || '百分位（实绩指标均分 '
+       || {_PCT.format(x="trace_rank")} || '百分位；成效与满意度居后：综合位于第'
+       || {_PCT.format(x="results_rank")} || '百分位（成效指标均分 '
        || COALESCE({_NUM.format(x="outcome_score")}, '—') || '，满意度指标均分 '
        || COALESCE({_NUM.format(x="sat_score")}, '—') || '，共' || CAST(n_units AS VARCHAR)
-       || '个单位） | high paperwork, weak results: ' || CAST(n_trace AS VARCHAR)
+       || '个单位）' AS evidence_zh,
+       'high paperwork, weak results: ' || CAST(n_trace AS VARCHAR)
        || ' trace measures together at percentile ' || {_PCT.format(x="trace_rank")}
        || ', outcomes and satisfaction together at percentile '
        || {_PCT.format(x="results_rank")} || ' (mean outcome score '
@@ -120,10 +122,11 @@ u AS (
 norm AS (SELECT MEDIAN(share) AS med FROM u)
 SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'survey_stuffing' AS flag,
        '问卷异常比例过高：' || CAST(responses AS VARCHAR) || '份中' || CAST(bad AS VARCHAR)
-       || '份被剔除（答题过快 ' || CAST(sp AS VARCHAR) || '，整齐划一作答 ' || CAST(sl AS VARCHAR)
+       || '份被剔除（答题过快 ' || CAST(sp AS VARCHAR) || '，直线作答 ' || CAST(sl AS VARCHAR)
        || '，重复作答 ' || CAST(dup AS VARCHAR) || '），占 '
        || CAST(ROUND(100 * share, 1) AS VARCHAR) || '%，各单位中位数 '
-       || CAST(ROUND(100 * med, 1) AS VARCHAR) || '% | implausible survey responses: '
+       || CAST(ROUND(100 * med, 1) AS VARCHAR) || '%' AS evidence_zh,
+       'implausible survey responses: '
        || CAST(bad AS VARCHAR) || ' of ' || CAST(responses AS VARCHAR)
        || ' responses excluded (speeders ' || CAST(sp AS VARCHAR) || ', straight-liners '
        || CAST(sl AS VARCHAR) || ', duplicates ' || CAST(dup AS VARCHAR) || ') = '
@@ -142,7 +145,8 @@ s AS (
 SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'small_sample' AS flag,
        '有效问卷少于' || CAST(:min_sample AS VARCHAR) || '份（' || :policy_zh || '）：'
        || STRING_AGG(indicator_id || ' ' || CAST(valid AS VARCHAR), '，' ORDER BY indicator_id)
-       || ' | fewer than ' || CAST(:min_sample AS VARCHAR) || ' valid responses ('
+           AS evidence_zh,
+       'fewer than ' || CAST(:min_sample AS VARCHAR) || ' valid responses ('
        || :policy_en || '): '
        || STRING_AGG(indicator_id || ' ' || CAST(valid AS VARCHAR)
                      || COALESCE(' (weight on own mean '
@@ -187,4 +191,5 @@ def compute_flags(engine: Engine, scheme: Scheme, run_id: str) -> None:
         "AND flag IN ('show_off', 'survey_stuffing', 'small_sample')",
         run_id=run_id,
     ))
-    engine.execute(exp.insert(rows, "run_flags", columns=["run_id", "unit_id", "flag", "evidence"]))
+    engine.execute(exp.insert(rows, "run_flags",
+                              columns=["run_id", "unit_id", "flag", "evidence_zh", "evidence"]))

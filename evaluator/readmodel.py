@@ -15,13 +15,12 @@ import duckdb
 import polars as pl
 
 from evaluator.lint import builtin_rules, lint_scheme
-from evaluator.runs import RunInfo, read_run, stored_scheme
+from evaluator.runs import RunInfo, flag_evidence_sql, read_run, stored_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
 
 Con = duckdb.DuckDBPyConnection
 
-EXCLUSION_REASONS = ("speeder", "straightline", "duplicate", "out_of_scale")
 GRADE_ORDER_DEFAULT = ("excellent", "good", "fair", "poor")
 
 
@@ -538,14 +537,11 @@ def survey_exclusions(con: Con, run_id: str, unit_id: str | None = None) -> pl.D
 
 
 def unit_flags(con: Con, run_id: str, unit_id: str, lang: str = "zh") -> pl.DataFrame:
-    """The unit's flags; `evidence` in `lang` (stored as "中文 | English": the reader's half)."""
-    part = 1 if lang == "zh" else 2
+    """The unit's flags, with their evidence text in `lang`."""
     return _df(
         con,
         f"""
-        SELECT flag,
-               CASE WHEN contains(evidence, ' | ') THEN trim(split_part(evidence, ' | ', {part}))
-                    ELSE evidence END AS evidence
+        SELECT flag, {flag_evidence_sql(con, lang)} AS evidence
         FROM run_flags WHERE run_id = ? AND unit_id = ? ORDER BY flag
         """,
         [run_id, unit_id],
@@ -561,7 +557,7 @@ def lint_rule_names(lang: str = "zh") -> pl.DataFrame:
     return pl.DataFrame(
         {
             "rule": [r.id for r in rules],
-            "rule_name": [r.title[1] if lang == "zh" else r.title[0] for r in rules],
+            "rule_name": [r.title(lang) for r in rules],
         },
         schema={"rule": pl.String, "rule_name": pl.String},
     )

@@ -25,7 +25,6 @@ INDICATOR_COLUMNS = [
     "unit_id", "indicator_id", "raw_value", "score", "weight", "contribution",
     "transformed_value", "rule", "declared_weight", "dimension_id", "imputed",
 ]  # fmt: skip
-FLAG_COLUMNS = ["unit_id", "flag", "evidence"]
 
 
 class RunNotFound(Exception):
@@ -155,9 +154,29 @@ def read_indicator_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.Dat
                   [run_id, run_id]).select(INDICATOR_COLUMNS)
 
 
+def flag_evidence_sql(con: duckdb.DuckDBPyConnection, lang: str, alias: str = "") -> str:
+    """SQL for a run_flags row's evidence text in `lang` (English `evidence`, Chinese
+    `evidence_zh`, English where a row has no Chinese).
+
+    A database opened read-only is never migrated: one made before migration 2 still holds
+    "中文 | English" in `evidence`, and is read by splitting that text here, the only place."""
+    p = f"{alias}." if alias else ""
+    split = con.execute(
+        "SELECT count(*) = 0 FROM information_schema.columns "
+        "WHERE table_name = 'run_flags' AND column_name = 'evidence_zh'"
+    ).fetchall()[0][0]
+    if split:
+        part = 1 if lang == "zh" else 2
+        return (f"CASE WHEN contains({p}evidence, ' | ') "
+                f"THEN trim(split_part({p}evidence, ' | ', {part})) ELSE {p}evidence END")
+    return f"coalesce({p}evidence_zh, {p}evidence)" if lang == "zh" else f"{p}evidence"
+
+
 def read_flags(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
-    return _frame(con, "SELECT unit_id, flag, evidence FROM run_flags WHERE run_id = ? "
-                       "ORDER BY unit_id, flag", [run_id])
+    """flags.csv: one row per flag raised, evidence in English and in Chinese."""
+    return _frame(con, f"SELECT unit_id, flag, {flag_evidence_sql(con, 'en')} AS evidence, "
+                       f"{flag_evidence_sql(con, 'zh')} AS evidence_zh FROM run_flags "
+                       "WHERE run_id = ? ORDER BY unit_id, flag", [run_id])
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, run_id: str, out_dir: str | Path) -> list[Path]:

@@ -104,7 +104,7 @@ def test_complete_data_passes_strict(tmp_path: Path) -> None:
     scheme.write_text(TINY_SCHEME, encoding="utf-8")
     no_targets = cli("check", "--db", db, "--scheme", scheme, "--period", "2026", "--strict")
     assert no_targets.exit_code == 1  # income uses a target rule and no targets are loaded yet
-    assert "no target" in no_targets.output
+    assert "No target" in no_targets.output
     more = tmp_path / "more.csv"
     more.write_text("unit_id,period,measure,value\n0202,2026,income_growth_pct,3.1\n"
                     "0201,2026,income_growth_pct,5.0\n")

@@ -126,7 +126,7 @@ def test_overview_league_table_matches_the_run(monkeypatch, dash_db, snap):
     ).fetchall()[0][0]
     assert table["Unit"].iloc[0] == best
     # the demo plants show-off units: their flag is shown, translated
-    assert table["Flags"].fillna("").str.contains("show-off").any()
+    assert table["Flags"].fillna("").str.contains("High paperwork, weak results").any()
     # movers against 2025 are listed with the indicators behind them
     body = texts(at)
     assert "Biggest rises" in body and "Mainly:" in body
@@ -180,7 +180,7 @@ def test_unit_profile_explains_the_score_down_to_raw_values(monkeypatch, dash_db
     table = at.dataframe[0].value
     assert len(table) == rows[1]
     assert table["Contribution"].sum() == pytest.approx(rows[0], abs=0.01)  # shown to 4 dp
-    assert {"Raw value", "Rule", "Effective weight"} <= set(table.columns)
+    assert {"Raw value", "Scoring rule", "Effective weight"} <= set(table.columns)
     score = snap.execute(
         "SELECT score FROM run_scores WHERE run_id = ? AND unit_id = ?", [run_id, unit]
     ).fetchall()[0][0]
@@ -193,19 +193,18 @@ def test_unit_profile_explains_the_score_down_to_raw_values(monkeypatch, dash_db
 def test_unit_profile_shows_a_flagged_unit_flags(monkeypatch, dash_db, snap):
     """Flags with their whole evidence sentence (it was cut off in a narrow cell), zh half only."""
     run_id = rm.latest_run_id(snap)
-    unit, evidence = snap.execute(
-        "SELECT unit_id, evidence FROM run_flags WHERE run_id = ? AND flag = 'show_off' "
+    unit, zh, en = snap.execute(
+        "SELECT unit_id, evidence_zh, evidence FROM run_flags WHERE run_id = ? AND flag = 'show_off' "
         "ORDER BY unit_id LIMIT 1",
         [run_id],
     ).fetchall()[0]
-    zh, en = (part.strip() for part in evidence.split(" | "))
     at = run_page(monkeypatch, dash_db, "unit", "zh")
     at.selectbox(key="profile_unit").set_value(unit).run()
-    lines = [m.value for m in at.markdown if "重留痕轻实绩" in m.value]
-    assert lines == [f"- **重留痕轻实绩**：{zh}"]
+    lines = [m.value for m in at.markdown if "重留痕轻成效" in m.value]
+    assert lines == [f"- **重留痕轻成效**：{zh}"]
     assert en not in texts(at)
     at.sidebar.radio(key="w_lang").set_value("en").run()
-    assert f"- **show-off**: {en}" in [m.value for m in at.markdown]
+    assert f"- **High paperwork, weak results**: {en}" in [m.value for m in at.markdown]
 
 
 def test_scheme_health_shows_the_linters_figures(monkeypatch, dash_db, snap):
@@ -406,11 +405,11 @@ def test_scheme_health_in_chinese_has_chinese_findings_rules_and_names(monkeypat
     assert stored
     findings = at.dataframe[0].value
     assert set(findings["说明"]) == {m for (m,) in stored}
-    assert "仅留痕指标" in set(findings["规则"])
-    assert not _ascii_ids(findings["规则"]) and not _ascii_ids(findings["指标"])
-    assert "政务号文章点赞数" in set(findings["指标"])
-    burdens = next(d.value for d in at.dataframe if list(d.value.columns) == ["指标", "小时/年"])
-    assert "召开专题会议次数" in set(burdens["指标"]) and not _ascii_ids(burdens["指标"])
+    assert "仅留痕指标" in set(findings["检查规则"])
+    assert not _ascii_ids(findings["检查规则"]) and not _ascii_ids(findings["指标名称"])
+    assert "政务号文章点赞数" in set(findings["指标名称"])
+    burdens = next(d.value for d in at.dataframe if list(d.value.columns) == ["指标名称", "小时/年"])
+    assert "召开专题会议次数" in set(burdens["指标名称"]) and not _ascii_ids(burdens["指标名称"])
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -418,13 +417,13 @@ def test_codes_are_labels_in_both_languages(monkeypatch, dash_db, lang):
     """Scoring rules, batch kinds, evidence classes and flags are labels, never raw ids."""
     at = run_page(monkeypatch, dash_db, "unit", lang)
     table = at.dataframe[0].value
-    rule, evidence = ("计分规则", "证据类型") if lang == "zh" else ("Rule", "Evidence")
+    rule, evidence = ("计分规则", "证据类型") if lang == "zh" else ("Scoring rule", "Evidence")
     assert not _ascii_ids(table[rule]) and "min_max" not in set(table[rule])
-    assert ("极差标准化" if lang == "zh" else "min–max") in set(table[rule])
+    assert ("极差标准化" if lang == "zh" else "Min–max") in set(table[rule])
     assert ("成效" if lang == "zh" else "Outcome") in set(table[evidence])
     at = run_page(monkeypatch, dash_db, "quality", lang)
     kinds = set(at.dataframe[0].value["类型" if lang == "zh" else "Kind"])
-    assert kinds & ({"单位", "问卷答案"} if lang == "zh" else {"units", "survey answers"})
+    assert kinds & ({"单位", "问卷答案"} if lang == "zh" else {"Units", "Survey answers"})
     if lang == "zh":
         assert not kinds & {"units", "outcomes", "surveys"}
 
@@ -477,5 +476,5 @@ def test_unit_profile_numbers_are_rounded_for_people(monkeypatch, dash_db, snap)
     config = json.loads(table.proto.columns)
     assert config["Effective weight"]["type_config"]["format"] == "%.1f%%"
     assert config["Indicator score"]["type_config"]["format"] == "%.1f"
-    sat = next(d for d in at.dataframe if "Effective n" in d.value.columns)
-    assert json.loads(sat.proto.columns)["Effective n"]["type_config"]["format"] == "%.1f"
+    sat = next(d for d in at.dataframe if "Effective sample size" in d.value.columns)
+    assert json.loads(sat.proto.columns)["Effective sample size"]["type_config"]["format"] == "%.1f"

@@ -16,7 +16,7 @@ from test_export_fixtures import Built, copy_demo
 
 from evaluator.demo import build_demo
 from evaluator.export import export_run
-from evaluator.export.labels import flag_label
+from evaluator.labels import Group, label
 from evaluator.export.manifest import verify_manifest
 from evaluator.export.runinfo import resolve_run
 from evaluator.export.summary import league_sizes
@@ -61,16 +61,21 @@ def test_zh_workbook_lint_sheet_and_headers_are_chinese(built: Built, tmp_path: 
     run = built.runs["heavy_2026"]
     export_run(built.db, run, fmt="xlsx", out=tmp_path, lang="zh", cards=False, summary=False)
     lint = pl.read_excel(tmp_path / "results.xlsx", sheet_name="lint")
-    assert lint.columns == ["检查规则", "严重程度", "指标", "说明"]
+    assert lint.columns == ["检查规则代码", "检查规则", "严重程度代码", "严重程度", "指标", "指标名称", "说明"]
     want = stored(built, "SELECT severity, message_zh FROM run_lint WHERE run_id = ?", run)
     assert want.height == lint.height and want["message_zh"].null_count() == 0
     assert set(lint["严重程度"]) <= {"错误", "警告", "提示"} and "错误" in set(lint["严重程度"])
+    assert set(lint["严重程度代码"]) <= {"error", "warning", "info"}  # codes stay codes
+    assert "仅留痕指标" in set(lint["检查规则"]) and "trace_only" in set(lint["检查规则代码"])
     assert sorted(lint["说明"]) == sorted(want["message_zh"])
     assert all(has_cjk(m) for m in lint["说明"])
     flags = pl.read_excel(tmp_path / "results.xlsx", sheet_name="flags")
-    assert flags.columns == ["单位编码", "标记", "依据说明"]
+    assert flags.columns == ["单位编码", "单位名称", "标记代码", "标记", "依据"]
+    assert "重留痕轻成效" in set(flags["标记"]) and "show_off" in set(flags["标记代码"])
     breakdown = pl.read_excel(tmp_path / "results.xlsx", sheet_name="breakdown")
-    assert "证据类型" in breakdown.columns and "计分规则" in breakdown.columns
+    assert {"证据类型代码", "证据类型", "计分规则代码", "计分规则", "缺失处理"} <= set(breakdown.columns)
+    assert set(breakdown["证据类型"]) <= {"成效", "满意度", "产出", "过程", "留痕"}
+    assert "min_max" not in set(breakdown["计分规则"]) and "极差标准化" in set(breakdown["计分规则"])
     method = pl.read_excel(tmp_path / "results.xlsx", sheet_name="methodology")
     errors = method.filter(pl.col("项目").str.starts_with("lint_error_"))["数值"]
     assert errors.len() == (want["severity"] == "error").sum()
@@ -122,19 +127,20 @@ def demo_csv(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_card_flags_show_label_and_the_languages_evidence(built: Built, demo_csv: Path) -> None:
     flags = stored(
-        built, "SELECT unit_id, flag, evidence FROM run_flags WHERE run_id = ?", built.runs["demo_2026"]
+        built, "SELECT unit_id, flag, evidence_zh, evidence FROM run_flags WHERE run_id = ?",
+        built.runs["demo_2026"],
     )
     assert {"show_off", "small_sample"} <= set(flags["flag"])
     for flag in ("show_off", "small_sample"):
-        unit, _, evidence = flags.filter(pl.col("flag") == flag).row(0)
-        zh_part, en_part = evidence.split(" | ")
+        unit, _, zh_part, en_part = flags.filter(pl.col("flag") == flag).row(0)
+        assert " | " not in zh_part and " | " not in en_part  # two columns, nothing to split
         for lang, own, other in (("zh", zh_part, en_part), ("en", en_part, zh_part)):
             card = html.unescape((demo_csv / "cards" / lang / f"{unit}.html").read_text("utf-8"))
             listed = card[card.index(FLAGS_HEADING[lang]) :]
-            label = flag_label(flag, lang)
-            assert label != flag and f"<b>{label}</b>" in listed
+            name = label(Group.flag, flag, lang)
+            assert name != flag and f"<b>{name}</b>" in listed
             assert f"<b>{flag}</b>" not in listed
-            assert own in listed and other not in listed and evidence not in listed
+            assert own in listed and other not in listed
 
 
 FLAGS_HEADING = {"zh": "预警提示", "en": "Flags"}

@@ -51,8 +51,9 @@ def add_quality(con, rows: list[dict[str, Any]]) -> None:
 
 
 def flags(con, kind: str) -> dict[str, str]:
-    rows = con.execute("SELECT unit_id, evidence FROM run_flags WHERE run_id = ? AND flag = ?",
-                       [RUN, kind]).fetchall()
+    """unit → "English evidence\n中文依据" (each stored in its own column)."""
+    rows = con.execute("SELECT unit_id, evidence || chr(10) || evidence_zh FROM run_flags "
+                       "WHERE run_id = ? AND flag = ?", [RUN, kind]).fetchall()
     return dict(rows)
 
 
@@ -84,6 +85,47 @@ def test_show_off_flags_high_trace_low_results(con) -> None:
     assert set(got) == {"u09", "u10"}
     assert "91" in got["u10"] and "percentile" in got["u10"] and "百分位" in got["u10"]
     assert "mean outcome score 20.0" in got["u10"]
+
+
+def test_evidence_is_stored_in_two_columns_never_joined(con) -> None:
+    add_indicator_scores(con, _league())
+    compute_flags(con_engine(con), make_scheme(), RUN)
+    rows = con.execute("SELECT evidence, evidence_zh FROM run_flags WHERE run_id = ?", [RUN]).fetchall()
+    assert rows
+    for en, zh in rows:
+        assert " | " not in en and " | " not in zh
+        assert en.isascii() and not zh.isascii()
+
+
+def test_migration_splits_the_old_joined_evidence(tmp_path: Path) -> None:
+    """A database from before migration 2 ("中文 | English" in one column) reads the same after."""
+    import duckdb
+
+    from evaluator.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR, "
+                "applied_at TIMESTAMP)")
+    old.execute(MIGRATIONS[0][2])
+    old.execute("INSERT INTO schema_version VALUES (1, 'v1', now())")
+    old.execute("INSERT INTO run_flags VALUES ('r', 'u1', 'show_off', '留痕多 | much paperwork'), "
+                "('r', 'u2', 'other', 'English only')")
+    old.close()
+    # read-only (the dashboard, exports): not migrated, still read right
+    from evaluator.runs import read_flags
+
+    ro = connect(path, read_only=True)
+    before = read_flags(ro, "r")
+    ro.close()
+    c = connect(path)  # a writer migrates
+    stored = c.execute("SELECT unit_id, evidence, evidence_zh FROM run_flags ORDER BY unit_id")
+    assert stored.fetchall() == [("u1", "much paperwork", "留痕多"), ("u2", "English only", None)]
+    after = read_flags(c, "r")
+    assert before.equals(after)
+    assert after.rows() == [("u1", "show_off", "much paperwork", "留痕多"),
+                            ("u2", "other", "English only", "English only")]
+    c.close()
 
 
 def test_show_off_needs_enough_units(con) -> None:
@@ -129,7 +171,8 @@ def test_small_sample_one_row_per_unit(con) -> None:
 def test_compute_flags_is_idempotent(con) -> None:
     add_indicator_scores(con, _league())
     add_quality(con, [{"unit": "a", "responses": 3, "valid": 3, "small": True, "b": 0.5}])
-    con.execute("INSERT INTO run_flags VALUES (?, 'u01', 'other_flag', 'kept')", [RUN])
+    con.execute("INSERT INTO run_flags (run_id, unit_id, flag, evidence) "
+                "VALUES (?, 'u01', 'other_flag', 'kept')", [RUN])
     for _ in range(2):
         compute_flags(con_engine(con), make_scheme(), RUN)
     counts = dict(con.execute("SELECT flag, count(*) FROM run_flags GROUP BY flag").fetchall())

@@ -68,7 +68,7 @@ def test_outputs_follow_the_contract(db: Path, tmp_path: Path) -> None:
     assert inds.columns[:6] == ["unit_id", "indicator_id", "raw_value", "score", "weight",
                                 "contribution"]
     assert inds.height == 6
-    assert paths[2].read_text().strip() == "unit_id,flag,evidence"  # header only: no flags
+    assert paths[2].read_text().strip() == "unit_id,flag,evidence,evidence_zh"  # header only: no flags
 
 
 def test_read_scores_adds_uncertainty_columns_only_when_present(db: Path) -> None:

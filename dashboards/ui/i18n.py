@@ -1,8 +1,11 @@
 # ruff: noqa: E501  (label tables: Chinese text counts double width; splitting sentences hurts reading)
-"""Every label the dashboard shows, in Chinese (default) and English.
+"""The dashboard's page text, in Chinese (default) and English.
 
 Pages call `t("key")`; the language lives in the session and is switched in the sidebar on every
-page. A missing key is a bug the tests catch (every key must have both languages).
+page. A missing key is a bug the tests catch (every key must have both languages). Names of
+stored codes and fields (evidence classes, flags, grades, rules, roles, column headers of stored
+fields…) come from the one label catalogue, `evaluator.labels`, shared with the exports, the
+linter and the CLI; this table holds only the pages' own sentences.
 """
 
 from __future__ import annotations
@@ -11,9 +14,17 @@ from typing import Any
 
 import streamlit as st
 
+from evaluator.labels import CATALOGUE, Group, label
 from ui.state import prepare, remember, remembered, to_url
 
 LANGS = {"zh": "中文", "en": "English"}
+
+
+def _field(key: str) -> tuple[str, str]:
+    """A column header that names a stored field: the catalogue's (zh, en) name of it."""
+    found = CATALOGUE[Group.field][key]
+    return found.zh, found.en
+
 DEFAULT_LANG = "zh"
 
 L: dict[str, tuple[str, str]] = {
@@ -125,9 +136,6 @@ L: dict[str, tuple[str, str]] = {
     ),
     "signed_in_as": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
     "sign_out": ("退出登录", "Sign out"),
-    "role_office": ("考核办", "assessment office"),
-    "role_leadership": ("领导", "leadership"),
-    "role_unit": ("被考核单位", "unit"),
     # overview
     "overview_title": ("年度考核总览", "Year at a glance"),
     "run_caption": (
@@ -229,17 +237,17 @@ L: dict[str, tuple[str, str]] = {
     "appeal_status_open": ("待处理", "open"),
     "appeal_status_accepted": ("已采纳", "accepted"),
     "appeal_status_rejected": ("已驳回", "rejected"),
-    "c_appeal_id": ("编号", "No."),
-    "c_appeal_item": ("申诉内容", "Contested line"),
-    "c_appeal_status": ("状态", "Status"),
-    "c_filed_by": ("提出人", "Filed by"),
-    "c_filed_at": ("提出时间", "Filed at"),
-    "c_resolution": ("处理意见", "Resolution"),
-    "c_resolved_at": ("处理时间", "Resolved at"),
+    "c_appeal_id": _field("appeal_id"),
+    "c_appeal_item": _field("item"),
+    "c_appeal_status": _field("status_name"),
+    "c_filed_by": _field("filed_by"),
+    "c_filed_at": _field("filed_at"),
+    "c_resolution": _field("resolution"),
+    "c_resolved_at": _field("resolved_at"),
     # scheme health
     "scheme_title": ("方案体检：形式主义审查", "Scheme health: the formalism audit"),
     "m_indicators": ("指标数量", "Indicators"),
-    "m_trace_share": ("留痕类权重（申报→生效）", "Trace weight (declared → effective)"),
+    "m_trace_share": ("留痕类权重（申报→有效）", "Trace weight (declared → effective)"),
     "m_burden": ("每单位每年填报负担", "Reporting burden per unit per year"),
     "m_burden_value": ("{h:.1f} 小时", "{h:.1f} hours"),
     "m_reports": ("每单位每年报送次数", "Reports per unit per year"),
@@ -247,16 +255,16 @@ L: dict[str, tuple[str, str]] = {
     "lint_findings": ("体检发现", "Findings"),
     "no_findings": ("未发现形式主义问题。", "No formalism findings."),
     "findings_full": ("查看全部发现的完整说明", "Read every finding in full"),
-    "weights_chart": ("申报权重与生效权重（留痕政策之后）", "Declared vs effective weights (after the trace policy)"),
+    "weights_chart": ("申报权重与有效权重（留痕政策之后）", "Declared vs effective weights (after the trace policy)"),
     "declared": ("申报权重", "Declared"),
-    "effective": ("生效权重", "Effective"),
+    "effective": ("有效权重", "Effective"),
     "evidence_split": ("按证据类型的权重构成", "Weight by evidence class"),
     "top_burdens": ("填报负担最重的指标", "Heaviest reporting burdens"),
     "duplicates": ("重复索取的数据", "Data requested more than once"),
     "no_duplicates": ("没有重复索取的数据（一表报送）。", "No data is requested twice (one form, shared)."),
     "ranking_compare": ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective weights"),
     "ranking_compare_note": (
-        "点越偏离对角线，说明留痕政策对该单位名次的影响越大；正值表示按实绩计分后名次上升。",
+        "点越偏离对角线，说明留痕政策对该单位名次的影响越大；正值表示按成效计分后名次上升。",
         "The further a point lies from the diagonal, the more the trace policy moved that unit; a "
         "positive gain means it ranks higher once paperwork counts less.",
     ),
@@ -302,46 +310,46 @@ L: dict[str, tuple[str, str]] = {
         "2 places.",
     ),
     # columns
-    "c_rank": ("排名", "Rank"),
+    "c_rank": _field("rank"),
     "c_rank_interval": ("排名区间", "Rank interval"),
-    "c_unit_id": ("编码", "Id"),
-    "c_unit_name": ("单位", "Unit"),
-    "c_unit_type": ("类型", "Type"),
-    "c_peer_group": ("同类组", "Peer group"),
-    "c_score": ("得分", "Score"),
-    "c_grade": ("等次", "Grade"),
-    "c_flags": ("预警", "Flags"),
-    "c_coverage": ("覆盖率", "Coverage"),
-    "c_dimension": ("维度", "Dimension"),
-    "c_indicator": ("指标", "Indicator"),
-    "c_evidence": ("证据类型", "Evidence"),
-    "c_raw_value": ("原始值", "Raw value"),
-    "c_rule": ("计分规则", "Rule"),
+    "c_unit_id": _field("unit_id"),
+    "c_unit_name": _field("unit_name"),
+    "c_unit_type": _field("unit_type"),
+    "c_peer_group": _field("peer_group"),
+    "c_score": _field("score"),
+    "c_grade": _field("grade_name"),
+    "c_flags": _field("flag_names"),
+    "c_coverage": _field("coverage"),
+    "c_dimension": _field("dimension_name"),
+    "c_indicator": _field("indicator_name"),
+    "c_evidence": _field("evidence_name"),
+    "c_raw_value": _field("raw_value"),
+    "c_rule": _field("rule_name"),
     "c_ind_score": ("指标得分", "Indicator score"),
-    "c_declared_weight": ("申报权重", "Declared weight"),
-    "c_weight": ("生效权重", "Effective weight"),
-    "c_contribution": ("贡献分", "Contribution"),
-    "c_imputed": ("插补", "Imputed"),
-    "c_period": ("考核期", "Period"),
-    "c_responses": ("回收", "Responses"),
-    "c_valid": ("有效", "Valid"),
-    "c_effective_n": ("有效样本量", "Effective n"),
-    "c_index": ("指数", "Index"),
+    "c_declared_weight": _field("declared_weight"),
+    "c_weight": _field("effective_weight"),
+    "c_contribution": _field("contribution"),
+    "c_imputed": _field("imputed"),
+    "c_period": _field("period"),
+    "c_responses": _field("responses"),
+    "c_valid": _field("valid"),
+    "c_effective_n": _field("effective_n"),
+    "c_index": _field("index_value"),
     "c_ci": ("95% 置信区间", "95% interval"),
-    "c_small_sample": ("小样本", "Small sample"),
+    "c_small_sample": _field("small_sample"),
     "c_reason": ("原因", "Reason"),
     "c_count": ("份数", "Responses"),
-    "c_flag": ("标记", "Flag"),
-    "c_evidence_text": ("依据", "Evidence"),
-    "c_severity": ("严重程度", "Severity"),
-    "c_lint_rule": ("规则", "Rule"),
-    "c_message": ("说明", "Message"),
+    "c_flag": _field("flag_name"),
+    "c_evidence_text": _field("evidence_text"),
+    "c_severity": _field("severity_name"),
+    "c_lint_rule": _field("lint_rule_name"),
+    "c_message": _field("message"),
     "c_change": ("变化", "Change"),
     "c_source": ("数据", "Data"),
     "c_indicators": ("指标", "Indicators"),
-    "c_rank_declared": ("按申报权重排名", "Rank (declared weights)"),
+    "c_rank_declared": _field("rank_declared"),
     "c_rank_gain": ("名次变化", "Rank gain"),
-    "c_score_declared": ("按申报权重得分", "Score (declared weights)"),
+    "c_score_declared": _field("score_declared"),
     "c_batch": ("批次", "Batch"),
     "c_kind": ("类型", "Kind"),
     "c_file": ("文件", "File"),
@@ -353,7 +361,7 @@ L: dict[str, tuple[str, str]] = {
     "c_score_interval": ("得分区间", "Score interval"),
     "c_hours": ("小时/年", "Hours per year"),
     "c_spread": ("区间宽度", "Width"),
-    "c_policy": ("缺失处理", "Missing-data rule"),
+    "c_policy": _field("missing_policy_name"),
     "c_source_kind": ("来源", "Source"),
     "c_item": ("指标数据 / 问卷题目", "Measure / question"),
     "c_with_data": ("有数据的单位", "Units with data"),
@@ -364,54 +372,9 @@ L: dict[str, tuple[str, str]] = {
         "Units with a value for each measure and survey question, by period; once scored, this "
         "page lists the missing unit–indicator pairs of the run's scheme.",
     ),
-    "v_source_outcome": ("成效数据", "outcome"),
-    "v_source_survey": ("问卷", "survey"),
     "no_rows": ("没有符合条件的记录。", "No rows match."),
-    # value labels
-    "v_absent": ("无记录", "no row"),
-    "v_no_value": ("无数据", "no value"),
-    "v_imputed": ("已插补", "imputed"),
-    "v_accepted": ("已接收", "accepted"),
-    "v_rejected": ("已拒绝", "rejected"),
-    "v_error": ("严重", "error"),
-    "v_warning": ("警告", "warning"),
-    "v_info": ("提示", "info"),
-    "v_outcome": ("成效", "Outcome"),
-    "v_satisfaction": ("满意度", "Satisfaction"),
-    "v_output": ("产出", "Output"),
-    "v_process": ("过程", "Process"),
-    "v_trace": ("留痕", "Trace"),
-    "v_speeder": ("答题过快", "too fast"),
-    "v_straightline": ("直线作答", "straight-lining"),
-    "v_duplicate": ("重复提交", "duplicate"),
-    "v_out_of_scale": ("超出量表", "out of scale"),
-    "v_show_off": ("重留痕轻实绩", "show-off"),
-    "v_survey_stuffing": ("问卷疑似刷量", "survey stuffing"),
-    "v_small_sample": ("样本量不足", "small sample"),
-    "v_yes": ("是", "yes"),
-    # scoring rules (scheme `rule.type`)
-    "v_rule_min_max": ("极差标准化", "min–max"),
-    "v_rule_goalposts": ("固定上下限", "goalposts"),
-    "v_rule_target": ("目标完成度", "distance to target"),
-    "v_rule_bands": ("分档计分", "bands"),
-    "v_rule_percentile": ("百分位排名", "percentile rank"),
-    "v_rule_zscore": ("标准分", "z-score"),
-    "v_rule_efficacy": ("功效系数法", "efficacy coefficient"),
-    "v_rule_deduction": ("扣分制", "deduction"),
-    "v_rule_pass_fail": ("达标制", "pass / fail"),
-    "v_rule_direct": ("直接取值", "direct (already 0–100)"),
-    # load batch kinds
-    "v_kind_units": ("单位", "units"),
-    "v_kind_outcomes": ("成效数据", "outcomes"),
-    "v_kind_surveys": ("问卷答案", "survey answers"),
-    "v_kind_targets": ("目标值", "targets"),
-    "v_kind_events": ("事项记录", "events"),
-    "v_kind_questions": ("问卷题目", "questions"),
-    # missing-data policies
-    "v_policy_reweight": ("权重重新分配", "weight redistributed"),
-    "v_policy_peer_median": ("同类组中位数插补", "peer-group median imputed"),
-    "v_policy_zero": ("按最低分计", "scored at the bottom"),
-    "v_no": ("否", "no"),
+    # domain labels (roles; coded values come through `value_label`) from the one catalogue
+    **{f"role_{code}": (lab.zh, lab.en) for code, lab in CATALOGUE[Group.role].items()},
     # scheme editor (dashboards/views/scheme_editor.py)
     "page_editor": ("方案编辑", "Scheme editor"),
     "se_office_only": ("方案编辑仅供考核办使用。", "The scheme editor is for the assessment office only."),
@@ -518,18 +481,30 @@ def counted(key: str, n: int) -> str:
     return t(f"{key}_one" if n == 1 and f"{key}_one" in L else key, n=f"{n:,}")
 
 
+# The catalogue's code lists the pages name by a short word; "" searches UNNAMED in order.
+GROUPS: dict[str, Group] = {
+    "rule": Group.rule,
+    "kind": Group.batch_kind,
+    "policy": Group.missing_policy,
+    "source": Group.source,
+}
+UNNAMED = (Group.evidence, Group.flag, Group.severity, Group.exclusion, Group.batch_status,
+           Group.value_status, Group.boolean)
+
+
 def value_label(value: str | None, group: str = "") -> str:
-    """A stored code (evidence, flag, status, reason, scoring rule…) in the reader's language.
+    """A stored code (evidence, flag, status, reason, scoring rule…) in the reader's language,
+    from the label catalogue (`evaluator.labels`).
 
     `group` names the code list when the same code means different things (`rule`: scoring
     rules, `kind`: load batch kinds, `policy`: missing-data rules). Unknown codes stay as they are.
     """
     if value is None:
         return ""
-    pair = L.get(f"v_{group}_{value}" if group else f"v_{value}")
-    if pair is None:
-        return value
-    return pair[0] if lang() == "zh" else pair[1]
+    for g in (GROUPS[group],) if group else UNNAMED:
+        if value in CATALOGUE[g]:
+            return label(g, value, lang())
+    return value
 
 
 def ensure_lang() -> str:

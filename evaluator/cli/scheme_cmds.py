@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evaluator.cli.common import Lang, console, err_console, fail
+from evaluator.labels import Group, label
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
 from evaluator.lint.report import unreadable_json
 from evaluator.scheme import LoadedScheme, SchemeInvalid, load_scheme
@@ -33,7 +34,6 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text (a table
 LangOpt = Annotated[Lang, typer.Option("--lang", help="language of messages and names: en or zh")]
 
 SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
-SEVERITY_ZH = {Severity.error: "错误", Severity.warning: "警告", Severity.info: "提示"}
 
 
 def _load_or_exit(scheme: Path, code: int, json_errors: bool = False) -> LoadedScheme:
@@ -78,14 +78,14 @@ def lint(
 
 def _print_report(report: LintReport, lang: str) -> None:
     zh = lang == "zh"
-    titles = {r.id: r.title[1] if zh else r.title[0] for r in builtin_rules()}
+    titles = {r.id: r.title(lang) for r in builtin_rules()}
     table = Table(title=f"{report.file} — {'形式主义检查' if zh else 'formalism lint'}",
                   show_lines=False, expand=False)
     for col in (("级别", "severity"), ("规则", "rule"), ("指标", "indicator"), ("行", "line"),
                 ("说明", "message")):
         table.add_column(col[0] if zh else col[1], overflow="fold")
     for f in report.findings:
-        sev = SEVERITY_ZH[f.severity] if zh else f.severity.value
+        sev = label(Group.severity, f.severity, "zh") if zh else f.severity.value
         table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{sev}[/]",
                       f"{f.rule}\n{titles.get(f.rule, '')}",
                       f.indicator or "—", str(f.line or ""), escape(f.text(lang)))
@@ -143,8 +143,12 @@ def weights(
 
     title = "申报权重与有效权重" if zh else "declared vs effective weights"
     table = Table(title=f"{scheme} — {title}")
-    for col, colzh in (("node", "节点"), ("name", "名称"), ("evidence", "证据类型"),
-                       ("local", "组内占比"), ("declared", "申报权重"), ("effective", "有效权重"),
+    for col, colzh in (("node", label(Group.field, "node_id", "zh")),
+                       ("name", label(Group.field, "name", "zh")),
+                       ("evidence", label(Group.field, "evidence_name", "zh")),
+                       ("local", label(Group.field, "local_weight", "zh")),
+                       ("declared", label(Group.field, "declared_weight", "zh")),
+                       ("effective", label(Group.field, "effective_weight", "zh")),
                        ("change", "变化")):
         table.add_column(colzh if zh else col, no_wrap=col == "node",
                          justify="left" if col in ("node", "name", "evidence") else "right")
@@ -152,7 +156,9 @@ def weights(
         node = f"{'  ' * depth(w.node_id)}{w.node_id}"
         if w.kind == "dimension":
             node = f"[bold]{node}[/]"
-        ev = (w.evidence.value if w.evidence else "") + (" (trace-only)" if w.trace_only else "")
+        ev = label(Group.evidence, w.evidence, "zh") if zh else (w.evidence.value if w.evidence else "")
+        if w.trace_only:
+            ev += f" ({label(Group.field, 'trace_only', lang.value) if zh else 'trace-only'})"
         change = w.effective - w.declared
         style = "red" if change < -1e-9 else "green" if change > 1e-9 else "dim"
         table.add_row(node, escape(names[w.node_id].get(lang.value)), ev, f"{w.local:.1%}",

@@ -17,8 +17,8 @@ from typing import Any
 import polars as pl
 
 from evaluator.export.html import e, grade_class, num, page, pct, radar_svg
-from evaluator.export.labels import evidence_label, flag_evidence, flag_label
 from evaluator.export.tables import ExportContext, appeal_line, card_units, frame, lint_warning
+from evaluator.labels import Group, label
 
 T: dict[str, tuple[str, str]] = {
     "title": ("年度考核结果通知单", "Annual assessment report card"),
@@ -218,8 +218,8 @@ def render_card(
     if flags is not None and flags.height:
         out.append(f"<h2>{e(t('flags', lang))}</h2><ul>")
         out += [
-            f"<li><b>{e(flag_label(f, lang))}</b>{'：' if lang == 'zh' else ': '}"
-            f"{e(flag_evidence(ev, lang))}</li>"
+            f"<li><b>{e(label(Group.flag, f, lang))}</b>{'：' if lang == 'zh' else ': '}"
+            f"{e(ev or '')}</li>"
             for f, ev in zip(flags["flag"], flags["evidence"], strict=True)
         ]
         out.append("</ul>")
@@ -310,7 +310,7 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int, base: float | None) -
             raw += f" ({t('imputed', lang)})"
         rows.append(
             f"<tr><td>{e(row['indicator_name'] or row['indicator_id'])}</td>"
-            f"<td>{e(evidence_label(row['evidence'], lang))}</td><td class='n'>{e(raw)}</td>"
+            f"<td>{e(label(Group.evidence, row['evidence'], lang))}</td><td class='n'>{e(raw)}</td>"
             f"<td class='n'>{num(row['score'], 1)}</td><td "
             f"class='n'>{num(row['peer_median'], 1)}</td>"
             f"<td class='n'>{pct(row['weight'])}</td><td "

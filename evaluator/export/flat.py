@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from evaluator.export.labels import header
+from evaluator.export.headers import header
 from evaluator.export.tables import ExportContext, batches, empty_frame
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")

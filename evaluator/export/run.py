@@ -18,7 +18,6 @@ import duckdb
 from evaluator.appeals import appeals_for_export
 from evaluator.export.cards import write_cards
 from evaluator.export.flat import ENCODINGS, write_csv, write_parquet
-from evaluator.export.labels import text
 from evaluator.export.manifest import MANIFEST, write_manifest
 from evaluator.export.runinfo import ExportError, resolve_run
 from evaluator.export.summary import write_summary
@@ -121,7 +120,7 @@ def _export(
     split = fmt == "xlsx" and counts["breakdown"] > max_rows
     if split:
         sheets = -(-counts["breakdown"] // max_rows)
-        ctx.notes.append(text("split_note", lang, sheets=sheets, file="breakdown.parquet"))
+        ctx.notes.append(split_note(lang, sheets, "breakdown.parquet"))
         refresh_methodology(ctx)
     work = sum(counts.values()) * (2 if split else 1)
     work += counts["summary"] * 2 if cards else 0
@@ -158,6 +157,13 @@ def _export(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(run.run_id, out, final, manifest, list(ctx.notes), counts)
+
+
+def split_note(lang: str, sheets: int, file: str) -> str:
+    """The note a workbook carries when its breakdown had to be split across sheets."""
+    if lang == "zh":
+        return f"指标明细超过 Excel 单表行数上限，已拆分到 {sheets} 个工作表，并另存为 {file}"
+    return f"The breakdown exceeds Excel's row limit: split across {sheets} sheets and also written to {file}"
 
 
 def _write_all(

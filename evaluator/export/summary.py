@@ -13,7 +13,6 @@ from typing import Any
 import polars as pl
 
 from evaluator.export.html import COMPACT_CSS, e, grade_class, hbar, num, page, pct
-from evaluator.export.labels import flag_evidence
 from evaluator.export.runinfo import burden_hours
 from evaluator.export.tables import ExportContext, frame, lint_warning
 
@@ -255,7 +254,7 @@ def _showoff(ctx: ExportContext, scores: pl.DataFrame, lang: str) -> str:
         f"<table id='showoff'><thead><tr>{head}</tr></thead><tbody>"
         + "".join(
             f"<tr><td class='n'>{e(u['rank'])}</td><td class='name'>{e(u['unit_name'] or u['unit_id'])}"
-            f"</td><td class='note'>{e(flag_evidence(u['evidence'], lang))}</td></tr>"
+            f"</td><td class='note'>{e(u['evidence'] or '')}</td></tr>"
             for u in rows
         )
         + "</tbody></table>"

@@ -16,8 +16,10 @@ import duckdb
 import polars as pl
 
 from evaluator.appeals import FRAME_SCHEMA as APPEAL_SCHEMA
-from evaluator.export.labels import SEVERITY, text
 from evaluator.export.runinfo import RunInfo, burden_hours
+from evaluator.labels import Group
+from evaluator.labels import rows as label_rows
+from evaluator.runs import flag_evidence_sql
 from evaluator.scheme.models import Scheme
 
 LANGS = ("en", "zh")
@@ -112,11 +114,20 @@ def register_lookups(ctx: ExportContext) -> None:
                 "position": pl.Int64,
             },
         ),
+        "_x_labels": pl.DataFrame(
+            label_rows(), schema=["grp", "code", "name_zh", "name_en"], orient="row"
+        ),
         "_x_appeals": ctx.appeals if ctx.appeals is not None else pl.DataFrame(schema=APPEAL_SCHEMA),
         "_x_methodology": methodology_frame(ctx),
     }
     for name, frame in frames.items():
         ctx.con.register(name, frame.to_arrow())
+
+
+def named(group: Group, column: str, lang: str) -> str:
+    """SQL for the catalogue name of the code in `column` (the code itself when unnamed)."""
+    return (f"coalesce((SELECT x.name_{'zh' if lang == 'zh' else 'en'} FROM _x_labels x "
+            f"WHERE x.grp = '{group.value}' AND x.code = {column}), {column})")
 
 
 def refresh_methodology(ctx: ExportContext) -> None:
@@ -208,7 +219,9 @@ def lint_warning(ctx: ExportContext, limit: int | None = None) -> str:
         messages = messages[:limit]
         messages.append(f"另有 {more} 项，见方案体检表" if zh else f"{more} more in the lint sheet")
     items = ("；" if zh else "; ").join(messages) or ("见方案体检表" if zh else "see the lint sheet")
-    return text("lint_warning", ctx.lang, n=r.lint_errors, items=items)
+    if zh:
+        return f"本次结果所依据的考核方案存在形式主义问题（{r.lint_errors} 项严重问题）：{items}"
+    return f"Scored under a scheme with formalism problems ({r.lint_errors} error(s)): {items}"
 
 
 def _message_zh(alias: str) -> str:
@@ -266,12 +279,17 @@ def _breakdown(ctx: ExportContext) -> tuple[str, list[Any]]:
     return (
         f"""
         SELECT r.unit_id, s.unit_name, r.indicator_id, n.name_{ctx.lang} AS indicator_name,
-               r.dimension_id, r.evidence, r.raw_value, r.transformed_value, r.rule, r.score,
+               r.dimension_id, d.name_{ctx.lang} AS dimension_name, r.evidence,
+               {named(Group.evidence, "r.evidence", ctx.lang)} AS evidence_name,
+               r.raw_value, r.transformed_value, r.rule,
+               {named(Group.rule, "r.rule", ctx.lang)} AS rule_name, r.score,
                r.declared_weight, r.weight, r.local_weight, r.contribution, r.missing_policy,
+               {named(Group.missing_policy, "r.missing_policy", ctx.lang)} AS missing_policy_name,
                r.imputed, r.flags
         FROM run_indicator_scores r
         LEFT JOIN run_scores s ON s.run_id = r.run_id AND s.unit_id = r.unit_id
         LEFT JOIN _x_nodes n ON n.node_id = r.indicator_id
+        LEFT JOIN _x_nodes d ON d.node_id = r.dimension_id
         WHERE r.run_id = ?
         ORDER BY r.unit_id, n.position NULLS LAST, r.indicator_id""",
         [ctx.run.run_id],
@@ -301,8 +319,12 @@ def _survey_quality(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 def _flags(ctx: ExportContext) -> tuple[str, list[Any]]:
     return (
-        """SELECT unit_id, flag, evidence FROM run_flags WHERE run_id = ?
-              ORDER BY unit_id, flag""",
+        f"""SELECT f.unit_id, s.unit_name, f.flag,
+                   {named(Group.flag, "f.flag", ctx.lang)} AS flag_name,
+                   {flag_evidence_sql(ctx.con, ctx.lang, "f")} AS evidence
+              FROM run_flags f
+              LEFT JOIN run_scores s ON s.run_id = f.run_id AND s.unit_id = f.unit_id
+              WHERE f.run_id = ? ORDER BY f.unit_id, f.flag""",
         [ctx.run.run_id],
     )
 
@@ -334,15 +356,14 @@ def _reference_values(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 
 def _lint(ctx: ExportContext) -> tuple[str, list[Any]]:
-    if ctx.lang == "zh":  # severity words and messages in Chinese (English where none stored)
-        cases = " ".join(f"WHEN '{code}' THEN '{zh}'" for code, (zh, _en) in SEVERITY.items())
-        severity = f"CASE l.severity {cases} ELSE l.severity END"
-        message = _message_zh("l")
-    else:
-        severity, message = "l.severity", "l.message"
+    """Findings with their codes (rule, severity, indicator) and names beside them."""
+    message = _message_zh("l") if ctx.lang == "zh" else "l.message"
     return (
-        f"""SELECT l.rule, {severity} AS severity, l.indicator, {message} AS message
-              FROM run_lint l WHERE l.run_id = ?
+        f"""SELECT l.rule, {named(Group.lint_rule, "l.rule", ctx.lang)} AS rule_name, l.severity,
+                  {named(Group.severity, "l.severity", ctx.lang)} AS severity_name, l.indicator,
+                  n.name_{ctx.lang} AS indicator_name, {message} AS message
+              FROM run_lint l LEFT JOIN _x_nodes n ON n.node_id = l.indicator
+              WHERE l.run_id = ?
               ORDER BY CASE l.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
                        l.rule, l.indicator""",
         [ctx.run.run_id],

@@ -16,7 +16,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from evaluator.export.labels import header
+from evaluator.export.headers import header
 from evaluator.export.tables import TABLES, ExportContext, batches, empty_frame, lint_warning
 from evaluator.grades_palette import grade_colours
 

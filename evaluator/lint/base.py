@@ -2,7 +2,8 @@
 
 A rule is a short class: its docstring is the description users read (`evaluator lint --rules`,
 docs/lint.md), `id` and `severity` are class attributes, and `check(ctx)` yields findings.
-New rules are added by writing a class in `evaluator.lint.rules`; nothing else changes.
+New rules are added by writing a class in `evaluator.lint.rules` and naming it (zh, en) in the
+label catalogue (`evaluator.labels`, group `lint_rule`); a test fails when one is unnamed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar
 
+from evaluator.labels import Group, label
 from evaluator.lint.lexicon import Lexicon, default_lexicon
 from evaluator.scheme.checks import Loc, format_path
 from evaluator.scheme.loader import LoadedScheme
@@ -135,7 +137,10 @@ class Rule:
 
     id: ClassVar[str]
     severity: ClassVar[Severity]
-    title: ClassVar[tuple[str, str]]  # (en, zh) short name for tables and docs
+    @classmethod
+    def title(cls, lang: str) -> str:
+        """The rule's short name for tables and docs (from the label catalogue)."""
+        return label(Group.lint_rule, cls.id, lang)
 
     @classmethod
     def description(cls) -> str:

@@ -15,7 +15,7 @@ END = "<!-- rules:end -->"
 def rules_markdown() -> str:
     parts = [BEGIN, ""]
     for rule in builtin_rules():
-        en, zh = rule.title
+        en, zh = rule.title("en"), rule.title("zh")
         parts += [f"### `{rule.id}` — {en} / {zh}", "", f"Severity: **{rule.severity.value}**", "",
                   " ".join(rule.description().split()), ""]
     parts.append(END)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from evaluator.labels import Group
+from evaluator.labels import label as catalogue_label
 from evaluator.lint.base import Finding, LintContext, Rule, Severity
 from evaluator.scheme.models import (
     Aggregation,
@@ -47,7 +49,6 @@ class TraceOnly(Rule):
 
     id = "trace_only"
     severity = Severity.warning
-    title = ("Trace-only indicator", "仅留痕指标")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
@@ -56,8 +57,8 @@ class TraceOnly(Rule):
                     ctx, ind,
                     f"'{ind.name.en}' is a trace indicator linked to no outcome: link it to the "
                     "outcome it serves (linked_outcomes) or remove it",
-                    f"「{ind.name.zh}」为仅留痕指标，未关联任何实绩指标："
-                    "请在 linked_outcomes 中关联其服务的实绩指标，或删除该指标",
+                    f"「{ind.name.zh}」为仅留痕指标，未关联任何成效指标："
+                    "请在 linked_outcomes 中关联其服务的成效指标，或删除该指标",
                     key="evidence",
                 )
 
@@ -70,7 +71,6 @@ class TraceWeightShare(Rule):
 
     id = "trace_weight_share"
     severity = Severity.error
-    title = ("Trace weight share", "留痕权重占比")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         share, limit = ctx.share(Evidence.trace), ctx.scheme.limits.max_trace_share
@@ -81,7 +81,7 @@ class TraceWeightShare(Rule):
                 f"{pct(limit)} (limits.max_trace_share): move weight to outcome and satisfaction "
                 "indicators",
                 f"留痕类指标占申报总权重的 {pct(share)}，超过上限 {pct(limit)}"
-                "（limits.max_trace_share）：请把权重移到实绩和满意度指标",
+                "（limits.max_trace_share）：请把权重移到成效和满意度指标",
                 ("limits", "max_trace_share"), *_heaviest_dimension(ctx, {Evidence.trace}),
             )
 
@@ -94,7 +94,6 @@ class TracePolicyLenient(Rule):
 
     id = "trace_policy_lenient"
     severity = Severity.warning
-    title = ("Lenient trace policy", "留痕惩罚策略宽松")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         traces = [i for i in ctx.indicators if i.evidence is Evidence.trace]
@@ -125,7 +124,6 @@ class ProcessTraceShare(Rule):
 
     id = "process_trace_share"
     severity = Severity.warning
-    title = ("Process + trace share", "过程与留痕权重占比")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         share = ctx.share(Evidence.process, Evidence.trace)
@@ -153,7 +151,6 @@ class PaperworkWording(Rule):
 
     id = "paperwork_wording"
     severity = Severity.warning
-    title = ("Paperwork wording", "留痕式表述")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
@@ -173,8 +170,8 @@ class PaperworkWording(Rule):
                 "If it only proves an activity happened, declare evidence: trace and link it to "
                 "the outcome it serves; if it is a real result, add lint: {ignore: "
                 "[paperwork_wording], reason: ...}",
-                f"「{ind.name.zh}」申报为{_EVIDENCE_ZH[ind.evidence]}类，但表述像留痕材料：{zh}。"
-                "若只证明做过某项工作，请改为 evidence: trace 并关联其服务的实绩指标；若确为实绩，"
+                f"「{ind.name.zh}」申报为{_zh(Group.evidence, ind.evidence)}类，但表述像留痕材料：{zh}。"
+                "若只证明做过某项工作，请改为 evidence: trace 并关联其服务的成效指标；若确为成效，"
                 "请加 lint: {ignore: [paperwork_wording], reason: ...} 说明理由",
                 key="name",
             )
@@ -187,7 +184,6 @@ class TraceLinkedToNonOutcome(Rule):
 
     id = "trace_linked_to_non_outcome"
     severity = Severity.warning
-    title = ("Trace linked to a non-outcome", "留痕指标关联非实绩指标")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         by_id = {i.id: i for i in ctx.indicators}
@@ -198,12 +194,12 @@ class TraceLinkedToNonOutcome(Rule):
                    if t in by_id and by_id[t].evidence not in OUTCOME_LIKE]
             if bad:
                 en = ", ".join(f"{t} ({by_id[t].evidence.value})" for t in bad)
-                zh = "、".join(f"{t}（{_EVIDENCE_ZH[by_id[t].evidence]}类）" for t in bad)
+                zh = "、".join(f"{t}（{_zh(Group.evidence, by_id[t].evidence)}类）" for t in bad)
                 yield self.at_indicator(
                     ctx, ind,
                     f"'{ind.name.en}' is linked to {en}, not to an outcome or satisfaction "
                     "indicator: link it to the result it serves",
-                    f"「{ind.name.zh}」关联的 {zh} 不是实绩或满意度指标：请关联其服务的实际成效",
+                    f"「{ind.name.zh}」关联的 {zh} 不是成效或满意度指标：请关联其服务的实际成效",
                     key="linked_outcomes",
                 )
 
@@ -215,7 +211,6 @@ class HighFrequency(Rule):
 
     id = "high_frequency"
     severity = Severity.warning
-    title = ("Reporting too often", "报送频次过高")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
@@ -225,7 +220,7 @@ class HighFrequency(Rule):
                     ctx, ind,
                     f"'{ind.name.en}' is reported {ind.frequency.value} ({n} reports per unit per "
                     "year): report monthly or less often",
-                    f"「{ind.name.zh}」按{_FREQ_ZH[ind.frequency]}报送（每个单位每年 {n} 次）："
+                    f"「{ind.name.zh}」{_zh(Group.frequency, ind.frequency)}报送（每个单位每年 {n} 次）："
                     "请改为按月或更低频次",
                     key="frequency",
                 )
@@ -238,7 +233,6 @@ class ReportsPerYear(Rule):
 
     id = "reports_per_year"
     severity = Severity.warning
-    title = ("Reports per unit per year", "年报送次数")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         total = sum(ctx.reports_per_year(i) for i in ctx.indicators)
@@ -260,7 +254,6 @@ class BurdenHours(Rule):
 
     id = "burden_hours"
     severity = Severity.warning
-    title = ("Reporting burden", "报送负担")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         total = sum(ctx.burden_hours(i) for i in ctx.indicators)
@@ -283,7 +276,6 @@ class TopBurdens(Rule):
 
     id = "top_burdens"
     severity = Severity.info
-    title = ("Largest burdens", "主要报送负担")
     top = 5
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
@@ -306,7 +298,6 @@ class BurdenUndeclared(Rule):
 
     id = "burden_undeclared"
     severity = Severity.info
-    title = ("Burden not declared", "未申报报送负担")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
@@ -324,7 +315,6 @@ class DuplicateDataRequest(Rule):
 
     id = "duplicate_data_request"
     severity = Severity.warning
-    title = ("Duplicate data request", "重复索取数据")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         measures: dict[str, str] = {}
@@ -358,7 +348,6 @@ class TooManyIndicators(Rule):
 
     id = "too_many_indicators"
     severity = Severity.warning
-    title = ("Too many indicators", "指标过多")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         n, limit = len(ctx.indicators), ctx.scheme.limits.max_indicators
@@ -380,7 +369,6 @@ class SatisfactionMissing(Rule):
 
     id = "satisfaction_missing"
     severity = Severity.warning
-    title = ("No satisfaction", "缺少满意度指标")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         if not any(i.evidence is Evidence.satisfaction for i in ctx.indicators):
@@ -401,7 +389,6 @@ class SatisfactionShareLow(Rule):
 
     id = "satisfaction_share_low"
     severity = Severity.warning
-    title = ("Satisfaction under-weighted", "满意度权重偏低")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         share, limit = ctx.share(Evidence.satisfaction), ctx.scheme.limits.min_satisfaction_share
@@ -426,7 +413,6 @@ class GeometricZero(Rule):
 
     id = "geometric_zero"
     severity = Severity.warning
-    title = ("Geometric mean over zeros", "几何平均遇零")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         s = ctx.scheme
@@ -463,7 +449,6 @@ class SatisfactionFromOutcomes(Rule):
 
     id = "satisfaction_from_outcomes"
     severity = Severity.info
-    title = ("Satisfaction not from a survey", "满意度非来自问卷")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
@@ -487,7 +472,6 @@ class TraceRanked(Rule):
 
     id = "trace_ranked"
     severity = Severity.warning
-    title = ("Trace scored by ranking", "留痕指标排名计分")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
@@ -512,7 +496,6 @@ class LintIgnore(Rule):
 
     id = "lint_ignore"
     severity = Severity.warning
-    title = ("Lint silencing", "屏蔽规则")
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         from evaluator.lint.registry import rule_ids
@@ -543,14 +526,9 @@ class LintIgnore(Rule):
 
 # --------------------------------------------------------------------------- helpers
 
-_EVIDENCE_ZH = {
-    Evidence.outcome: "实绩", Evidence.satisfaction: "满意度", Evidence.output: "产出",
-    Evidence.process: "过程", Evidence.trace: "留痕",
-}  # fmt: skip
-_FREQ_ZH = {
-    Frequency.annual: "年", Frequency.quarterly: "季度", Frequency.monthly: "月",
-    Frequency.weekly: "周", Frequency.daily: "日",
-}  # fmt: skip
+def _zh(group: Group, code: str) -> str:
+    """A code's Chinese name for the Chinese messages (the catalogue's, as everywhere else)."""
+    return catalogue_label(group, code, "zh")
 
 
 def top_burdens(ctx: LintContext, n: int) -> list[tuple[Indicator, float]]:

@@ -24,7 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel
 
-from evaluator.export.labels import EVIDENCE
+from evaluator.labels import CATALOGUE, Group
 from evaluator.scheme import sheet_layout as layout
 from evaluator.scheme.models import DEFAULT_GRADES, Dimension, Scheme
 from evaluator.scheme.sheet_layout import FIRST_ROW, Column
@@ -272,11 +272,13 @@ INSTRUCTIONS: list[tuple[str, str]] = [
 def _instructions(ws: Worksheet) -> None:
     ws.column_dimensions["A"].width = 90
     ws.column_dimensions["B"].width = 90
-    headings = {0, len(INSTRUCTIONS) + 1, len(INSTRUCTIONS) + len(EVIDENCE) + 3}
+    evidence, rules = CATALOGUE[Group.evidence], CATALOGUE[Group.rule]
+    headings = {0, len(INSTRUCTIONS) + 1, len(INSTRUCTIONS) + len(evidence) + 3}
     lines: list[tuple[str, str]] = [*INSTRUCTIONS, ("", ""), ("证据类型", "Evidence classes")]
-    lines += [(f"{code}：{zh}", f"{code}: {en}") for code, (zh, en) in EVIDENCE.items()]
+    lines += [(f"{code}：{lab.zh}", f"{code}: {lab.en}") for code, lab in evidence.items()]
     lines += [("", ""), ("计分规则（公式见 docs/scheme.md）", "Scoring rules (formulas in docs/scheme.md)")]
-    lines += [(code, f"{code}: {_doc(model)}") for code, model in layout.rule_models().items()]
+    lines += [(f"{code}：{rules[code].zh if code in rules else code}", f"{code}: {_doc(model)}")
+              for code, model in layout.rule_models().items()]
     for i, (zh, en) in enumerate(lines):
         for j, text in ((1, zh), (2, en)):
             cell = ws.cell(row=i + 1, column=j, value=text)

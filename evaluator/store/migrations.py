@@ -262,4 +262,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "flag evidence in two columns: evidence (English) and evidence_zh",
+        """
+        -- flags used to store "中文 | English" in one column; split the stored runs once, here
+        ALTER TABLE run_flags ADD COLUMN evidence_zh VARCHAR;
+        UPDATE run_flags
+        SET evidence_zh = trim(split_part(evidence, ' | ', 1)),
+            evidence = trim(split_part(evidence, ' | ', 2))
+        WHERE contains(evidence, ' | ');
+        """,
+    ),
 ]

@@ -1,0 +1,387 @@
+# ruff: noqa: E501  (label tables: one entry a line reads best, Chinese counts double width)
+"""The one catalogue of bilingual domain labels: every stored code a person reads, in (zh, en).
+
+Evidence classes, flags, severities, grades, scoring rules, missing-data rules, lint rules,
+survey exclusion reasons, load batch kinds, statuses, roles, unit types, field names, export
+sheet names… Each code has one Chinese and one English name, used alike by the dashboard, the
+exports, the linter and the CLI, so a concept reads the same everywhere (成效 is the outcome
+class, never 实绩; `survey_stuffing` is 问卷疑似刷量 on every page and in every file).
+
+This module imports nothing of the project, so the linter (and anything else) can use it without
+pulling in the read side. Codes are stable ids kept verbatim in data and files; names are for
+people. An unknown code keeps its code: a new value is shown untranslated, never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One code's name in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The name in `lang` ("zh" → Chinese, anything else → English)."""
+        return self.zh if lang == "zh" else self.en
+
+
+class Group(StrEnum):
+    """The code lists of the catalogue (the same code can mean different things in two lists:
+    `rejected` is a refused load batch and a refused appeal)."""
+
+    evidence = "evidence"  # indicator evidence classes
+    flag = "flag"  # warning flags of a run
+    severity = "severity"  # lint finding severities
+    grade = "grade"  # the default grade codes (a scheme's own grades carry their own names)
+    rule = "rule"  # scoring rule types (scheme `rule.type`)
+    missing_policy = "missing_policy"  # what happens when a unit has no value
+    lint_rule = "lint_rule"  # the formalism linter's rules, by id
+    exclusion = "exclusion"  # why a survey response was excluded
+    batch_kind = "batch_kind"  # what a load batch held
+    batch_status = "batch_status"
+    value_status = "value_status"  # a unit–indicator value that is not plainly there
+    appeal_status = "appeal_status"
+    role = "role"  # dashboard user roles
+    source = "source"  # where an indicator's data comes from
+    unit_type = "unit_type"
+    peer_group = "peer_group"
+    direction = "direction"
+    frequency = "frequency"
+    node_kind = "node_kind"
+    adjustment = "adjustment"  # veto, bonus and deduction items
+    boolean = "boolean"
+    field = "field"  # names of stored fields (column headers)
+    sheet = "sheet"  # export tables (workbook sheets, CSV/Parquet files)
+    section = "section"  # sections of the export's methodology table
+    meta = "meta"  # keys of the export's methodology table
+
+
+def _g(**entries: tuple[str, str]) -> dict[str, Label]:
+    return {code: Label(zh, en) for code, (zh, en) in entries.items()}
+
+
+CATALOGUE: dict[Group, dict[str, Label]] = {
+    Group.evidence: _g(
+        outcome=("成效", "Outcome"),
+        satisfaction=("满意度", "Satisfaction"),
+        output=("产出", "Output"),
+        process=("过程", "Process"),
+        trace=("留痕", "Trace"),
+    ),
+    Group.flag: _g(
+        show_off=("重留痕轻成效", "High paperwork, weak results"),
+        survey_stuffing=("问卷疑似刷量", "Suspected survey stuffing"),
+        small_sample=("样本量不足", "Small sample"),
+    ),
+    Group.severity: _g(
+        error=("错误", "Error"),
+        warning=("警告", "Warning"),
+        info=("提示", "Info"),
+    ),
+    Group.grade: _g(
+        excellent=("优秀", "Excellent"),
+        good=("良好", "Good"),
+        fair=("一般", "Fair"),
+        poor=("较差", "Poor"),
+    ),
+    Group.rule: _g(
+        min_max=("极差标准化", "Min–max"),
+        goalposts=("固定上下限", "Goalposts"),
+        target=("目标完成度", "Distance to target"),
+        bands=("分档计分", "Bands"),
+        percentile=("百分位排名", "Percentile rank"),
+        zscore=("标准分", "Z-score"),
+        efficacy=("功效系数法", "Efficacy coefficient"),
+        deduction=("扣分制", "Deduction"),
+        pass_fail=("达标制", "Pass / fail"),
+        direct=("直接取值", "Direct (already 0–100)"),
+    ),
+    Group.missing_policy: _g(
+        reweight=("剔除并重新分配权重", "Dropped, weight redistributed"),
+        peer_median=("以同类组中位数插补", "Imputed at the peer-group median"),
+        zero=("按最低分计", "Scored at the bottom"),
+    ),
+    Group.lint_rule: _g(
+        trace_only=("仅留痕指标", "Trace-only indicator"),
+        trace_weight_share=("留痕权重占比", "Trace weight share"),
+        trace_policy_lenient=("留痕惩罚策略宽松", "Lenient trace policy"),
+        process_trace_share=("过程与留痕权重占比", "Process + trace share"),
+        paperwork_wording=("留痕式表述", "Paperwork wording"),
+        trace_linked_to_non_outcome=("留痕指标关联非成效指标", "Trace linked to a non-outcome"),
+        high_frequency=("报送频次过高", "Reporting too often"),
+        reports_per_year=("年报送次数", "Reports per unit per year"),
+        burden_hours=("报送负担", "Reporting burden"),
+        top_burdens=("主要报送负担", "Largest burdens"),
+        burden_undeclared=("未申报报送负担", "Burden not declared"),
+        duplicate_data_request=("重复索取数据", "Duplicate data request"),
+        too_many_indicators=("指标过多", "Too many indicators"),
+        satisfaction_missing=("缺少满意度指标", "No satisfaction"),
+        satisfaction_share_low=("满意度权重偏低", "Satisfaction under-weighted"),
+        geometric_zero=("几何平均遇零", "Geometric mean over zeros"),
+        satisfaction_from_outcomes=("满意度非来自问卷", "Satisfaction not from a survey"),
+        trace_ranked=("留痕指标排名计分", "Trace scored by ranking"),
+        lint_ignore=("屏蔽规则", "Lint silencing"),
+    ),
+    Group.exclusion: _g(
+        speeder=("答题过快", "Too fast"),
+        straightline=("直线作答", "Straight-lining"),
+        duplicate=("重复作答", "Duplicate"),
+        out_of_scale=("超出量表", "Out of scale"),
+    ),
+    Group.batch_kind: _g(
+        units=("单位", "Units"),
+        outcomes=("成效数据", "Outcomes"),
+        surveys=("问卷答案", "Survey answers"),
+        targets=("目标值", "Targets"),
+        events=("事项记录", "Events"),
+        questions=("问卷题目", "Questions"),
+        form=("报送表", "Collection form"),
+    ),
+    Group.batch_status: _g(
+        accepted=("已接收", "Accepted"),
+        rejected=("已拒绝", "Rejected"),
+    ),
+    Group.value_status: _g(
+        absent=("无记录", "No row"),
+        no_value=("无数据", "No value"),
+        imputed=("已插补", "Imputed"),
+        missing=("无数据", "No value"),
+        partial=("分期数据不全", "Some sub-periods only"),
+        no_target=("无目标值", "No target"),
+        small_sample=("样本量不足", "Too few survey responses"),
+        no_responses=("无问卷", "No survey responses"),
+    ),
+    Group.appeal_status: _g(
+        open=("待处理", "Open"),
+        accepted=("已采纳", "Accepted"),
+        rejected=("已驳回", "Rejected"),
+    ),
+    Group.role: _g(
+        office=("考核办", "Assessment office"),
+        leadership=("领导", "Leadership"),
+        unit=("被考核单位", "Assessed unit"),
+    ),
+    Group.source: _g(
+        outcome=("成效数据", "Outcome data"),
+        survey=("问卷", "Survey"),
+    ),
+    Group.unit_type: _g(
+        township=("乡镇", "Township"),
+        street=("街道", "Street office"),
+        department=("部门", "Department"),
+        village=("村", "Village"),
+        community=("社区", "Community"),
+    ),
+    Group.peer_group: _g(
+        rural=("农村", "Rural"),
+        urban=("城镇", "Urban"),
+        suburban=("城郊", "Suburban"),
+    ),
+    Group.direction: _g(
+        higher=("越高越好", "Higher is better"),
+        lower=("越低越好", "Lower is better"),
+    ),
+    Group.frequency: _g(
+        annual=("每年", "Annual"),
+        quarterly=("每季度", "Quarterly"),
+        monthly=("每月", "Monthly"),
+        weekly=("每周", "Weekly"),
+        daily=("每日", "Daily"),
+    ),
+    Group.node_kind: _g(
+        dimension=("维度", "Dimension"),
+        indicator=("指标", "Indicator"),
+    ),
+    Group.adjustment: _g(
+        veto=("一票否决", "Veto"),
+        bonus=("加分项", "Bonus"),
+        deduction=("扣分项", "Deduction"),
+    ),
+    Group.boolean: _g(
+        true=("是", "Yes"),
+        false=("否", "No"),
+    ),
+    Group.field: _g(
+        unit_id=("单位编码", "Unit id"),
+        unit_name=("单位名称", "Unit"),
+        unit_type=("单位类型", "Unit type"),
+        unit_type_name=("单位类型", "Unit type"),
+        peer_group=("同类组", "Peer group"),
+        peer_group_name=("同类组", "Peer group"),
+        period=("考核期", "Period"),
+        score=("得分", "Score"),
+        score_low=("得分下限", "Score, low"),
+        score_high=("得分上限", "Score, high"),
+        rank=("排名", "Rank"),
+        rank_low=("排名下限", "Rank, low"),
+        rank_high=("排名上限", "Rank, high"),
+        peer_rank=("组内排名", "Rank in peer group"),
+        grade=("等次代码", "Grade code"),
+        grade_name=("等次", "Grade"),
+        grade_reason=("定等依据", "Grade reason"),
+        base_score=("加权基础分", "Weighted base score"),
+        bonus=("加分", "Bonus"),
+        deduction=("扣分", "Deduction"),
+        veto=("一票否决项编码", "Veto item id"),
+        veto_name=("一票否决项", "Veto item"),
+        score_declared=("按申报权重得分", "Score (declared weights)"),
+        rank_declared=("按申报权重排名", "Rank (declared weights)"),
+        coverage=("数据覆盖率", "Data coverage"),
+        flags=("预警标记代码", "Flag codes"),
+        flag_names=("预警标记", "Flags"),
+        scheme_warning=("方案问题提示", "Scheme warning"),
+        indicator_id=("指标编码", "Indicator id"),
+        indicator_name=("指标名称", "Indicator"),
+        dimension_id=("维度编码", "Dimension id"),
+        dimension_name=("维度名称", "Dimension"),
+        evidence=("证据类型代码", "Evidence code"),
+        evidence_name=("证据类型", "Evidence"),
+        raw_value=("原始值", "Raw value"),
+        transformed_value=("变换后值", "Transformed value"),
+        rule=("计分规则代码", "Rule code"),
+        rule_name=("计分规则", "Scoring rule"),
+        declared_weight=("申报权重", "Declared weight"),
+        weight=("有效权重", "Effective weight"),
+        effective_weight=("有效权重", "Effective weight"),
+        local_weight=("上级内权重", "Weight within parent"),
+        contribution=("贡献分", "Contribution"),
+        missing_policy=("缺失处理代码", "Missing-data rule code"),
+        missing_policy_name=("缺失处理", "Missing-data rule"),
+        imputed=("是否插补", "Imputed"),
+        parent_id=("上级编码", "Parent id"),
+        depth=("层级", "Depth"),
+        responses=("回收份数", "Responses"),
+        excluded_speeder=("剔除（答题过快）", "Excluded (too fast)"),
+        excluded_straightline=("剔除（直线作答）", "Excluded (straight-lining)"),
+        excluded_duplicate=("剔除（重复作答）", "Excluded (duplicate)"),
+        excluded_out_of_scale=("剔除（超出量表）", "Excluded (out of scale)"),
+        valid=("有效份数", "Valid responses"),
+        effective_n=("有效样本量", "Effective sample size"),
+        raw_index=("原始指数", "Raw index"),
+        index_value=("满意度指数", "Satisfaction index"),
+        se=("标准误", "Standard error"),
+        ci_low=("置信区间下限", "Interval, low"),
+        ci_high=("置信区间上限", "Interval, high"),
+        top_box_share=("满意比例", "Top-box share"),
+        small_sample=("小样本", "Small sample"),
+        shrinkage=("收缩系数", "Shrinkage"),
+        flag=("标记代码", "Flag code"),
+        flag_name=("标记", "Flag"),
+        evidence_text=("依据", "Evidence"),
+        node_id=("节点编码", "Node id"),
+        node_kind=("节点类型代码", "Node kind code"),
+        node_kind_name=("节点类型", "Node kind"),
+        name=("名称", "Name"),
+        name_zh=("中文名称", "Chinese name"),
+        name_en=("英文名称", "English name"),
+        direction=("方向", "Direction"),
+        source=("数据来源", "Data source"),
+        frequency=("报送频次", "Reporting frequency"),
+        burden_minutes=("每次填报分钟", "Minutes per report"),
+        trace_only=("纯留痕", "Trace-only"),
+        linked_outcomes=("关联成效指标", "Linked outcomes"),
+        severity=("严重程度代码", "Severity code"),
+        severity_name=("严重程度", "Severity"),
+        lint_rule=("检查规则代码", "Lint rule id"),
+        lint_rule_name=("检查规则", "Lint rule"),
+        indicator=("指标", "Indicator"),
+        message=("说明", "Message"),
+        value=("数值", "Value"),
+        key=("项目", "Item"),
+        section=("类别", "Section"),
+        appeal_id=("申诉编号", "Appeal no."),
+        run_id=("运行编号", "Run id"),
+        item=("申诉事项", "Contested line"),
+        reason=("申诉理由", "Reason"),
+        status=("状态代码", "Status code"),
+        status_name=("状态", "Status"),
+        filed_by=("提交人", "Filed by"),
+        filed_at=("提交时间", "Filed at"),
+        resolution=("处理意见", "Resolution"),
+        correction_batch=("更正批次", "Correction batch"),
+        rescore_run_id=("重新计分运行", "Re-score run"),
+        resolved_by=("处理人", "Resolved by"),
+        resolved_at=("处理时间", "Resolved at"),
+    ),
+    Group.sheet: _g(
+        summary=("汇总", "Summary"),
+        breakdown=("指标明细", "Indicator breakdown"),
+        dimensions=("维度得分", "Dimension scores"),
+        survey_quality=("满意度调查质量", "Survey quality"),
+        flags=("预警", "Flags"),
+        scheme=("指标体系", "Scheme"),
+        reference_values=("计分参照值", "Reference values"),
+        lint=("方案体检", "Scheme health"),
+        appeals=("申诉", "Appeals"),
+        methodology=("方法说明", "Methodology"),
+    ),
+    Group.section: _g(
+        run=("考核运行", "Run"),
+        scheme=("考核方案", "Scheme"),
+        data=("数据", "Data"),
+        parameters=("计算参数", "Parameters"),
+        appeals=("申诉", "Appeals"),
+        notes=("说明", "Notes"),
+        export=("导出", "Export"),
+    ),
+    Group.meta: _g(
+        run_id=("运行编号", "Run id"),
+        period=("考核期", "Period"),
+        created_at=("计分时间", "Scored at"),
+        code_version=("程序版本", "Code version"),
+        published=("已发布", "Published"),
+        note=("备注", "Note"),
+        scheme_id=("方案编码", "Scheme id"),
+        scheme_version=("方案版本", "Scheme version"),
+        scheme_name=("方案名称", "Scheme name"),
+        scheme_hash_sha256=("方案 SHA-256", "Scheme SHA-256"),
+        lint_errors=("形式主义严重问题数", "Lint errors"),
+        scheme_warning=("方案问题提示", "Scheme warning"),
+        lint_error=("严重问题", "Lint error"),
+        burden_hours_per_unit_year=("每单位每年填报负担（小时）", "Reporting hours per unit per year"),
+        trace_policy=("留痕权重政策", "Trace policy"),
+        batch_ids=("所用数据批次", "Batches used"),
+        batch=("数据批次", "Batch"),
+        appeals=("申诉", "Appeals"),
+        appeal=("申诉", "Appeal"),
+        note_n=("说明", "Note"),
+        generated_at=("导出时间", "Exported at"),
+    ),
+}
+
+
+def pair(group: Group, code: str) -> Label | None:
+    """The code's label, None when the catalogue does not list it."""
+    return CATALOGUE[group].get(code)
+
+
+def label(group: Group, code: str | None, lang: str) -> str:
+    """The code's name in `lang`; an unknown code stays as it is, None gives ""."""
+    if code is None:
+        return ""
+    found = CATALOGUE[group].get(str(code))
+    return found.get(lang) if found is not None else str(code)
+
+
+def codes(group: Group) -> tuple[str, ...]:
+    """Every code a group lists, in catalogue order."""
+    return tuple(CATALOGUE[group])
+
+
+def rows() -> list[tuple[str, str, str, str]]:
+    """The whole catalogue as (group, code, zh, en) rows, for joining in SQL or polars."""
+    return [(g.value, c, lab.zh, lab.en) for g, entries in CATALOGUE.items() for c, lab in entries.items()]
+
+
+def boolean(value: bool | None, lang: str) -> str:
+    """是/否, Yes/No; None gives ""."""
+    return "" if value is None else label(Group.boolean, "true" if value else "false", lang)
