@@ -377,7 +377,9 @@ def what_would_change(scheme: Scheme | None, ctx: Ctx | None) -> None:
     m[2].metric(t("se_pv_moved"), int((moves["rank_move"].fill_null(0) != 0).sum()))
     m[3].metric(t("se_pv_time"), f"{result.seconds:.2f} s",
                 t("se_pv_reused") if result.reused else t("se_pv_full"), delta_color="off")
-    shown = (moves.with_columns(pl.col("rank_move").abs().alias("_abs"))
+    names = {g.code: g.name.get(lang()) for g in scheme.grades}
+    shown = (moves.with_columns(pl.col("rank_move").abs().alias("_abs"),
+                                pl.col("grade_run", "grade_draft").replace(names))
              .sort(["_abs", "rank_draft"], descending=[True, False], nulls_last=True)
              .select("unit_id", "unit_name", "rank_run", "rank_draft", "rank_move", "grade_run",
                      "grade_draft", "score_run", "score_draft"))

@@ -512,6 +512,7 @@ def read_scheme_workbook(source: str | Path | BinaryIO | Workbook, name: str | N
                          "of kind dimension (with its indicators below it)")
     if any(s is None for s in sheets.values()):
         raise SpreadsheetInvalid(file, reader.issues)
+    unread = bool(reader.issues)  # cells left out or rows dropped: some sums and links are off
     try:
         scheme = Scheme.model_validate(data)
     except ValidationError as exc:
@@ -521,13 +522,22 @@ def read_scheme_workbook(source: str | Path | BinaryIO | Workbook, name: str | N
                 text = "required: fill this cell"
             reader.at(tuple(err["loc"]), text)
         for loc, text in salvage_problems(data, exc.errors()):  # whole-tree checks too
-            reader.at(loc, text)
+            if not (unread and _follows_from_unread(loc)):
+                reader.at(loc, text)
         raise SpreadsheetInvalid(file, _dedupe(reader.issues)) from None
     for loc, text in cross_check(scheme):
-        reader.at(loc, text)
+        if not (unread and _follows_from_unread(loc)):
+            reader.at(loc, text)
     if reader.issues:
         raise SpreadsheetInvalid(file, _dedupe(reader.issues))
     return scheme
+
+
+def _follows_from_unread(loc: Loc) -> bool:
+    """Point totals and links to other rows are only right once every cell could be read and
+    every row placed in the tree: while some could not, they are not reported (they would
+    blame a total for a weight that was merely unreadable)."""
+    return "total_points" in loc or "linked_outcomes" in loc
 
 
 def _dedupe(issues: list[CellIssue]) -> list[CellIssue]:
