@@ -7,6 +7,7 @@ edited copies of a real export, each refused with the sheet, row and column at f
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import shutil
@@ -410,3 +411,12 @@ def test_import_writes_readable_yaml_and_lints(demo_template: Path, tmp_path: Pa
     write_template(load_scheme(ROOT / "indicators/examples/trace_heavy.yaml").scheme, xlsx)
     done = run_cli("scheme", "import", str(xlsx), "--out", str(tmp_path / "th.yaml"))
     assert done.returncode == 0 and "error" in done.stdout
+
+
+def test_an_uploaded_template_reads_from_memory(demo_template: Path) -> None:
+    """The editor's upload: the same reader on the uploaded bytes, named by the file."""
+    scheme = read_scheme_workbook(io.BytesIO(demo_template.read_bytes()), "upload.xlsx")
+    assert scheme == load_scheme(ROOT / "indicators/demo_township.yaml").scheme
+    with pytest.raises(SpreadsheetInvalid) as caught:
+        read_scheme_workbook(io.BytesIO(b"not a workbook"), "upload.xlsx")
+    assert caught.value.file == "upload.xlsx"

@@ -201,8 +201,8 @@ def import_xlsx(
     out: Annotated[Path, typer.Option("--out", help="the scheme YAML file to write")],
     lang: LangOpt = Lang.en,
 ) -> None:
-    """Read a filled template into a scheme YAML file: every error with sheet, row and column
-    (exit 1, nothing written), else the file is written and linted (exit 0)."""
+    """Read a filled template back into a scheme YAML file, linted (exit 0); or list every error
+    with its sheet, row and column and write nothing (exit 1)."""
     try:
         scheme = read_scheme_workbook(file)
     except SpreadsheetInvalid as exc:

@@ -55,7 +55,7 @@ def cell_value(column: Column, value: Any) -> Any:
     if column.kind == "bands":
         return "; ".join(f"{_num(b['threshold'])}:{_num(b['score'])}" for b in value)
     if column.kind == "ids":  # one per line when an id itself holds a comma (ids have no spaces)
-        return ("\n" if any("," in v for v in value) else ", ").join(value)
+        return "".join(f"{v}\n" for v in value) if any("," in v for v in value) else ", ".join(value)
     if column.kind == "pair":
         return ", ".join(str(_num(v)) for v in value)
     if column.kind == "bool":
