@@ -170,3 +170,26 @@ def test_only_the_office_may_edit(env: dict[str, Path], monkeypatch: pytest.Monk
     ok(at.run())
     assert "The scheme editor is for the assessment office only." in texts(at)
     assert not [b for b in at.button if b.key == "se_save"]
+
+
+def test_move_between_dimensions_reorder_and_remove(env: dict[str, Path]) -> None:
+    at = page()
+    # take the 3 points of clinic waiting time out of development, and its total with it
+    pick(at, "clinic_wait")
+    widget(at.selectbox, "se_parent_").set_value("governance")
+    ok(at.button(key="se_apply").click().run())
+    shown = texts(at)
+    assert "dimension 'development' children's weights add up to 21" in shown  # was 30
+    assert "dimension 'governance' children's weights add up to 39" in shown  # was 30
+    # reorder within its new dimension, then remove it
+    ids = [o.split(" ")[0] for o in widget(at.selectbox, "se_pick_").options]
+    assert ids.index("clinic_wait") < ids.index("complaint_resolution")
+    pick(at, "clinic_wait")
+    ok(at.button(key="se_down").click().run())
+    ids = [o.split(" ")[0] for o in widget(at.selectbox, "se_pick_").options]
+    assert ids.index("clinic_wait") == ids.index("complaint_resolution") + 1
+    pick(at, "clinic_wait")
+    ok(at.button(key="se_remove").click().run())
+    assert not [o for o in widget(at.selectbox, "se_pick_").options if o.startswith("clinic_wait ")]
+    shown = texts(at)
+    assert "add up to 21" in shown and "add up to 39" not in shown

@@ -94,3 +94,14 @@ def test_the_draft_is_checked_like_an_import() -> None:
     assert ("tree", len(draft.tree) - 1, "source.measure") in where
     blank = check(draft_of(None))[1]
     assert {p.key for p in blank if p.table == "settings"} >= {"id", "year", "unit_types"}
+
+
+def test_rows_may_come_before_their_dimension() -> None:
+    """A sheet sorted by hand: an indicator above the row of its dimension still belongs to it."""
+    scheme = load_scheme(ROOT / "indicators/demo_township.yaml").scheme
+    draft = draft_of(scheme)
+    last = draft.tree.pop()  # an indicator of the last dimension …
+    draft.tree.insert(0, last)  # … now on the first row
+    again, problems = check(draft)
+    assert problems == [] and again is not None
+    assert again.dimensions[-1].indicators[0].id == last["id"]

@@ -281,14 +281,14 @@ class _Reader:
                 kinds.setdefault(nid, kind)
                 if kind == "dimension":
                     dims.setdefault(nid, node)
+            if kind == "dimension":  # rows may name a parent placed further down
+                node.setdefault("indicators", [])
+                node.setdefault("dimensions", [])
         parent_of = {str(n["id"]): p for _, k, p, n, _ in rows if k == "dimension" and n.get("id")}
         top: list[dict[str, Any]] = []
         where: dict[int, tuple[int, dict[str, int]]] = {}
         for i, kind, parent, node, cols in rows:
             where[id(node)] = (i, cols)
-            if kind == "dimension":
-                node.setdefault("indicators", [])
-                node.setdefault("dimensions", [])
             if parent is None:
                 if kind == "indicator":
                     self.issue(sheet, i, cols.get("parent"), "parent",
