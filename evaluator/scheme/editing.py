@@ -18,11 +18,11 @@ from evaluator.scheme.models import DEFAULT_GRADES, Scheme
 from evaluator.scheme.sheet_layout import FIRST_ROW, HEADER_ROWS
 from evaluator.scheme.spreadsheet import (
     GRADE_COL,
-    _at,
     blank_settings,
     cell_value,
     item_rows,
     tree_rows,
+    value_at,
 )
 from evaluator.scheme.spreadsheet_import import CellIssue, SpreadsheetInvalid, read_scheme_workbook
 
@@ -44,15 +44,15 @@ class Draft:
 def draft_of(scheme: Scheme | None) -> Draft:
     """The draft of a scheme, or of a blank one (defaults filled in)."""
     if scheme is None:
-        grades = [{c.key: cell_value(c, _at(g, c.key)) for c in layout.grade_columns()}
+        grades = [{c.key: cell_value(c, value_at(g, c.key)) for c in layout.grade_columns()}
                   for g in DEFAULT_GRADES]
-        settings = {c.key: cell_value(c, _at(blank_settings(), c.key))
+        settings = {c.key: cell_value(c, value_at(blank_settings(), c.key))
                     for c in layout.settings_rows()}
         return Draft(settings, grades)
     data = scheme.model_dump(mode="json")
     return Draft(
-        {c.key: cell_value(c, _at(data, c.key)) for c in layout.settings_rows()},
-        [{c.key: cell_value(c, _at(g, c.key)) for c in layout.grade_columns()}
+        {c.key: cell_value(c, value_at(data, c.key)) for c in layout.settings_rows()},
+        [{c.key: cell_value(c, value_at(g, c.key)) for c in layout.grade_columns()}
          for g in data["grades"]],
         tree_rows(scheme),
         item_rows(scheme),

@@ -40,7 +40,8 @@ UNLOCKED = Protection(locked=False)
 # --------------------------------------------------------------------------- values
 
 
-def _at(data: Any, key: str) -> Any:
+def value_at(data: Any, key: str) -> Any:
+    """The value at a dotted column key of a model dump (`rule.threshold`), None when absent."""
     for part in key.split("."):
         if not isinstance(data, dict) or part not in data:
             return None
@@ -77,7 +78,7 @@ def tree_rows(scheme: Scheme) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(kind: str, parent: str | None, data: dict[str, Any]) -> None:
-        row = {c.key: cell_value(c, _at(data, c.key)) for c in columns[2:]}
+        row = {c.key: cell_value(c, value_at(data, c.key)) for c in columns[2:]}
         row.update(kind=kind, parent=parent)
         rows.append(row)
 
@@ -99,7 +100,7 @@ def item_rows(scheme: Scheme) -> list[dict[str, Any]]:
     for kind, item in [*(("veto", v) for v in scheme.vetoes),
                        *((a.kind, a) for a in scheme.adjustments)]:
         data = item.model_dump(mode="json")
-        out.append({**{c.key: cell_value(c, _at(data, c.key)) for c in columns}, "kind": kind})
+        out.append({**{c.key: cell_value(c, value_at(data, c.key)) for c in columns}, "kind": kind})
     return out
 
 
@@ -205,14 +206,14 @@ def _settings(ws: Worksheet, scheme: Scheme | None, lists: _Lists) -> None:
             ws.cell(row=i, column=j).fill = LOCKED_FILL
         value = ws.cell(row=i, column=3)
         value.protection = UNLOCKED
-        _set(value, cell_value(c, _at(data, c.key)))
+        _set(value, cell_value(c, value_at(data, c.key)))
         _validation(ws, c, f"C{i}", lists)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 46
     ws.column_dimensions["C"].width = 30
     grades = [g.model_dump(mode="json") for g in scheme.grades] if scheme else DEFAULT_GRADES
     columns = layout.grade_columns()
-    rows = [{c.key: cell_value(c, _at(g, c.key)) for c in columns} for g in grades]
+    rows = [{c.key: cell_value(c, value_at(g, c.key)) for c in columns} for g in grades]
     _table(ws, columns, rows, lists, first_col=GRADE_COL)
     ws.freeze_panes = "A4"
 
