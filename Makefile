@@ -33,8 +33,8 @@ demo: install
 ## Run the whole test suite (unit, end-to-end CLI, dashboard, browser), then lint and type checks
 test: install-test browser
 	$(BIN)/python -m pytest
-	$(BIN)/ruff check evaluator
-	$(BIN)/mypy evaluator
+	$(BIN)/ruff check evaluator dashboards
+	$(BIN)/mypy evaluator dashboards
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -55,6 +55,7 @@ def test_reweighted_scheme_changes_weights_and_still_loads(tmp_path: Path) -> No
     assert (after[0].weight, after[1].weight) == (before[1].weight, before[0].weight)
 
 
+@pytest.mark.slow
 def test_measure_small_pipeline_end_to_end(tmp_path: Path) -> None:
     result = bench.measure(8, 7, tmp_path, export=False)
     fig = result["figures"]

@@ -90,7 +90,7 @@ SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'show_off' AS flag,
        || COALESCE({_NUM.format(x="outcome_score")}, '—') || '，满意度指标均分 '
        || COALESCE({_NUM.format(x="sat_score")}, '—') || '，共' || CAST(n_units AS VARCHAR)
        || '个单位）' AS evidence_zh,
-       'high paperwork, weak results: ' || CAST(n_trace AS VARCHAR)
+       CAST(n_trace AS VARCHAR)
        || ' trace measures together at percentile ' || {_PCT.format(x="trace_rank")}
        || ', outcomes and satisfaction together at percentile '
        || {_PCT.format(x="results_rank")} || ' (mean outcome score '
@@ -126,8 +126,7 @@ SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'survey_stuffing' AS flag,
        || '，重复作答 ' || CAST(dup AS VARCHAR) || '），占 '
        || CAST(ROUND(100 * share, 1) AS VARCHAR) || '%，各单位中位数 '
        || CAST(ROUND(100 * med, 1) AS VARCHAR) || '%' AS evidence_zh,
-       'implausible survey responses: '
-       || CAST(bad AS VARCHAR) || ' of ' || CAST(responses AS VARCHAR)
+       CAST(bad AS VARCHAR) || ' of ' || CAST(responses AS VARCHAR)
        || ' responses excluded (speeders ' || CAST(sp AS VARCHAR) || ', straight-liners '
        || CAST(sl AS VARCHAR) || ', duplicates ' || CAST(dup AS VARCHAR) || ') = '
        || CAST(ROUND(100 * share, 1) AS VARCHAR) || '%, median unit '

@@ -59,6 +59,10 @@ class Group(StrEnum):
     node_kind = "node_kind"
     adjustment = "adjustment"  # veto, bonus and deduction items
     boolean = "boolean"
+    grade_reason = "grade_reason"  # why a unit got its grade
+    reference = "reference"  # reference values a scoring rule used (min, median, target…)
+    value_flag = "value_flag"  # what happened to a unit–indicator value on its way to a score
+    parameter = "parameter"  # parameters a run was scored with
     field = "field"  # names of stored fields (column headers)
     sheet = "sheet"  # export tables (workbook sheets, CSV/Parquet files)
     section = "section"  # sections of the export's methodology table
@@ -210,12 +214,44 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         true=("是", "Yes"),
         false=("否", "No"),
     ),
+    Group.grade_reason: _g(
+        threshold=("按分数线定等", "Score threshold"),
+        veto=("一票否决封顶", "Capped by a veto"),
+        quota=("等次名额所限", "Grade quota"),
+    ),
+    Group.reference: _g(
+        n=("单位数", "Units"),
+        min=("最小值", "Minimum"),
+        max=("最大值", "Maximum"),
+        mean=("平均值", "Mean"),
+        sd=("标准差", "Standard deviation"),
+        median=("中位数", "Median"),
+        winsor_low=("缩尾下限", "Winsorising floor"),
+        winsor_high=("缩尾上限", "Winsorising cap"),
+        impute_median=("插补用中位数", "Median used to impute"),
+        target=("目标值", "Target"),
+    ),
+    Group.value_flag: _g(
+        missing=("缺失", "Missing"),
+        unscored=("有值未计分", "Value not scored"),
+        imputed_peer_median=("以同类组中位数插补", "Imputed at the peer-group median"),
+        scored_zero=("缺失按最低分计", "Missing, scored at the bottom"),
+        log_of_nonpositive=("非正数无法取对数", "Log of a non-positive value"),
+    ),
+    Group.parameter: _g(
+        engine=("计算引擎", "Engine"),
+        period=("考核期", "Period"),
+        uncertainty=("计算不确定性", "Uncertainty computed"),
+        replicates=("重抽样次数", "Replicates"),
+        level=("区间置信水平", "Interval level"),
+        seed=("随机种子", "Random seed"),
+    ),
     Group.field: _g(
         unit_id=("单位编码", "Unit id"),
         unit_name=("单位名称", "Unit"),
-        unit_type=("单位类型", "Unit type"),
+        unit_type=("单位类型代码", "Unit type code"),
         unit_type_name=("单位类型", "Unit type"),
-        peer_group=("同类组", "Peer group"),
+        peer_group=("同类组代码", "Peer group code"),
         peer_group_name=("同类组", "Peer group"),
         period=("考核期", "Period"),
         score=("得分", "Score"),
@@ -227,7 +263,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         peer_rank=("组内排名", "Rank in peer group"),
         grade=("等次代码", "Grade code"),
         grade_name=("等次", "Grade"),
-        grade_reason=("定等依据", "Grade reason"),
+        grade_reason=("定等依据代码", "Grade reason code"),
+        grade_reason_name=("定等依据", "Grade reason"),
         base_score=("加权基础分", "Weighted base score"),
         bonus=("加分", "Bonus"),
         deduction=("扣分", "Deduction"),
@@ -238,6 +275,12 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         coverage=("数据覆盖率", "Data coverage"),
         flags=("预警标记代码", "Flag codes"),
         flag_names=("预警标记", "Flags"),
+        value_flags=("数据处理代码", "Value flag codes"),
+        value_flag_names=("数据处理", "Value flags"),
+        reference=("参照值代码", "Reference code"),
+        reference_name=("参照值", "Reference value"),
+        section_name=("类别", "Section"),
+        key_name=("项目", "Item"),
         scheme_warning=("方案问题提示", "Scheme warning"),
         indicator_id=("指标编码", "Indicator id"),
         indicator_name=("指标名称", "Indicator"),
@@ -283,9 +326,11 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         name=("名称", "Name"),
         name_zh=("中文名称", "Chinese name"),
         name_en=("英文名称", "English name"),
-        direction=("方向", "Direction"),
+        direction=("方向代码", "Direction code"),
+        direction_name=("方向", "Direction"),
         source=("数据来源", "Data source"),
-        frequency=("报送频次", "Reporting frequency"),
+        frequency=("报送频次代码", "Frequency code"),
+        frequency_name=("报送频次", "Reporting frequency"),
         burden_minutes=("每次填报分钟", "Minutes per report"),
         trace_only=("纯留痕", "Trace-only"),
         linked_outcomes=("关联成效指标", "Linked outcomes"),
@@ -296,8 +341,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         indicator=("指标", "Indicator"),
         message=("说明", "Message"),
         value=("数值", "Value"),
-        key=("项目", "Item"),
-        section=("类别", "Section"),
+        key=("项目代码", "Item code"),
+        section=("类别代码", "Section code"),
         appeal_id=("申诉编号", "Appeal no."),
         run_id=("运行编号", "Run id"),
         item=("申诉事项", "Contested line"),

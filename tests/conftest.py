@@ -6,8 +6,12 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, settings
+
+from evaluator.appstore import app_db_path
+from evaluator.snapshot import publish_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,3 +45,33 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def demo_db(demo_build) -> Path:
     return Path(demo_build.db)
+
+
+# --------------------------------------------------------------------------- dashboard databases
+
+
+@pytest.fixture(scope="module")
+def dash_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the (closed) demo DB with its snapshot published."""
+    db = tmp_path_factory.mktemp("dash") / "evaluator.duckdb"
+    shutil.copy(demo_db, db)
+    publish_snapshot(db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def snap(dash_db: Path):
+    con = duckdb.connect(str(dash_db.parent / "snapshots" / "evaluator.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def gate_db(dash_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dash_db's folder (DB + snapshot) copied, so users added here stay out of other tests."""
+    target = tmp_path_factory.mktemp("gate") / "site"
+    shutil.copytree(dash_db.parent, target)
+    db = target / dash_db.name
+    assert not app_db_path(db).exists()
+    return db
+

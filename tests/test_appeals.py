@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from helpers.exports import DEMO, Built, add_correction, copy_demo, rescore
 from hypothesis import given
 from hypothesis import strategies as st
-from test_export_fixtures import DEMO, Built, add_correction, copy_demo, rescore
 from typer.testing import CliRunner
 
 from evaluator.appeals import AppealError, file_appeal, list_appeals, resolve_appeal
@@ -28,6 +28,7 @@ def _cons(db: Path):  # type: ignore[no-untyped-def]
     return duckdb.connect(str(db), read_only=True), connect_app(db)
 
 
+@pytest.mark.slow
 def test_appeal_lifecycle_and_exports(built: Built, tmp_path: Path) -> None:
     old = built.runs["demo_2026"]
     unit = built.units["unit_id"][3]

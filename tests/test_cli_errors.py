@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 SCHEME = "indicators/demo_township.yaml"
 
@@ -46,6 +47,7 @@ def test_database_path_that_is_a_directory(tmp_path: Path) -> None:
     assert result.returncode == 1 and "is a directory" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_with_too_few_units_is_a_usage_error_not_a_bug(tmp_path: Path) -> None:
     """`demo --units 5` once passed the option check and died inside the generator."""
     for cmd in (["demo", "--db", str(tmp_path / "d.duckdb"), "--no-serve"],

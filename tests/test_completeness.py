@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_ingest_support import DATA, cli, ingest, load_base
+from helpers.ingest import DATA, cli, ingest, load_base
 
 from evaluator.completeness import check_completeness
 from evaluator.demo import DEMO_SCHEME, INGEST_ORDER

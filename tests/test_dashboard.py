@@ -9,85 +9,16 @@ from __future__ import annotations
 import re
 import shutil
 import string
-from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
+from helpers.dashboard import PAGES, ROOT, run_page, texts
 from streamlit.testing.v1 import AppTest
 
 from evaluator import readmodel as rm
 from evaluator.snapshot import publish_snapshot
 from evaluator.store import connect
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboards" / "app.py")
-PAGES = {
-    "overview": ("views/overview.py", "年度考核总览", "Year at a glance"),
-    "compare": ("views/compare.py", "单位对比", "Compare units"),
-    "unit": ("views/unit.py", "单位画像", "Unit profile"),
-    "scheme": (
-        "views/scheme_health.py",
-        "方案体检：形式主义审查",
-        "Scheme health: the formalism audit",
-    ),
-    "quality": ("views/data_quality.py", "数据质量", "Data quality"),
-    "sensitivity": (
-        "views/sensitivity.py",
-        "敏感性：排名有多可靠",
-        "Sensitivity: how firm is each rank",
-    ),
-}
-
-
-@pytest.fixture(scope="module")
-def dash_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the (closed) demo DB with its snapshot published."""
-    db = tmp_path_factory.mktemp("dash") / "evaluator.duckdb"
-    shutil.copy(demo_db, db)
-    publish_snapshot(db)
-    return db
-
-
-@pytest.fixture(scope="module")
-def snap(dash_db: Path):
-    con = duckdb.connect(str(dash_db.parent / "snapshots" / "evaluator.duckdb"), read_only=True)
-    yield con
-    con.close()
-
-
-def run_page(
-    monkeypatch: pytest.MonkeyPatch,
-    db: Path,
-    page: str | None,
-    lang: str = "zh",
-    no_auth: bool = True,
-) -> AppTest:
-    monkeypatch.setenv("EVALUATOR_DB", str(db))
-    monkeypatch.delenv("EVALUATOR_SNAPSHOT", raising=False)
-    if no_auth:
-        monkeypatch.setenv("EVALUATOR_NO_AUTH", "1")
-    else:
-        monkeypatch.delenv("EVALUATOR_NO_AUTH", raising=False)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    if page is not None and page != "overview":  # the overview is the default page, at /
-        # (AppTest finds a page by its file stem; /overview is the alias redirecting to /)
-        at.switch_page(PAGES[page][0])
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = (
-        [m.value for m in at.markdown] + [m.value for m in at.info] + [m.value for m in at.caption]
-    )
-    parts += (
-        [m.value for m in at.warning] + [m.value for m in at.success] + [m.value for m in at.header]
-    )
-    return "\n".join(str(p) for p in parts)
-
 
 # --------------------------------------------------------------------------- every page, zh and en
 
@@ -341,6 +272,7 @@ def test_readmodel_frames_are_polars(snap):
     assert isinstance(rm.league_table(snap, run_id), pl.DataFrame)
 
 
+@pytest.mark.slow
 def test_rank_intervals_when_the_run_computed_them(monkeypatch, tmp_path, demo_db):
     """Sensitivity and the overview's interval column, on a real `--uncertainty` run."""
     from evaluator.scheme import load_scheme
@@ -353,9 +285,10 @@ def test_rank_intervals_when_the_run_computed_them(monkeypatch, tmp_path, demo_d
                        uncertainty=True)
     n = con.execute("SELECT count(*) FROM run_scores WHERE run_id = ? AND rank_low IS NOT NULL",
                     [run_id]).fetchall()[0][0]
+    units = con.execute("SELECT count(*) FROM run_scores WHERE run_id = ?", [run_id]).fetchall()[0][0]
     con.close()
-    if n == 0:
-        pytest.skip("the scoring engine does not store rank intervals yet (score --uncertainty)")
+    # every scored unit gets its interval: a run without them is a regression, not a skip
+    assert n == units > 0, "score --uncertainty stored no rank intervals"
     publish_snapshot(db)
     at = run_page(monkeypatch, db, "sensitivity", "en")
     assert "Rank intervals" in [s.value for s in at.subheader]

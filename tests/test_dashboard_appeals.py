@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_dashboard import dash_db, run_page, snap  # noqa: F401  (fixtures)
-from test_users import PW, _fresh, gate_db, sign_in  # noqa: F401  (gate_db is a fixture)
+from helpers.dashboard import run_page
+from helpers.users import PW, _fresh, sign_in
 
 from evaluator import readmodel as rm
 from evaluator import users as u

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from test_dashboard import ROOT, run_page, texts
+from helpers.dashboard import ROOT, run_page, texts
 
 from evaluator.export.html import CSS, grade_class
 from evaluator.grades_palette import BEST, MIDDLE, WORST, colour_of, grade_colour, grade_colours
@@ -41,6 +41,17 @@ def test_best_is_green_worst_is_red_in_between_interpolated(n):
     assert hues == sorted(hues, reverse=True)
     light = [grade_colour(i, n, light=True) for i in range(n)]
     assert all(sum(_rgb(a)) > sum(_rgb(b)) for a, b in zip(light, colours, strict=True))
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_good_is_a_green_not_olive(light):
+    """Four grades (the default scheme): the second is clearly green. Mixing green into amber
+    gave olive (#9e982d: red ≈ green, dark), which reads as "dirty", not "good"."""
+    r, g, b = _rgb(grade_colour(1, 4, light=light))
+    h, s, v = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
+    assert 75 / 360 < h < 150 / 360 and g - r > (12 if light else 25) and v > 0.6
+    fair = _rgb(grade_colour(2, 4, light=light))
+    assert fair[0] > fair[1]  # fair is on the warm side
 
 
 def test_codes_not_in_the_scheme_are_grey_not_a_rank():
@@ -122,12 +133,21 @@ def test_xlsx_export_fills_grades_with_the_same_palette(custom_db, tmp_path):
     export_run(custom_db, None, fmt="xlsx", out=tmp_path, cards=False, summary=False)
     wb = openpyxl.load_workbook(next(tmp_path.glob("*.xlsx")))
     ws = wb["summary"] if "summary" in wb.sheetnames else wb.worksheets[0]
+    head = [c.value for c in ws[1]]
+    code_col = openpyxl.utils.get_column_letter(head.index("grade") + 1)
+    shown_col = openpyxl.utils.get_column_letter(head.index("grade_name") + 1)
     fills = {}
     for rng in ws.conditional_formatting:
         for rule in rng.rules:
-            code = rule.formula[0].strip('"')
-            fills[code] = "#" + rule.dxf.fill.bgColor.rgb[-6:].lower()
+            if rule.dxf is None or rule.dxf.fill is None:
+                continue  # number formats of measured values
+            # the colour sits on the grade people read, decided by the stable code beside it
+            assert str(rng.sqref).startswith(shown_col)
+            cell, code = rule.formula[0].split("=")
+            assert cell == f"${code_col}2"
+            fills[code.strip('"')] = "#" + rule.dxf.fill.bgColor.rgb[-6:].lower()
     assert fills == grade_colours(CODES, light=True)
+    assert ws.column_dimensions[code_col].hidden  # the code is kept, but does not print
 
 
 

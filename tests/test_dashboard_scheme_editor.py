@@ -76,6 +76,7 @@ def set_weight(at: AppTest, indicator: str, weight: float) -> None:
     ok(at.button(key="se_apply").click().run())
 
 
+@pytest.mark.slow
 def test_edit_add_error_fix_preview_save(env: dict[str, Path]) -> None:
     db, schemes = env["db"], env["schemes"]
     data_before = hashlib.sha256(db.read_bytes()).hexdigest()

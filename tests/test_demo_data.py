@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_ingest_support import cli
+from helpers.ingest import cli
 
 from evaluator.demo import DEMO_SCHEME
 from evaluator.demo_data import generate

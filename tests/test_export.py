@@ -15,7 +15,7 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from test_export_fixtures import Built, copy_demo
+from helpers.exports import Built, copy_demo
 from typer.testing import CliRunner
 
 from evaluator.cli import app
@@ -167,7 +167,10 @@ def test_xlsx_chinese_headers(built: Built, tmp_path: Path) -> None:
         cards=False,
         summary=False,
     )
-    got = pl.read_excel(tmp_path / "results.xlsx", sheet_name="summary")
+    wb = openpyxl.load_workbook(tmp_path / "results.xlsx", read_only=True)
+    assert wb.sheetnames == ["汇总", "指标明细", "维度得分", "满意度调查质量", "预警", "指标体系",
+                             "计分参照值", "方案体检", "申诉", "方法说明"]
+    got = pl.read_excel(tmp_path / "results.xlsx", sheet_name="汇总")
     assert got.columns[:2] == ["单位编码", "单位名称"] and "得分" in got.columns
 
 
@@ -213,6 +216,7 @@ def test_manifest_covers_every_file_with_its_sha256(built: Built, tmp_path: Path
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial")]
 
 
+@pytest.mark.slow
 def test_large_breakdown_is_split_across_sheets_and_written_as_parquet(
     built: Built, tmp_path: Path
 ) -> None:
@@ -241,6 +245,7 @@ def test_large_breakdown_is_split_across_sheets_and_written_as_parquet(
     assert "breakdown.parquet" in full["summary"]["A1"].comment.text
 
 
+@pytest.mark.slow
 def test_lint_errors_are_said_on_summary_methodology_and_every_card(
     built: Built, tmp_path: Path
 ) -> None:

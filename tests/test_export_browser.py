@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_export_fixtures import ROOT, Built, copy_demo
+from helpers.exports import ROOT, Built, copy_demo
 
 from evaluator.export import export_run
 
@@ -50,10 +50,20 @@ def test_report_card_renders_in_chromium(demo_build, tmp_path: Path) -> None:  #
                 assert rows == _lines(built, built.runs["demo_2026"], unit)
                 assert page.locator("svg polygon").count() == 6  # 4 rings, peer median, unit
                 box = page.locator("svg").first.bounding_box()
-                assert box is not None and box["width"] > 250 and box["height"] > 250
+                assert box is not None and box["width"] > 250 and box["height"] > 180
                 page.screenshot(path=str(artifacts / f"report_card_{lang}.png"), full_page=True)
                 pdf = page.pdf(format="A4")  # printable: Chromium lays it out on A4
                 assert pdf[:4] == b"%PDF"
+                # one A4 page (a second page held the footer alone), the grade badge on one line
+                assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1, lang
+                badge = page.locator(".kpi .grade").bounding_box()
+                assert badge is not None and badge["height"] < 30  # "Excellen / t" was two lines
+                chart = page.locator("svg").first.bounding_box()
+                assert chart is not None
+                for text in page.locator("svg").first.locator("text").all():
+                    t = text.bounding_box()  # radar labels were cut at the chart's edge
+                    assert t is not None and chart["x"] - 1 <= t["x"]
+                    assert t["x"] + t["width"] <= chart["x"] + chart["width"] + 1
             page.goto((heavy / "cards" / "zh" / f"{unit}.html").as_uri())
             assert page.locator("#lint-warning").is_visible()
             assert "形式主义问题" in page.locator("#lint-warning").inner_text()

@@ -10,17 +10,17 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from helpers.exports import Built, copy_demo
 from hypothesis import given
 from hypothesis import strategies as st
-from test_export_fixtures import Built, copy_demo
 
 from evaluator.demo import build_demo
 from evaluator.export import export_run
-from evaluator.labels import Group, label
 from evaluator.export.manifest import verify_manifest
 from evaluator.export.runinfo import resolve_run
 from evaluator.export.summary import league_sizes
 from evaluator.export.tables import ExportContext, lint_warning
+from evaluator.labels import Group, label
 from evaluator.store import connect
 
 
@@ -60,8 +60,10 @@ def has_cjk(s: str) -> bool:
 def test_zh_workbook_lint_sheet_and_headers_are_chinese(built: Built, tmp_path: Path) -> None:
     run = built.runs["heavy_2026"]
     export_run(built.db, run, fmt="xlsx", out=tmp_path, lang="zh", cards=False, summary=False)
-    lint = pl.read_excel(tmp_path / "results.xlsx", sheet_name="lint")
-    assert lint.columns == ["检查规则代码", "检查规则", "严重程度代码", "严重程度", "指标", "指标名称", "说明"]
+    lint = pl.read_excel(tmp_path / "results.xlsx", sheet_name="方案体检")
+    assert lint.columns == [
+        "检查规则代码", "检查规则", "严重程度代码", "严重程度", "指标", "指标名称", "说明"
+    ]
     want = stored(built, "SELECT severity, message_zh FROM run_lint WHERE run_id = ?", run)
     assert want.height == lint.height and want["message_zh"].null_count() == 0
     assert set(lint["严重程度"]) <= {"错误", "警告", "提示"} and "错误" in set(lint["严重程度"])
@@ -69,18 +71,20 @@ def test_zh_workbook_lint_sheet_and_headers_are_chinese(built: Built, tmp_path: 
     assert "仅留痕指标" in set(lint["检查规则"]) and "trace_only" in set(lint["检查规则代码"])
     assert sorted(lint["说明"]) == sorted(want["message_zh"])
     assert all(has_cjk(m) for m in lint["说明"])
-    flags = pl.read_excel(tmp_path / "results.xlsx", sheet_name="flags")
+    flags = pl.read_excel(tmp_path / "results.xlsx", sheet_name="预警")
     assert flags.columns == ["单位编码", "单位名称", "标记代码", "标记", "依据"]
     assert "重留痕轻成效" in set(flags["标记"]) and "show_off" in set(flags["标记代码"])
-    breakdown = pl.read_excel(tmp_path / "results.xlsx", sheet_name="breakdown")
+    breakdown = pl.read_excel(tmp_path / "results.xlsx", sheet_name="指标明细")
     assert {"证据类型代码", "证据类型", "计分规则代码", "计分规则", "缺失处理"} <= set(breakdown.columns)
     assert set(breakdown["证据类型"]) <= {"成效", "满意度", "产出", "过程", "留痕"}
     assert "min_max" not in set(breakdown["计分规则"]) and "极差标准化" in set(breakdown["计分规则"])
-    method = pl.read_excel(tmp_path / "results.xlsx", sheet_name="methodology")
-    errors = method.filter(pl.col("项目").str.starts_with("lint_error_"))["数值"]
+    method = pl.read_excel(tmp_path / "results.xlsx", sheet_name="方法说明")
+    errors = method.filter(pl.col("项目代码").str.starts_with("lint_error_"))["数值"]
+    keys = method.filter(pl.col("项目代码").str.starts_with("lint_error_"))["项目"]
+    assert keys.str.starts_with("严重问题 ").all()
     assert errors.len() == (want["severity"] == "error").sum()
     assert all(has_cjk(m) for m in errors)
-    summary = pl.read_excel(tmp_path / "results.xlsx", sheet_name="summary")
+    summary = pl.read_excel(tmp_path / "results.xlsx", sheet_name="汇总")
     english = stored(built, "SELECT message FROM run_lint WHERE run_id = ?", run)["message"]
     warning = summary["方案问题提示"][0]
     assert "形式主义问题" in warning and not any(m in warning for m in english)
@@ -207,7 +211,7 @@ def test_summary_banner_names_a_few_lint_errors_and_counts_the_rest(built: Built
     try:
         run = resolve_run(con, built.runs["heavy_2026"])
         assert run.lint_errors >= 1
-        for lang, more in (("en", "more in the lint sheet"), ("zh", "见方案体检表")):
+        for lang, more in (("en", "more in the “lint” sheet"), ("zh", "见“方案体检”表")):
             ctx = ExportContext(con, run, None, lang=lang)
             full = lint_warning(ctx)
             assert more not in full

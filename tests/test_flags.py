@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from test_surveys import add_answers, make_scheme, response, set_units
+from helpers.surveys import add_answers, make_scheme, response, set_units
 
 from evaluator.flags import compute_flags
 from evaluator.scoring.engine import DuckDBEngine

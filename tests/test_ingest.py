@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from helpers.ingest import DATA, fingerprint, ingest, load_base
 from hypothesis import given
 from hypothesis import strategies as st
-from test_ingest_support import DATA, fingerprint, ingest, load_base
 
 from evaluator.ingest import IngestRejected, ingest_file
 from evaluator.pseudonym import ENV_VAR, Pseudonymiser, key_path

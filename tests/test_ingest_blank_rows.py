@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from test_ingest_support import DATA, fingerprint, ingest
+from helpers.ingest import DATA, fingerprint, ingest
 
 OUT = "unit_id,period,measure,value\n"
 

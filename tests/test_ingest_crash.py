@@ -11,11 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_ingest_support import DATA, fingerprint, ingest, load_base
+from helpers.ingest import DATA, fingerprint, ingest, load_base
 
 from evaluator.demo_data import generate
 
 
+@pytest.mark.slow
 def test_kill_during_the_write_leaves_no_partial_batch(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "crash.duckdb"
@@ -55,6 +56,7 @@ def test_kill_during_the_write_leaves_no_partial_batch(tmp_path: Path,
     assert fingerprint(db)["survey_responses"][0] == files.rows["surveys"]
 
 
+@pytest.mark.slow
 def test_console_script_runs_end_to_end(tmp_path: Path) -> None:
     """The installed `evaluator` entry point, not just the Typer app, loads and rejects."""
     db = tmp_path / "s.duckdb"

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from test_ingest_support import DATA, copy_db, fingerprint, ingest, load_base
+from helpers.ingest import DATA, copy_db, fingerprint, ingest, load_base
 
 from evaluator.pseudonym import ENV_VAR
 

@@ -6,7 +6,7 @@ import math
 
 import polars as pl
 import pytest
-from test_scoring import (
+from helpers.scoring import (
     add_targets,
     add_units,
     add_values,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_scoring import add_units, add_values, dimension, indicator, make_scheme
+from helpers.scoring import add_units, add_values, dimension, indicator, make_scheme
 from typer.testing import CliRunner
 
 from evaluator.cli import app

@@ -19,6 +19,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from helpers.scheme_strategies import schemes
 from hypothesis import given, settings
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -29,9 +30,6 @@ from evaluator.scheme.loader import load_scheme_text
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.spreadsheet import build_workbook, write_template
 from evaluator.scheme.spreadsheet_import import SpreadsheetInvalid, read_scheme_workbook
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_scheme_roundtrip import schemes  # noqa: E402  (the generated-scheme strategy)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ["indicators/demo_township.yaml", "indicators/department.yaml",
@@ -78,6 +76,7 @@ def same_meaning(a: Any, b: Any, path: str = "") -> str | None:
     return None if a == b else f"{path}: {a!r} != {b!r}"
 
 
+@pytest.mark.slow
 @settings(max_examples=25)
 @given(data=schemes())
 def test_generated_schemes_round_trip(data: dict[str, Any], tmp_path_factory: Any) -> None:
@@ -88,6 +87,7 @@ def test_generated_schemes_round_trip(data: dict[str, Any], tmp_path_factory: An
     assert same_meaning(scheme.model_dump(mode="json"), again.model_dump(mode="json")) is None
 
 
+@pytest.mark.slow
 def test_round_trip_scores_the_same(demo_db: Path, tmp_path: Path) -> None:
     """Same model means same numbers; checked once end to end through the CLI on demo data."""
     db = tmp_path / "d.duckdb"

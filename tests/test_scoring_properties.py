@@ -7,12 +7,15 @@ example is a full run (~0.2 s).
 from __future__ import annotations
 
 import polars as pl
+import pytest
+from helpers.scoring import add_units, add_values, dimension, indicator, make_scheme
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from test_scoring import add_units, add_values, dimension, indicator, make_scheme
 
 from evaluator.scoring import score_run
 from evaluator.store import connect
+
+pytestmark = pytest.mark.slow  # every example is a full scoring run
 
 # no shrinking phase: a failing example is reported as found (shrinking full runs takes minutes)
 FAST = settings(max_examples=8, deadline=None,

@@ -1,5 +1,5 @@
 """Dashboard users: the store (scrypt hashes, verify, disable, throttle), `evaluator users`, and
-the dashboard's sign-in gate under AppTest on a real demo run (helpers from test_dashboard)."""
+the dashboard's sign-in gate under AppTest on a real demo run (helpers from tests/helpers)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-import test_dashboard
+from helpers.dashboard import run_page, texts
+from helpers.users import PW, _fresh, sign_in
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_dashboard import run_page, texts
 from typer.testing import CliRunner
 
 from evaluator import users as u
 from evaluator.appstore import MIGRATIONS, app_db_path, connect_app
 from evaluator.cli import app
-
-dash_db = test_dashboard.dash_db  # the fixture: the demo DB with its snapshot, copied once
-PW = "river-stone-42"
 
 
 def cli(*args: str | Path, stdin: str | None = None):
@@ -244,30 +241,6 @@ def test_cli_unit_user_is_checked_against_the_loaded_units(dash_db, tmp_path):
 
 
 # --------------------------------------------------------------------------- dashboard gate
-
-
-@pytest.fixture(scope="module")
-def gate_db(dash_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dash_db's folder (DB + snapshot) copied, so users added here stay out of other tests."""
-    target = tmp_path_factory.mktemp("gate") / "site"
-    shutil.copytree(dash_db.parent, target)
-    db = target / dash_db.name
-    assert not app_db_path(db).exists()
-    return db
-
-
-def _fresh(db: Path) -> None:
-    """No users, no log: the state each gate test starts from."""
-    for p in db.parent.glob(db.stem + ".app.db*"):
-        p.unlink()
-
-
-def sign_in(at, name: str, password: str):
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -262,7 +262,7 @@ L: dict[str, tuple[str, str]] = {
     "top_burdens": ("填报负担最重的指标", "Heaviest reporting burdens"),
     "duplicates": ("重复索取的数据", "Data requested more than once"),
     "no_duplicates": ("没有重复索取的数据（一表报送）。", "No data is requested twice (one form, shared)."),
-    "ranking_compare": ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective weights"),
+    "ranking_compare": ("按申报权重与按有效权重的排名对比", "Ranking under declared vs effective weights"),
     "ranking_compare_note": (
         "点越偏离对角线，说明留痕政策对该单位名次的影响越大；正值表示按成效计分后名次上升。",
         "The further a point lies from the diagonal, the more the trace policy moved that unit; a "
@@ -314,8 +314,8 @@ L: dict[str, tuple[str, str]] = {
     "c_rank_interval": ("排名区间", "Rank interval"),
     "c_unit_id": _field("unit_id"),
     "c_unit_name": _field("unit_name"),
-    "c_unit_type": _field("unit_type"),
-    "c_peer_group": _field("peer_group"),
+    "c_unit_type": _field("unit_type_name"),
+    "c_peer_group": _field("peer_group_name"),
     "c_score": _field("score"),
     "c_grade": _field("grade_name"),
     "c_flags": _field("flag_names"),

@@ -18,6 +18,7 @@ from evaluator.cli.common import Lang, console, err_console, fail
 from evaluator.export import ExportError, export_run
 from evaluator.export import Progress as ExportProgress
 from evaluator.export.runinfo import resolve_run
+from evaluator.labels import Group, label
 from evaluator.store import StoreError, connect
 
 
@@ -225,7 +226,7 @@ def appeals_resolve(
         con.close()
     console.print(
         f"[green]✓[/] appeal #{appeal_id} {'accepted' if accept else 'rejected'} / "
-        f"{'已采纳' if accept else '未采纳'}"
+        f"{label(Group.appeal_status, 'accepted' if accept else 'rejected', 'zh')}"
     )
 
 

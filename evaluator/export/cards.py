@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from evaluator.export.html import e, grade_class, num, page, pct, radar_svg
+from evaluator.export.html import CARD_CSS, e, grade_class, measured, num, page, pct, radar_svg
 from evaluator.export.tables import ExportContext, appeal_line, card_units, frame, lint_warning
 from evaluator.labels import Group, label
 
@@ -29,7 +29,11 @@ T: dict[str, tuple[str, str]] = {
     "interval": ("区间", "interval"),
     "of": ("共 {n} 个单位", "of {n} units"),
     "coverage": ("数据覆盖率", "Data coverage"),
-    "adjust": ("加减分与否决", "Bonus, deduction, veto"),
+    "adjust": ("加分 / 扣分", "Bonus / deduction"),
+    "veto": (
+        "一票否决：{item}（等次最高为“{cap}”）",
+        "Veto: {item} (the grade can be at most “{cap}”)",
+    ),
     "radar": ("各维度得分", "Dimension scores"),
     "unit": ("本单位", "This unit"),
     "peer_median": ("同类组中位数", "Peer median"),
@@ -156,6 +160,7 @@ def _common(ctx: ExportContext, summary: pl.DataFrame) -> dict[str, Any]:
         "n": summary.height,
         "peer_sizes": peer_sizes,
         "codes": [g.code for g in ctx.scheme.grades] if ctx.scheme else [],
+        "veto_caps": _veto_caps(ctx),
         "decimals": ctx.scheme.scale.decimals if ctx.scheme else 2,
         "paperwork": t(
             "paperwork_text",
@@ -178,6 +183,14 @@ def _common(ctx: ExportContext, summary: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+def _veto_caps(ctx: ExportContext) -> dict[str, str]:
+    """Each veto item's grade cap, by the grade's name in the card's language."""
+    if ctx.scheme is None:
+        return {}
+    names = {g.code: g.name.get(ctx.lang) for g in ctx.scheme.grades}
+    return {v.id: names.get(v.max_grade, v.max_grade) for v in ctx.scheme.vetoes}
+
+
 def render_card(
     ctx: ExportContext,
     unit: dict[str, Any],
@@ -193,13 +206,16 @@ def render_card(
     title = f"{t('title', lang)} · {name}"
     out = [
         f"<h1>{e(t('title', lang))}</h1>",
-        f'<p class="sub"><b>{e(name)}</b> ({e(unit["unit_id"])}) · {e(unit["unit_type"])}'
-        f"{' · ' + e(unit['peer_group']) if unit['peer_group'] else ''} · {e(r.scheme_name(lang))}"
-        f" · {e(r.period)}</p>",
+        f'<p class="sub"><b>{e(name)}</b> ({e(unit["unit_id"])}) · {e(unit["unit_type_name"])}'
+        f"{' · ' + e(unit['peer_group_name']) if unit['peer_group'] else ''} · "
+        f"{e(r.scheme_name(lang))} · {e(r.period)}</p>",
     ]
     if common["warning"]:
         out.append(f'<div class="warn" id="lint-warning">⚠ {e(common["warning"])}</div>')
     out.append(_kpis(unit, common, lang, d))
+    if unit["veto"]:
+        cap = common["veto_caps"].get(unit["veto"], "—")
+        out.append(f'<div class="warn" id="veto">{e(t("veto", lang, item=unit["veto_name"], cap=cap))}</div>')
     out.append('<div class="cols"><div>')
     out.append(f"<h2>{e(t('radar', lang))}</h2>")
     if dims is not None and dims.height:
@@ -223,7 +239,9 @@ def render_card(
             for f, ev in zip(flags["flag"], flags["evidence"], strict=True)
         ]
         out.append("</ul>")
+    out.append('<div class="cols"><div>')
     out.append(f"<h2>{e(t('paperwork', lang))}</h2><p class='note'>{e(common['paperwork'])}</p>")
+    out.append("</div><div>")
     out.append(f"<h2>{e(t('appeals', lang))}</h2>")
     if appeals is not None and appeals.height:
         out.append(
@@ -235,8 +253,9 @@ def render_card(
             + "</ul>"
         )
     out.append(f"<p class='note'>{e(t('appeal_how', lang, run=r.run_id))}</p>")
+    out.append("</div></div>")
     out.append(f"<footer>{e(common['footer'])}</footer>")
-    return page(title, "".join(out), lang)
+    return page(title, "".join(out), lang, CARD_CSS)
 
 
 def _kpis(unit: dict[str, Any], common: dict[str, Any], lang: str, d: int) -> str:
@@ -255,9 +274,7 @@ def _kpis(unit: dict[str, Any], common: dict[str, Any], lang: str, d: int) -> st
         f"{e(unit['grade_name'] or unit['grade'])}</span>"
     )
     peer_n = common["peer_sizes"].get(unit["peer_group"], common["n"])
-    adjust = f"+{num(unit['bonus'] or 0, d)} / −{num(unit['deduction'] or 0, d)}" + (
-        f" / {e(unit['veto'])}" if unit["veto"] else ""
-    )
+    adjust = f"+{num(unit['bonus'] or 0, d)} / −{num(unit['deduction'] or 0, d)}"
     cells = [
         (t("score", lang), f'<span id="score">{score}</span>'),
         (t("grade", lang), grade),
@@ -267,7 +284,7 @@ def _kpis(unit: dict[str, Any], common: dict[str, Any], lang: str, d: int) -> st
             f'{e(unit["peer_rank"])}<div class="l">{e(t("of", lang, n=peer_n))}</div>',
         ),
         (t("coverage", lang), pct(unit["coverage"])),
-        (t("adjust", lang), f'<span style="font-size:11pt">{adjust}</span>'),
+        (t("adjust", lang), f'<span class="small">{adjust}</span>'),
     ]
     return (
         '<div class="kpis">'
@@ -305,7 +322,7 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int, base: float | None) -
     head = ("indicator", "evidence", "raw", "ind_score", "median", "weight", "contribution")
     rows = []
     for row in ind.iter_rows(named=True):
-        raw = num(row["raw_value"]) if row["raw_value"] is not None else t("missing", lang)
+        raw = measured(row["raw_value"]) if row["raw_value"] is not None else t("missing", lang)
         if row["imputed"]:
             raw += f" ({t('imputed', lang)})"
         rows.append(

@@ -3,6 +3,11 @@
 CSV encodings: `utf-8` (default), `utf-8-sig` (with a BOM, so Excel opens Chinese text right)
 and `gb18030` (for WPS/Excel set to a Chinese locale). Headers follow the export language.
 Parquet keeps the English ids as column names: it is read by programs, not people.
+
+Every CSV value is written exactly as stored (an id `0518` is `0518`, never `="0518"`). A
+spreadsheet that guesses types turns such ids into the number 518, so the manifest names each
+file's text columns and the LibreOffice import filter that reads them as text
+(`csv_import_filter`; docs/export.md shows it and the Excel steps).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from evaluator.export.headers import header
+from evaluator.export.headers import for_people, header
 from evaluator.export.tables import ExportContext, batches, empty_frame
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
+LIBREOFFICE_CHARSET = {"utf-8": 76, "utf-8-sig": 76, "gb18030": 85}  # its character set codes
+LIBREOFFICE_TEXT = 2  # its column type "Text" (1 is "Standard": guess)
 
 
 def write_csv(
@@ -46,7 +53,24 @@ def write_csv(
     return rows
 
 
+def csv_text_columns(ctx: ExportContext, name: str) -> list[str]:
+    """The table's columns that hold text (ids, codes, names), as headed in the CSV."""
+    frame = for_people(empty_frame(ctx, name), ctx.lang)
+    return [header(c, ctx.lang, name) for c, t in frame.schema.items() if t == pl.String]
+
+
+def csv_import_filter(ctx: ExportContext, name: str, encoding: str) -> str:
+    """LibreOffice's CSV import filter that reads the table's text columns as text, e.g.
+    `soffice --infilter="CSV:44,34,76,1,1/2/2/2" summary.csv`: comma, double quote, the
+    character set, data from line 1, then column/type pairs (2 = Text)."""
+    frame = for_people(empty_frame(ctx, name), ctx.lang)
+    types = "/".join(f"{i}/{LIBREOFFICE_TEXT}" for i, t in enumerate(frame.schema.values(), 1)
+                     if t == pl.String)
+    return f"CSV:44,34,{LIBREOFFICE_CHARSET[encoding]},1,{types}"
+
+
 def _csv_text(ctx: ExportContext, name: str, frame: pl.DataFrame, with_header: bool) -> str:
+    frame = for_people(frame, ctx.lang)
     renamed = frame.rename({c: header(c, ctx.lang, name) for c in frame.columns})
     return renamed.write_csv(include_header=with_header, datetime_format="%Y-%m-%dT%H:%M:%S")
 

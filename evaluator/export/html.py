@@ -40,7 +40,8 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space:
 td.name { white-space: nowrap; }
 tr { page-break-inside: avoid; }
 .up { color: #1e7b34; } .down { color: #b00020; }
-.grade { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 700; }
+.grade { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 700;
+         white-space: nowrap; }
 .note { color: #444; font-size: 9pt; }
 footer { margin-top: 14px; color: #777; font-size: 8pt; border-top: 1px solid #ddd;
          padding-top: 4px; }
@@ -67,9 +68,44 @@ def num(value: float | int | None, decimals: int | None = None) -> str:
     return f"{value:.3f}"
 
 
+def measured(value: float | int | None) -> str:
+    """A measured value as people write it: counts without decimals (66, not 66.00), rates below
+    1 with three significant digits (0.00598), the rest with at most two decimals (68.7)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 100:
+        return f"{value:.1f}"
+    if a >= 1:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
 def pct(value: float | None, decimals: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{decimals}f}%"
 
+
+# A report card prints on one A4 page for a scheme of about twenty indicators.
+CARD_CSS = """
+@page { size: A4; margin: 9mm 12mm; }
+body { line-height: 1.3; }
+h1 { font-size: 16pt; }
+h2 { margin: 7px 0 3px; }
+ul { margin: 2px 0; }
+.kpis { gap: 6px; margin: 6px 0; }
+.kpi { flex: 1 1 auto; padding: 4px 7px; }
+.kpi .v { font-size: 14pt; }
+.kpi .v .grade { font-size: 12pt; }
+.kpi .v .small { font-size: 10.5pt; }
+.cols svg { max-height: 54mm; }
+th, td { padding: 1px 5px; }
+.warn { margin: 6px 0; padding: 5px 9px; }
+footer { margin-top: 8px; }
+"""
 
 # The leadership summary is one printed A4 page: tighter margins, type and table rows.
 COMPACT_CSS = """
@@ -119,12 +155,33 @@ CSS += "".join(  # one rule per place in a scheme of 1…GRADE_SLOTS grades, fro
 ) + f".gx {{ background: {colour_of(None, [], light=True)}; }}\n"
 
 
+def wrap_label(label: str, width: int = 16, lines: int = 2) -> list[str]:
+    """A chart label on at most `lines` lines of about `width` characters (a CJK character counts
+    double); words are kept whole in English, the last line ends in … when it had to be cut."""
+    def size(text: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+    words = label.split() if " " in label else list(label)
+    joiner = " " if " " in label else ""
+    out: list[str] = [""]
+    for word in words:
+        candidate = f"{out[-1]}{joiner}{word}" if out[-1] else word
+        if size(candidate) <= width or not out[-1]:
+            out[-1] = candidate
+        else:
+            out.append(word)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: max(1, len(out[-1]) - 1)] + "…"
+    return out
+
+
 def radar_svg(
     labels: list[str],
     values: list[float | None],
     reference: list[float | None],
     legend: tuple[str, str],
-    size: int = 300,
+    size: int = 240,
 ) -> str:
     """Dimension radar on 0–100: the unit (filled) against the peer median (dashed).
 
@@ -133,9 +190,9 @@ def radar_svg(
     n = len(labels)
     if n < 3:
         return bars_svg(labels, values, reference, legend)
-    pad = 90  # room for labels left and right
-    width, height = size + 2 * pad, size + 40
-    cx, cy, r = width / 2, size / 2 + 6, size / 2 - 30
+    pad = 105  # room for labels (up to three lines of about 16 characters) left and right
+    width, height = size + 2 * pad, size + 56
+    cx, cy, r = width / 2, size / 2 + 18, size / 2 - 30
 
     def point(i: int, v: float | None, scale: float = 1.0) -> tuple[float, float]:
         a = -math.pi / 2 + 2 * math.pi * i / n
@@ -151,12 +208,20 @@ def radar_svg(
         parts.append(f'<polygon points="{pts}" fill="none" stroke="#d5dde6" stroke-width="1"/>')
     for i, label in enumerate(labels):
         x, y = point(i, 100)
-        lx, ly = point(i, 100, 1.12)
+        lx, ly = point(i, 100, 1.1)
         anchor = "middle" if abs(lx - cx) < 8 else ("start" if lx > cx else "end")
-        ly += -4 if ly < cy - 8 else (10 if ly > cy + 8 else 4)
+        lines = wrap_label(label, 16, 3)
+        # above the chart the last line sits on the axis end; below it the first; beside it centred
+        extra = len(lines) - 1
+        ly += (-4 - 14 * extra) if ly < cy - 8 else (10 if ly > cy + 8 else 4 - 7 * extra)
         parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#d5dde6"/>')
+        spans = "".join(
+            f'<tspan x="{lx:.1f}" dy="{0 if n == 0 else 14}">{e(line)}</tspan>'
+            for n, line in enumerate(lines)
+        )
         parts.append(
-            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="{anchor}">{e(label[:24])}</text>'
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="13" text-anchor="{anchor}">'
+            f"<title>{e(label)}</title>{spans}</text>"
         )
     ref = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(reference)))
     own = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(values)))
@@ -170,10 +235,10 @@ def radar_svg(
     x0 = cx - 120
     parts.append(
         f'<rect x="{x0}" y="{y0 - 8}" width="14" height="9" fill="#2e75b6" fill-opacity="0.5" '
-        f'stroke="#1f4e78"/><text x="{x0 + 20}" y="{y0}" font-size="11">{e(legend[0])}</text>'
+        f'stroke="#1f4e78"/><text x="{x0 + 20}" y="{y0}" font-size="12">{e(legend[0])}</text>'
         f'<line x1="{x0 + 130}" y1="{y0 - 4}" x2="{x0 + 148}" y2="{y0 - 4}" stroke="#7f7f7f" '
         f'stroke-width="1.5" stroke-dasharray="4 3"/>'
-        f'<text x="{x0 + 154}" y="{y0}" font-size="11">{e(legend[1])}</text>'
+        f'<text x="{x0 + 154}" y="{y0}" font-size="12">{e(legend[1])}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)

@@ -17,7 +17,13 @@ import duckdb
 
 from evaluator.appeals import appeals_for_export
 from evaluator.export.cards import write_cards
-from evaluator.export.flat import ENCODINGS, write_csv, write_parquet
+from evaluator.export.flat import (
+    ENCODINGS,
+    csv_import_filter,
+    csv_text_columns,
+    write_csv,
+    write_parquet,
+)
 from evaluator.export.manifest import MANIFEST, write_manifest
 from evaluator.export.runinfo import ExportError, resolve_run
 from evaluator.export.summary import write_summary
@@ -148,6 +154,7 @@ def _export(
             generated_at=ctx.generated_at.isoformat(),
             notes=ctx.notes,
             appeals=int(ctx.appeals.height if ctx.appeals is not None else 0),
+            **({"csv_import": csv_import(ctx, encoding)} if fmt == "csv" else {}),
         )
     except OSError as exc:
         raise ExportError(
@@ -157,6 +164,17 @@ def _export(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(run.run_id, out, final, manifest, list(ctx.notes), counts)
+
+
+def csv_import(ctx: ExportContext, encoding: str) -> dict[str, dict[str, object]]:
+    """Per CSV file: its text columns and the LibreOffice filter that keeps them text."""
+    return {
+        f"{name}.csv": {
+            "text_columns": csv_text_columns(ctx, name),
+            "libreoffice_infilter": csv_import_filter(ctx, name, encoding),
+        }
+        for name in TABLES
+    }
 
 
 def split_note(lang: str, sheets: int, file: str) -> str:

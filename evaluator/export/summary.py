@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from evaluator.export.headers import sheet_name
 from evaluator.export.html import COMPACT_CSS, e, grade_class, hbar, num, page, pct
 from evaluator.export.runinfo import burden_hours
 from evaluator.export.tables import ExportContext, frame, lint_warning
@@ -38,8 +39,8 @@ T: dict[str, tuple[str, str]] = {
     "no_showoff": ("本期无此类预警。", "No unit was flagged this period."),
     "why": ("依据", "Why"),
     "more_showoff": (
-        "另有 {n} 个单位被标记，见工作簿“预警”表及各单位通知单。",
-        "{n} more unit(s) flagged: see the workbook's flags sheet and their report cards.",
+        "另有 {n} 个单位被标记，见工作簿“{sheet}”表及各单位通知单。",
+        "{n} more unit(s) flagged: see the workbook's “{sheet}” sheet and their report cards.",
     ),
     "health": ("方案体检", "Scheme health"),
     "trace_share": (
@@ -260,5 +261,6 @@ def _showoff(ctx: ExportContext, scores: pl.DataFrame, lang: str) -> str:
         + "</tbody></table>"
     )
     if flags.height > SHOWOFF_K:
-        out.append(f"<p class='note'>{e(t('more_showoff', lang, n=flags.height - SHOWOFF_K))}</p>")
+        more = t("more_showoff", lang, n=flags.height - SHOWOFF_K, sheet=sheet_name("flags", lang))
+        out.append(f"<p class='note'>{e(more)}</p>")
     return "".join(out)

@@ -16,11 +16,12 @@ import duckdb
 import polars as pl
 
 from evaluator.appeals import FRAME_SCHEMA as APPEAL_SCHEMA
+from evaluator.export.headers import sheet_name
 from evaluator.export.runinfo import RunInfo, burden_hours
-from evaluator.labels import Group
-from evaluator.labels import rows as label_rows
+from evaluator.labels import CATALOGUE, Group, boolean, label, pair
 from evaluator.runs import flag_evidence_sql
 from evaluator.scheme.models import Scheme
+from evaluator.scheme.weights import is_trace_only
 
 LANGS = ("en", "zh")
 
@@ -52,6 +53,7 @@ def register_lookups(ctx: ExportContext) -> None:
     ind_rows: list[dict[str, Any]] = []
     node_rows: list[dict[str, Any]] = []
     grade_rows: list[dict[str, Any]] = []
+    item_rows: list[tuple[str, str, str]] = []
     if s is not None:
         pos = 0
         for dim in s.all_dimensions():
@@ -77,12 +79,14 @@ def register_lookups(ctx: ExportContext) -> None:
                         "source": getattr(src, "measure", None) or ",".join(getattr(src, "questions", [])),
                         "frequency": ind.frequency.value,
                         "burden_minutes": ind.burden_minutes,
-                        "trace_only": ind.evidence.value == "trace" and not ind.linked_outcomes,
+                        "trace_only": is_trace_only(ind),
                         "linked_outcomes": ",".join(ind.linked_outcomes) or None,
                     }
                 )
         for i, g in enumerate(s.grades):
             grade_rows.append({"code": g.code, "name_zh": g.name.zh, "name_en": g.name.en, "position": i})
+        item_rows = [(v.id, v.name.zh, v.name.en) for v in s.vetoes]
+        item_rows += [(a.id, a.name.zh, a.name.en) for a in s.adjustments]
     frames = {
         "_x_nodes": pl.DataFrame(
             node_rows,
@@ -114,8 +118,8 @@ def register_lookups(ctx: ExportContext) -> None:
                 "position": pl.Int64,
             },
         ),
-        "_x_labels": pl.DataFrame(
-            label_rows(), schema=["grp", "code", "name_zh", "name_en"], orient="row"
+        "_x_items": pl.DataFrame(  # veto, bonus and deduction items by id
+            item_rows, schema=["code", "name_zh", "name_en"], orient="row"
         ),
         "_x_appeals": ctx.appeals if ctx.appeals is not None else pl.DataFrame(schema=APPEAL_SCHEMA),
         "_x_methodology": methodology_frame(ctx),
@@ -124,10 +128,25 @@ def register_lookups(ctx: ExportContext) -> None:
         ctx.con.register(name, frame.to_arrow())
 
 
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def named(group: Group, column: str, lang: str) -> str:
     """SQL for the catalogue name of the code in `column` (the code itself when unnamed)."""
-    return (f"coalesce((SELECT x.name_{'zh' if lang == 'zh' else 'en'} FROM _x_labels x "
-            f"WHERE x.grp = '{group.value}' AND x.code = {column}), {column})")
+    whens = " ".join(f"WHEN {_quote(code)} THEN {_quote(lab.get(lang))}"
+                     for code, lab in CATALOGUE[group].items())
+    return f"CASE {column} {whens} ELSE {column} END"
+
+
+def _names_of_list(group: Group, column: str, lang: str) -> str:
+    """SQL naming each code of a comma-separated list (`missing,imputed_peer_median`): every
+    `,code,` between commas is replaced by its name, then the commas become the list separator."""
+    expr = f"(',' || {column} || ',')"
+    for code, lab in CATALOGUE[group].items():
+        expr = f"replace({expr}, {_quote(f',{code},')}, {_quote(f',{lab.get(lang)},')})"
+    sep = "、" if lang == "zh" else ", "
+    return f"replace(trim({expr}, ','), ',', {_quote(sep)})"
 
 
 def refresh_methodology(ctx: ExportContext) -> None:
@@ -136,18 +155,20 @@ def refresh_methodology(ctx: ExportContext) -> None:
 
 
 def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
-    """How the run was made, as (section, key, value) rows: run, scheme, data, appeals, notes."""
-    r, zh = ctx.run, ctx.lang == "zh"
+    """How the run was made, as (section, key, value) rows with the section's and key's names
+    beside their codes: run, scheme, data, parameters, appeals, notes, export."""
+    r, zh, lang = ctx.run, ctx.lang == "zh", ctx.lang
+    yes_no = {True: boolean(True, lang), False: boolean(False, lang)}
     rows: list[tuple[str, str, str]] = [
         ("run", "run_id", r.run_id),
         ("run", "period", r.period),
         ("run", "created_at", str(r.created_at)),
         ("run", "code_version", r.code_version or ""),
-        ("run", "published", str(r.published).lower()),
+        ("run", "published", yes_no[bool(r.published)]),
         ("run", "note", r.note or ""),
         ("scheme", "scheme_id", r.scheme_id),
         ("scheme", "scheme_version", r.scheme_version or ""),
-        ("scheme", "scheme_name", r.scheme_name(ctx.lang)),
+        ("scheme", "scheme_name", r.scheme_name(lang)),
         ("scheme", "scheme_hash_sha256", r.scheme_hash),
         ("scheme", "lint_errors", str(r.lint_errors)),
     ]
@@ -157,18 +178,13 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
         rows += [("scheme", f"lint_error_{i + 1}", m) for i, m in enumerate(messages)]
     if ctx.scheme is not None:
         rows.append(("scheme", "burden_hours_per_unit_year", f"{burden_hours(ctx.scheme):.4g}"))
-        tp = ctx.scheme.trace_policy
-        rows.append(
-            (
-                "scheme",
-                "trace_policy",
-                f"trace_only_factor={tp.trace_only_factor}, max_share={tp.max_share}, "
-                f"freed_weight={tp.freed_weight}",
-            )
-        )
+        rows.append(("scheme", "trace_policy", _trace_policy(ctx)))
     rows.append(("data", "batch_ids", ", ".join(str(b) for b in r.batch_ids)))
     rows += [("data", f"batch_{b}", desc) for b, desc in _batch_descriptions(ctx)]
-    rows += [("parameters", str(k), str(v)) for k, v in sorted(r.parameters.items())]
+    rows += [
+        ("parameters", str(k), yes_no[v] if isinstance(v, bool) else str(v))
+        for k, v in sorted(r.parameters.items())
+    ]
     if ctx.appeals is not None and ctx.appeals.height:
         rows += [
             ("appeals", f"appeal_{a['appeal_id']}", appeal_line(a, zh))
@@ -178,16 +194,43 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
         rows.append(("appeals", "appeals", "无申诉记录" if zh else "no appeals on record"))
     rows += [("notes", f"note_{i + 1}", n) for i, n in enumerate(ctx.notes)]
     rows.append(("export", "generated_at", ctx.generated_at.isoformat()))
-    return pl.DataFrame(rows, schema=["section", "key", "value"], orient="row")
+    return pl.DataFrame(
+        [(sec, label(Group.section, sec, lang), key, _key_name(sec, key, lang), value)
+         for sec, key, value in rows],
+        schema=["section", "section_name", "key", "key_name", "value"],
+        orient="row",
+    )
+
+
+NUMBERED_KEYS = {"lint_error": "lint_error", "batch": "batch", "appeal": "appeal", "note": "note_n"}
+
+
+def _key_name(section: str, key: str, lang: str) -> str:
+    """A methodology key for people: `batch_3` → 数据批次 3, a parameter by its name."""
+    group = Group.parameter if section == "parameters" else Group.meta
+    if pair(group, key) is not None:
+        return label(group, key, lang)
+    stem, _, number = key.rpartition("_")
+    if number.isdigit() and stem in NUMBERED_KEYS:
+        return f"{label(Group.meta, NUMBERED_KEYS[stem], lang)} {number}"
+    return key
+
+
+def _trace_policy(ctx: ExportContext) -> str:
+    assert ctx.scheme is not None
+    tp = ctx.scheme.trace_policy
+    if ctx.lang == "zh":
+        to = "成效与满意度指标" if tp.freed_weight == "outcomes" else "全部非留痕指标"
+        return (f"纯留痕指标权重系数 {tp.trace_only_factor:g}，留痕类权重合计上限 {tp.max_share:.0%}，"
+                f"腾出的权重转给{to}（trace_only_factor={tp.trace_only_factor:g}, "
+                f"max_share={tp.max_share:g}, freed_weight={tp.freed_weight}）")
+    return (f"trace_only_factor={tp.trace_only_factor}, max_share={tp.max_share}, "
+            f"freed_weight={tp.freed_weight}")
 
 
 def appeal_line(a: dict[str, Any], zh: bool) -> str:
     """One appeal and its outcome in a sentence (methodology sheet, cards)."""
-    status = {
-        "open": ("待处理", "open"),
-        "accepted": ("已采纳", "accepted"),
-        "rejected": ("未采纳", "rejected"),
-    }.get(a["status"], (a["status"], a["status"]))
+    status = (label(Group.appeal_status, a["status"], "zh"), a["status"])
     head = (
         f"{a['unit_id']} · {a['item']} · 运行 {a['run_id']} · {status[0]}：{a['reason']}"
         if zh
@@ -215,10 +258,11 @@ def lint_warning(ctx: ExportContext, limit: int | None = None) -> str:
     zh = ctx.lang == "zh"
     messages = _lint_errors_zh(ctx) if zh else list(r.lint_messages)
     more = len(messages) - limit if limit is not None and len(messages) > limit else 0
+    sheet = sheet_name("lint", ctx.lang)
     if more:
         messages = messages[:limit]
-        messages.append(f"另有 {more} 项，见方案体检表" if zh else f"{more} more in the lint sheet")
-    items = ("；" if zh else "; ").join(messages) or ("见方案体检表" if zh else "see the lint sheet")
+        messages.append(f"另有 {more} 项，见“{sheet}”表" if zh else f"{more} more in the “{sheet}” sheet")
+    items = ("；" if zh else "; ").join(messages) or (f"见“{sheet}”表" if zh else f"see the “{sheet}” sheet")
     if zh:
         return f"本次结果所依据的考核方案存在形式主义问题（{r.lint_errors} 项严重问题）：{items}"
     return f"Scored under a scheme with formalism problems ({r.lint_errors} error(s)): {items}"
@@ -248,6 +292,9 @@ def _batch_descriptions(ctx: ExportContext) -> list[tuple[int, str]]:
         "WHERE list_contains(?, batch_id) ORDER BY batch_id",
         [ctx.run.batch_ids],
     ).fetchall()
+    if ctx.lang == "zh":
+        return [(b, f"{label(Group.batch_kind, k, 'zh')}（{k}）{f}，{n} 行，sha256={c[:16]}…，导入于 {t}")
+                for b, k, f, c, n, t in rows]
     return [(b, f"{k} {f} rows={n} sha256={c[:16]}… loaded {t}") for b, k, f, c, n, t in rows]
 
 
@@ -257,17 +304,27 @@ Query = Callable[[ExportContext], tuple[str, list[Any]]]
 
 
 def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """One row per unit: codes (unit type, grade, veto, flags…) with their names beside them."""
     warning = lint_warning(ctx) if ctx.run.lint_errors else None
+    lang, sep = ctx.lang, "、" if ctx.lang == "zh" else ", "
     return (
         f"""
-        SELECT s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score, s.score_low,
-               s.score_high, s.rank, s.rank_low, s.rank_high, s.peer_rank, s.grade,
-               g.name_{ctx.lang} AS grade_name,
-               s.grade_reason, s.base_score, s.bonus, s.deduction, s.veto, s.score_declared,
-               s.rank_declared, s.coverage, f.flags, ?::VARCHAR AS scheme_warning
+        SELECT s.unit_id, s.unit_name, s.unit_type,
+               {named(Group.unit_type, "s.unit_type", lang)} AS unit_type_name, s.peer_group,
+               {named(Group.peer_group, "s.peer_group", lang)} AS peer_group_name,
+               s.score, s.score_low, s.score_high, s.rank, s.rank_low, s.rank_high, s.peer_rank,
+               s.grade, coalesce(g.name_{lang}, s.grade) AS grade_name, s.grade_reason,
+               {named(Group.grade_reason, "s.grade_reason", lang)} AS grade_reason_name,
+               s.base_score, s.bonus, s.deduction, s.veto,
+               coalesce(v.name_{lang}, s.veto) AS veto_name, s.score_declared, s.rank_declared,
+               s.coverage, f.flags, f.flag_names,
+               ?::VARCHAR AS scheme_warning
         FROM run_scores s
         LEFT JOIN _x_grades g ON g.code = s.grade
-        LEFT JOIN (SELECT unit_id, string_agg(DISTINCT flag, ', ' ORDER BY flag) AS flags
+        LEFT JOIN _x_items v ON v.code = s.veto
+        LEFT JOIN (SELECT unit_id, string_agg(DISTINCT flag, ', ' ORDER BY flag) AS flags,
+                          string_agg(DISTINCT {named(Group.flag, "flag", lang)}, '{sep}'
+                                     ORDER BY {named(Group.flag, "flag", lang)}) AS flag_names
                    FROM run_flags WHERE run_id = ? GROUP BY unit_id) f USING (unit_id)
         WHERE s.run_id = ?
         ORDER BY s.rank NULLS LAST, s.unit_id""",
@@ -285,7 +342,8 @@ def _breakdown(ctx: ExportContext) -> tuple[str, list[Any]]:
                {named(Group.rule, "r.rule", ctx.lang)} AS rule_name, r.score,
                r.declared_weight, r.weight, r.local_weight, r.contribution, r.missing_policy,
                {named(Group.missing_policy, "r.missing_policy", ctx.lang)} AS missing_policy_name,
-               r.imputed, r.flags
+               r.imputed, r.flags, {_names_of_list(Group.value_flag, "r.flags", ctx.lang)}
+                   AS value_flag_names
         FROM run_indicator_scores r
         LEFT JOIN run_scores s ON s.run_id = r.run_id AND s.unit_id = r.unit_id
         LEFT JOIN _x_nodes n ON n.node_id = r.indicator_id
@@ -299,9 +357,10 @@ def _breakdown(ctx: ExportContext) -> tuple[str, list[Any]]:
 def _dimensions(ctx: ExportContext) -> tuple[str, list[Any]]:
     return (
         f"""
-        SELECT d.unit_id, d.dimension_id, n.name_{ctx.lang} AS dimension_name, d.parent_id, d.depth,
-               d.score, d.weight, d.contribution
+        SELECT d.unit_id, s.unit_name, d.dimension_id, n.name_{ctx.lang} AS dimension_name,
+               d.parent_id, d.depth, d.score, d.weight, d.contribution
         FROM run_dimension_scores d LEFT JOIN _x_nodes n ON n.node_id = d.dimension_id
+        LEFT JOIN run_scores s ON s.run_id = d.run_id AND s.unit_id = d.unit_id
         WHERE d.run_id = ?
         ORDER BY d.unit_id, n.position NULLS LAST, d.dimension_id""",
         [ctx.run.run_id],
@@ -310,9 +369,14 @@ def _dimensions(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 def _survey_quality(ctx: ExportContext) -> tuple[str, list[Any]]:
     return (
-        """
-        SELECT * EXCLUDE (run_id) FROM run_survey_quality WHERE run_id = ?
-        ORDER BY unit_id, indicator_id""",
+        f"""
+        SELECT q.unit_id, s.unit_name, q.indicator_id, n.name_{ctx.lang} AS indicator_name,
+               q.* EXCLUDE (run_id, unit_id, indicator_id)
+        FROM run_survey_quality q
+        LEFT JOIN run_scores s ON s.run_id = q.run_id AND s.unit_id = q.unit_id
+        LEFT JOIN _x_nodes n ON n.node_id = q.indicator_id
+        WHERE q.run_id = ?
+        ORDER BY q.unit_id, q.indicator_id""",
         [ctx.run.run_id],
     )
 
@@ -330,27 +394,35 @@ def _flags(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 
 def _scheme(ctx: ExportContext) -> tuple[str, list[Any]]:
+    lang = ctx.lang
     return (
         f"""
-        SELECT w.node_id, w.node_kind, w.parent_id, n.name_{ctx.lang} AS name, w.evidence,
-               (SELECT any_value(rule) FROM run_indicator_scores r
-                WHERE r.run_id = w.run_id AND r.indicator_id = w.node_id) AS rule,
-               i.direction, i.source, i.frequency, i.burden_minutes, i.trace_only,
-               i.linked_outcomes,
+        SELECT w.node_id, w.node_kind, {named(Group.node_kind, "w.node_kind", lang)} AS node_kind_name,
+               w.parent_id, n.name_{lang} AS name, w.evidence,
+               {named(Group.evidence, "w.evidence", lang)} AS evidence_name, r.rule,
+               {named(Group.rule, "r.rule", lang)} AS rule_name, i.direction,
+               {named(Group.direction, "i.direction", lang)} AS direction_name, i.source,
+               i.frequency, {named(Group.frequency, "i.frequency", lang)} AS frequency_name,
+               i.burden_minutes, i.trace_only, i.linked_outcomes,
                w.declared_weight, w.effective_weight
         FROM run_weights w
         LEFT JOIN _x_nodes n ON n.node_id = w.node_id
         LEFT JOIN _x_indicators i ON i.indicator_id = w.node_id
+        LEFT JOIN (SELECT indicator_id, any_value(rule) AS rule FROM run_indicator_scores
+                   WHERE run_id = ? GROUP BY indicator_id) r ON r.indicator_id = w.node_id
         WHERE w.run_id = ?
         ORDER BY n.position NULLS LAST, w.node_id""",
-        [ctx.run.run_id],
+        [ctx.run.run_id, ctx.run.run_id],
     )
 
 
 def _reference_values(ctx: ExportContext) -> tuple[str, list[Any]]:
     return (
-        """SELECT indicator_id, peer_group, name, value FROM run_reference_values
-              WHERE run_id = ? ORDER BY indicator_id, peer_group NULLS FIRST, name""",
+        f"""SELECT indicator_id, n.name_{ctx.lang} AS indicator_name, peer_group, unit_id,
+                   name, {named(Group.reference, "name", ctx.lang)} AS reference_name, value
+              FROM run_reference_values LEFT JOIN _x_nodes n ON n.node_id = indicator_id
+              WHERE run_id = ? ORDER BY indicator_id, peer_group NULLS FIRST, unit_id NULLS FIRST,
+                    name""",
         [ctx.run.run_id],
     )
 
@@ -371,7 +443,9 @@ def _lint(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 
 def _appeals(ctx: ExportContext) -> tuple[str, list[Any]]:
-    return "SELECT * FROM _x_appeals ORDER BY appeal_id", []
+    status = named(Group.appeal_status, "status", ctx.lang)
+    cols = ", ".join(f"{c}, {status} AS status_name" if c == "status" else c for c in APPEAL_SCHEMA)
+    return f"SELECT {cols} FROM _x_appeals ORDER BY appeal_id", []
 
 
 def _methodology(ctx: ExportContext) -> tuple[str, list[Any]]:

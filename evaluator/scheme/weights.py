@@ -40,6 +40,8 @@ class NodeWeight:
 
 
 def is_trace_only(ind: Indicator) -> bool:
+    """A `trace` indicator linked to no outcome: the one definition the scoring (trace policy),
+    the linter and the exports all use."""
     return ind.evidence is Evidence.trace and not ind.linked_outcomes
 
 

@@ -162,8 +162,9 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
         LEFT JOIN {ADJUST} a ON a.unit_id = u.unit_id
         LEFT JOIN _sc_total_ci_low il ON il.unit_id = u.unit_id
         LEFT JOIN _sc_total_ci_high ih ON ih.unit_id = u.unit_id
-        LEFT JOIN (SELECT s.unit_id, SUM(CASE WHEN s.score IS NOT NULL THEN w.effective
-                                              ELSE 0.0 END) AS coverage
+        -- coverage rounded to 12 decimals: a full unit reads 1, not 0.9999999999999998
+        LEFT JOIN (SELECT s.unit_id, ROUND(SUM(CASE WHEN s.score IS NOT NULL THEN w.effective
+                                                    ELSE 0.0 END), 12) AS coverage
                    FROM {INDICATOR_SCORES} s JOIN {agg.WEIGHTS} w ON w.node_id = s.indicator_id
                    GROUP BY s.unit_id) cov ON cov.unit_id = u.unit_id
         """,

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SCHEME = ROOT / "indicators" / "demo_township.yaml"
+from helpers.browser import ARGS, CHROMIUM, ROOT
 
 
 def free_port() -> int:
@@ -41,17 +39,6 @@ class Server:
                 return r.status == 200 and r.read().strip() == b"ok"
         except OSError:
             return False
-
-
-def evaluator(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evaluator", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -110,3 +97,25 @@ def serve() -> Iterator[Callable[..., Server]]:
             except subprocess.TimeoutExpired:
                 os.killpg(server.proc.pid, 9)
                 server.proc.wait(timeout=5)
+
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 2400}, locale="zh-CN")
+    p = ctx.new_page()
+    p.set_default_timeout(45_000)
+    yield p
+    ctx.close()
+

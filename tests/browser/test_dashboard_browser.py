@@ -7,25 +7,12 @@ artifacts/screenshots/.
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
-from conftest import ROOT, SCHEME, evaluator  # tests/browser/conftest.py (rootdir-less import)
+from helpers.browser import SCHEME, evaluator, open_page, settle, shot
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SHOTS = ROOT / "artifacts" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 PAGES = [  # url path, zh title, en title, text proving the data is there (zh, en)
     ("overview", "年度考核总览", "Year at a glance", ("进退变化", "Movers")),
     ("compare", "单位对比", "Compare units", ("分指标得分", "Indicator scores beside")),
@@ -34,7 +21,7 @@ PAGES = [  # url path, zh title, en title, text proving the data is there (zh, e
         "scheme_health",
         "方案体检：形式主义审查",
         "Scheme health: the formalism audit",
-        ("按申报权重与按生效权重的排名对比", "Ranking under declared vs effective"),
+        ("按申报权重与按有效权重的排名对比", "Ranking under declared vs effective"),
     ),
     ("data_quality", "数据质量", "Data quality", ("满意度漏斗图", "Satisfaction funnel plot")),
     (
@@ -44,47 +31,6 @@ PAGES = [  # url path, zh title, en title, text proving the data is there (zh, e
         ("--uncertainty", "--uncertainty"),
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 2400}, locale="zh-CN")
-    p = ctx.new_page()
-    p.set_default_timeout(45_000)
-    yield p
-    ctx.close()
-
-
-def open_page(page, url: str, title: str) -> None:
-    page.goto(url)
-    page.get_by_role("heading", name=title, exact=True).wait_for()
-    page.wait_for_load_state("networkidle")
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    assert page.get_by_text("Page not found").count() == 0
-
-
-def settle(page) -> None:
-    """Wait until the script run is over and every chart has drawn."""
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    charts = page.locator('[data-testid="stPlotlyChart"]')
-    for i in range(charts.count()):
-        charts.nth(i).locator(".main-svg").first.wait_for()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_every_page_in_both_languages(serve, dashboard_db, page):

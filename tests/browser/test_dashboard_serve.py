@@ -10,9 +10,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SCHEME, evaluator  # tests/browser/conftest.py (rootdir-less import)
+from helpers.browser import SCHEME, evaluator
 
 from evaluator.snapshot import snapshot_path, snapshot_version
+
+pytestmark = pytest.mark.slow  # starts real dashboard servers
 
 
 def runs_in(path) -> int:

@@ -10,24 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT  # tests/browser/conftest.py (rootdir-less import)
-from test_dashboard_browser import ARGS, CHROMIUM, SHOTS
+from helpers.browser import ROOT, SHOTS
 
 from evaluator.scheme import load_scheme
 from evaluator.scheme_versions import list_versions
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _select(page, label: str, text: str) -> None:

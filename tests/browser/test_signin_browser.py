@@ -6,7 +6,7 @@ browser tests."""
 from __future__ import annotations
 
 import pytest
-from test_dashboard_browser import browser, open_page, page, shot  # noqa: F401  (fixtures)
+from helpers.browser import open_page, shot
 
 from evaluator.users import add_user
 

@@ -19,7 +19,7 @@ from evaluator.scheme import load_scheme
 from evaluator.scoring import score_run
 from evaluator.store import connect
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "indicators" / "demo_township.yaml"
 TRACE_HEAVY = ROOT / "indicators" / "examples" / "trace_heavy.yaml"
 

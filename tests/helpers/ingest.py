@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from evaluator.cli import app
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 DATA_TABLES = ("units", "outcomes", "survey_responses", "targets", "events", "questions")
 
 

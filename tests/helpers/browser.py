@@ -1,0 +1,64 @@
+"""Browser test helpers: the evaluator command, Chromium's settings, page waits and screenshots."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+SCHEME = ROOT / "indicators" / "demo_township.yaml"
+
+
+def evaluator(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "evaluator", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def open_page(page, url: str, title: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name=title, exact=True).wait_for()
+    page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    assert page.get_by_text("Page not found").count() == 0
+
+
+def settle(page) -> None:
+    """Wait until the script run is over and every chart has drawn."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        charts.nth(i).locator(".main-svg").first.wait_for()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
