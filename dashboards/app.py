@@ -32,6 +32,7 @@ PAGES = [
     ("views/scheme_health.py", "page_scheme", ":material/rule:", "scheme_health"),
     ("views/data_quality.py", "page_quality", ":material/fact_check:", "data_quality"),
     ("views/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity"),
+    ("views/scheme_editor.py", "page_editor", ":material/edit_note:", "scheme_editor"),
 ]
 
 # An emoji favicon is drawn inline by the browser; a `:material/…:` one is fetched from

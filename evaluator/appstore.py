@@ -1,4 +1,4 @@
-"""The app store: what the application itself writes (appeals now; logins and drafts later).
+"""The app store: what the application itself writes (appeals, users, saved scheme versions).
 
 It is a small SQLite file beside the data DB (`data/evaluator.duckdb` →
 `data/evaluator.duckdb.app.db`, named from the whole file name so `x.duckdb` and `x.db` never
@@ -83,6 +83,25 @@ MIGRATIONS: list[tuple[int, str]] = [
             detail    TEXT
         );
         CREATE INDEX user_log_name ON user_log (user_name, action, at);
+        """,
+    ),
+    (
+        3,
+        """
+        -- scheme versions saved from the scheme editor (evaluator/scheme_versions.py)
+        CREATE TABLE scheme_versions (
+            version_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            scheme_id  TEXT NOT NULL,
+            version    TEXT NOT NULL,      -- the scheme's own `version`
+            path       TEXT NOT NULL,      -- the YAML file written
+            sha256     TEXT NOT NULL,      -- of the YAML text
+            yaml       TEXT NOT NULL,      -- the text itself: diffs never need the file
+            author     TEXT,
+            saved_at   TEXT NOT NULL,      -- ISO time, UTC
+            note       TEXT,
+            based_on   TEXT                -- the file or version the draft was opened from
+        );
+        CREATE INDEX scheme_versions_scheme ON scheme_versions (scheme_id, saved_at);
         """,
     ),
 ]

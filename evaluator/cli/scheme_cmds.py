@@ -1,4 +1,5 @@
-"""`evaluator validate | lint | weights`: scheme files checked before anything else reads them."""
+"""`evaluator validate | lint | weights | scheme export | scheme import`: scheme files checked
+before anything else reads them, and the spreadsheet round trip for offices that draft in Excel."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli.common import Lang, console, err_console
+from evaluator.cli.common import Lang, console, err_console, fail
 from evaluator.labels import Group, label
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
 from evaluator.lint.report import unreadable_json
 from evaluator.scheme import LoadedScheme, SchemeInvalid, SchemeIssue, load_scheme
+from evaluator.scheme.dump import dump_scheme
+from evaluator.scheme.loader import load_scheme_text
 from evaluator.scheme.measures import LoadedRegistry, find_registry, load_registry
+from evaluator.scheme.spreadsheet import write_template
+from evaluator.scheme.spreadsheet_import import SpreadsheetInvalid, read_scheme_workbook
 from evaluator.scheme.weights import weight_table
 
 
@@ -220,7 +225,63 @@ def weights(
     )
 
 
+scheme_app = typer.Typer(
+    help="The scheme as a spreadsheet template: export it, fill it in Excel or LibreOffice, "
+    "import it back as YAML.", no_args_is_help=True)
+
+
+@scheme_app.command("export")
+def export_xlsx(
+    scheme: Annotated[Path | None, typer.Argument(
+        help="scheme YAML file; leave it out for a blank template")] = None,
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="the .xlsx file to write")] = Path(
+        "scheme.xlsx"),
+) -> None:
+    """Write the scheme as a documented XLSX template (settings, indicators, items, instructions)."""
+    loaded = _load_or_exit(scheme, 1) if scheme is not None else None
+    if xlsx.suffix.lower() != ".xlsx":
+        fail(f"{xlsx}: the template is an .xlsx file; give a name ending in .xlsx")
+    if not xlsx.parent.is_dir():
+        fail(f"{xlsx.parent}: no such folder; create it first")
+    write_template(loaded.scheme if loaded else None, xlsx)
+    what = f"scheme '{loaded.scheme.id}'" if loaded else "a blank scheme template"
+    console.print(f"[green]✓[/] wrote {xlsx}: {what}; fill the white cells, then "
+                  f"`evaluator scheme import {xlsx} --out SCHEME.yaml`")
+
+
+@scheme_app.command("import")
+def import_xlsx(
+    file: Annotated[Path, typer.Argument(help="a filled scheme template (.xlsx)")],
+    out: Annotated[Path, typer.Option("--out", help="the scheme YAML file to write")],
+    lang: LangOpt = Lang.en,
+) -> None:
+    """Read a filled template back into a scheme YAML file, linted (exit 0); or list every error
+    with its sheet, row and column and write nothing (exit 1)."""
+    try:
+        scheme = read_scheme_workbook(file)
+    except SpreadsheetInvalid as exc:
+        for issue in exc.issues:
+            err_console.print(f"[red]✗[/] {escape(f'{file}: {issue}')}")
+        err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in {file}; nothing written")
+        raise typer.Exit(1) from None
+    text = dump_scheme(scheme, header=f"Imported from {file.name} with `evaluator scheme import`.")
+    try:
+        loaded = load_scheme_text(text, out)  # the same validation as any scheme file
+    except SchemeInvalid as exc:  # a bug if reached: the workbook passed the same checks
+        fail(f"the imported scheme does not validate: {exc}; nothing written")
+    if not out.parent.is_dir():
+        fail(f"{out.parent}: no such folder; create it first; nothing written")
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    s = loaded.scheme
+    console.print(f"[green]✓[/] wrote {out}: scheme '{s.id}' v{s.version}, "
+                  f"{len(s.indicators())} indicators in {len(s.all_dimensions())} dimensions")
+    _print_report(lint_scheme(loaded), lang.value)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(validate)
     app.command()(lint)
     app.command()(weights)
+    app.add_typer(scheme_app, name="scheme")

@@ -191,8 +191,15 @@ def dashboard(
                                       help="port on 127.0.0.1 / 端口")] = 8501,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="serve without login (warning "
                                           "banner) / 不启用登录")] = False,
+    schemes: Annotated[Path | None, typer.Option(
+        "--schemes", help="folder the scheme editor opens and saves schemes in (default "
+        "indicators/) / 方案编辑读写的方案文件夹")] = None,
 ) -> None:
     """Serve the dashboard on a read-only snapshot of DB. / 启动看板（只读快照）。"""
+    if schemes is not None:
+        if not schemes.is_dir():
+            fail(f"{schemes}: no such folder; create it or choose another / 文件夹不存在")
+        os.environ["EVALUATOR_SCHEMES"] = str(schemes.resolve())  # read by the editor page
     serve_dashboard(db, port, no_auth)
 
 

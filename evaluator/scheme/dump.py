@@ -76,3 +76,87 @@ def dump_scheme(scheme: Scheme, header: str | None = None) -> str:
         out.write("".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()))
     yaml.dump(_to_yaml(scheme_data(scheme)), out)
     return out.getvalue()
+
+
+def revise_text(original: str, scheme: Scheme) -> str:
+    """YAML of `scheme` written over the file it was edited from, keeping that file's comments,
+    key order and layout wherever the content is still there (ruamel round trip).
+
+    Mappings are updated in place; list items with an `id` (or grade `code`) keep their own
+    node, and so the comments inside them, wherever they moved. Keys the draft no longer needs
+    are removed, unless they merely spell out a default the draft still has. Falls back to a
+    fresh `dump_scheme` if the result would not read back as exactly `scheme`.
+    """
+    from evaluator.scheme.loader import load_scheme_text  # the loader imports this module
+
+    reader = YAML(typ="rt")
+    reader.preserve_quotes = True
+    try:
+        tree = reader.load(original)
+    except Exception:  # noqa: BLE001 - an unreadable original: write a fresh file
+        return dump_scheme(scheme)
+    if not isinstance(tree, CommentedMap):
+        return dump_scheme(scheme)
+    revised = _merge(tree, scheme_data(scheme), scheme.model_dump(mode="json"))
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.allow_unicode = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    out = io.StringIO()
+    yaml.dump(revised, out)
+    text = out.getvalue()
+    try:
+        if load_scheme_text(text).scheme == scheme:
+            return text
+    except Exception:  # noqa: BLE001 - any failure means: write the plain dump instead
+        pass
+    return dump_scheme(scheme)
+
+
+def _key_of(item: Any) -> Any:
+    if isinstance(item, dict):
+        return item.get("id", item.get("code"))
+    return None
+
+
+def _merge(node: Any, data: Any, full: Any) -> Any:
+    """`node` (ruamel) updated to hold `data` (defaults left out); `full` has every value."""
+    if isinstance(node, CommentedMap) and isinstance(data, dict):
+        for key in list(node):
+            if key in data:
+                continue
+            value = full.get(key) if isinstance(full, dict) else None
+            if value is None or value == [] or isinstance(value, dict) and not value:
+                del node[key]
+            else:
+                node[key] = _merge(node[key], {} if isinstance(value, dict) else value, value)
+                # a default spelt out: kept, as written
+        for key, value in data.items():
+            sub_full = full.get(key, value) if isinstance(full, dict) else value
+            node[key] = _merge(node[key], value, sub_full) if key in node else _to_yaml(value)
+        return node
+    if isinstance(node, CommentedSeq) and isinstance(data, list):
+        fulls = full if isinstance(full, list) and len(full) == len(data) else data
+        old = {_key_of(item): item for item in node if _key_of(item) is not None}
+        if data and all(_key_of(d) is not None for d in data) and old:
+            items = [_merge(old[_key_of(d)], d, f) if _key_of(d) in old else _to_yaml(d)
+                     for d, f in zip(data, fulls, strict=True)]
+        elif len(node) == len(data):
+            items = [_merge(n, d, f) for n, d, f in zip(node, data, fulls, strict=True)]
+        else:
+            return _to_yaml(data)
+        flow = node.fa.flow_style()
+        seq = CommentedSeq(items)
+        seq.ca.comment = node.ca.comment
+        seq.ca.end = getattr(node.ca, "end", None) or []
+        kept = {i: node.ca.items[j] for j, item in enumerate(node) for i, new in enumerate(items)
+                if new is item and j in node.ca.items}
+        seq.ca.items.update(kept)
+        if flow:
+            seq.fa.set_flow_style()
+        return seq
+    if isinstance(node, CommentedMap | CommentedSeq) or isinstance(data, dict | list):
+        return _to_yaml(data)
+    if isinstance(node, type(data)) and node == data:
+        return node  # keep the scalar as written (quotes, 0.10 vs 0.1 …)
+    return _to_yaml(data)

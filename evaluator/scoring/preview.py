@@ -1,0 +1,134 @@
+"""What a draft scheme would do to the loaded data: scores, ranks and grades, nothing stored.
+
+The scheme editor calls this while the office edits. It opens the database READ-ONLY (the
+dashboard's snapshot), runs the scoring steps into connection-local temporary tables with the
+same code as a stored run (`evaluator.scoring.run.compute`), and never writes a run.
+
+Editing is mostly weights, the tree, grades and items; those change only the aggregation. So
+the indicator scores (0–100, the slow part: roll-ups, survey indices, rules) are kept from the
+previous call and only the steps after them run again — `aggregate`, `build_adjustments`,
+`assign_grades` and the ranks, the very functions a stored run uses — whenever every indicator
+of the draft scores from the same inputs (source, direction, transform, rule, missing policy)
+under the same unit types and survey settings. Anything else recomputes from the data.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from evaluator.scheme.models import Scheme
+from evaluator.scoring import aggregate as agg
+from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
+from evaluator.scoring.engine import DuckDBEngine, create_temp, sql
+from evaluator.scoring.grades import GRADES, assign_grades, ranks_sql
+from evaluator.scoring.run import SCORES, _round_in_scale, compute
+from evaluator.scoring.values import UNITS
+
+# Indicator fields its 0–100 score does not depend on (weights and labels act later).
+NOT_INPUTS = frozenset({"name", "description", "weight", "department", "lint", "frequency",
+                        "burden_minutes", "linked_outcomes", "evidence"})
+PREVIEW_SCORES = "_pv_scores"
+COLUMNS = ["unit_id", "unit_name", "score", "rank", "grade"]
+
+
+def indicator_inputs(scheme: Scheme) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what every indicator's score depends on, by id; the scheme-wide inputs)."""
+    per = {i.id: i.model_dump(mode="json", exclude=set(NOT_INPUTS)) for i in scheme.indicators()}
+    common = {"unit_types": scheme.unit_types, "survey": scheme.survey.model_dump(mode="json")}
+    return per, common
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    scores: pl.DataFrame  # unit_id, unit_name, score, rank, grade
+    reused: bool  # True: indicator scores were reused (aggregation only)
+    seconds: float
+
+
+class Preview:
+    """Scores drafts of a scheme on one read-only database and period, reusing what it can."""
+
+    def __init__(self, db: str | Path, period: str):
+        self.period = str(period)
+        self.con = duckdb.connect(str(db), read_only=True)
+        self.con.execute("SET threads = 1").fetchall()  # the same sums, digit for digit, as a run
+        self.engine = DuckDBEngine(self.con)
+        self._inputs: tuple[dict[str, Any], dict[str, Any]] | None = None
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _reusable(self, scheme: Scheme) -> bool:
+        if self._inputs is None:
+            return False
+        per, common = indicator_inputs(scheme)
+        cached, cached_common = self._inputs
+        return common == cached_common and all(cached.get(k) == v for k, v in per.items())
+
+    def score(self, scheme: Scheme) -> PreviewResult:
+        """Scores, ranks and grades of every unit under `scheme` (a `ScoringError` explains
+        why not, e.g. no data for the period)."""
+        start = time.perf_counter()
+        reused = self._reusable(scheme)
+        if reused:
+            self._reaggregate(scheme)
+            table = PREVIEW_SCORES
+        else:
+            self._inputs = None
+            compute(self.engine, scheme, self.period)
+            per, common = indicator_inputs(scheme)
+            self._inputs = (per, common)
+            table = SCORES
+        scores = self.engine.fetch_polars(sql(
+            f"SELECT unit_id, unit_name, score, rank, grade FROM {table} ORDER BY unit_id"))
+        return PreviewResult(scores, reused, time.perf_counter() - start)
+
+    def _reaggregate(self, scheme: Scheme) -> None:
+        """The steps after the indicator scores, exactly as `compute` runs them (no ranges,
+        no declared-weight ranking: the preview shows the score, rank and grade)."""
+        self.engine.register(agg.WEIGHTS, agg.weights_frame(scheme))
+        nodes = agg.aggregate(self.engine, scheme, "w_eff")
+        build_adjustments(self.engine, scheme, int(self.period))
+        lo, hi = scheme.scale.min, scheme.scale.max
+        create_temp(self.engine, "_pv_base", sql(
+            f"""
+            SELECT u.unit_id, u.unit_name, u.pg, a.veto_grade_ord,
+                   :lo + (:hi - :lo) * t.score / 100.0 AS base_score
+            FROM {UNITS} u
+            LEFT JOIN {nodes} t ON t.unit_id = u.unit_id AND t.node_id = :root
+            LEFT JOIN {ADJUST} a ON a.unit_id = u.unit_id
+            """, lo=lo, hi=hi, root=agg.ROOT))
+        create_temp(self.engine, "_pv_final", sql(
+            f"""
+            SELECT b.*, {_round_in_scale('(' + final_score_sql('b.base_score') + ')')} AS score,
+                   CAST(NULL AS DOUBLE) AS score_declared
+            FROM _pv_base b JOIN {ADJUST} a ON a.unit_id = b.unit_id
+            """, scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals))
+        assign_grades(self.engine, scheme, "_pv_final")
+        create_temp(self.engine, PREVIEW_SCORES, sql(
+            f"""
+            SELECT *, {ranks_sql()} FROM (
+                SELECT s.*, g.code AS grade FROM _pv_final s
+                LEFT JOIN {GRADES} gr ON gr.unit_id = s.unit_id
+                LEFT JOIN _sc_grade_items g ON g.ord = gr.ord)
+            """))
+
+    def against_run(self, result: PreviewResult, run_id: str) -> pl.DataFrame:
+        """Each unit's stored score, rank and grade in `run_id` beside the draft's, with the
+        rank move (positive: the draft ranks the unit higher)."""
+        stored = self.con.sql(
+            "SELECT unit_id, score AS score_run, rank AS rank_run, grade AS grade_run "
+            "FROM run_scores WHERE run_id = $run", params={"run": run_id}).pl()
+        draft = result.scores.rename({"score": "score_draft", "rank": "rank_draft",
+                                      "grade": "grade_draft"})
+        return (draft.join(stored, on="unit_id", how="full", coalesce=True)
+                .with_columns((pl.col("rank_run") - pl.col("rank_draft")).alias("rank_move"),
+                              (pl.col("score_draft") - pl.col("score_run")).alias("score_change"),
+                              (pl.col("grade_draft") != pl.col("grade_run")).alias("grade_changed"))
+                .sort("rank_draft", nulls_last=True))

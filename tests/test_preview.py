@@ -1,0 +1,113 @@
+"""The draft preview: the same numbers as a stored run, on a read-only DB, nothing written.
+
+Checked against real runs: the preview of the scheme a run used equals that run, and the
+preview of an edited scheme (weights, tree, grades: the re-aggregation path) equals a real
+`score_run` of the edited scheme on a copy of the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from evaluator.scheme import load_scheme
+from evaluator.scheme.dump import dump_scheme
+from evaluator.scheme.loader import load_scheme_text
+from evaluator.scheme.models import Scheme
+from evaluator.scoring import score_run
+from evaluator.scoring.preview import Preview
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "indicators/demo_township.yaml"
+
+
+def _stored(db: Path, run_id: str) -> pl.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql("SELECT unit_id, unit_name, score, rank, grade FROM run_scores "
+                       "WHERE run_id = $run ORDER BY unit_id", params={"run": run_id}).pl()
+    finally:
+        con.close()
+
+
+def _edited(scheme: Scheme) -> Scheme:
+    """Weights moved, an indicator moved to another dimension, a stricter top grade."""
+    data = scheme.model_dump(mode="json")
+    dims = data["dimensions"]
+    dims[0]["weight"] = dims[0]["weight"] + 10
+    dims[1]["weight"] = dims[1]["weight"] - 10
+    moved = dims[0]["indicators"].pop()
+    dims[1]["indicators"].append(moved)
+    dims[1]["indicators"][0]["weight"] *= 3
+    data["grades"][0]["min_score"] = data["grades"][0]["min_score"] + 3
+    data.pop("total_points", None)
+    for d in dims:
+        d.pop("total_points", None)
+    return Scheme.model_validate(data)
+
+
+def _latest_run(db: Path, scheme_id: str) -> str:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("SELECT run_id FROM runs WHERE scheme_id = ? AND period = '2026' "
+                          "ORDER BY created_at DESC LIMIT 1", [scheme_id]).fetchone()
+    finally:
+        con.close()
+    assert row
+    return str(row[0])
+
+
+def test_preview_equals_stored_runs_and_writes_nothing(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "d.duckdb"
+    shutil.copy(demo_db, db)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    scheme = load_scheme(DEMO).scheme
+    run_id = _latest_run(db, scheme.id)
+    preview = Preview(db, "2026")
+    first = preview.score(scheme)
+    assert not first.reused
+    assert first.scores.equals(_stored(db, run_id))  # the same numbers as the stored run
+    moves = preview.against_run(first, run_id)
+    assert moves["rank_move"].abs().max() == 0 and not moves["grade_changed"].any()
+    edited = _edited(scheme)
+    second = preview.score(edited)
+    assert second.reused  # weights, tree and grades only: aggregation reused
+    moves = preview.against_run(second, run_id)
+    assert moves["rank_move"].abs().max() > 0  # the edit moves units
+    preview.close()
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # read only: nothing stored
+
+    con = duckdb.connect(str(db))
+    try:
+        loaded = load_scheme_text(dump_scheme(edited), "edited.yaml")
+        real = score_run(con, loaded, "2026", publish_snapshot=False)
+    finally:
+        con.close()
+    assert second.scores.equals(_stored(db, real))  # = a real run of the edited scheme
+
+
+def test_a_changed_rule_recomputes(demo_db: Path) -> None:
+    scheme = load_scheme(DEMO).scheme
+    preview = Preview(demo_db, "2026")
+    try:
+        preview.score(scheme)
+        data = scheme.model_dump(mode="json")
+        data["dimensions"][0]["indicators"][0]["rule"] = {"type": "percentile"}
+        again = preview.score(Scheme.model_validate(data))
+        assert not again.reused
+    finally:
+        preview.close()
+
+
+def test_preview_refuses_to_write(demo_db: Path) -> None:
+    preview = Preview(demo_db, "2026")
+    try:
+        with pytest.raises(duckdb.Error):
+            preview.con.execute("DELETE FROM runs")
+    finally:
+        preview.close()
