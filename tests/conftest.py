@@ -37,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """In CI the browser tests must run, not skip: a missing Chromium is a CI failure."""
     if os.environ.get("CI") and shutil.which("chromium") is None:
         raise pytest.UsageError("CI: Debian's chromium is missing; `make browser` installs it")
+    if os.environ.get("CI") and shutil.which("soffice") is None:
+        raise pytest.UsageError("CI: LibreOffice (soffice) is missing; `make browser` installs it")
 
 
 @pytest.fixture(scope="session")
