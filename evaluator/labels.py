@@ -253,6 +253,10 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         replicates=("重抽样次数", "Replicates"),
         level=("区间置信水平", "Interval level"),
         seed=("随机种子", "Random seed"),
+        scheme_file=("方案文件", "Scheme file"),
+        spark_master=("Spark 集群", "Spark master"),
+        inputs=("输入文件目录", "Input files folder"),
+        input_kinds=("输入文件种类", "Input file kinds"),
     ),
     Group.field: _g(
         unit_id=("单位编码", "Unit id"),

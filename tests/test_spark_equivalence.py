@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
-from test_scoring import dimension, indicator, make_scheme
+from helpers.scoring import dimension, indicator, make_scheme
 from typer.testing import CliRunner
 
 from evaluator.cli import app
