@@ -194,10 +194,15 @@ def parse_yaml(text: str, file: str) -> Any:
 
 def load_scheme(path: str | Path) -> LoadedScheme:
     """Parse, validate and cross-check a scheme file. Raises `SchemeInvalid` with every issue."""
-    path = Path(path)
+    return load_scheme_text(read_yaml_file(path), path)
+
+
+def read_yaml_file(path: str | Path) -> str:
+    """The text of a YAML file the office wrote (scheme, measure registry); `SchemeInvalid` when
+    it cannot be read as UTF-8."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SchemeInvalid(
             [SchemeIssue(file, None, "", "file not found: check the path")]
@@ -208,7 +213,6 @@ def load_scheme(path: str | Path) -> LoadedScheme:
         ) from None
     except OSError as exc:
         raise SchemeInvalid([SchemeIssue(file, None, "", f"cannot read: {exc.strerror}")]) from None
-    return load_scheme_text(text, path)
 
 
 def load_scheme_text(text: str, path: str | Path = "<scheme>") -> LoadedScheme:

@@ -21,7 +21,14 @@ from pydantic import Field, ValidationError, model_validator
 from ruamel.yaml.comments import CommentedMap
 
 from evaluator.scheme.checks import format_path
-from evaluator.scheme.loader import SchemeInvalid, SchemeIssue, _yaml_path, line_of, parse_yaml
+from evaluator.scheme.loader import (
+    SchemeInvalid,
+    SchemeIssue,
+    _yaml_path,
+    line_of,
+    parse_yaml,
+    read_yaml_file,
+)
 from evaluator.scheme.messages import message
 from evaluator.scheme.models import Id, Strict, Text
 
@@ -130,13 +137,7 @@ def load_registry(path: str | Path) -> LoadedRegistry:
     """Parse and validate a registry file; `SchemeInvalid` with every issue and its line."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SchemeInvalid([SchemeIssue(file, None, "", "file not found: check the path")]) from None
-    except (UnicodeDecodeError, OSError):
-        raise SchemeInvalid([SchemeIssue(file, None, "", "cannot read as UTF-8 text")]) from None
-    tree = parse_yaml(text, file)
+    tree = parse_yaml(read_yaml_file(path), file)
     if not isinstance(tree, CommentedMap):
         raise SchemeInvalid([SchemeIssue(file, 1, "", "a measure registry is a YAML mapping with "
                                          "a list under `measures`; see docs/forms.md")])
