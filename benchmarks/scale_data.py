@@ -162,7 +162,8 @@ def _scheme(params: pl.DataFrame, periods: int) -> dict[str, object]:
     freq = {1: "annual", 4: "quarterly", 12: "monthly"}[periods]
     rows = params.to_dicts()
     outcome = [{
-        "id": f"ind_{r['measure']}", "name": {"zh": f"指标 {r['measure']}", "en": f"Indicator {r['measure']}"},
+        "id": f"ind_{r['measure']}",
+        "name": {"zh": f"指标 {r['measure']}", "en": f"Indicator {r['measure']}"},
         "evidence": "outcome", "source": {"measure": r["measure"], "rollup": "mean"},
         "direction": r["direction"],
         "rule": ({"type": "goalposts", "lower": 20.0, "upper": 80.0} if r["rule"] == "goalposts"

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def engine_side(data: Path, work: Path) -> dict[str, Any]:
     con = connect(db)
     t = time.perf_counter()
     for kind in KINDS:
-        clock(f"ingest_{kind}", lambda k=kind: ingest_file(con, k, data / f"{k}.csv", db_path=db))
+        clock(f"ingest_{kind}", partial(ingest_file, con, kind, data / f"{kind}.csv", db_path=db))
     clock.fig["ingest_s"] = time.perf_counter() - t
     clock.fig["ingest_peak_rss_mb"] = _rss_mb()
     run = clock("score", lambda: score_run(con, load_scheme(data / "scheme.yaml"), YEAR,
@@ -118,8 +119,8 @@ def floor_side(data: Path, work: Path) -> dict[str, Any]:
     for kind in KINDS:
         types = {"units": "{'unit_id': 'VARCHAR'}", "questions": "{'question': 'VARCHAR'}"}.get(
             kind, "{'unit_id': 'VARCHAR', 'period': 'VARCHAR'}")
-        clock(f"ingest_{kind}", lambda k=kind, t=types: con.execute(
-            f"CREATE TABLE {k} AS SELECT * FROM read_csv('{data / (k + '.csv')}', types = {t})"))
+        clock(f"ingest_{kind}", partial(con.execute, f"CREATE TABLE {kind} AS SELECT * FROM "
+                                        f"read_csv('{data / (kind + '.csv')}', types = {types})"))
     clock.fig["ingest_s"] = time.perf_counter() - t
     clock.fig["ingest_peak_rss_mb"] = _rss_mb()
     agg = ("CREATE OR REPLACE TABLE agg AS "
@@ -218,6 +219,14 @@ def measure_size(size: str, work: Path, seed: int = 2026,
             "load_after": [round(x, 2) for x in os.getloadavg()]}
 
 
+def _cell(v: float | None) -> str:
+    return f"{v:>10.3f}" if v is not None else f"{'—':>10}"
+
+
+def _ratio(num: float, den: float | None) -> str:
+    return f"{num / den:>10.1f}×" if den else f"{'—':>11}"
+
+
 def report(rec: dict[str, Any]) -> list[str]:
     """Print one line per step: engine, floor, baseline, ratios, rows/s, peak RSS."""
     e, f, b = (rec["sides"][s] for s in ("engine", "floor", "baseline"))
@@ -231,9 +240,8 @@ def report(rec: dict[str, Any]) -> list[str]:
         if es is None:
             continue
         fs, bs = f.get(f"{step}_s"), b.get(f"{step}_s")
-        cell = (lambda v: f"{v:>10.3f}" if v is not None else f"{'—':>10}")
-        ratio = (lambda x: f"{es / x:>10.1f}×" if x else f"{'—':>11}")
-        lines.append(f"{step:<12}{es:>10.3f}{cell(fs)}{cell(bs)}{ratio(fs)[1:]}{ratio(bs)}"
+        lines.append(f"{step:<12}{es:>10.3f}{_cell(fs)}{_cell(bs)}{_ratio(es, fs)[1:]}"
+                     f"{_ratio(es, bs)}"
                      f"{answers / es:>12,.0f}{e.get(f'{step}_peak_rss_mb', 0):>9.0f}")
     peak = max(v for k, v in e.items() if k.endswith("_peak_rss_mb"))
     lines.append(f"peak RSS: engine {peak:,.0f} MB, floor "
