@@ -48,8 +48,10 @@ test: install-test browser java
 	$(BIN)/ruff check evaluator dashboards
 	$(BIN)/mypy evaluator dashboards
 
-bench: install
+# pandas (the scale baseline) comes with the test extra
+bench: install-test
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.run --size medium
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/*.key data/*.app.db data/*.app.db-wal data/*.app.db-shm data/demo data/rejects data/snapshots artifacts

@@ -619,6 +619,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="cProfile the slow steps into DIR (*.prof, *.txt); not recordable")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    p.add_argument("--size", choices=("small", "medium", "province"),
+                   help="scale data (benchmarks/scale_data.py) beside the DuckDB floor and the "
+                   "pandas baseline (benchmarks/scale_run.py) instead of the demo sizes")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -626,6 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         child_main(args.child, args.seed, args.child_out, not args.no_pandas,
                    not args.no_export, args.profile, not args.no_spark)
         return 0
+    if args.size:
+        return scale_main(args.size, args.seed, args.record)
     if args.record and args.profile:
         p.error("--record with --profile: profiled timings are inflated; record without it")
     sizes = args.units or ([120] if args.quick else list(DEFAULT_UNITS))
@@ -649,6 +654,26 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_record(record):
             print(f"recorded {path.relative_to(ROOT)}")
     return 1 if missed and args.strict else 0
+
+
+def scale_main(size: str, seed: int, record: bool) -> int:
+    """One scale size: engine, floor and pandas baseline in the same run (benchmarks/scale_run.py)."""
+    sys.path.insert(0, str(ROOT))  # `python benchmarks/run.py` as well as `python -m benchmarks.run`
+    from benchmarks import scale_run
+
+    print(f"benchmark: {size} …", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as tmp:
+        rec = scale_run.measure_size(size, Path(tmp), seed)
+    rec = {"schema": RECORD_SCHEMA, "kind": "scale",
+           "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+           "machine": machine(), **rec}
+    scale_run.report(rec)
+    if record:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"{datetime.now(UTC).strftime('%Y-%m-%dT%H%M%S')}-{host_hash()}-{size}.json"
+        path.write_text(json.dumps(rec, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"recorded {path.relative_to(ROOT)}")
+    return 0
 
 
 if __name__ == "__main__":

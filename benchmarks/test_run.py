@@ -79,3 +79,55 @@ def test_write_record_keeps_an_existing_baseline(tmp_path: Path, monkeypatch: py
     second = bench.write_record({"sizes": {}, "n": 2})
     assert second == [second[0]] and second[0].name.endswith(f"-{bench.host_hash()}.json")
     assert json.loads((tmp_path / "baseline.json").read_text())["n"] == 1
+
+
+# --------------------------------------------------------------------------- scale benchmark
+
+
+def test_scale_data_has_the_requested_shape(tmp_path: Path) -> None:
+    from benchmarks.scale_data import QUESTIONS, generate
+    from evaluator.scheme import load_scheme
+
+    files = generate(tmp_path, units=40, indicators=25, answers=12_000, periods=4, seed=3)
+    assert files.rows["units"] == 40
+    # 23 outcome measures × 4 quarters × 40 units, ~2 % dropped
+    assert 0.95 * 23 * 4 * 40 < files.rows["outcomes"] <= 23 * 4 * 40
+    assert 0.97 * 12_000 < files.rows["surveys"] <= 12_000  # 1 % item non-response
+    scheme = load_scheme(files.scheme).scheme
+    assert sum(len(d.indicators) for d in scheme.dimensions) == 25
+    assert scheme.survey.straightline_min_questions <= QUESTIONS  # straight-lining is exercised
+    again = generate(tmp_path / "again", units=40, indicators=25, answers=12_000, seed=3)
+    assert again.path("surveys").read_bytes() == files.path("surveys").read_bytes()
+
+
+def test_scale_data_rejects_unknown_periods(tmp_path: Path) -> None:
+    from benchmarks.scale_data import generate
+
+    with pytest.raises(ValueError, match="--periods"):
+        generate(tmp_path, units=20, indicators=10, answers=1000, periods=3)
+
+
+@pytest.mark.slow
+def test_scale_small_end_to_end_baseline_agrees_with_engine(tmp_path: Path) -> None:
+    """The whole small size, three processes; the pandas baseline must match the engine's run
+    (measure_size raises otherwise), and a changed baseline rule must be caught."""
+    import pandas as pd
+
+    from benchmarks import baseline_pandas as bp
+    from benchmarks import scale_run
+
+    rec = scale_run.measure_size("small", tmp_path)
+    same = rec["baseline_equality"]
+    assert same["max_abs_score_diff"] < 1e-9 and same["rank_diffs"] == 0
+    assert same["units_only_one_side"] == 0
+    for side in ("engine", "floor", "baseline"):
+        assert all(v > 0 for v in rec["sides"][side].values()), side
+    assert {f"{s}_s" for s in scale_run.STEPS} <= rec["sides"]["engine"].keys()
+    lines = scale_run.report(rec)
+    assert any(line.startswith("score") for line in lines)
+    # the check has teeth: a score off by 1e-6 is caught
+    engine = pd.read_parquet(tmp_path / "engine_scores.parquet")
+    wrong = pd.read_parquet(tmp_path / "baseline_scores.parquet")
+    wrong.loc[0, "base_score"] += 1e-6
+    assert bp.compare(engine, wrong)["max_abs_score_diff"] > 1e-9
+    json.dumps(rec)
