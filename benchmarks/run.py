@@ -342,8 +342,8 @@ def spark_figures(con: Any, loaded: Any, duckdb_run: str, work: Path,
          f"{fig['score_spark_warm_s']:.1f} s; against DuckDB: max |score diff| {diff[0]:.1e}, "
          f"{diff[1]} rank(s) differ")
     if diff[0] and diff[0] > 1e-9:
-        return [f"Spark and DuckDB scores differ (max {diff[0]:g}, {diff[1]} ranks): ties among "
-                "rolled-up means broken by float summation order (docs/scale-out.md)"]
+        return [f"Spark and DuckDB scores differ (max {diff[0]:g}, {diff[1]} ranks): a tie broken "
+                "by an order-dependent float sum (docs/scale-out.md, ties and the last bits)"]
     return []
 
 

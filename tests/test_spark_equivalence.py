@@ -339,3 +339,68 @@ def test_inputs_folder_of_parquet_files(spark_engine: Any, tmp_path: Path) -> No
                            ).fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_roll_up_ties_are_ties_on_both_engines(spark_engine: Any, tmp_path: Path) -> None:
+    """Units with the same monthly values tie exactly on both engines, whatever order the rows
+    arrive in: the roll-up adds in period order (DuckDB's ordered SUM, Spark's left fold).
+
+    The months come in a different shuffled order per unit, and the values are picked so that
+    summing in those orders gives different last bits; a percentile rule counts ties exactly,
+    so any order-dependent sum would split the tied units."""
+    rng = np.random.default_rng(13)
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    values = [round(0.1 * k + 0.01 * (k % 3), 2) for k in range(1, 13)]  # 0.11, 0.22, …
+    forward = 0.0  # the period-order left fold both engines must give
+    for v in values:
+        forward += v
+    arrival_sums = set()
+    rows = []
+    tied = [f"{i:03d}" for i in range(1, 9)]
+    others = [f"{i:03d}" for i in range(9, 15)]
+    for u in tied:
+        order = rng.permutation(12)
+        total = 0.0
+        for k in order:
+            total += values[k]
+        arrival_sums.add(total)
+        rows += [(u, months[k], m, values[k]) for k in order for m in ("hot_m", "sum_m")]
+    assert len(arrival_sums) > 1  # the premise: another order really changes the last bits
+    for j, u in enumerate(others):
+        rows += [(u, m, "hot_m", round(v * (0.5 + 0.2 * j), 3))
+                 for m, v in zip(months, values, strict=True)]
+        rows += [(u, m, "sum_m", v) for m, v in zip(months, values, strict=True)]
+    ids = tied + others
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pl.DataFrame({"unit_id": ids, "name": [f"单位{u}" for u in ids], "unit_type": "township",
+                  "peer_group": "a"}).write_csv(folder / "units.csv")
+    pl.DataFrame(rows, schema=["unit_id", "period", "measure", "value"], orient="row"
+                 ).write_csv(folder / "outcomes.csv")
+    loaded = make_scheme(
+        [dimension("d", [indicator("mean_pc", "hot_m", {"type": "percentile"}),
+                         indicator("sum_pc", "sum_m", {"type": "percentile"},
+                                   source={"rollup": "sum"})])])
+    con = load(tmp_path / "ties.duckdb", {"units": folder / "units.csv",
+                                          "outcomes": folder / "outcomes.csv"})
+    try:
+        a, b = both_engines(con, spark_engine, loaded, "2026")
+        assert_same_run(con, a, b)
+        for run in (a, b):
+            got = con.execute(
+                "SELECT indicator_id, count(DISTINCT raw_value), count(DISTINCT score), "
+                "any_value(raw_value) FROM run_indicator_scores WHERE run_id = ? "
+                "AND unit_id IN (SELECT unnest(?)) GROUP BY indicator_id ORDER BY 1",
+                [run, tied]).fetchall()
+            assert got == [("mean_pc", 1, 1, forward / 12), ("sum_pc", 1, 1, forward)], run
+        exact = con.execute(
+            "SELECT count(*) FROM run_indicator_scores x JOIN run_indicator_scores y "
+            "USING (unit_id, indicator_id) WHERE x.run_id = ? AND y.run_id = ? "
+            "AND x.raw_value IS NOT DISTINCT FROM y.raw_value "
+            "AND x.score IS NOT DISTINCT FROM y.score", [a, b]).fetchall()[0][0]
+        assert exact == 2 * len(ids)  # bit for bit, not just within the tolerance
+        ranks = con.execute("SELECT list(rank ORDER BY unit_id) FROM run_scores WHERE run_id "
+                            "IN (?, ?) GROUP BY run_id", [a, b]).fetchall()
+        assert ranks[0] == ranks[1]
+    finally:
+        con.close()

@@ -117,6 +117,8 @@ def build_raw(engine: Engine, scheme: Scheme, period: str) -> bool:
     """Measure values (annual wins over sub-annual) plus survey indices, as `RAW`.
 
     Returns whether survey indices exist (then `use_survey_column` can swap in a CI bound).
+    Sums and means of sub-annual values add in period order (an ordered aggregate, which the
+    Spark engine runs as the same left fold), so a tie between units is a tie on every engine.
     """
     year = int(period)
     measure_q = sql(
@@ -132,9 +134,9 @@ def build_raw(engine: Engine, scheme: Scheme, period: str) -> bool:
         picked AS (
             SELECT *, MIN(sub) OVER (PARTITION BY unit_id, indicator_id) AS best FROM o)
         SELECT unit_id, indicator_id,
-               CASE WHEN MAX(rollup) = 'sum' THEN SUM(value)
+               CASE WHEN MAX(rollup) = 'sum' THEN SUM(value ORDER BY period_key, value)
                     WHEN MAX(rollup) = 'last' THEN ARG_MAX(value, period_key)
-                    ELSE AVG(value) END AS raw_value,
+                    ELSE SUM(value ORDER BY period_key, value) / COUNT(value) END AS raw_value,
                COUNT(*) AS n_obs
         FROM picked WHERE sub = best
         GROUP BY unit_id, indicator_id

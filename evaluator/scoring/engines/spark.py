@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import duckdb
 import polars as pl
+import sqlglot
 from sqlglot import exp
 
 from evaluator.scoring.engine import Output
@@ -43,6 +44,7 @@ STORE_INPUTS: dict[str, str | None] = {
     "current_survey_responses": "year",
     "current_targets": "year",
     "current_events": "year",
+    "current_questions": None,  # the question catalogue: ids a scheme may read (sources.py)
 }
 
 
@@ -87,6 +89,7 @@ FILE_INPUTS: dict[str, tuple[str, tuple[Col, ...], bool]] = {
                "submitted_at?"), _YEAR, _HASH), False),
     "targets": ("current_targets", (*_cols("unit_id, period, measure, target"), _YEAR), False),
     "events": ("current_events", (*_cols("unit_id, period, event, value?"), _YEAR), False),
+    "questions": ("current_questions", _cols("question"), False),
 }
 
 
@@ -152,9 +155,41 @@ def _duckdb_round(node: exp.Round) -> exp.Expression:
                    expression=scale.copy())
 
 
+def _ordered_sum(node: exp.Sum) -> exp.Expression:
+    """DuckDB's `SUM(v ORDER BY k…)` as the same left fold on Spark: sort (k…, v) and add from
+    0.0 one by one, so the sum is bit-identical whatever the partitioning (NULLs skipped; NULL
+    when nothing is left, as SUM does).
+
+    Spark sorts the structs field by field, in the order of the DuckDB ORDER BY (ascending,
+    which is all the templates use), with `v` last as a tie-break (the templates list it too).
+    """
+    order = node.this
+    value = order.this
+    keys = [o.this for o in order.expressions]
+    fields = ", ".join(f"'k{i}', __k{i}" for i in range(len(keys)))
+    tree = sqlglot.parse_one(
+        "CASE WHEN COUNT(__v) > 0 THEN AGGREGATE(ARRAY_SORT(COLLECT_LIST(CASE WHEN __v IS NOT "
+        f"NULL THEN NAMED_STRUCT({fields}, 'v', CAST(__v AS DOUBLE)) END)), CAST(0 AS DOUBLE), "
+        "(acc, x) -> acc + x.v) END",
+        read="spark",
+    )
+    parts = {"__v": value, **{f"__k{i}": k for i, k in enumerate(keys)}}
+
+    def fill(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Column) and n.name in parts and not n.table:
+            return parts[n.name].copy()
+        return n
+
+    return tree.transform(fill)
+
+
 def _spark_tree(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Round):
         return _duckdb_round(node)
+    if isinstance(node, exp.Sum) and isinstance(node.this, exp.Order):
+        if any(o.args.get("desc") for o in node.this.expressions):
+            raise ValueError("ordered SUM on Spark supports ascending keys only")
+        return _ordered_sum(node)
     if isinstance(node, exp.PercentileCont):
         return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
     if (isinstance(node, exp.Literal) and not node.is_string and "." in node.this
@@ -257,8 +292,8 @@ class SparkEngine:
             self._keep(view, self.spark.read.parquet(str(path)))
 
     def stage_input_files(self, folder: Path) -> list[str]:
-        """`--inputs DIR`: units and outcomes (required), surveys, targets, events (optional) as
-        `<kind>.parquet` files or `<kind>/` folders of Parquet parts, in the documented input
+        """`--inputs DIR`: units and outcomes (required), surveys, targets, events, questions
+        (optional) as `<kind>.parquet` files or `<kind>/` folders of Parquet parts, in the documented input
         formats (docs/ingest.md). Rows are taken as they are: no batch, no row checks (that is
         what `evaluator ingest` is for). Returns the kinds found."""
         found = []
