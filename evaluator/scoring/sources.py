@@ -2,11 +2,10 @@
 
 Measure and question ids are free text, so `measure: complaint_resolution_rat` validates; the
 indicator then has no value for any unit, is dropped by its missing-data rule and the ranks change
-without a word. Here the scheme's ids are compared with every id the data holds (any period the
-engine sees: an id with data for another year is not misspelled, only missing, which `evaluator
-check` reports; a question declared in a `questions` file but never answered scores no unit
-either, so it counts as unknown), and the closest stored ids are offered. `score` records the
-warnings in the run's note (and refuses with `--strict`); `check` prints them first.
+without a word. Here the scheme's ids are compared with every id the store holds (any period:
+an id with data for another year is not misspelled, only missing, which `evaluator check`
+reports), and the closest stored ids are offered. `score` records the warnings in the run's note
+(and refuses with `--strict`); `check` prints them first.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ KIND_TEXT: dict[str, tuple[str, str]] = {"measure": ("measure", "成效数据项
 STORED_IDS = """
 SELECT DISTINCT measure AS source_id, 'measure' AS kind FROM current_outcomes
 UNION SELECT DISTINCT question, 'question' FROM current_survey_responses
+UNION SELECT DISTINCT question, 'question' FROM current_questions
 """
 
 
