@@ -347,6 +347,36 @@ def list_users(db: str | Path) -> list[User]:
         con.close()
 
 
+def configured_users(db: str | Path | None) -> int:
+    """How many users may sign in (not disabled) in the app store beside `db`; 0 without one.
+
+    Read-only and without migrating: an app store written by an older evaluator (appeals only)
+    simply has no users yet.
+    """
+    if db is None:
+        return 0
+    try:
+        path = app_db_path(db)
+    except AppStoreError:
+        return 0
+    if not path.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = con.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'"
+            ).fetchone()
+            if not found or not found[0]:
+                return 0
+            row = con.execute("SELECT count(*) FROM users WHERE disabled = 0").fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
 def get_user(db: str | Path, name: str) -> User | None:
     """One user by name (ignoring case), or None."""
     if not _store_exists(db):

@@ -5,56 +5,26 @@ Users live in the app store (`<db file name>.app.db`, never the data DB) and are
 unit and the time their password was set; `current_user()` re-reads the user on every run, so
 disabling a user or changing their password ends their open sessions on the next click.
 
-Pages that need to know who is looking call `current_user()`; role-based filtering is the next
-step and belongs in `evaluator/readmodel.py`.
+Pages never filter by role themselves: `ui.context.read()` hands the session's viewer
+(`current_viewer()`) to every `evaluator.readmodel` function, which enforces it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from evaluator.appstore import AppStoreError, app_db_path
-from evaluator.users import User, UserError, get_user, sign_in
+from evaluator.readmodel import OFFICE, Forbidden, Viewer
+from evaluator.users import User, UserError, configured_users, get_user, sign_in
 from ui.context import db_path, no_auth
 from ui.i18n import t
 from ui.state import store_key, to_url
 
 SESSION_KEY = "auth_user"  # {"name", "role", "unit_id", "password_set_at"} once signed in
 ERROR_KEY = "signin_error"  # i18n key of the last failed attempt's message
-
-
-def configured_users(db: Path | None) -> int:
-    """How many users may sign in (not disabled) in the app store beside `db`; 0 without one.
-
-    Read-only and without migrating: an app store written by an older evaluator (appeals only)
-    simply has no users yet.
-    """
-    if db is None:
-        return 0
-    try:
-        path = app_db_path(db)
-    except AppStoreError:
-        return 0
-    if not path.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            found = con.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'"
-            ).fetchone()
-            if not found or not found[0]:
-                return 0
-            row = con.execute("SELECT count(*) FROM users WHERE disabled = 0").fetchone()
-            return int(row[0]) if row else 0
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 def current_user() -> User | None:
@@ -170,3 +140,17 @@ def account_sidebar() -> None:
     role = t(f"role_{user.role}") + (f" · {user.unit_id}" if user.unit_id else "")
     st.sidebar.caption(t("signed_in_as", name=user.display_name, role=role))
     st.sidebar.button(t("sign_out"), key="sign_out", on_click=sign_out, icon=":material/logout:")
+
+
+def current_viewer() -> Viewer:
+    """Who the read layer serves in this session: the office with `--no-auth`, else the user.
+
+    Nobody signed in never reaches a read (the gate stops first); should it, the least role
+    without a unit would be refused everything unit-specific, so it is refused outright.
+    """
+    if no_auth():
+        return OFFICE
+    user = current_user()
+    if user is None:
+        raise Forbidden("not signed in / 未登录")
+    return Viewer(user.role, user.unit_id)

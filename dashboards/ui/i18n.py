@@ -46,6 +46,21 @@ L: dict[str, tuple[str, str]] = {
         "Login is off (--no-auth): anyone who can reach this port sees every result. "
         "Use only on a trusted machine.",
     ),
+    "release_title": ("发布本次评分", "Release this run"),
+    "release_confirm": ("我确认要更改该次评分的发布状态", "I confirm changing who sees this run"),
+    "release": ("向领导和单位发布", "Release to leadership and units"),
+    "withdraw": ("撤回发布", "Withdraw"),
+    "withdraw_reason": ("撤回理由", "Reason for withdrawing"),
+    "released": ("已向领导和单位发布。", "Released to leadership and units."),
+    "withdrawn": ("已撤回：仅考核办可见。", "Withdrawn: the office only sees it again."),
+    "page_refused": (
+        "您的角色无权使用此页面。",
+        "Your role may not use this page.",
+    ),
+    "no_published_runs": (
+        "尚无已发布的评分结果；考核办发布后即可查看。",
+        "No run has been published yet; results appear once the office publishes one.",
+    ),
     "page_overview": ("总览", "Overview"),
     "page_compare": ("单位对比", "Compare units"),
     "page_unit": ("单位画像", "Unit profile"),
