@@ -236,3 +236,44 @@ def test_every_page_as_each_role(monkeypatch, site, runs, who, role):
                 assert f"({mine})" in at.selectbox(key="profile_unit").format_func(
                     at.selectbox(key="profile_unit").value)
                 assert other not in shown
+
+
+# --------------------------------------------------------------------------- exports by audience
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+def test_a_units_export_holds_its_card_and_the_league_table_only(roles_db, con, runs, tmp_path,
+                                                                 fmt):
+    released, withdrawn = runs
+    mine, other = _two_units(con)
+    out = tmp_path / "unit"
+    res = CliRunner().invoke(app, ["export", "--db", str(roles_db), "--format", fmt, "--out",
+                                   str(out), "--audience", "unit", "--unit", mine])
+    assert res.exit_code == 0, res.output
+    assert f"run {released}" in res.output  # the latest released run, not the withdrawn one
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted([f"league_table.{fmt}", "manifest.json",
+                            f"cards/en/{mine}.html", f"cards/zh/{mine}.html"])
+    table = {"csv": pl.read_csv, "parquet": pl.read_parquet, "xlsx": pl.read_excel}[fmt](
+        out / f"league_table.{fmt}")
+    assert table.columns == ["rank", "unit_id", "unit_name", "score", "grade_name"]
+    assert table.height == rm.league_table(con, released).height
+
+
+def test_non_office_audiences_get_released_runs_only(roles_db, con, runs, tmp_path):
+    released, withdrawn = runs
+    mine, _ = _two_units(con)
+    cli = CliRunner()
+    res = cli.invoke(app, ["export", "--db", str(roles_db), "--format", "csv", "--out",
+                           str(tmp_path / "lead"), "--audience", "leadership"])
+    assert res.exit_code == 0 and f"run {released}" in res.output, res.output
+    for extra in (["--audience", "leadership"], ["--audience", "unit", "--unit", mine]):
+        res = cli.invoke(app, ["export", "--db", str(roles_db), "--format", "csv", "--out",
+                               str(tmp_path / "x"), "--run", withdrawn, *extra])
+        assert res.exit_code != 0 and "not released" in res.output
+    res = cli.invoke(app, ["export", "--db", str(roles_db), "--format", "csv", "--out",
+                           str(tmp_path / "y"), "--audience", "unit"])
+    assert res.exit_code != 0 and "--unit" in res.output
+    res = cli.invoke(app, ["export", "--db", str(roles_db), "--format", "csv", "--out",
+                           str(tmp_path / "o")])
+    assert res.exit_code == 0 and f"run {withdrawn}" in res.output  # the office: the latest
