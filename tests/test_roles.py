@@ -277,3 +277,62 @@ def test_non_office_audiences_get_released_runs_only(roles_db, con, runs, tmp_pa
     res = cli.invoke(app, ["export", "--db", str(roles_db), "--format", "csv", "--out",
                            str(tmp_path / "o")])
     assert res.exit_code == 0 and f"run {withdrawn}" in res.output  # the office: the latest
+
+
+# --------------------------------------------------------------------------- small cells
+
+
+@pytest.fixture(scope="module")
+def small_db(roles_db: Path, con, runs, tmp_path_factory: pytest.TempPathFactory):
+    """roles_db with the released run's scheme asking for the median valid count as its
+    disclosure threshold, so about half of the survey cells fall below it."""
+    floor = int(con.execute("SELECT median(valid) FROM run_survey_quality WHERE run_id = ?",
+                            [runs[0]]).fetchall()[0][0])
+    target = tmp_path_factory.mktemp("small") / "site"
+    shutil.copytree(roles_db.parent, target)
+    db = target / roles_db.name
+    with duckdb.connect(str(db)) as c:
+        c.execute("UPDATE runs SET scheme_yaml = scheme_yaml || ?, scheme_hash = md5(scheme_yaml "
+                  "|| ?) WHERE run_id = ?", [f"\ndisclosure:\n  min_responses: {floor}\n"] * 2
+                  + [runs[0]])
+    publish_snapshot(db)
+    return db, floor
+
+
+def test_small_cells_are_suppressed_for_non_office_roles(small_db, runs):
+    db, floor = small_db
+    released = runs[0]
+    with duckdb.connect(str(db.parent / "snapshots" / db.name), read_only=True) as c:
+        assert rm.min_responses(c, released) == floor
+        small = c.execute("SELECT unit_id FROM run_survey_quality WHERE run_id = ? AND valid < ? "
+                          "LIMIT 1", [released, floor]).fetchall()[0][0]
+        office = rm.unit_satisfaction(c, released, small)
+        assert not office["suppressed"].any() and office["index_value"].is_not_null().all()
+        for viewer in (Viewer("unit", small), Viewer("leadership")):
+            seen = rm.unit_satisfaction(c, released, small, viewer=viewer)
+            hidden = seen.filter(pl.col("suppressed"))
+            assert hidden.height >= 1
+            for col in ("index_value", "ci_low", "ci_high", "se", "valid", "responses",
+                        "excluded_speeder", "top_box_share"):
+                assert hidden[col].is_null().all(), col
+            shown = seen.filter(~pl.col("suppressed"))
+            assert (shown["valid"] >= floor).all()
+        # exclusion counts of small cells are left out of the unit's sums
+        full = rm.survey_exclusions(c, released, small)["responses"].sum()
+        part = rm.survey_exclusions(c, released, small, viewer=Viewer("unit", small))
+        assert part["responses"].sum() <= full
+
+
+@pytest.mark.slow
+def test_the_unit_page_says_what_was_suppressed(monkeypatch, small_db, runs):
+    db, floor = small_db
+    with duckdb.connect(str(db.parent / "snapshots" / db.name), read_only=True) as c:
+        small = c.execute("SELECT unit_id FROM run_survey_quality WHERE run_id = ? AND valid < ? "
+                          "LIMIT 1", [runs[0], floor]).fetchall()[0][0]
+    u.add_user(db, "small", PW, role="unit", unit_id=small)
+    at = _as(monkeypatch, db, "small", "unit")
+    captions = "\n".join(x.value for x in at.caption)
+    assert f"fewer than {floor} valid responses" in captions
+    table = next(d.value for d in at.dataframe if "CI" in " ".join(map(str, d.value.columns))
+                 or "95%" in " ".join(map(str, d.value.columns)))
+    assert any("suppressed" in str(v) for v in table.astype(str).values.ravel())

@@ -53,6 +53,12 @@ L: dict[str, tuple[str, str]] = {
     "withdraw_reason": ("撤回理由", "Reason for withdrawing"),
     "released": ("已向领导和单位发布。", "Released to leadership and units."),
     "withdrawn": ("已撤回：仅考核办可见。", "Withdrawn: the office only sees it again."),
+    "suppressed_cell": ("已隐去（样本过少）", "suppressed (too few responses)"),
+    "suppressed_note": (
+        "{n} 项满意度结果的有效样本少于 {min} 份，为保护受访者已隐去。",
+        "{n} satisfaction result(s) rest on fewer than {min} valid responses and are suppressed "
+        "to protect respondents.",
+    ),
     "page_refused": (
         "您的角色无权使用此页面。",
         "Your role may not use this page.",

@@ -145,13 +145,21 @@ sat: pl.DataFrame = read(rm.unit_satisfaction, ctx.viewer, ctx.run_id, unit, lan
 if sat.is_empty():
     st.info(t("no_survey"))
 else:
+    hidden = sat.filter(pl.col("suppressed"))
     left, right = st.columns(2)
-    with left:
-        st.plotly_chart(charts.satisfaction_ci(sat), width="stretch")
+    with left:  # suppressed figures are null and left out of the chart and its hover texts
+        st.plotly_chart(charts.satisfaction_ci(sat.filter(~pl.col("suppressed"))), width="stretch")
     with right:
         sat = sat.with_columns(
-            pl.format("{}–{}", pl.col("ci_low").round(1), pl.col("ci_high").round(1)).alias("ci")
+            pl.when(pl.col("suppressed"))
+            .then(pl.lit(t("suppressed_cell")))
+            .otherwise(
+                pl.format("{}–{}", pl.col("ci_low").round(1), pl.col("ci_high").round(1))
+            )
+            .alias("ci")
         )
+        if hidden.height:
+            st.caption(t("suppressed_note", n=hidden.height, min=hidden["min_responses"][0]))
         show(
             sat,
             {

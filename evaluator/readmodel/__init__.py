@@ -32,6 +32,7 @@ from evaluator.readmodel.labels import (
     _with_names,
     _with_veto_names,
     grade_codes,
+    min_responses,
     scheme_labels,
     score_decimals,
     score_scale,
@@ -73,6 +74,7 @@ from evaluator.runs import RunInfo
 
 __all__ = [
     "OFFICE",
+    "min_responses",
     "file_unit_appeal",
     "unit_appeals",
     "UNIT_LEAGUE_COLUMNS",

@@ -12,7 +12,7 @@ Con = duckdb.DuckDBPyConnection
 GRADE_ORDER_DEFAULT = ("excellent", "good", "fair", "poor")
 
 
-def _df(con: Con, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+def _df(con: Con, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
     return con.sql(sql, params=params or None).pl()
 
 

@@ -43,6 +43,12 @@ def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
     return value
 
 
+def min_responses(con: Con, run_id: str) -> int:
+    """The run's `disclosure.min_responses` (default 10 when its scheme cannot be read)."""
+    loaded = _loaded_scheme(con, run_id)
+    return loaded.scheme.disclosure.min_responses if loaded else 10
+
+
 def _loaded_scheme(con: Con, run_id: str) -> LoadedScheme | None:
     """The run's own scheme (an unreadable one only costs the page its labels, never the page).
 

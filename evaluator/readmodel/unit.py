@@ -16,6 +16,7 @@ from evaluator.readmodel.labels import (
     _with_grade,
     _with_names,
     _with_veto_names,
+    min_responses,
     scheme_labels,
 )
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_run, require_unit
@@ -85,17 +86,27 @@ def unit_trend(con: Con, run_id: str, unit_id: str, *, viewer: Viewer = OFFICE) 
 def unit_satisfaction(
     con: Con, run_id: str, unit_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE
 ) -> pl.DataFrame:
+    """The unit's satisfaction results; for non-office roles those resting on fewer than
+    `disclosure.min_responses` valid responses are blanked (`suppressed`, with the threshold)."""
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
+    floor = 0 if viewer.office else min_responses(con, run_id)
+    hide = "coalesce(valid, 0) < $floor"
+    shown = ", ".join(
+        f"CASE WHEN {hide} THEN NULL ELSE {c} END AS {c}"
+        for c in ("effective_n", "raw_index", "index_value", "se", "ci_low", "ci_high",
+                  "top_box_share", "shrinkage", "excluded_speeder", "excluded_straightline",
+                  "excluded_duplicate", "excluded_out_of_scale")
+    )
     df = _df(
         con,
-        """
-        SELECT indicator_id, responses, valid, effective_n, raw_index, index_value, se,
-               ci_low, ci_high, top_box_share, small_sample, shrinkage,
-               excluded_speeder, excluded_straightline, excluded_duplicate, excluded_out_of_scale
-        FROM run_survey_quality WHERE run_id = ? AND unit_id = ? ORDER BY indicator_id
+        f"""
+        SELECT indicator_id, CASE WHEN {hide} THEN NULL ELSE responses END AS responses,
+               CASE WHEN {hide} THEN NULL ELSE valid END AS valid, {shown}, small_sample,
+               {hide} AS suppressed, $floor AS min_responses
+        FROM run_survey_quality WHERE run_id = $run AND unit_id = $unit ORDER BY indicator_id
         """,
-        [run_id, unit_id],
+        {"run": run_id, "unit": unit_id, "floor": floor},
     )
     return _with_names(df, scheme_labels(con, run_id), "indicator_id", "indicator_name", lang)
 
@@ -110,6 +121,7 @@ def survey_exclusions(
     """
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
+    floor = 0 if viewer.office else min_responses(con, run_id)  # small cells stay out
     return _df(
         con,
         """
@@ -118,6 +130,7 @@ def survey_exclusions(
                    max(excluded_speeder) AS speeder, max(excluded_straightline) AS straightline,
                    max(excluded_duplicate) AS duplicate, max(excluded_out_of_scale) AS out_of_scale
             FROM run_survey_quality WHERE run_id = ? AND (? IS NULL OR unit_id = ?)
+              AND coalesce(valid, 0) >= ?
             GROUP BY unit_id)
         SELECT reason, coalesce(sum(n), 0)::BIGINT AS responses
         FROM (UNPIVOT per_unit ON speeder, straightline, duplicate, out_of_scale
@@ -125,7 +138,7 @@ def survey_exclusions(
         GROUP BY reason
         ORDER BY list_position(['speeder', 'straightline', 'duplicate', 'out_of_scale'], reason)
         """,
-        [run_id, unit_id, unit_id],
+        [run_id, unit_id, unit_id, floor],
     )
 
 
