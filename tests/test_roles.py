@@ -336,3 +336,24 @@ def test_the_unit_page_says_what_was_suppressed(monkeypatch, small_db, runs):
     table = next(d.value for d in at.dataframe if "CI" in " ".join(map(str, d.value.columns))
                  or "95%" in " ".join(map(str, d.value.columns)))
     assert any("suppressed" in str(v) for v in table.astype(str).values.ravel())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+def test_leadership_exports_suppress_small_cells(small_db, runs, tmp_path, fmt):
+    db, floor = small_db
+    for audience in ("office", "leadership"):
+        out = tmp_path / audience
+        res = CliRunner().invoke(app, ["export", "--db", str(db), "--format", fmt, "--out",
+                                       str(out), "--audience", audience, "--run", runs[0]])
+        assert res.exit_code == 0, res.output
+        if fmt == "xlsx":
+            table = pl.read_excel(out / "results.xlsx", sheet_name="survey_quality")
+        else:
+            table = {"csv": pl.read_csv, "parquet": pl.read_parquet}[fmt](
+                out / f"survey_quality.{fmt}")
+        small = table.filter(pl.col("valid").is_null() | (pl.col("valid") < floor))
+        if audience == "office":
+            assert small.height and small["index_value"].is_not_null().all()
+        else:
+            assert small.height and small["index_value"].is_null().all()
+            assert small["ci_low"].is_null().all() and small["responses"].is_null().all()

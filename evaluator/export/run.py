@@ -142,6 +142,8 @@ def _export(
     loaded = stored_scheme(run.scheme_yaml, run.run_id)
     scheme = loaded.scheme if loaded else None
     ctx = ExportContext(con, run, scheme, lang, appeals=appeals_for_export(con, db, run.run_id))
+    if not viewer.office:
+        ctx.min_responses = rm.min_responses(con, run.run_id)
     counts = {name: row_count(ctx, name) for name in TABLES}
     split = fmt == "xlsx" and counts["breakdown"] > max_rows
     if split:
@@ -288,7 +290,8 @@ def _write_all(
             files.append(path)
     for lang in LANGS:
         lctx = ExportContext(
-            ctx.con, ctx.run, ctx.scheme, lang, ctx.appeals, list(ctx.notes), ctx.generated_at
+            ctx.con, ctx.run, ctx.scheme, lang, ctx.appeals, list(ctx.notes), ctx.generated_at,
+            ctx.min_responses,
         )
         if cards:
             files += write_cards(lctx, staging / "cards" / lang, advance=adv)
