@@ -11,6 +11,8 @@ Pages never filter by role themselves: `ui.context.read()` hands the session's v
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from ui.i18n import t
 from ui.state import store_key, to_url
 
 SESSION_KEY = "auth_user"  # {"name", "role", "unit_id", "password_set_at"} once signed in
+ENV_IDLE = "EVALUATOR_IDLE_MINUTES"
 ERROR_KEY = "signin_error"  # i18n key of the last failed attempt's message
 
 
@@ -41,10 +44,24 @@ def current_user() -> User | None:
         user = get_user(db, held["name"])
     except UserError:
         user = None
-    if user is None or user.disabled or user.password_set_at != held["password_set_at"]:
+    now = time.monotonic()
+    idle = now - float(held.get("seen", now)) > idle_minutes() * 60
+    if user is None or user.disabled or user.password_set_at != held["password_set_at"] or idle:
         st.session_state.pop(SESSION_KEY, None)
+        if idle:
+            st.session_state[ERROR_KEY] = "signin_idle"
         return None
+    held["seen"] = now  # every interaction keeps the session alive
     return user
+
+
+def idle_minutes() -> float:
+    """Minutes without a click after which a session is signed out (EVALUATOR_IDLE_MINUTES,
+    default 30)."""
+    try:
+        return max(1.0, float(os.environ.get(ENV_IDLE, "30")))
+    except ValueError:
+        return 30.0
 
 
 def signed_in_user() -> str | None:
@@ -69,14 +86,15 @@ def _submit() -> None:
         st.session_state[ERROR_KEY] = "signin_store_error"
         return
     if user is None:
-        st.session_state[ERROR_KEY] = ("signin_throttled" if outcome == "throttled"
-                                       else "signin_failed")
+        st.session_state[ERROR_KEY] = {"throttled": "signin_throttled",
+                                       "locked": "signin_locked"}.get(outcome, "signin_failed")
         return
     st.session_state[SESSION_KEY] = {
         "name": user.name,
         "role": user.role,
         "unit_id": user.unit_id,
         "password_set_at": user.password_set_at,
+        "seen": time.monotonic(),
     }
     st.session_state.pop("signin_name", None)
 

@@ -147,6 +147,15 @@ L: dict[str, tuple[str, str]] = {
     "signin_password": ("密码", "Password"),
     "signin_submit": ("登录", "Sign in"),
     "signin_failed": ("用户名或密码不正确，或该用户已停用。", "Wrong user name or password, or the user is disabled."),
+    "signin_locked": (
+        "该用户因多次登录失败已被锁定，请管理员用 `evaluator users unlock 用户名` 解锁。",
+        "This user is locked after repeated failed sign-ins; an administrator unlocks it with "
+        "`evaluator users unlock NAME`.",
+    ),
+    "signin_idle": (
+        "长时间未操作，已自动退出，请重新登录。",
+        "You were signed out after a while without activity; please sign in again.",
+    ),
     "signin_throttled": (
         "该用户名近期登录失败次数过多，请 15 分钟后再试，或请管理员用 `evaluator users passwd` 重置密码。",
         "Too many failed attempts for this name; try again in 15 minutes, or ask an administrator "
