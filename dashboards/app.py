@@ -19,20 +19,21 @@ import streamlit as st
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the `ui` helpers beside this file
 
-from ui.auth import signed_in_user  # noqa: E402
+from ui.auth import current_viewer, signed_in_user  # noqa: E402
 from ui.context import no_auth  # noqa: E402
 from ui.i18n import ensure_lang, t  # noqa: E402
 
 # AppTest.switch_page finds a page by its file name. The default page is served at / (Streamlit
 # reserves its url_path without serving it), so /overview is a hidden page redirecting to /.
-PAGES = [
-    ("views/overview.py", "page_overview", ":material/leaderboard:", "home"),  # served at /
-    ("views/compare.py", "page_compare", ":material/compare_arrows:", "compare"),
-    ("views/unit.py", "page_unit", ":material/account_balance:", "unit"),
-    ("views/scheme_health.py", "page_scheme", ":material/rule:", "scheme_health"),
-    ("views/data_quality.py", "page_quality", ":material/fact_check:", "data_quality"),
-    ("views/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity"),
-    ("views/scheme_editor.py", "page_editor", ":material/edit_note:", "scheme_editor"),
+ALL, OFFICE_LEADERSHIP, OFFICE = ("office", "leadership", "unit"), ("office", "leadership"), ("office",)
+PAGES = [  # (file, title, icon, url, roles that see it in the menu; each page refuses the others)
+    ("views/overview.py", "page_overview", ":material/leaderboard:", "home", ALL),  # served at /
+    ("views/compare.py", "page_compare", ":material/compare_arrows:", "compare", OFFICE_LEADERSHIP),
+    ("views/unit.py", "page_unit", ":material/account_balance:", "unit", ALL),
+    ("views/scheme_health.py", "page_scheme", ":material/rule:", "scheme_health", OFFICE),
+    ("views/data_quality.py", "page_quality", ":material/fact_check:", "data_quality", OFFICE),
+    ("views/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity", OFFICE_LEADERSHIP),
+    ("views/scheme_editor.py", "page_editor", ":material/edit_note:", "scheme_editor", OFFICE),
 ]
 
 # An emoji favicon is drawn inline by the browser; a `:material/…:` one is fetched from
@@ -43,6 +44,7 @@ ensure_lang()  # before the page titles below are translated
 # Not signed in: every page address serves the sign-in page (form, or how to add the first user)
 # with the menu hidden, so a deep link like /unit opens the unit page right after signing in.
 open_ = no_auth() or signed_in_user() is not None
+role = current_viewer().role if open_ else None
 pages = [
     st.Page(
         str(HERE / (path if open_ else "views/signin.py")),
@@ -51,7 +53,8 @@ pages = [
         url_path=slug,
         default=n == 0,
     )
-    for n, (path, key, icon, slug) in enumerate(PAGES)
+    for n, (path, key, icon, slug, roles) in enumerate(PAGES)
+    if n == 0 or not open_ or role in roles
 ]
 
 

@@ -104,6 +104,22 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX scheme_versions_scheme ON scheme_versions (scheme_id, saved_at);
         """,
     ),
+    (
+        4,
+        """
+        -- who released or withdrew a run, and when (evaluator/publishing.py): the state itself
+        -- is runs.published in the data DB
+        CREATE TABLE run_releases (
+            release_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id     TEXT NOT NULL,
+            action     TEXT NOT NULL,      -- released | withdrawn
+            by_user    TEXT NOT NULL,
+            at         TEXT NOT NULL,      -- ISO time, UTC
+            reason     TEXT
+        );
+        CREATE INDEX run_releases_run ON run_releases (run_id, at);
+        """,
+    ),
 ]
 
 

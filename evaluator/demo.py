@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evaluator.demo_data import DemoFiles, generate
 from evaluator.ingest import ingest_file
+from evaluator.publishing import set_published
 from evaluator.scheme import load_scheme
 from evaluator.scoring import score_run
 from evaluator.store import connect
@@ -48,4 +49,7 @@ def build_demo(
             say(f"scored {loaded.scheme.id} for {period}: run {run_ids[period]}")
     finally:
         con.close()
+    for run_id in run_ids.values():  # the demo shows every role something: its runs are released
+        set_published(db, run_id, published=True, by="evaluator demo")
+    say("released the demo runs to leadership and units")
     return DemoBuild(db=db, files=files, run_ids=run_ids)

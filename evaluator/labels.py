@@ -329,6 +329,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         top_box_share=("满意比例", "Top-box share"),
         small_sample=("小样本", "Small sample"),
         shrinkage=("收缩系数", "Shrinkage"),
+        suppressed=("样本过少已隐去", "Suppressed (too few responses)"),
         flag=("标记代码", "Flag code"),
         flag_name=("标记", "Flag"),
         evidence_text=("依据", "Evidence"),

@@ -40,6 +40,7 @@ SALT_BYTES, KEY_BYTES = 16, 32
 # sign-in throttle: this many failures for one name within the window refuse further attempts
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
+LOCK_FAILURES = 10  # failures since the last success or unlock: locked until `users unlock`
 
 # the most common passwords of public leak lists (and their Chinese favourites)
 COMMON_PASSWORDS = frozenset(
@@ -347,6 +348,36 @@ def list_users(db: str | Path) -> list[User]:
         con.close()
 
 
+def configured_users(db: str | Path | None) -> int:
+    """How many users may sign in (not disabled) in the app store beside `db`; 0 without one.
+
+    Read-only and without migrating: an app store written by an older evaluator (appeals only)
+    simply has no users yet.
+    """
+    if db is None:
+        return 0
+    try:
+        path = app_db_path(db)
+    except AppStoreError:
+        return 0
+    if not path.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = con.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'"
+            ).fetchone()
+            if not found or not found[0]:
+                return 0
+            row = con.execute("SELECT count(*) FROM users WHERE disabled = 0").fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
 def get_user(db: str | Path, name: str) -> User | None:
     """One user by name (ignoring case), or None."""
     if not _store_exists(db):
@@ -364,10 +395,46 @@ def _recent_failures(con: sqlite3.Connection, name: str) -> int:
     row = con.execute(
         "SELECT count(*) FROM user_log WHERE user_name = ? AND action = 'signin_failed' "
         "AND at >= ? AND at > coalesce((SELECT max(at) FROM user_log WHERE user_name = ? "
-        "AND action IN ('signin_ok', 'password_set', 'enabled')), '')",
+        "AND action IN ('signin_ok', 'password_set', 'enabled', 'unlocked')), '')",
         [name, since, name],
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def _failures_since_reset(con: sqlite3.Connection, name: str) -> int:
+    """Failed sign-ins since the last success, new password, enabling or unlock: read from the
+    log in the app store, so a lockout survives a restart of the dashboard."""
+    row = con.execute(
+        "SELECT count(*) FROM user_log WHERE user_name = ? AND action = 'signin_failed' "
+        "AND coalesce(detail, '') NOT IN ('throttled', 'locked') "
+        "AND at > coalesce((SELECT max(at) FROM user_log WHERE user_name = ? "
+        "AND action IN ('signin_ok', 'password_set', 'enabled', 'unlocked')), '')",
+        [name, name],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def is_locked(db: str | Path, name: str) -> bool:
+    """Whether `name` is locked out (LOCK_FAILURES failures since the last reset)."""
+    if not _store_exists(db):
+        return False
+    con = _open(db, create=False)
+    try:
+        return _failures_since_reset(con, name) >= LOCK_FAILURES
+    finally:
+        con.close()
+
+
+def unlock_user(db: str | Path, name: str) -> User:
+    """Lift a lockout (and the throttle); logged as `unlocked`."""
+    con = _open(db, create=False)
+    try:
+        with write(con):
+            row = _existing(con, name)
+            _log(con, row["user_name"], "unlocked")
+        return _row_user(row)
+    finally:
+        con.close()
 
 
 def verify(db: str | Path, name: str, password: str) -> User | None:
@@ -376,7 +443,9 @@ def verify(db: str | Path, name: str, password: str) -> User | None:
 
 
 def sign_in(db: str | Path, name: str, password: str) -> tuple[User | None, str]:
-    """(user, "ok") when `name` + `password` may sign in now, else (None, "failed" | "throttled").
+    """(user, "ok") when `name` + `password` may sign in now, else (None, "failed" | "throttled"
+    | "locked"). A known name with LOCK_FAILURES failures since its last success is locked until
+    `evaluator users unlock` (the count lives in the app store's log, so it survives restarts).
 
     Every attempt is logged. The throttle is atomic: under SQLite's write lock the attempt is
     first logged as a failure (so it counts at once) and only then, outside the lock, the
@@ -396,6 +465,9 @@ def sign_in(db: str | Path, name: str, password: str) -> tuple[User | None, str]
             who = row["user_name"] if row else name
             if not who:
                 return None, "failed"  # nothing to throttle or log under
+            if row is not None and _failures_since_reset(con, who) >= LOCK_FAILURES:
+                _log(con, who, "signin_failed", "locked")
+                return None, "locked"
             if _recent_failures(con, who) >= MAX_FAILURES:
                 _log(con, who, "signin_failed", "throttled")
                 return None, "throttled"

@@ -268,7 +268,9 @@ def test_no_page_icon_is_fetched_from_an_outside_server():
 
 
 def test_the_read_side_does_not_lint_again_and_parses_a_scheme_once(ux_db):
-    source = (ROOT / "evaluator" / "readmodel.py").read_text(encoding="utf-8")
+    source = "".join(
+        f.read_text(encoding="utf-8") for f in (ROOT / "evaluator" / "readmodel").glob("*.py")
+    )
     assert "lint_scheme" not in source  # findings are the stored run_lint rows
     snap = ux_db.parent / "snapshots" / "evaluator.duckdb"
     with duckdb.connect(str(snap), read_only=True) as con:

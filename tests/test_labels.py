@@ -77,7 +77,7 @@ def test_the_catalogue_imports_nothing_of_the_project() -> None:
 
 # Where the drifting copies used to live: no second table of (zh, en) names for these codes.
 COPIES = [
-    "evaluator/export", "evaluator/lint", "evaluator/cli", "evaluator/readmodel.py",
+    "evaluator/export", "evaluator/lint", "evaluator/cli", "evaluator/readmodel",
     "evaluator/completeness.py", "dashboards",
 ]
 CODE_NAMES = ["show_off", "survey_stuffing", "speeder", "straightline", "out_of_scale", "reweight"]

@@ -5,56 +5,29 @@ Users live in the app store (`<db file name>.app.db`, never the data DB) and are
 unit and the time their password was set; `current_user()` re-reads the user on every run, so
 disabling a user or changing their password ends their open sessions on the next click.
 
-Pages that need to know who is looking call `current_user()`; role-based filtering is the next
-step and belongs in `evaluator/readmodel.py`.
+Pages never filter by role themselves: `ui.context.read()` hands the session's viewer
+(`current_viewer()`) to every `evaluator.readmodel` function, which enforces it.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from evaluator.appstore import AppStoreError, app_db_path
-from evaluator.users import User, UserError, get_user, sign_in
+from evaluator.readmodel import OFFICE, Forbidden, Viewer
+from evaluator.users import User, UserError, configured_users, get_user, sign_in
 from ui.context import db_path, no_auth
 from ui.i18n import t
 from ui.state import store_key, to_url
 
 SESSION_KEY = "auth_user"  # {"name", "role", "unit_id", "password_set_at"} once signed in
+ENV_IDLE = "EVALUATOR_IDLE_MINUTES"
 ERROR_KEY = "signin_error"  # i18n key of the last failed attempt's message
-
-
-def configured_users(db: Path | None) -> int:
-    """How many users may sign in (not disabled) in the app store beside `db`; 0 without one.
-
-    Read-only and without migrating: an app store written by an older evaluator (appeals only)
-    simply has no users yet.
-    """
-    if db is None:
-        return 0
-    try:
-        path = app_db_path(db)
-    except AppStoreError:
-        return 0
-    if not path.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            found = con.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'"
-            ).fetchone()
-            if not found or not found[0]:
-                return 0
-            row = con.execute("SELECT count(*) FROM users WHERE disabled = 0").fetchone()
-            return int(row[0]) if row else 0
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 def current_user() -> User | None:
@@ -71,10 +44,24 @@ def current_user() -> User | None:
         user = get_user(db, held["name"])
     except UserError:
         user = None
-    if user is None or user.disabled or user.password_set_at != held["password_set_at"]:
+    now = time.monotonic()
+    idle = now - float(held.get("seen", now)) > idle_minutes() * 60
+    if user is None or user.disabled or user.password_set_at != held["password_set_at"] or idle:
         st.session_state.pop(SESSION_KEY, None)
+        if idle:
+            st.session_state[ERROR_KEY] = "signin_idle"
         return None
+    held["seen"] = now  # every interaction keeps the session alive
     return user
+
+
+def idle_minutes() -> float:
+    """Minutes without a click after which a session is signed out (EVALUATOR_IDLE_MINUTES,
+    default 30)."""
+    try:
+        return max(1.0, float(os.environ.get(ENV_IDLE, "30")))
+    except ValueError:
+        return 30.0
 
 
 def signed_in_user() -> str | None:
@@ -99,14 +86,15 @@ def _submit() -> None:
         st.session_state[ERROR_KEY] = "signin_store_error"
         return
     if user is None:
-        st.session_state[ERROR_KEY] = ("signin_throttled" if outcome == "throttled"
-                                       else "signin_failed")
+        st.session_state[ERROR_KEY] = {"throttled": "signin_throttled",
+                                       "locked": "signin_locked"}.get(outcome, "signin_failed")
         return
     st.session_state[SESSION_KEY] = {
         "name": user.name,
         "role": user.role,
         "unit_id": user.unit_id,
         "password_set_at": user.password_set_at,
+        "seen": time.monotonic(),
     }
     st.session_state.pop("signin_name", None)
 
@@ -170,3 +158,17 @@ def account_sidebar() -> None:
     role = t(f"role_{user.role}") + (f" · {user.unit_id}" if user.unit_id else "")
     st.sidebar.caption(t("signed_in_as", name=user.display_name, role=role))
     st.sidebar.button(t("sign_out"), key="sign_out", on_click=sign_out, icon=":material/logout:")
+
+
+def current_viewer() -> Viewer:
+    """Who the read layer serves in this session: the office with `--no-auth`, else the user.
+
+    Nobody signed in never reaches a read (the gate stops first); should it, the least role
+    without a unit would be refused everything unit-specific, so it is refused outright.
+    """
+    if no_auth():
+        return OFFICE
+    user = current_user()
+    if user is None:
+        raise Forbidden("not signed in / 未登录")
+    return Viewer(user.role, user.unit_id)

@@ -2,24 +2,29 @@
 
 The app never opens the main database. `evaluator dashboard` passes the DB path (and the
 snapshot path) in the environment; every read opens the current snapshot read-only through
-`evaluator.readmodel`, cached on (snapshot version, function, run id, arguments), so a newly
+`evaluator.readmodel`, cached on (snapshot version, function, viewer, arguments), so a newly
 published snapshot is picked up on the next interaction and old cache entries simply stop
 matching.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import duckdb
 import streamlit as st
 
 from evaluator import readmodel
 from evaluator.snapshot import latest_snapshot, snapshot_path, snapshot_version
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 ENV_DB = "EVALUATOR_DB"
 ENV_SNAPSHOT = "EVALUATOR_SNAPSHOT"
@@ -91,21 +96,36 @@ def _database(snapshot: str, version: int) -> duckdb.DuckDBPyConnection:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(
-    snapshot: str, version: int, func: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]
+    snapshot: str,
+    version: int,
+    module: str,
+    func: str,
+    role: str,
+    unit_id: str | None,
+    args: tuple[Any, ...],
+    kwargs: tuple[Any, ...],
 ) -> Any:
     con = _database(snapshot, version).cursor()
     try:
         plain = [list(a) if isinstance(a, tuple) else a for a in args]
         named = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
-        return getattr(readmodel, func)(con, *plain, **named)
+        target = getattr(importlib.import_module(module), func)
+        return target(con, *plain, viewer=readmodel.Viewer(role, unit_id), **named)
     finally:
         con.close()
 
 
-def q(func: str, *args: Any, **kwargs: Any) -> Any:
-    """Call `readmodel.<func>(con, *args, **kwargs)` on the current snapshot, cached.
+def read(
+    func: Callable[Concatenate[duckdb.DuckDBPyConnection, P], R],
+    viewer: readmodel.Viewer,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """`func(con, *args, viewer=viewer, **kwargs)` on the current snapshot, cached.
 
-    Every run-level function takes the run id as its first argument, so the cache is keyed on it.
+    Typed: mypy checks the arguments against the read function itself. The cache is keyed on
+    the snapshot version, the function, the viewer and the arguments, so one role's result is
+    never served to another.
     """
     src = source()
     if src is None:
@@ -113,9 +133,15 @@ def q(func: str, *args: Any, **kwargs: Any) -> Any:
     frozen = tuple(
         (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(kwargs.items())
     )
-    args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    plain = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    key = (func.__module__, func.__name__, viewer.role, viewer.unit_id, plain, frozen)
     try:
-        return _cached(str(src.snapshot), src.version, func, args, frozen)
-    except duckdb.ConnectionException:  # another session reopened a newer snapshot meanwhile
-        src = source() or src
-        return _cached(str(src.snapshot), src.version, func, args, frozen)
+        try:
+            return cast(R, _cached(str(src.snapshot), src.version, *key))
+        except duckdb.ConnectionException:  # another session reopened a newer snapshot meanwhile
+            src = source() or src
+            return cast(R, _cached(str(src.snapshot), src.version, *key))
+    except readmodel.Forbidden as exc:  # e.g. another unit or an unpublished run via the URL
+        st.error(str(exc), icon=":material/block:")
+        st.stop()
+        raise  # st.stop() raises; this line keeps mypy sure nothing is returned

@@ -46,6 +46,27 @@ L: dict[str, tuple[str, str]] = {
         "Login is off (--no-auth): anyone who can reach this port sees every result. "
         "Use only on a trusted machine.",
     ),
+    "release_title": ("发布本次评分", "Release this run"),
+    "release_confirm": ("我确认要更改该次评分的发布状态", "I confirm changing who sees this run"),
+    "release": ("向领导和单位发布", "Release to leadership and units"),
+    "withdraw": ("撤回发布", "Withdraw"),
+    "withdraw_reason": ("撤回理由", "Reason for withdrawing"),
+    "released": ("已向领导和单位发布。", "Released to leadership and units."),
+    "withdrawn": ("已撤回：仅考核办可见。", "Withdrawn: the office only sees it again."),
+    "suppressed_cell": ("已隐去（样本过少）", "suppressed (too few responses)"),
+    "suppressed_note": (
+        "{n} 项满意度结果的有效样本少于 {min} 份，为保护受访者已隐去。",
+        "{n} satisfaction result(s) rest on fewer than {min} valid responses and are suppressed "
+        "to protect respondents.",
+    ),
+    "page_refused": (
+        "您的角色无权使用此页面。",
+        "Your role may not use this page.",
+    ),
+    "no_published_runs": (
+        "尚无已发布的评分结果；考核办发布后即可查看。",
+        "No run has been published yet; results appear once the office publishes one.",
+    ),
     "page_overview": ("总览", "Overview"),
     "page_compare": ("单位对比", "Compare units"),
     "page_unit": ("单位画像", "Unit profile"),
@@ -126,6 +147,15 @@ L: dict[str, tuple[str, str]] = {
     "signin_password": ("密码", "Password"),
     "signin_submit": ("登录", "Sign in"),
     "signin_failed": ("用户名或密码不正确，或该用户已停用。", "Wrong user name or password, or the user is disabled."),
+    "signin_locked": (
+        "该用户因多次登录失败已被锁定，请管理员用 `evaluator users unlock 用户名` 解锁。",
+        "This user is locked after repeated failed sign-ins; an administrator unlocks it with "
+        "`evaluator users unlock NAME`.",
+    ),
+    "signin_idle": (
+        "长时间未操作，已自动退出，请重新登录。",
+        "You were signed out after a while without activity; please sign in again.",
+    ),
     "signin_throttled": (
         "该用户名近期登录失败次数过多，请 15 分钟后再试，或请管理员用 `evaluator users passwd` 重置密码。",
         "Too many failed attempts for this name; try again in 15 minutes, or ask an administrator "

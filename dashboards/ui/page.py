@@ -8,9 +8,11 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from evaluator.readmodel import DbState, RunInfo
-from ui.auth import account_sidebar, signed_in_user, signin_page
-from ui.context import expected_snapshot, no_auth, q, source
+from evaluator import readmodel as rm
+from evaluator.publishing import PublishError, set_published
+from evaluator.snapshot import SnapshotError, publish_snapshot
+from ui.auth import account_sidebar, current_user, current_viewer, signed_in_user, signin_page
+from ui.context import db_path, expected_snapshot, no_auth, read, source
 from ui.i18n import counted, lang, language_switch, t
 from ui.state import forget, prepare, remember, remembered, to_url, widget_key
 
@@ -18,12 +20,16 @@ from ui.state import forget, prepare, remember, remembered, to_url, widget_key
 @dataclass(frozen=True)
 class Ctx:
     run_id: str
-    info: RunInfo
+    info: rm.RunInfo
     lang: str
+    viewer: rm.Viewer = rm.OFFICE  # who is looking: every read is filtered for them
     decimals: int = 2  # the scheme's scale.decimals: how scores are shown
 
 
-def _empty_state(state: DbState | None, stop: bool = True) -> None:
+EVERYONE = ("office", "leadership", "unit")
+
+
+def _empty_state(state: rm.DbState | None, stop: bool = True) -> None:
     if state is None:
         st.header(t("no_db_title"))
         st.markdown(t("no_db_body", path=expected_snapshot()))
@@ -67,8 +73,8 @@ def run_label(row: dict[str, Any]) -> str:
     )
 
 
-def _pick_run() -> str:
-    runs: pl.DataFrame = q("list_runs")
+def _pick_run(viewer: rm.Viewer) -> str:
+    runs: pl.DataFrame = read(rm.list_runs, viewer)
     ids = runs["run_id"].to_list()
     labels = {r["run_id"]: run_label(r) for r in runs.to_dicts()}
     # The run changes only when the user picks another: the run first shown (the latest, or
@@ -85,8 +91,46 @@ def _pick_run() -> str:
     return picked
 
 
-def frame() -> None:
-    """The part of every page that is not about data: language switch and the sign-in gate."""
+def _release(run_id: str, publish: bool) -> None:
+    """Button callback: release or withdraw the run in the main DB, then refresh the snapshot."""
+    db = db_path()
+    user = current_user()
+    reason = str(st.session_state.get("release_reason") or "").strip() or None
+    try:
+        if db is None:
+            raise PublishError("no database / 无数据库")
+        by = user.name if user else "office (--no-auth)"
+        set_published(db, run_id, published=publish, by=by, reason=reason)
+        publish_snapshot(db)
+    except (PublishError, SnapshotError) as exc:
+        st.session_state["release_msg"] = ("error", str(exc))
+        return
+    st.session_state["release_msg"] = ("success", t("released" if publish else "withdrawn"))
+    st.session_state["release_confirm"] = False
+
+
+def _release_box(info: rm.RunInfo) -> None:
+    """The office's release / withdraw control for the shown run, behind a confirmation."""
+    with st.sidebar.expander(t("release_title")):
+        st.caption(t("run_published") if info.published else t("run_office"))
+        sure = st.checkbox(t("release_confirm"), key="release_confirm")
+        if info.published:
+            st.text_input(t("withdraw_reason"), key="release_reason")
+        st.button(
+            t("withdraw") if info.published else t("release"),
+            disabled=not sure,
+            on_click=_release,
+            args=(info.run_id, not info.published),
+            key="release_button",
+        )
+    msg = st.session_state.pop("release_msg", None)
+    if msg:
+        (st.sidebar.error if msg[0] == "error" else st.sidebar.success)(msg[1])
+
+
+def frame(roles: tuple[str, ...] = EVERYONE) -> None:
+    """The part of every page that is not about data: language switch, the sign-in gate, and the
+    refusal of a page the signed-in role may not use (it is also absent from its menu)."""
     language_switch()
     if no_auth():
         st.warning(t("no_auth_banner"), icon=":material/lock_open:")
@@ -95,33 +139,40 @@ def frame() -> None:
         st.stop()
     else:
         account_sidebar()
+        if current_viewer().role not in roles:
+            st.error(t("page_refused"), icon=":material/block:")
+            st.stop()
 
 
-def start(title_key: str) -> Ctx:
+def start(title_key: str, roles: tuple[str, ...] = EVERYONE) -> Ctx:
     """Draw frame and title, return the chosen run; stop on a helpful page when there is none."""
-    ctx = start_without_run(title_key)
+    ctx = start_without_run(title_key, roles)
     if ctx is None:
         st.stop()
     assert ctx is not None
     return ctx
 
 
-def start_without_run(title_key: str) -> Ctx | None:
+def start_without_run(title_key: str, roles: tuple[str, ...] = EVERYONE) -> Ctx | None:
     """As `start`, but a database with data and no run yet returns None after saying how to
     score, so the page can still show what was loaded (data quality)."""
-    frame()
+    frame(roles)
+    viewer = current_viewer()
     st.title(t(title_key))
     src = source()
     if src is None:
         _empty_state(None)
-    state: DbState = q("db_state")
+    state: rm.DbState = read(rm.db_state, viewer)
     if not state.has_schema or not state.has_data and state.runs == 0:
         _empty_state(state)
     if state.runs == 0:
         _empty_state(state, stop=False)
         return None
-    run_id = _pick_run()
-    info: RunInfo | None = q("run_info", run_id)
+    if read(rm.latest_run_id, viewer) is None:  # nothing published yet for this role
+        st.info(t("no_published_runs"), icon=":material/schedule:")
+        st.stop()
+    run_id = _pick_run(viewer)
+    info: rm.RunInfo | None = read(rm.run_info, viewer, run_id)
     if info is None:  # the run vanished from a newer snapshot: start again from the latest
         forget("run")
         to_url("run", None)
@@ -137,6 +188,14 @@ def start_without_run(title_key: str) -> Ctx | None:
             run_id=info.run_id,
         )
     )
+    if viewer.office:
+        _release_box(info)
     if info.lint_errors:
         st.warning(t("lint_banner", n=info.lint_errors), icon=":material/warning:")
-    return Ctx(run_id=run_id, info=info, lang=lang(), decimals=q("score_decimals", run_id))
+    return Ctx(
+        run_id=run_id,
+        info=info,
+        lang=lang(),
+        viewer=viewer,
+        decimals=read(rm.score_decimals, viewer, run_id),
+    )

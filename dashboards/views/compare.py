@@ -3,14 +3,16 @@
 import polars as pl
 import streamlit as st
 from ui import charts
-from ui.context import q
+from ui.context import read
 from ui.i18n import t
 from ui.page import start
 from ui.state import prepare, remember, remembered, widget_key
 from ui.text import compare_sentences
 
-ctx = start("compare_title")
-choices: pl.DataFrame = q("unit_choices", ctx.run_id)
+from evaluator import readmodel as rm
+
+ctx = start("compare_title", roles=("office", "leadership"))
+choices: pl.DataFrame = read(rm.unit_choices, ctx.viewer, ctx.run_id)
 names = dict(
     zip(choices["unit_id"], choices["unit_name"].fill_null(choices["unit_id"]), strict=True)
 )
@@ -36,8 +38,8 @@ if len(picked) < 2:
     st.info(t("pick_more"))
     st.stop()
 
-dims: pl.DataFrame = q("dimension_scores", ctx.run_id, picked, lang=ctx.lang)
-inds: pl.DataFrame = q("indicator_comparison", ctx.run_id, picked, lang=ctx.lang)
+dims: pl.DataFrame = read(rm.dimension_scores, ctx.viewer, ctx.run_id, picked, lang=ctx.lang)
+inds: pl.DataFrame = read(rm.indicator_comparison, ctx.viewer, ctx.run_id, picked, lang=ctx.lang)
 colours = charts.unit_colours(picked)  # the same unit in the same colour in both charts
 order = {u: n for n, u in enumerate(picked)}
 left, right = st.columns([1, 1])
@@ -51,7 +53,8 @@ with left:
     )
 with right:
     st.subheader(t("summary"))
-    for line in compare_sentences(q("compare_summary", ctx.run_id, picked, lang=ctx.lang), picked):
+    summary = read(rm.compare_summary, ctx.viewer, ctx.run_id, picked, lang=ctx.lang)
+    for line in compare_sentences(summary, picked):
         st.markdown("- " + line)
 st.subheader(t("ind_bars"))
 by_unit = inds.sort(pl.col("unit_id").replace_strict(order), maintain_order=True)

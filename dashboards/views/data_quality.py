@@ -3,13 +3,17 @@
 import polars as pl
 import streamlit as st
 from ui import charts
-from ui.context import q
+from ui.auth import current_viewer
+from ui.context import read
 from ui.i18n import t, value_label
 from ui.page import start_without_run
 from ui.tables import show
 
-ctx = start_without_run("quality_title")  # batches and coverage are worth seeing before a run
-batches: pl.DataFrame = q("batches")
+from evaluator import readmodel as rm
+
+ctx = start_without_run("quality_title", roles=("office",))  # batches are worth seeing before a run
+viewer = current_viewer()
+batches: pl.DataFrame = read(rm.batches, viewer)
 accepted = batches.filter(pl.col("status") == "accepted").height
 st.metric(t("m_batches"), f"{accepted} / {batches.height - accepted}")
 st.subheader(t("batches"))
@@ -33,7 +37,7 @@ if ctx is None:  # loaded but not scored: what the data covers, per measure and 
     st.subheader(t("coverage_title"))
     st.caption(t("coverage_note"))
     show(
-        q("data_coverage"),
+        read(rm.data_coverage, viewer),
         {
             "period": "c_period",
             "source": "c_source_kind",
@@ -49,7 +53,7 @@ if ctx is None:  # loaded but not scored: what the data covers, per measure and 
 left, right = st.columns(2)
 with left:
     st.subheader(t("missing"))
-    missing: pl.DataFrame = q("missing_pairs", ctx.run_id, lang=ctx.lang)
+    missing: pl.DataFrame = read(rm.missing_pairs, viewer, ctx.run_id, lang=ctx.lang)
     if missing.is_empty():
         st.success(t("no_missing"))
     else:
@@ -68,7 +72,7 @@ with left:
         )
 with right:
     st.subheader(t("survey_exclusions"))
-    excl: pl.DataFrame = q("survey_exclusions", ctx.run_id)
+    excl: pl.DataFrame = read(rm.survey_exclusions, viewer, ctx.run_id)
     if excl.is_empty() or excl["responses"].sum() == 0:
         st.info(t("no_funnel") if excl.is_empty() else t("no_movers"))
     else:
@@ -82,7 +86,7 @@ with right:
         )
 
 st.subheader(t("funnel"))
-sat: pl.DataFrame = q("satisfaction_indicators", ctx.run_id, lang=ctx.lang)
+sat: pl.DataFrame = read(rm.satisfaction_indicators, viewer, ctx.run_id, lang=ctx.lang)
 if sat.is_empty():
     st.info(t("no_funnel"))
 else:
@@ -90,7 +94,7 @@ else:
     ind = st.selectbox(
         t("funnel_indicator"), list(labels), format_func=labels.__getitem__, key="funnel_indicator"
     )
-    f = q("funnel", ctx.run_id, ind)
+    f = read(rm.funnel, viewer, ctx.run_id, ind)
     if f is None:
         st.info(t("no_funnel"))
     else:

@@ -10,11 +10,12 @@ from typing import Any
 import polars as pl
 import streamlit as st
 from ui import charts
-from ui.context import q
+from ui.context import read
 from ui.i18n import t, value_label
 from ui.page import start
 from ui.tables import show
 
+from evaluator import readmodel as rm
 from evaluator.grades_palette import colour_of
 
 PROFILE = "views/unit.py"
@@ -22,10 +23,28 @@ BOTTOM = 5  # lowest-ranked units listed in the attention block
 LISTED = 8  # vetoed or flagged units listed there; the table below has them all
 
 ctx = start("overview_title")
-league_all: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
-dist: pl.DataFrame = q("grade_distribution", ctx.run_id, lang=ctx.lang)
-codes: list[str] = q("grade_codes", ctx.run_id)
+league_all: pl.DataFrame = read(rm.league_table, ctx.viewer, ctx.run_id, lang=ctx.lang)
+dist: pl.DataFrame = read(rm.grade_distribution, ctx.viewer, ctx.run_id, lang=ctx.lang)
+codes: list[str] = read(rm.grade_codes, ctx.viewer, ctx.run_id)
 d = ctx.decimals
+
+if ctx.viewer.role == "unit":  # the published league table only: rank, score, grade per unit
+    st.subheader(t("league"))
+    show(
+        league_all,
+        {
+            "rank": "c_rank",
+            "unit_name": "c_unit_name",
+            "unit_id": "c_unit_id",
+            "score": "c_score",
+            "grade_name": "c_grade",
+        },
+        decimals={"score": d},
+        every_row=True,
+        backgrounds={"grade_name": [colour_of(g, codes, light=True) for g in league_all["grade"]]},
+    )
+    st.page_link(PROFILE, label=t("page_unit"), icon=":material/arrow_forward:")
+    st.stop()
 
 worst = len(codes) - 1
 attention = league_all.filter(
@@ -89,14 +108,14 @@ with left:
     st.subheader(t("grade_dist"))
     st.plotly_chart(charts.grade_bar(dist, codes), width="stretch")
 with right:
-    previous = q("previous_run_id", ctx.run_id)
+    previous = read(rm.previous_run_id, ctx.viewer, ctx.run_id)
     if previous is None:
         st.subheader(t("movers", period="—"))
         st.info(t("no_previous"))
     else:
-        prev_info = q("run_info", previous)
+        prev_info = read(rm.run_info, ctx.viewer, previous)
         st.subheader(t("movers", period=prev_info.period))
-        moves: pl.DataFrame = q("movers", ctx.run_id, previous, lang=ctx.lang)
+        moves: pl.DataFrame = read(rm.movers, ctx.viewer, ctx.run_id, previous, lang=ctx.lang)
         halves = st.columns(2)
         for col, direction, key in ((halves[0], "up", "risers"), (halves[1], "down", "fallers")):
             with col:
@@ -120,7 +139,7 @@ with right:
                     )
 
 st.subheader(t("league"))
-options = q("filter_options", ctx.run_id)
+options = read(rm.filter_options, ctx.viewer, ctx.run_id)
 f = st.columns(3)
 # names made now, in this run's language (a format_func may be called outside the run)
 named = {g: {v: value_label(v, g) for v in options[g]} for g in ("unit_type", "peer_group")}
@@ -133,8 +152,9 @@ peers = f[1].multiselect(
     select_all=False, format_func=named["peer_group"].__getitem__,
 )
 search = f[2].text_input(t("search"), key="ov_search")
-league: pl.DataFrame = q(
-    "league_table",
+league: pl.DataFrame = read(
+    rm.league_table,
+    ctx.viewer,
     ctx.run_id,
     lang=ctx.lang,
     unit_types=types,

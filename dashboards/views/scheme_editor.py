@@ -448,7 +448,7 @@ def _next_version(version: str) -> str:
 
 # --------------------------------------------------------------------------- page
 
-ctx = start_without_run("page_editor")
+ctx = start_without_run("page_editor", roles=("office",))
 user = current_user()
 if not no_auth() and (user is None or user.role != "office"):
     st.info(t("se_office_only"))

@@ -5,15 +5,16 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 from ui import charts
-from ui.context import q
+from ui.context import read
 from ui.i18n import t
 from ui.page import start
 from ui.tables import show
 
+from evaluator import readmodel as rm
 from evaluator.readmodel import SchemeHealth, SchemeOverlap
 
-ctx = start("scheme_title")
-h: SchemeHealth = q("scheme_health", ctx.run_id, lang=ctx.lang)
+ctx = start("scheme_title", roles=("office",))
+h: SchemeHealth = read(rm.scheme_health, ctx.viewer, ctx.run_id, lang=ctx.lang)
 m = st.columns(5)
 m[0].metric(t("m_indicators"), h.indicator_count)
 m[1].metric(
@@ -36,7 +37,7 @@ m[3].metric(
 m[4].metric(t("m_lint"), f"{h.lint_errors} / {h.lint_warnings}", help=t("m_lint_help"))
 
 st.subheader(t("lint_findings"))
-findings: pl.DataFrame = q("lint_findings", ctx.run_id, lang=ctx.lang)
+findings: pl.DataFrame = read(rm.lint_findings, ctx.viewer, ctx.run_id, lang=ctx.lang)
 if findings.is_empty():
     st.success(t("no_findings"))
 else:
@@ -59,7 +60,7 @@ else:
 left, right = st.columns([3, 2])
 with left:
     st.subheader(t("weights_chart"))
-    st.plotly_chart(charts.weights(q("weights", ctx.run_id, lang=ctx.lang)), width="stretch")
+    st.plotly_chart(charts.weights(read(rm.weights, ctx.viewer, ctx.run_id, lang=ctx.lang)), width="stretch")
 with right:
     st.subheader(t("evidence_split"))
     show(
@@ -81,7 +82,7 @@ with right:
         show(h.duplicate_requests, {"source": "c_source", "indicator_names": "c_indicators"})
 
 st.subheader(t("ranking_compare"))
-ranks: pl.DataFrame = q("declared_vs_effective_ranking", ctx.run_id)
+ranks: pl.DataFrame = read(rm.declared_vs_effective_ranking, ctx.viewer, ctx.run_id)
 if ranks.is_empty():
     st.info(t("no_declared"))
 else:
@@ -104,7 +105,7 @@ else:
 
 # one form for all (一表报送): overlap and burden across the schemes scored for this period
 st.subheader(t("of_title"))
-ov: SchemeOverlap = q("scheme_overlap", ctx.run_id, lang=ctx.lang)
+ov: SchemeOverlap = read(rm.scheme_overlap, ctx.viewer, ctx.run_id, lang=ctx.lang)
 st.caption(
     t(
         "of_caption",

@@ -5,18 +5,20 @@ import json
 import polars as pl
 import streamlit as st
 from ui import charts
-from ui.context import q
+from ui.context import read
 from ui.i18n import t
 from ui.page import start
 from ui.tables import show
 
-ctx = start("sens_title")
-ranges: pl.DataFrame = q("rank_ranges", ctx.run_id)
+from evaluator import readmodel as rm
+
+ctx = start("sens_title", roles=("office", "leadership"))
+ranges: pl.DataFrame = read(rm.rank_ranges, ctx.viewer, ctx.run_id)
 if ranges.is_empty():
     st.info(t("sens_none", period=ctx.info.period))
     st.stop()
 
-league: pl.DataFrame = q("league_table", ctx.run_id, lang=ctx.lang)
+league: pl.DataFrame = read(rm.league_table, ctx.viewer, ctx.run_id, lang=ctx.lang)
 with_grades = ranges.join(
     league.select("unit_id", "grade", "grade_name", "grade_order"), on="unit_id", how="left"
 )
@@ -29,7 +31,7 @@ st.write(
 )
 st.subheader(t("sens_chart"))
 st.plotly_chart(
-    charts.rank_intervals(with_grades, q("grade_codes", ctx.run_id)), width="stretch"
+    charts.rank_intervals(with_grades, read(rm.grade_codes, ctx.viewer, ctx.run_id)), width="stretch"
 )
 table = ranges.with_columns(
     pl.format("{}–{}", "rank_low", "rank_high").alias("rank_interval"),

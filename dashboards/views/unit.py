@@ -1,31 +1,29 @@
 """Unit profile: one unit's score explained down to the raw data, its trend, survey and flags."""
 
-import duckdb
 import polars as pl
 import streamlit as st
 from ui import charts
 from ui.auth import current_user
-from ui.context import db_path, q, source
+from ui.context import db_path, read, source
 from ui.i18n import t, value_label
 from ui.page import start
 from ui.state import to_url
 from ui.tables import show
 
-from evaluator.appeals import FRAME_SCHEMA, AppealError, file_appeal, list_appeals
-from evaluator.appstore import AppStoreError, app_db_path, connect_app
+from evaluator import readmodel as rm
+from evaluator.appeals import FRAME_SCHEMA, AppealError
+from evaluator.appstore import AppStoreError
 
 ctx = start("unit_title")
 user = current_user()
-choices: pl.DataFrame = q("unit_choices", ctx.run_id)
+choices: pl.DataFrame = read(rm.unit_choices, ctx.viewer, ctx.run_id)
 names = dict(
     zip(choices["unit_id"], choices["unit_name"].fill_null(choices["unit_id"]), strict=True)
 )
 ids = list(names)
-if user is not None and user.role == "unit":  # a unit sees its own profile, nobody else's
-    if user.unit_id not in ids:
-        st.warning(t("unit_not_in_run", unit=user.unit_id or "—"))
-        st.stop()
-    ids = [str(user.unit_id)]
+if ctx.viewer.role == "unit" and not ids:  # the read layer lists a unit only its own profile
+    st.warning(t("unit_not_in_run", unit=ctx.viewer.unit_id or "—"))
+    st.stop()
 # `?unit=ID` (a link from the overview, a shared address) names the unit when it is new to this
 # session; afterwards the picker wins, and the address follows it.
 wanted = st.query_params.get("unit")
@@ -43,7 +41,7 @@ unit = st.selectbox(
 st.session_state["profile_unit_url"] = unit
 to_url("unit", unit)
 
-s = q("unit_summary", ctx.run_id, unit, lang=ctx.lang)
+s = read(rm.unit_summary, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 m = st.columns(4)
 d = ctx.decimals  # the scheme's scale.decimals: 7.4 on a 1-decimal scale, not 7.40
 m[0].metric(t("m_score"), f"{s['score']:.{d}f}" if s["score"] is not None else "—")
@@ -61,7 +59,7 @@ st.caption(
     )
 )
 
-rows: pl.DataFrame = q("unit_indicators", ctx.run_id, unit, lang=ctx.lang)
+rows: pl.DataFrame = read(rm.unit_indicators, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 st.subheader(t("explain"))
 show(
     rows,
@@ -101,22 +99,15 @@ def _file(run_id: str, unit_id: str, filed_by: str) -> None:
     if src is None or db is None:
         st.session_state["appeal_msg"] = ("error", t("appeal_no_store"))
         return
-    data = duckdb.connect(str(src.snapshot), read_only=True)
     try:
-        app = connect_app(db)
-        try:
-            target = {"indicator_id": line} if kind == "indicator" else {"event": line}
-            appeal_id = file_appeal(
-                data, app, run_id=run_id, unit_id=unit_id, reason=reason, filed_by=filed_by,
-                **target,
-            )
-        finally:
-            app.close()
-    except (AppealError, AppStoreError) as exc:
+        appeal_id = rm.file_unit_appeal(
+            db, src.snapshot, viewer=ctx.viewer, run_id=run_id, unit_id=unit_id, reason=reason,
+            filed_by=filed_by, indicator_id=line if kind == "indicator" else None,
+            event=None if kind == "indicator" else line,
+        )
+    except (AppealError, AppStoreError, rm.Forbidden) as exc:
         st.session_state["appeal_msg"] = ("error", str(exc))
         return
-    finally:
-        data.close()
     st.session_state["appeal_reason"] = ""
     st.session_state["appeal_msg"] = ("success", t("appeal_filed", id=appeal_id))
 
@@ -124,16 +115,9 @@ def _file(run_id: str, unit_id: str, filed_by: str) -> None:
 def _appeals(run_id: str, unit_id: str) -> pl.DataFrame | None:
     """This unit's appeals on the run, read from the app store; None when it cannot be read."""
     db = db_path()
-    if db is None or not app_db_path(db).exists():
-        return pl.DataFrame(schema=FRAME_SCHEMA)  # no appeal was ever filed
-    try:
-        app = connect_app(db, create=False)
-    except AppStoreError:
-        return None
-    try:
-        return list_appeals(app, run_id=run_id, unit_id=unit_id)
-    finally:
-        app.close()
+    if db is None:
+        return pl.DataFrame(schema=FRAME_SCHEMA)
+    return rm.unit_appeals(db, run_id, unit_id, viewer=ctx.viewer)
 
 
 evidence = {e: value_label(e) for e in rows["evidence"].unique().to_list()}
@@ -143,31 +127,39 @@ with left:
     st.plotly_chart(charts.contributions(rows, evidence, d), width="stretch")
 with right:
     st.subheader(t("trend"))
-    trend: pl.DataFrame = q("unit_trend", ctx.run_id, unit)
+    trend: pl.DataFrame = read(rm.unit_trend, ctx.viewer, ctx.run_id, unit)
     if trend.height < 2:
         st.info(t("trend_single"))
     if trend.height:
-        grades = q("grade_distribution", ctx.run_id, lang=ctx.lang)
+        grades = read(rm.grade_distribution, ctx.viewer, ctx.run_id, lang=ctx.lang)
         trend = trend.join(
             grades.select("grade", "grade_name"), on="grade", how="left", maintain_order="left"
         )
         st.plotly_chart(
-            charts.trend(trend, q("score_scale", ctx.run_id), d), width="stretch"
+            charts.trend(trend, read(rm.score_scale, ctx.viewer, ctx.run_id), d), width="stretch"
         )
         st.caption(t("trend_axis"))
 
 st.subheader(t("satisfaction"))
-sat: pl.DataFrame = q("unit_satisfaction", ctx.run_id, unit, lang=ctx.lang)
+sat: pl.DataFrame = read(rm.unit_satisfaction, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 if sat.is_empty():
     st.info(t("no_survey"))
 else:
+    hidden = sat.filter(pl.col("suppressed"))
     left, right = st.columns(2)
-    with left:
-        st.plotly_chart(charts.satisfaction_ci(sat), width="stretch")
+    with left:  # suppressed figures are null and left out of the chart and its hover texts
+        st.plotly_chart(charts.satisfaction_ci(sat.filter(~pl.col("suppressed"))), width="stretch")
     with right:
         sat = sat.with_columns(
-            pl.format("{}–{}", pl.col("ci_low").round(1), pl.col("ci_high").round(1)).alias("ci")
+            pl.when(pl.col("suppressed"))
+            .then(pl.lit(t("suppressed_cell")))
+            .otherwise(
+                pl.format("{}–{}", pl.col("ci_low").round(1), pl.col("ci_high").round(1))
+            )
+            .alias("ci")
         )
+        if hidden.height:
+            st.caption(t("suppressed_note", n=hidden.height, min=hidden["min_responses"][0]))
         show(
             sat,
             {
@@ -181,12 +173,12 @@ else:
             },
             decimals={"index_value": 1, "effective_n": 1},
         )
-        excl: pl.DataFrame = q("survey_exclusions", ctx.run_id, unit)
+        excl: pl.DataFrame = read(rm.survey_exclusions, ctx.viewer, ctx.run_id, unit)
         st.markdown(f"**{t('exclusions')}**")
         show(excl, {"reason": "c_reason", "responses": "c_count"}, coded=("reason",))
 
 st.subheader(t("flags_title"))
-flags: pl.DataFrame = q("unit_flags", ctx.run_id, unit, lang=ctx.lang)
+flags: pl.DataFrame = read(rm.unit_flags, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 if flags.is_empty():
     st.success(t("no_flags"))
 for r in flags.to_dicts():  # a few per unit: the evidence is a sentence, shown in full

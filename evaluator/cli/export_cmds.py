@@ -59,6 +59,11 @@ def export(
     encoding: Annotated[Encoding, typer.Option("--encoding", help="CSV encoding")] = Encoding.utf8,
     cards: Annotated[bool, typer.Option("--cards/--no-cards", help="report cards")] = True,
     summary: Annotated[bool, typer.Option("--summary/--no-summary", help="leadership page")] = True,
+    audience: Annotated[str, typer.Option(
+        "--audience", help="office (everything) | leadership (released runs) | unit (released "
+        "runs: its own card and the league table) / 导出对象")] = "office",
+    unit: Annotated[str | None, typer.Option(
+        "--unit", help="the unit of --audience unit / 单位编号")] = None,
 ) -> None:
     """Year-end export of a stored run: tables, report cards, leadership summary, manifest.json."""
     try:
@@ -80,6 +85,8 @@ def export(
                 cards=cards,
                 summary=summary,
                 progress=_Bar(bar),
+                audience=audience,
+                unit=unit,
             )
     except ExportError as exc:
         fail(str(exc))

@@ -25,6 +25,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import console, fail, warn
+from evaluator.publishing import PublishError, default_actor, set_published
 from evaluator.snapshot import SnapshotError, latest_snapshot, publish_snapshot
 from evaluator.store import DEFAULT_DB
 
@@ -203,15 +204,41 @@ def dashboard(
     serve_dashboard(db, port, no_auth)
 
 
-def publish(db: DbOpt = DEFAULT_DB) -> None:
-    """Publish a read-only snapshot of DB for a running dashboard. / 为看板发布只读快照。"""
+def publish(
+    db: DbOpt = DEFAULT_DB,
+    run: Annotated[str | None, typer.Option(
+        "--run", help="release this run to leadership and units (without it: only refresh the "
+        "dashboard snapshot) / 向领导和单位发布该次评分")] = None,
+    withdraw: Annotated[bool, typer.Option(
+        "--withdraw", help="take the run back (needs --reason) / 撤回发布")] = False,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="why the run is withdrawn (recorded) / 撤回理由")] = None,
+) -> None:
+    """Refresh the dashboard snapshot, or release / withdraw a run. / 刷新快照或发布、撤回评分。
+
+    A new run is seen by the office only; `--run RUN` releases it (who and when are recorded in
+    the app store), `--run RUN --withdraw --reason TEXT` takes it back. Either way the snapshot
+    is refreshed so a running dashboard follows at once.
+    """
     if not db.exists():
         fail(f"{db}: no such database / 数据库不存在")
+    if withdraw and run is None:
+        fail("--withdraw needs --run RUN / 撤回须指定 --run")
+    if run is not None:
+        try:
+            set_published(db, run, published=not withdraw, by=default_actor(), reason=reason)
+        except PublishError as exc:
+            fail(str(exc))
     try:
         path = publish_snapshot(db)
     except SnapshotError as exc:
         fail(str(exc))
-    console.print(f"[green]✓[/] published {path} / 快照已发布")
+    if run is None:
+        console.print(f"[green]✓[/] snapshot refreshed: {path} / 快照已刷新")
+    elif withdraw:
+        console.print(f"[green]✓[/] run {run} withdrawn: office only again / 已撤回，仅考核办可见")
+    else:
+        console.print(f"[green]✓[/] run {run} released to leadership and units / 已向领导和单位发布")
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,7 @@ from evaluator.users import (
     list_users,
     password_problem,
     set_password,
+    unlock_user,
 )
 
 users_app = typer.Typer(
@@ -179,6 +180,16 @@ def users_enable(name: Annotated[str, typer.Argument(help="user name")], db: DbO
     except UserError as exc:
         fail(str(exc))
     console.print(f"enabled {user.name} / 已启用")
+
+
+@users_app.command("unlock")
+def users_unlock(name: Annotated[str, typer.Argument(help="user name")], db: DbOpt = DEFAULT_DB) -> None:
+    """Lift the lockout after repeated failed sign-ins (logged)."""
+    try:
+        user = unlock_user(db, name)
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"unlocked {user.name} / 已解锁")
 
 
 def register(app: typer.Typer) -> None:

@@ -111,15 +111,19 @@ def write_cards(
     ctx: ExportContext,
     out_dir: Path,
     advance: Callable[[str, int], None] = lambda _label, _n: None,
+    only_unit: str | None = None,
 ) -> list[Path]:
-    """One card per unit in `out_dir` (in ctx.lang); returns the files written."""
+    """One card per unit in `out_dir` (in ctx.lang), or only `only_unit`'s (a unit's export);
+    returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = frame(ctx, "summary")
+    common = _common(ctx, summary)  # counts and medians over every unit, as on every card
+    if only_unit is not None:
+        summary = summary.filter(pl.col("unit_id") == only_unit)
     flags = frame(ctx, "flags").partition_by("unit_id", as_dict=True)
     appeals = (
         ctx.appeals if ctx.appeals is not None else pl.DataFrame(schema={"unit_id": pl.String})
     ).partition_by("unit_id", as_dict=True)
-    common = _common(ctx, summary)
     written = []
     # a chunk of units at a time: 20,000 cards never hold the whole breakdown in memory
     for chunk in summary.iter_slices(CHUNK_UNITS):

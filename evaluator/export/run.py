@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
+from evaluator import readmodel as rm
 from evaluator.appeals import appeals_for_export
 from evaluator.export.cards import write_cards
 from evaluator.export.flat import (
@@ -36,11 +38,15 @@ from evaluator.export.tables import (
     row_count,
 )
 from evaluator.export.xlsx import EXCEL_MAX_ROWS, write_xlsx
-from evaluator.runs import stored_scheme
+from evaluator.readmodel import OFFICE, Viewer
+from evaluator.runs import RunInfo, stored_scheme
 from evaluator.store import StoreError, connect
 
 FORMATS = ("xlsx", "csv", "parquet")
 WORKBOOK = "results.xlsx"
+
+
+AUDIENCES = ("office", "leadership", "unit")  # who an export is for (`--audience`)
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,18 @@ def export_run(
     summary: bool = True,
     max_sheet_rows: int = EXCEL_MAX_ROWS - 1,
     progress: Progress | None = None,
+    audience: str = "office",
+    unit: str | None = None,
 ) -> ExportResult:
-    """Export run `run_id` (latest when None) of the data DB `db` into folder `out`."""
+    """Export run `run_id` (latest when None) of the data DB `db` into folder `out`, for an
+    audience: the office (everything), leadership (released runs only) or one unit (released
+    runs only; its own card and the league table's rank, score and grade)."""
+    if audience not in AUDIENCES:
+        raise ExportError(f"unknown audience '{audience}': use one of {', '.join(AUDIENCES)}")
+    if (audience == "unit") != (unit is not None):
+        raise ExportError(
+            "--audience unit needs --unit UNIT_ID, and only it takes one / 单位导出须指定 --unit"
+        )
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
     if lang not in LANGS:
@@ -100,6 +116,7 @@ def export_run(
             summary,
             max_sheet_rows,
             progress or Progress(),
+            Viewer(audience, unit) if audience != "office" else OFFICE,
         )
     finally:
         con.close()
@@ -117,11 +134,16 @@ def _export(
     summary: bool,
     max_rows: int,
     progress: Progress,
+    viewer: Viewer = OFFICE,
 ) -> ExportResult:
-    run = resolve_run(con, run_id)
+    run = resolve_run(con, run_id, published_only=not viewer.office)
+    if viewer.role == "unit":
+        return _export_unit(con, db, run, fmt, out, lang, encoding, viewer)
     loaded = stored_scheme(run.scheme_yaml, run.run_id)
     scheme = loaded.scheme if loaded else None
     ctx = ExportContext(con, run, scheme, lang, appeals=appeals_for_export(con, db, run.run_id))
+    if not viewer.office:
+        ctx.min_responses = rm.min_responses(con, run.run_id)
     counts = {name: row_count(ctx, name) for name in TABLES}
     split = fmt == "xlsx" and counts["breakdown"] > max_rows
     if split:
@@ -154,6 +176,7 @@ def _export(
             generated_at=ctx.generated_at.isoformat(),
             notes=ctx.notes,
             appeals=int(ctx.appeals.height if ctx.appeals is not None else 0),
+            audience=viewer.role,
             **({"csv_import": csv_import(ctx, encoding)} if fmt == "csv" else {}),
         )
     except OSError as exc:
@@ -164,6 +187,59 @@ def _export(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(run.run_id, out, final, manifest, list(ctx.notes), counts)
+
+
+def _export_unit(
+    con: duckdb.DuckDBPyConnection,
+    db: Path,
+    run: RunInfo,
+    fmt: str,
+    out: Path,
+    lang: str,
+    encoding: str,
+    viewer: Viewer,
+) -> ExportResult:
+    """A unit's export: its own report card (both languages) and the league table as the
+    dashboard shows it to a unit (rank, score, grade), nothing of another unit's detail."""
+    unit = str(viewer.unit_id)
+    if unit not in rm.unit_choices(con, run.run_id)["unit_id"].to_list():
+        raise ExportError(f"unit {unit} was not scored in run {run.run_id} / 该单位不在本次评分中")
+    loaded = stored_scheme(run.scheme_yaml, run.run_id)
+    scheme = loaded.scheme if loaded else None
+    ctx = ExportContext(con, run, scheme, lang, appeals=appeals_for_export(con, db, run.run_id))
+    if ctx.appeals is not None:
+        ctx.appeals = ctx.appeals.filter(pl.col("unit_id") == unit)
+    league = rm.league_table(con, run.run_id, lang, viewer=viewer).select(
+        "rank", "unit_id", "unit_name", "score", "grade_name"
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = out / f".partial-{run.run_id}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        files = [staging / f"league_table.{fmt}"]
+        if fmt == "csv":
+            with files[0].open("w", encoding=encoding, newline="") as fh:
+                fh.write(league.write_csv())
+        elif fmt == "parquet":
+            league.write_parquet(files[0])
+        else:
+            league.write_excel(files[0], worksheet="league_table")
+        for card_lang in LANGS:
+            lctx = ExportContext(con, run, scheme, card_lang, ctx.appeals, [], ctx.generated_at)
+            files += write_cards(lctx, staging / "cards" / card_lang, only_unit=unit)
+        final = _move_into_place(staging, out, files)
+        manifest = write_manifest(
+            out, final, run, format=fmt, lang=lang, encoding=encoding if fmt == "csv" else None,
+            generated_at=ctx.generated_at.isoformat(), notes=[], audience="unit", unit=unit,
+        )
+    except OSError as exc:
+        raise ExportError(
+            f"{out}: writing the export failed ({exc}); choose another --out / 写入失败"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(run.run_id, out, final, manifest, [], {"league_table": league.height})
 
 
 def csv_import(ctx: ExportContext, encoding: str) -> dict[str, dict[str, object]]:
@@ -214,7 +290,8 @@ def _write_all(
             files.append(path)
     for lang in LANGS:
         lctx = ExportContext(
-            ctx.con, ctx.run, ctx.scheme, lang, ctx.appeals, list(ctx.notes), ctx.generated_at
+            ctx.con, ctx.run, ctx.scheme, lang, ctx.appeals, list(ctx.notes), ctx.generated_at,
+            ctx.min_responses,
         )
         if cards:
             files += write_cards(lctx, staging / "cards" / lang, advance=adv)

@@ -37,6 +37,7 @@ class ExportContext:
     appeals: pl.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    min_responses: int = 0  # survey cells under this many valid responses are blanked (non-office)
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
@@ -369,11 +370,23 @@ def _dimensions(ctx: ExportContext) -> tuple[str, list[Any]]:
     )
 
 
+SMALL_CELL_COLUMNS = (
+    "responses", "valid", "effective_n", "raw_index", "index_value", "se", "ci_low", "ci_high",
+    "top_box_share", "shrinkage", "excluded_speeder", "excluded_straightline",
+    "excluded_duplicate", "excluded_out_of_scale",
+)
+
+
 def _survey_quality(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """Per unit and satisfaction indicator; for a non-office audience the cells resting on fewer
+    than `disclosure.min_responses` valid responses are blanked and marked `suppressed`."""
+    small = f"coalesce(q.valid, 0) < {int(ctx.min_responses)}"
+    blank = ", ".join(f"CASE WHEN {small} THEN NULL ELSE q.{c} END AS {c}" for c in SMALL_CELL_COLUMNS)
     return (
         f"""
         SELECT q.unit_id, s.unit_name, q.indicator_id, n.name_{ctx.lang} AS indicator_name,
-               q.* EXCLUDE (run_id, unit_id, indicator_id)
+               q.* EXCLUDE (run_id, unit_id, indicator_id) REPLACE ({blank}),
+               {small} AS suppressed
         FROM run_survey_quality q
         LEFT JOIN run_scores s ON s.run_id = q.run_id AND s.unit_id = q.unit_id
         LEFT JOIN _x_nodes n ON n.node_id = q.indicator_id

@@ -415,6 +415,21 @@ class TracePolicy(Strict):
     freed_weight: Literal["outcomes", "all"] = "outcomes"
 
 
+class Disclosure(Strict):
+    """What leaves the office: survey figures resting on few responses are suppressed.
+
+    Distinct from `survey.min_sample`, which governs scoring (shrinking or dropping a small
+    sample); this governs only what leadership and units are shown, so a figure can be scored
+    (n ≥ min_sample) and still be suppressed for them (n < min_responses), or the reverse.
+    """
+
+    min_responses: int = Field(
+        default=10, ge=1,
+        description="satisfaction results resting on fewer valid responses are shown to "
+        "non-office roles as suppressed (respondent confidentiality)",
+    )
+
+
 class SurveySettings(Strict):
     """Survey validity filters and small-sample handling."""
 
@@ -463,6 +478,7 @@ class Scheme(Strict):
     adjustments: list[Adjustment] = Field(default_factory=list)
     trace_policy: TracePolicy = Field(default_factory=TracePolicy)
     survey: SurveySettings = Field(default_factory=SurveySettings)
+    disclosure: Disclosure = Field(default_factory=Disclosure)
     limits: LintLimits = Field(default_factory=LintLimits)
     dimensions: list[Dimension] = Field(min_length=1)
 

@@ -1,0 +1,144 @@
+"""Every query the dashboard runs, read-only and keyed on a run id, one module per page area.
+
+Pages call only these functions (through `dashboards.ui.context.read`, a typed cached wrapper), and each
+takes the `Viewer` (role, unit) so who may see what is enforced here, in SQL, in one place. Nothing here
+scores: it reads the stored run tables and reshapes them. Results are polars DataFrames whose columns
+are stable ids; the dashboard translates headers.
+"""
+
+from __future__ import annotations
+
+from evaluator.readmodel._base import GRADE_ORDER_DEFAULT, Con, _df, _lang_col, _one
+from evaluator.readmodel.compare import compare_summary, dimension_scores, indicator_comparison, unit_choices
+from evaluator.readmodel.data_quality import (
+    Funnel,
+    batches,
+    data_coverage,
+    funnel,
+    missing_pairs,
+    satisfaction_indicators,
+)
+from evaluator.readmodel.labels import (
+    _KEEP,
+    _LABELS,
+    _PARSED,
+    SchemeLabels,
+    _build_labels,
+    _in_scheme_order,
+    _loaded_scheme,
+    _remember,
+    _scheme_key,
+    _with_grade,
+    _with_names,
+    _with_veto_names,
+    grade_codes,
+    min_responses,
+    scheme_labels,
+    score_decimals,
+    score_scale,
+)
+from evaluator.readmodel.overview import (
+    UNIT_LEAGUE_COLUMNS,
+    filter_options,
+    grade_distribution,
+    league_table,
+    movers,
+)
+from evaluator.readmodel.runs import DbState, db_state, latest_run_id, list_runs, previous_run_id, run_info
+from evaluator.readmodel.scheme_health import (
+    SchemeHealth,
+    SchemeOverlap,
+    _count_indicators,
+    _run_registry,
+    declared_vs_effective_ranking,
+    duplicate_table,
+    lint_findings,
+    lint_rule_names,
+    scheme_health,
+    scheme_overlap,
+    weights,
+)
+from evaluator.readmodel.sensitivity import rank_ranges
+from evaluator.readmodel.unit import (
+    file_unit_appeal,
+    survey_exclusions,
+    unit_appeals,
+    unit_flags,
+    unit_indicators,
+    unit_satisfaction,
+    unit_summary,
+    unit_trend,
+)
+from evaluator.readmodel.viewer import OFFICE, ROLES, Forbidden, Viewer
+from evaluator.runs import RunInfo
+
+__all__ = [
+    "OFFICE",
+    "min_responses",
+    "file_unit_appeal",
+    "unit_appeals",
+    "UNIT_LEAGUE_COLUMNS",
+    "RunInfo",
+    "ROLES",
+    "Forbidden",
+    "Viewer",
+    "Con",
+    "DbState",
+    "Funnel",
+    "GRADE_ORDER_DEFAULT",
+    "SchemeHealth",
+    "SchemeLabels",
+    "SchemeOverlap",
+    "_KEEP",
+    "_LABELS",
+    "_PARSED",
+    "_build_labels",
+    "_count_indicators",
+    "_df",
+    "_in_scheme_order",
+    "_lang_col",
+    "_loaded_scheme",
+    "_one",
+    "_remember",
+    "_run_registry",
+    "_scheme_key",
+    "_with_grade",
+    "_with_names",
+    "_with_veto_names",
+    "batches",
+    "compare_summary",
+    "data_coverage",
+    "db_state",
+    "declared_vs_effective_ranking",
+    "dimension_scores",
+    "duplicate_table",
+    "filter_options",
+    "funnel",
+    "grade_codes",
+    "grade_distribution",
+    "indicator_comparison",
+    "latest_run_id",
+    "league_table",
+    "lint_findings",
+    "lint_rule_names",
+    "list_runs",
+    "missing_pairs",
+    "movers",
+    "previous_run_id",
+    "rank_ranges",
+    "run_info",
+    "satisfaction_indicators",
+    "scheme_health",
+    "scheme_labels",
+    "scheme_overlap",
+    "score_decimals",
+    "score_scale",
+    "survey_exclusions",
+    "unit_choices",
+    "unit_flags",
+    "unit_indicators",
+    "unit_satisfaction",
+    "unit_summary",
+    "unit_trend",
+    "weights",
+]
