@@ -109,11 +109,11 @@ with left:
     st.plotly_chart(charts.grade_bar(dist, codes), width="stretch")
 with right:
     previous = read(rm.previous_run_id, ctx.viewer, ctx.run_id)
-    if previous is None:
+    prev_info = read(rm.run_info, ctx.viewer, previous) if previous is not None else None
+    if previous is None or prev_info is None:
         st.subheader(t("movers", period="—"))
         st.info(t("no_previous"))
     else:
-        prev_info = read(rm.run_info, ctx.viewer, previous)
         st.subheader(t("movers", period=prev_info.period))
         moves: pl.DataFrame = read(rm.movers, ctx.viewer, ctx.run_id, previous, lang=ctx.lang)
         halves = st.columns(2)

@@ -42,6 +42,9 @@ st.session_state["profile_unit_url"] = unit
 to_url("unit", unit)
 
 s = read(rm.unit_summary, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
+if s is None:  # the unit is not in this run (another scheme's units, a stale address)
+    st.info(t("no_rows"))
+    st.stop()
 m = st.columns(4)
 d = ctx.decimals  # the scheme's scale.decimals: 7.4 on a 1-decimal scale, not 7.40
 m[0].metric(t("m_score"), f"{s['score']:.{d}f}" if s["score"] is not None else "—")
