@@ -27,7 +27,7 @@ from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, create_temp, sql
 from evaluator.scoring.grades import GRADES, assign_grades, ranks_sql
-from evaluator.scoring.run import SCORES, _round_in_scale, compute
+from evaluator.scoring.run import SCORES, compute, round_in_scale
 from evaluator.scoring.values import UNITS
 
 # Indicator fields its 0–100 score does not depend on (weights and labels act later).
@@ -106,7 +106,7 @@ class Preview:
             """, lo=lo, hi=hi, root=agg.ROOT))
         create_temp(self.engine, "_pv_final", sql(
             f"""
-            SELECT b.*, {_round_in_scale('(' + final_score_sql('b.base_score') + ')')} AS score,
+            SELECT b.*, {round_in_scale('(' + final_score_sql('b.base_score') + ')')} AS score,
                    CAST(NULL AS DOUBLE) AS score_declared
             FROM _pv_base b JOIN {ADJUST} a ON a.unit_id = b.unit_id
             """, scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals))

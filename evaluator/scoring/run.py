@@ -82,8 +82,10 @@ def code_version() -> str:
     return f"{evaluator.__version__}+{commit}" if commit else evaluator.__version__
 
 
-def _round_in_scale(column: str) -> str:
-    """Round to the scheme's decimals without leaving the scale (1.875 → 1.88 > max 1.875)."""
+def round_in_scale(column: str) -> str:
+    """Round to the scheme's decimals without leaving the scale (1.875 → 1.88 > max 1.875).
+
+    A SQL fragment for `sql(…, dec=, scale_lo=, scale_hi=)`; the preview rounds with it too."""
     rounded = f"ROUND({column}, :dec)"
     return (f"CASE WHEN {rounded} > :scale_hi THEN :scale_hi WHEN {rounded} < :scale_lo "
             f"THEN :scale_lo ELSE {rounded} END")
@@ -192,10 +194,10 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
     ))
     create_temp(engine, "_sc_scores1", sql(
         f"""
-        SELECT *, {_round_in_scale('score_full')} AS score,
-               {_round_in_scale('declared_full')} AS score_declared,
-               {_round_in_scale('low_full')} AS score_low,
-               {_round_in_scale('high_full')} AS score_high
+        SELECT *, {round_in_scale('score_full')} AS score,
+               {round_in_scale('declared_full')} AS score_declared,
+               {round_in_scale('low_full')} AS score_low,
+               {round_in_scale('high_full')} AS score_high
         FROM (SELECT b.*, {final_score_sql('b.base_score')} AS score_full,
                      {final_score_sql('b.base_declared')} AS declared_full,
                      {final_score_sql('b.base_low')} AS low_full,
