@@ -26,7 +26,7 @@ from evaluator.scheme.models import Scheme
 from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, create_temp, sql
-from evaluator.scoring.grades import GRADES, assign_grades, ranks_sql
+from evaluator.scoring.grades import assign_grades, ranks_sql
 from evaluator.scoring.run import SCORES, compute, round_in_scale
 from evaluator.scoring.values import UNITS
 
@@ -110,13 +110,13 @@ class Preview:
                    CAST(NULL AS DOUBLE) AS score_declared
             FROM _pv_base b JOIN {ADJUST} a ON a.unit_id = b.unit_id
             """, scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals))
-        assign_grades(self.engine, scheme, "_pv_final")
+        grades = assign_grades(self.engine, scheme, "_pv_final")
         create_temp(self.engine, PREVIEW_SCORES, sql(
             f"""
             SELECT *, {ranks_sql()} FROM (
                 SELECT s.*, g.code AS grade FROM _pv_final s
-                LEFT JOIN {GRADES} gr ON gr.unit_id = s.unit_id
-                LEFT JOIN _sc_grade_items g ON g.ord = gr.ord)
+                LEFT JOIN {grades.grades} gr ON gr.unit_id = s.unit_id
+                LEFT JOIN {grades.items} g ON g.ord = gr.ord)
             """))
 
     def against_run(self, result: PreviewResult, run_id: str) -> pl.DataFrame:
