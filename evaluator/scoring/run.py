@@ -33,7 +33,6 @@ from evaluator.scheme.weights import weight_table
 from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, sql
-from evaluator.scoring.engines.duckdb import DuckDBEngine as StoreEngine  # the run store, always
 from evaluator.scoring.errors import ScoringError
 from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
 from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql
@@ -390,20 +389,19 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
                   **params}
     batches = accepted_batches(con) if batch_ids is None else batch_ids
-    outputs = run_outputs(scheme, tables, run_id)
+    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id)]
     if engine.SHARES_STORE:
         with engine.transaction():
             write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)
             for out in outputs:
                 _insert(engine, out)
-            _insert(engine, flags_output(scheme, run_id))
         return run_id
-    folder, files = engine.write_outputs([*outputs, flags_output(scheme, run_id)], run_id)
+    folder, files = engine.write_outputs(outputs, run_id)
     parameters["run_files"] = folder
-    store = StoreEngine(con)
+    store = DuckDBEngine(con)  # the run store, whatever engine computed the run
     with store.transaction():
         write_run_row(store, loaded, period, run_id, parameters, warnings, lint, batches)
-        for out in outputs + [flags_output(scheme, run_id)]:
+        for out in outputs:
             if out.table in files:  # an empty table leaves no file
                 store.execute(exp.insert(sql(
                     f"SELECT {', '.join(out.columns)} FROM read_parquet(:path)",
