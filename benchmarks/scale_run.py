@@ -178,14 +178,6 @@ def equality(work: Path) -> dict[str, float]:
                       pd.read_parquet(work / "baseline_scores.parquet"))
 
 
-def rows_of(data: Path) -> dict[str, int]:
-    import duckdb
-
-    con = duckdb.connect()
-    return {k: int(con.execute(f"SELECT count(*) FROM read_csv('{data / (k + '.csv')}')")
-                   .fetchall()[0][0]) for k in KINDS}
-
-
 if __name__ == "__main__":
     side, data_dir, work_dir, out_file = sys.argv[1:5]
     res = SIDES[side](Path(data_dir), Path(work_dir))
@@ -208,13 +200,13 @@ def measure_size(size: str, work: Path, seed: int = 2026,
     spec = {**SIZES[size], **(overrides or {})}
     data = work / "data"
     t = time.perf_counter()
-    generate(data, seed=seed, **spec)
+    files = generate(data, seed=seed, **spec)
     gen_s = time.perf_counter() - t
     sides = {side: run_side(side, data, work)["figures"] for side in SIDES}
     same = equality(work)
     if same["units_only_one_side"] or same["max_abs_score_diff"] > 1e-9 or same["rank_diffs"]:
         raise RuntimeError(f"the pandas baseline disagrees with the engine: {same}")
-    return {"size": size, "spec": spec, "seed": seed, "rows": rows_of(data),
+    return {"size": size, "spec": spec, "seed": seed, "rows": files.rows,
             "generate_s": gen_s, "sides": sides, "baseline_equality": same,
             "load_after": [round(x, 2) for x in os.getloadavg()]}
 
