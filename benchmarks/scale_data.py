@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from benchmarks.run import Generated
 from evaluator.demo_data import _units
 
 YEAR = 2026
@@ -38,15 +38,8 @@ SIZES: dict[str, dict[str, int]] = {
 _SUBS = {1: [""], 4: ["Q1", "Q2", "Q3", "Q4"], 12: [f"-{m:02d}" for m in range(1, 13)]}
 
 
-@dataclass(frozen=True)
-class ScaleFiles:
-    """Where the generated files are and how many rows each has."""
-
-    out_dir: Path
-    rows: dict[str, int]
-
-    def path(self, kind: str) -> Path:
-        return self.out_dir / f"{kind}.csv"
+class ScaleFiles(Generated):
+    """Where the generated files are and how many rows each has, and the scheme."""
 
     @property
     def scheme(self) -> Path:
