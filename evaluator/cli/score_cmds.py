@@ -194,10 +194,8 @@ def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period
                              params=params, publish_snapshot=False,
                              batch_ids=[] if inputs is not None else None)
         except Exception as exc:  # Spark's own errors: explain, never a JVM traceback
-            if isinstance(exc, ScoringError) or type(exc).__module__.startswith("duckdb"):
-                raise
             if not type(exc).__module__.startswith(("pyspark", "py4j")):
-                raise
+                raise  # ours (ScoringError) and the store's (duckdb) are explained by the caller
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ScoringError(f"Spark could not score the run: {first[:400]}; nothing was "
                                "stored") from None
