@@ -3,8 +3,8 @@
 Scoring is written once, as sqlglot expression trees. An engine renders a tree in its SQL
 dialect, runs it, returns results as polars, accepts small frames (scheme metadata) as tables,
 and owns everything that differs between engines: temporary tables, appending to them, table
-existence, transactions and the session settings a reproducible run needs. Capability flags
-say what an engine can do (as SQLMesh's engine adapters do); one module per engine lives in
+existence, transactions and the session settings a reproducible run needs. A capability flag
+says what an engine can do (as SQLMesh's engine adapters do); one module per engine lives in
 `evaluator/scoring/engines/` (`duckdb.py`, the embedded default; `spark.py`).
 
 Values that come from a scheme (ids, numbers) enter SQL only as sqlglot literals through
@@ -38,8 +38,6 @@ class Engine(Protocol):
     """What the scoring pipeline needs from an execution engine."""
 
     dialect: str
-    #: the engine can make a set of writes all-or-nothing itself
-    SUPPORTS_TRANSACTIONS: ClassVar[bool]
     #: the engine's tables live in the run store (the DuckDB file): run rows are INSERTed there
     #: directly; otherwise they are written as Parquet and the store loads them
     SHARES_STORE: ClassVar[bool]
@@ -66,7 +64,7 @@ class Engine(Protocol):
         """Whether a table or temporary table called `name` exists."""
 
     def transaction(self) -> AbstractContextManager[None]:
-        """All-or-nothing block (a no-op where SUPPORTS_TRANSACTIONS is False)."""
+        """All-or-nothing block (used where SHARES_STORE; a no-op elsewhere)."""
 
     def session(self) -> AbstractContextManager[None]:
         """Settings pinned for one run (DuckDB: one thread, so float sums are reproducible)."""

@@ -21,7 +21,6 @@ class DuckDBEngine:
     """The engine over one DuckDB connection."""
 
     dialect = "duckdb"
-    SUPPORTS_TRANSACTIONS: ClassVar[bool] = True
     SHARES_STORE: ClassVar[bool] = True
 
     def __init__(self, con: duckdb.DuckDBPyConnection):

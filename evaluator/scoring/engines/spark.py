@@ -210,7 +210,6 @@ class SparkEngine:
     """The engine over one SparkSession; run files go under `work_dir/<run_id>/`."""
 
     dialect = "spark"
-    SUPPORTS_TRANSACTIONS: ClassVar[bool] = False
     SHARES_STORE: ClassVar[bool] = False
 
     def __init__(self, spark: SparkSession, work_dir: Path):
