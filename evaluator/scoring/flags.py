@@ -197,9 +197,6 @@ def compute_flags(engine: Engine, scheme: Scheme, run_id: str) -> None:
     transaction that makes the run all-or-nothing.
     """
     rows = flag_rows(scheme, run_id)
-    engine.execute(sql(
-        "DELETE FROM run_flags WHERE run_id = :run_id "
-        "AND flag IN ('show_off', 'survey_stuffing', 'small_sample')",
-        run_id=run_id,
-    ))
+    engine.execute(sql("DELETE FROM run_flags WHERE run_id = :run_id AND flag IN :kinds",
+                       run_id=run_id, kinds=FLAG_KINDS))
     engine.execute(exp.insert(rows, "run_flags", columns=list(FLAG_COLUMNS)))
