@@ -12,7 +12,8 @@ transaction (evaluator.scoring.run).
 Where Spark SQL and DuckDB differ, the tree is rewritten before rendering so both give the same
 numbers (docs/scale-out.md): DuckDB's ROUND (half away from zero on the binary double) instead
 of Spark's decimal-string ROUND, decimal literals as doubles (DuckDB divides decimals in double
-precision; Spark keeps decimals), `PERCENTILE(x, q)` for DuckDB's QUANTILE_CONT.
+precision; Spark keeps decimals), `PERCENTILE(x, q)` for DuckDB's QUANTILE_CONT, and an ordered
+`SUM(v ORDER BY k)` (the roll-ups) as the same left fold.
 """
 
 from __future__ import annotations
