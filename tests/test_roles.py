@@ -166,6 +166,19 @@ def test_a_unit_reaches_no_other_units_rows(con, runs):
     assert league["score"].to_list() == full["score"].to_list()
 
 
+@pytest.mark.parametrize("role", ["leadership", "unit"])
+def test_no_unpublished_run_reaches_a_trend_or_movers(con, runs, role):
+    """The withdrawn run stays out of what a released run's reads join in: the trend's periods
+    and the run movers compare with."""
+    released, withdrawn = runs
+    mine, _ = _two_units(con)
+    viewer = Viewer(role, mine if role == "unit" else None)
+    assert withdrawn in rm.unit_trend(con, released, mine)["run_id"].to_list()  # the office's
+    assert withdrawn not in rm.unit_trend(con, released, mine, viewer=viewer)["run_id"].to_list()
+    with pytest.raises(Forbidden):
+        rm.movers(con, released, withdrawn, viewer=Viewer("leadership"))
+
+
 def test_publish_and_withdraw_are_recorded_and_shown(roles_db, runs, tmp_path):
     released, withdrawn = runs
     history = release_history(roles_db, withdrawn)

@@ -108,9 +108,10 @@ def movers(
     """
     require_run(con, viewer, run_id)
     require_not_unit(viewer)
-    previous = previous or previous_run_id(con, run_id)
+    previous = previous or previous_run_id(con, run_id, viewer=viewer)
     if previous is None:
         return pl.DataFrame()
+    require_run(con, viewer, previous)
     change = _df(
         con,
         """
