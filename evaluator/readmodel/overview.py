@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from evaluator.readmodel._base import Con, _df, _lang_col
-from evaluator.readmodel.labels import _with_grade, _with_names, _with_veto_names, scheme_labels
+from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel.labels import _grade_names, _with_grade, _with_names, _with_veto_names, scheme_labels
 from evaluator.readmodel.runs import previous_run_id
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require_run
 
@@ -79,12 +79,7 @@ def grade_distribution(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewe
         "SELECT grade, count(*) AS units FROM run_scores WHERE run_id = ? GROUP BY grade",
         [run_id],
     )
-    grades = labels.grades.select(
-        pl.col("code").alias("grade"),
-        pl.col(_lang_col("name", lang)).alias("grade_name"),
-        "grade_order",
-    )
-    out = grades.join(counts, on="grade", how="full", coalesce=True).with_columns(
+    out = _grade_names(labels, lang).join(counts, on="grade", how="full", coalesce=True).with_columns(
         pl.col("units").fill_null(0),
         pl.col("grade_name").fill_null(pl.col("grade")),
         pl.col("grade_order").fill_null(99),
