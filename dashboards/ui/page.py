@@ -26,7 +26,7 @@ class Ctx:
     decimals: int = 2  # the scheme's scale.decimals: how scores are shown
 
 
-EVERYONE = ("office", "leadership", "unit")
+EVERYONE = rm.ROLES
 
 
 def _empty_state(state: rm.DbState | None, stop: bool = True) -> None:
