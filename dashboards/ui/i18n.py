@@ -530,7 +530,6 @@ L: dict[str, tuple[str, str]] = {
     "c_excess": ("多余次数", "Excess reports"),
     # scheme editor (dashboards/views/scheme_editor.py)
     "page_editor": ("方案编辑", "Scheme editor"),
-    "se_office_only": ("方案编辑仅供考核办使用。", "The scheme editor is for the assessment office only."),
     "se_open": ("打开方案", "Open a scheme"),
     "se_open_button": ("打开", "Open"),
     "se_blank": ("空白方案", "Blank scheme"),
