@@ -251,6 +251,21 @@ def test_every_page_as_each_role(monkeypatch, site, runs, who, role):
                 assert other not in shown
 
 
+def test_a_role_with_no_released_run_is_told_so(monkeypatch, site, runs, tmp_path):
+    db, _, _ = site
+    copy = tmp_path / db.name
+    for f in db.parent.glob(db.name + "*"):
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    out = CliRunner().invoke(app, ["publish", "--db", str(copy), "--run", runs[0], "--withdraw",
+                                   "--reason", "all under review"])
+    assert out.exit_code == 0, out.output
+    publish_snapshot(copy)
+    at = _as(monkeypatch, copy, "boss", None)
+    assert "No run has been published yet" in "\n".join(str(i.value) for i in at.info)
+    assert not at.dataframe
+
+
 # --------------------------------------------------------------------------- exports by audience
 
 
