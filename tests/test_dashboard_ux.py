@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from evaluator import readmodel as rm
+from evaluator.readmodel.labels import _loaded_scheme
 from evaluator.scheme import load_scheme
 from evaluator.scoring import score_run
 from evaluator.snapshot import publish_snapshot
@@ -276,6 +277,6 @@ def test_the_read_side_does_not_lint_again_and_parses_a_scheme_once(ux_db):
     with duckdb.connect(str(snap), read_only=True) as con:
         run_id = rm.latest_run_id(con)
         assert run_id is not None
-        first = rm._loaded_scheme(con, run_id)
-        assert first is not None and rm._loaded_scheme(con, run_id) is first
+        first = _loaded_scheme(con, run_id)
+        assert first is not None and _loaded_scheme(con, run_id) is first
         assert rm.scheme_labels(con, run_id) is rm.scheme_labels(con, run_id)

@@ -166,6 +166,19 @@ def test_a_unit_reaches_no_other_units_rows(con, runs):
     assert league["score"].to_list() == full["score"].to_list()
 
 
+@pytest.mark.parametrize("role", ["leadership", "unit"])
+def test_no_unpublished_run_reaches_a_trend_or_movers(con, runs, role):
+    """The withdrawn run stays out of what a released run's reads join in: the trend's periods
+    and the run movers compare with."""
+    released, withdrawn = runs
+    mine, _ = _two_units(con)
+    viewer = Viewer(role, mine if role == "unit" else None)
+    assert withdrawn in rm.unit_trend(con, released, mine)["run_id"].to_list()  # the office's
+    assert withdrawn not in rm.unit_trend(con, released, mine, viewer=viewer)["run_id"].to_list()
+    with pytest.raises(Forbidden):
+        rm.movers(con, released, withdrawn, viewer=Viewer("leadership"))
+
+
 def test_publish_and_withdraw_are_recorded_and_shown(roles_db, runs, tmp_path):
     released, withdrawn = runs
     history = release_history(roles_db, withdrawn)
@@ -236,6 +249,21 @@ def test_every_page_as_each_role(monkeypatch, site, runs, who, role):
                 assert f"({mine})" in at.selectbox(key="profile_unit").format_func(
                     at.selectbox(key="profile_unit").value)
                 assert other not in shown
+
+
+def test_a_role_with_no_released_run_is_told_so(monkeypatch, site, runs, tmp_path):
+    db, _, _ = site
+    copy = tmp_path / db.name
+    for f in db.parent.glob(db.name + "*"):
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    out = CliRunner().invoke(app, ["publish", "--db", str(copy), "--run", runs[0], "--withdraw",
+                                   "--reason", "all under review"])
+    assert out.exit_code == 0, out.output
+    publish_snapshot(copy)
+    at = _as(monkeypatch, copy, "boss", None)
+    assert "No run has been published yet" in "\n".join(str(i.value) for i in at.info)
+    assert not at.dataframe
 
 
 # --------------------------------------------------------------------------- exports by audience

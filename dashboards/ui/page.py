@@ -26,7 +26,7 @@ class Ctx:
     decimals: int = 2  # the scheme's scale.decimals: how scores are shown
 
 
-EVERYONE = ("office", "leadership", "unit")
+EVERYONE = rm.ROLES
 
 
 def _empty_state(state: rm.DbState | None, stop: bool = True) -> None:
@@ -73,8 +73,8 @@ def run_label(row: dict[str, Any]) -> str:
     )
 
 
-def _pick_run(viewer: rm.Viewer) -> str:
-    runs: pl.DataFrame = read(rm.list_runs, viewer)
+def _pick_run(runs: pl.DataFrame) -> str:
+    """The run to show, from `runs` (rm.list_runs, newest first, not empty)."""
     ids = runs["run_id"].to_list()
     labels = {r["run_id"]: run_label(r) for r in runs.to_dicts()}
     # The run changes only when the user picks another: the run first shown (the latest, or
@@ -168,10 +168,11 @@ def start_without_run(title_key: str, roles: tuple[str, ...] = EVERYONE) -> Ctx 
     if state.runs == 0:
         _empty_state(state, stop=False)
         return None
-    if read(rm.latest_run_id, viewer) is None:  # nothing published yet for this role
+    runs: pl.DataFrame = read(rm.list_runs, viewer)
+    if runs.is_empty():  # nothing published yet for this role
         st.info(t("no_published_runs"), icon=":material/schedule:")
         st.stop()
-    run_id = _pick_run(viewer)
+    run_id = _pick_run(runs)
     info: rm.RunInfo | None = read(rm.run_info, viewer, run_id)
     if info is None:  # the run vanished from a newer snapshot: start again from the latest
         forget("run")

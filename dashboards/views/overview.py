@@ -5,6 +5,7 @@ coloured, the units that need attention (lowest grade, vetoes, flags) have their
 a row or a name opens that unit's profile.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -76,6 +77,18 @@ def _link(r: dict[str, Any], detail: str) -> None:
     )
 
 
+def _listed(title: str, column: str, detail: Callable[[dict[str, Any]], str]) -> None:
+    """The units with `column` set (vetoed, flagged): the first LISTED, then how many more."""
+    st.markdown(f"**{title}**")
+    units = league_all.filter(pl.col(column).is_not_null())
+    if units.is_empty():
+        st.caption(t("attention_none"))
+    for r in units.head(LISTED).to_dicts():
+        _link(r, detail(r))
+    if units.height > LISTED:
+        st.caption(t("attention_more", n=units.height - LISTED))
+
+
 st.subheader(t("attention"))
 cols = st.columns(3)
 with cols[0]:
@@ -84,24 +97,13 @@ with cols[0]:
         score = f"{r['score']:.{d}f}" if r["score"] is not None else "—"
         _link(r, t("attention_score", rank=r["rank"], score=score, grade=r["grade_name"]))
 with cols[1]:
-    st.markdown(f"**{t('attention_veto')}**")
-    vetoed = league_all.filter(pl.col("veto").is_not_null())
-    if vetoed.is_empty():
-        st.caption(t("attention_none"))
-    for r in vetoed.head(LISTED).to_dicts():
-        _link(r, r["veto_name"])
-    if vetoed.height > LISTED:
-        st.caption(t("attention_more", n=vetoed.height - LISTED))
+    _listed(t("attention_veto"), "veto", lambda r: str(r["veto_name"]))
 with cols[2]:
-    st.markdown(f"**{t('attention_flags')}**")
-    flagged = league_all.filter(pl.col("flags").is_not_null())
-    if flagged.is_empty():
-        st.caption(t("attention_none"))
-    for r in flagged.head(LISTED).to_dicts():
-        names = t("list_sep").join(value_label(f.strip()) for f in r["flags"].split(","))
-        _link(r, names)
-    if flagged.height > LISTED:
-        st.caption(t("attention_more", n=flagged.height - LISTED))
+    _listed(
+        t("attention_flags"),
+        "flags",
+        lambda r: t("list_sep").join(value_label(f.strip()) for f in r["flags"].split(",")),
+    )
 
 left, right = st.columns([1, 2])
 with left:

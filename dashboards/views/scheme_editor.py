@@ -448,11 +448,7 @@ def _next_version(version: str) -> str:
 
 # --------------------------------------------------------------------------- page
 
-ctx = start_without_run("page_editor", roles=("office",))
-user = current_user()
-if not no_auth() and (user is None or user.role != "office"):
-    st.info(t("se_office_only"))
-    st.stop()
+ctx = start_without_run("page_editor", roles=("office",))  # refuses every other role
 db = db_path()
 opener(db)
 draft: Draft = st.session_state[DRAFT]

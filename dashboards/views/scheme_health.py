@@ -109,7 +109,7 @@ ov: SchemeOverlap = read(rm.scheme_overlap, ctx.viewer, ctx.run_id, lang=ctx.lan
 st.caption(
     t(
         "of_caption",
-        schemes=("、" if ctx.lang == "zh" else ", ").join(ov.schemes["scheme_name"].to_list()),
+        schemes=t("list_sep").join(ov.schemes["scheme_name"].to_list()),
         registry="/".join(Path(ov.registry).parts[-2:]) if ov.registry else t("of_no_registry"),
     )
 )

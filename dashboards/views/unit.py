@@ -229,7 +229,7 @@ else:
         {
             "appeal_id": "c_appeal_id",
             "item": "c_appeal_item",
-            "reason": "c_reason",
+            "reason": "c_appeal_reason",
             "status": "c_appeal_status",
             "filed_by": "c_filed_by",
             "filed_at": "c_filed_at",

@@ -8,7 +8,6 @@ are stable ids; the dashboard translates headers.
 
 from __future__ import annotations
 
-from evaluator.readmodel._base import GRADE_ORDER_DEFAULT, Con, _df, _lang_col, _one
 from evaluator.readmodel.compare import compare_summary, dimension_scores, indicator_comparison, unit_choices
 from evaluator.readmodel.data_quality import (
     Funnel,
@@ -19,18 +18,7 @@ from evaluator.readmodel.data_quality import (
     satisfaction_indicators,
 )
 from evaluator.readmodel.labels import (
-    _KEEP,
-    _LABELS,
-    _PARSED,
     SchemeLabels,
-    _build_labels,
-    _in_scheme_order,
-    _loaded_scheme,
-    _remember,
-    _scheme_key,
-    _with_grade,
-    _with_names,
-    _with_veto_names,
     grade_codes,
     min_responses,
     scheme_labels,
@@ -48,8 +36,6 @@ from evaluator.readmodel.runs import DbState, db_state, latest_run_id, list_runs
 from evaluator.readmodel.scheme_health import (
     SchemeHealth,
     SchemeOverlap,
-    _count_indicators,
-    _run_registry,
     declared_vs_effective_ranking,
     duplicate_table,
     lint_findings,
@@ -82,29 +68,11 @@ __all__ = [
     "ROLES",
     "Forbidden",
     "Viewer",
-    "Con",
     "DbState",
     "Funnel",
-    "GRADE_ORDER_DEFAULT",
     "SchemeHealth",
     "SchemeLabels",
     "SchemeOverlap",
-    "_KEEP",
-    "_LABELS",
-    "_PARSED",
-    "_build_labels",
-    "_count_indicators",
-    "_df",
-    "_in_scheme_order",
-    "_lang_col",
-    "_loaded_scheme",
-    "_one",
-    "_remember",
-    "_run_registry",
-    "_scheme_key",
-    "_with_grade",
-    "_with_names",
-    "_with_veto_names",
     "batches",
     "compare_summary",
     "data_coverage",

@@ -165,13 +165,17 @@ def _in_scheme_order(
     return out if keep else out.drop("node_order")
 
 
-def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFrame:
-    grades = labels.grades.select(
+def _grade_names(labels: SchemeLabels, lang: str) -> pl.DataFrame:
+    """The run's grades as grade, grade_name (in `lang`), grade_order (0 is best)."""
+    return labels.grades.select(
         pl.col("code").alias("grade"),
         pl.col(_lang_col("name", lang)).alias("grade_name"),
         "grade_order",
     )
-    return df.join(grades, on="grade", how="left").with_columns(
+
+
+def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFrame:
+    return df.join(_grade_names(labels, lang), on="grade", how="left").with_columns(
         pl.col("grade_name")
         .fill_null(pl.col("grade"))
         # no grade: the unit had no own data at all (see scoring/values.py MIN_COVERAGE)

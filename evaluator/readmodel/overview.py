@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from evaluator.readmodel._base import Con, _df, _lang_col
-from evaluator.readmodel.labels import _with_grade, _with_names, _with_veto_names, scheme_labels
+from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel.labels import _grade_names, _with_grade, _with_names, _with_veto_names, scheme_labels
 from evaluator.readmodel.runs import previous_run_id
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require_run
 
@@ -33,14 +33,20 @@ def league_table(
 ) -> pl.DataFrame:
     """Scores, ranks (with interval when computed), grades and flags, best first."""
     require_run(con, viewer, run_id)
-    df = _df(
-        con,
-        """
-        SELECT s.rank, s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score,
+    unit_view = viewer.role == "unit"  # the published table only: no other unit's flags or intervals
+    columns = (
+        "s.rank, s.unit_id, s.unit_name, s.score, s.grade"
+        if unit_view
+        else """s.rank, s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score,
                s.rank_low, s.rank_high, s.score_low, s.score_high, s.grade, s.grade_reason,
                s.peer_rank, s.veto, s.coverage,
                (SELECT string_agg(DISTINCT f.flag, ', ' ORDER BY f.flag) FROM run_flags f
-                WHERE f.run_id = s.run_id AND f.unit_id = s.unit_id) AS flags
+                WHERE f.run_id = s.run_id AND f.unit_id = s.unit_id) AS flags"""
+    )
+    df = _df(
+        con,
+        f"""
+        SELECT {columns}
         FROM run_scores s
         WHERE s.run_id = ?
           AND (? IS NULL OR list_contains(?, s.unit_type))
@@ -60,10 +66,8 @@ def league_table(
         ],
     )
     labels = scheme_labels(con, run_id)
-    out = _with_veto_names(_with_grade(df, labels, lang), labels, lang)
-    if viewer.role == "unit":  # the published table only: no other unit's flags or intervals
-        return out.select([c for c in UNIT_LEAGUE_COLUMNS if c in out.columns])
-    return out
+    out = _with_grade(df, labels, lang)
+    return out.select(UNIT_LEAGUE_COLUMNS) if unit_view else _with_veto_names(out, labels, lang)
 
 
 # What a unit sees of the league table: each unit's rank, score, grade (and its tier name).
@@ -79,12 +83,7 @@ def grade_distribution(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewe
         "SELECT grade, count(*) AS units FROM run_scores WHERE run_id = ? GROUP BY grade",
         [run_id],
     )
-    grades = labels.grades.select(
-        pl.col("code").alias("grade"),
-        pl.col(_lang_col("name", lang)).alias("grade_name"),
-        "grade_order",
-    )
-    out = grades.join(counts, on="grade", how="full", coalesce=True).with_columns(
+    out = _grade_names(labels, lang).join(counts, on="grade", how="full", coalesce=True).with_columns(
         pl.col("units").fill_null(0),
         pl.col("grade_name").fill_null(pl.col("grade")),
         pl.col("grade_order").fill_null(99),
@@ -108,9 +107,10 @@ def movers(
     """
     require_run(con, viewer, run_id)
     require_not_unit(viewer)
-    previous = previous or previous_run_id(con, run_id)
+    previous = previous or previous_run_id(con, run_id, viewer=viewer)
     if previous is None:
         return pl.DataFrame()
+    require_run(con, viewer, previous)
     change = _df(
         con,
         """

@@ -11,7 +11,7 @@ from evaluator.forms.report import overlap_report
 from evaluator.lint import LintContext, builtin_rules
 from evaluator.lint.report import summarise
 from evaluator.lint.requests import repeated_requests
-from evaluator.readmodel._base import Con, _df, _lang_col, _one
+from evaluator.readmodel._base import Con, _df, _one
 from evaluator.readmodel.labels import _in_scheme_order, _loaded_scheme, _with_names, scheme_labels
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_office, require_run
 from evaluator.runs import stored_scheme
@@ -53,13 +53,7 @@ def lint_findings(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = O
     df = df.join(lint_rule_names(lang), on="rule", how="left", maintain_order="left").with_columns(
         pl.col("rule_name").fill_null(pl.col("rule"))
     )
-    labels = scheme_labels(con, run_id)
-    names = labels.nodes.select(
-        pl.col("node_id").alias("indicator"), pl.col(_lang_col("name", lang)).alias("indicator_name")
-    ).unique("indicator")
-    return df.join(names, on="indicator", how="left", maintain_order="left").with_columns(
-        pl.col("indicator_name").fill_null(pl.col("indicator"))
-    )
+    return _with_names(df, scheme_labels(con, run_id), "indicator", "indicator_name", lang)
 
 
 def weights(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE) -> pl.DataFrame:
@@ -135,13 +129,7 @@ def scheme_health(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = O
         top = list(summary.get("top_burdens", []))
         dups = duplicate_table([loaded.scheme], lang)
     top_df = pl.DataFrame(top, schema={"indicator": pl.String, "hours": pl.Float64})
-    top_df = _with_names(
-        top_df.rename({"indicator": "indicator_id"}),
-        scheme_labels(con, run_id),
-        "indicator_id",
-        "indicator_name",
-        lang,
-    ).rename({"indicator_id": "indicator"})
+    top_df = _with_names(top_df, scheme_labels(con, run_id), "indicator", "indicator_name", lang)
     return SchemeHealth(
         indicator_count=_count_indicators(con, run_id),
         trace_share_declared=td / tot_d if tot_d else 0.0,

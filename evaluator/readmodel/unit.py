@@ -19,7 +19,7 @@ from evaluator.readmodel.labels import (
     min_responses,
     scheme_labels,
 )
-from evaluator.readmodel.viewer import OFFICE, Viewer, require_run, require_unit
+from evaluator.readmodel.viewer import OFFICE, Viewer, require_run, require_unit, run_filter
 from evaluator.runs import flag_evidence_sql
 
 # --------------------------------------------------------------------------- unit profile
@@ -64,16 +64,18 @@ def unit_indicators(
 
 
 def unit_trend(con: Con, run_id: str, unit_id: str, *, viewer: Viewer = OFFICE) -> pl.DataFrame:
-    """The unit's score, rank and grade in the latest run of each period of the same scheme."""
+    """The unit's score, rank and grade in the latest run of each period of the same scheme
+    (of the runs the viewer may see: a withdrawn run is no point of anyone else's trend)."""
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
     return _df(
         con,
-        """
+        f"""
         WITH latest AS (
             SELECT r.run_id, r.period,
                    row_number() OVER (PARTITION BY r.period ORDER BY r.created_at DESC) AS rn
-            FROM runs r JOIN runs c ON c.run_id = ? AND r.scheme_id = c.scheme_id)
+            FROM runs r JOIN runs c ON c.run_id = ? AND r.scheme_id = c.scheme_id
+            WHERE {run_filter(viewer)})
         SELECT l.period, l.run_id, s.score, s.rank, s.grade,
                (SELECT count(*) FROM run_scores x WHERE x.run_id = l.run_id) AS units_scored
         FROM latest l JOIN run_scores s ON s.run_id = l.run_id AND s.unit_id = ?

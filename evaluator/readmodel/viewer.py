@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from evaluator.errors import EvaluatorError
 from evaluator.readmodel._base import Con, _one
-
-ROLES = ("office", "leadership", "unit")
+from evaluator.users import ROLES  # the roles a user can have: the ones the read layer serves
 
 
 class Forbidden(EvaluatorError):
