@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evaluator.cli.common import console, err_console, fail
+from evaluator.cli.common import console, err_console, error, fail
 from evaluator.demo_data import MIN_UNITS
 from evaluator.store import DEFAULT_DB, StoreError, connect
 
@@ -117,10 +118,10 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, file: Path, db: Path,
         _print_rejection(exc)
         return False
     except IngestError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        error(str(exc))
         return False
     mark = "[green]✓[/]" if result.status == "loaded" else "[cyan]=[/]"
-    console.print(f"{mark} {result.message}")
+    console.print(f"{mark} {escape(result.message)}")
     return True
 
 
@@ -128,10 +129,10 @@ def _print_rejection(exc: object) -> None:
     from evaluator.ingest import IngestRejected
 
     assert isinstance(exc, IngestRejected)
-    err_console.print(f"[bold red]rejected / 已拒绝:[/] {exc.file} — {exc.total} problem(s); "
-                      "nothing was loaded / 未导入任何数据")
+    err_console.print(f"[bold red]rejected / 已拒绝:[/] {escape(str(exc.file))} — {exc.total} "
+                      "problem(s); nothing was loaded / 未导入任何数据")
     for p in exc.reasons[:SHOWN_PROBLEMS]:  # one line each: greppable, never wrapped mid-row
-        err_console.print(f"  [red]✗[/] {p}", markup=True, highlight=False)
+        err_console.print(f"  [red]✗[/] {escape(str(p))}", markup=True, highlight=False)
     if exc.total > SHOWN_PROBLEMS:
         err_console.print(f"… and {exc.total - SHOWN_PROBLEMS} more / 另有 "
                           f"{exc.total - SHOWN_PROBLEMS} 处")
