@@ -12,7 +12,7 @@ from rich.table import Table
 
 from evaluator.cli.common import console, err_console, error, fail
 from evaluator.demo_data import MIN_UNITS
-from evaluator.store import DEFAULT_DB, StoreError, connect
+from evaluator.store import DEFAULT_DB, connect
 
 if TYPE_CHECKING:
     import duckdb
@@ -65,7 +65,6 @@ def ingest(
 
     With several files, each loads or is refused on its own; the exit status is 1 when any was
     refused (the others stay loaded, each reported)."""
-    from evaluator.ingest import IngestError
     from evaluator.ingest.columns import parse_map
     from evaluator.ingest.kinds import get_kind
 
@@ -77,12 +76,9 @@ def ingest(
             pairs += _read_map_file(Path(item))
         else:
             pairs.append(item)
-    try:
-        get_kind(kind)
-        column_map = parse_map(pairs)
-        con = connect(db)
-    except (IngestError, StoreError) as exc:
-        fail(str(exc))
+    get_kind(kind)
+    column_map = parse_map(pairs)
+    con = connect(db)
     refused = 0
     try:
         for file in files:
@@ -158,10 +154,7 @@ def check(
         loaded = load_scheme(scheme)
     except SchemeInvalid as exc:
         fail(f"{scheme}: invalid scheme; run `evaluator validate {scheme}`\n{exc}")
-    try:
-        con = connect(db, read_only=True)
-    except StoreError as exc:
-        fail(str(exc))
+    con = connect(db, read_only=True)
     try:
         report = check_completeness(con, loaded, period or str(loaded.scheme.year))
     finally:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evaluator.cli.common import Lang, console, err_console, fail
-from evaluator.store import DEFAULT_DB, StoreError, connect
+from evaluator.store import DEFAULT_DB, connect
 
 if TYPE_CHECKING:
     from evaluator.forms.report import OverlapReport
@@ -44,7 +44,7 @@ def forms(
     lang: Annotated[Lang, typer.Option("--lang", help="language of the report: en or zh")] = Lang.en,
 ) -> None:
     """Collection forms asking each unit-reported measure once across schemes (一表报送)."""
-    from evaluator.forms.build import FormsError, build_forms
+    from evaluator.forms.build import build_forms
     from evaluator.forms.report import overlap_report
     from evaluator.scheme import SchemeInvalid, load_scheme
     from evaluator.scheme.measures import find_registry, load_registry
@@ -70,16 +70,11 @@ def forms(
             reg = load_registry(found)
         except SchemeInvalid as exc:
             fail(f"measure registry {found} is invalid:\n" + "\n".join(map(str, exc.issues)))
-    try:
-        con = connect(db, read_only=True)
-    except StoreError as exc:
-        fail(str(exc))
+    con = connect(db, read_only=True)
     try:
         written = build_forms(con, [ld.scheme for ld in loaded], reg, period, out, per.value)
         units = dict(con.execute(
             "SELECT unit_type, count(*) FROM current_units GROUP BY unit_type").fetchall())
-    except FormsError as exc:
-        fail(str(exc))
     finally:
         con.close()
     zh = lang is Lang.zh
