@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -35,6 +36,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print a clear error (no traceback) and exit with `code`."""
     error(message)
     raise typer.Exit(code)
+
+
+def print_issues(issues: Sequence[object], where: str | None = None) -> None:
+    """Each issue (of a scheme, a registry, a workbook) on its own line; with `where`, then how
+    many there are in it."""
+    for issue in issues:
+        err_console.print(f"[red]✗[/] {escape(str(issue))}")
+    if where is not None:
+        err_console.print(f"[bold red]{len(issues)} error(s)[/] in {escape(where)}")
 
 
 def warn(message: str) -> None:

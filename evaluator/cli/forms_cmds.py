@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli.common import Lang, console, err_console, fail
+from evaluator.cli.common import Lang, console, err_console, fail, print_issues
 from evaluator.store import DEFAULT_DB, connect
 
 if TYPE_CHECKING:
@@ -56,8 +55,7 @@ def forms(
             loaded.append(load_scheme(path))
         except SchemeInvalid as exc:
             bad += 1
-            for issue in exc.issues:
-                err_console.print(f"[red]✗[/] {escape(str(issue))}")
+            print_issues(exc.issues)
     if bad:
         fail(f"{bad} scheme file(s) invalid: fix them (evaluator validate FILE) and run again")
     ids = [ld.scheme.id for ld in loaded]
