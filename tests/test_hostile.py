@@ -287,7 +287,7 @@ def test_an_old_side_file_two_databases_could_own_is_not_guessed(tmp_path: Path)
 def test_users_add_says_where_it_writes_and_the_store_is_private(tmp_path: Path):
     db = tmp_path / "d.duckdb"
     _load_units(db, 8)
-    result = cli_stdin(PW, "users", "add", "li", "--role", "office", "--db", db, "--password-stdin")
+    result = cli("users", "add", "li", "--role", "office", "--db", db, "--password-stdin", stdin=PW)
     assert result.exit_code == 0, result.output
     store = app_db_path(db)
     assert str(store) in result.output
@@ -296,13 +296,6 @@ def test_users_add_says_where_it_writes_and_the_store_is_private(tmp_path: Path)
         side = store.with_name(store.name + extra)
         if side.exists():
             assert stat.S_IMODE(side.stat().st_mode) & 0o077 == 0
-
-
-def cli_stdin(stdin: str, *args):
-    from typer.testing import CliRunner
-
-    from evaluator.cli import app
-    return CliRunner().invoke(app, [str(a) for a in args], input=stdin)
 
 
 def test_make_clean_removes_the_app_store(tmp_path: Path):
