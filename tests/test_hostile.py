@@ -70,11 +70,16 @@ def test_db_that_is_not_a_duckdb_file_is_refused_before_any_work(tmp_path: Path,
 # --------------------------------------------------------------------------- --rejects
 
 
-def test_rejects_never_overwrites_an_input(tmp_path: Path):
+def _db_and_a_bad_outcomes_file(tmp_path: Path) -> tuple[Path, Path]:
     db = tmp_path / "r.duckdb"
     load_base(db)
     bad = tmp_path / "bad.csv"
     bad.write_text("unit_id,period,measure,value\n0101,2026,x,abc\n")
+    return db, bad
+
+
+def test_rejects_never_overwrites_an_input(tmp_path: Path):
+    db, bad = _db_and_a_bad_outcomes_file(tmp_path)
     mapping = tmp_path / "map.txt"
     mapping.write_text("value=value\n")
     before = fingerprint(db)
@@ -88,10 +93,7 @@ def test_rejects_never_overwrites_an_input(tmp_path: Path):
 
 
 def test_rejects_naming_an_existing_non_csv_file_is_explained(tmp_path: Path):
-    db = tmp_path / "r.duckdb"
-    load_base(db)
-    bad = tmp_path / "bad.csv"
-    bad.write_text("unit_id,period,measure,value\n0101,2026,x,abc\n")
+    db, bad = _db_and_a_bad_outcomes_file(tmp_path)
     other = tmp_path / "notes.txt"
     other.write_text("keep me")
     result = ingest(db, "outcomes", bad, "--rejects", other)
