@@ -2,8 +2,8 @@
 
 Each module raises its own subclass (SchemeInvalid, IngestError, ScoringError, StoreError, …) with
 a message naming the file, row or YAML location and what to do. The CLI catches `EvaluatorError`
-once, in `evaluator.cli.main`, prints the message and exits with the error's `exit_code`; anything
-else that escapes is a bug and is reported as one.
+once, in its root command group (`evaluator.cli`), prints the message and exits with the error's
+`exit_code`; anything else that escapes is a bug and is reported as one (`evaluator.cli.main`).
 """
 
 from __future__ import annotations

@@ -56,3 +56,20 @@ def test_demo_with_too_few_units_is_a_usage_error_not_a_bug(tmp_path: Path) -> N
         assert result.returncode == 2, result.stderr
         assert "internal error" not in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "demo").exists()
+
+
+def test_brackets_in_a_message_are_printed_not_read_as_markup(tmp_path: Path) -> None:
+    """A file name or a value with `[...]` in it is shown as it is (console markup once ate it,
+    and a `[/x]` crashed the message)."""
+    missing = tmp_path / "units [bold]2026[/x].csv"
+    result = evaluator("ingest", "--kind", "units", "--db", str(tmp_path / "d.duckdb"),
+                       str(missing))
+    assert result.returncode == 1, result.stderr
+    assert "units [bold]2026[/x].csv: no such file" in result.stderr.replace("\n", "")
+    assert "internal error" not in result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unit_id,name,unit_type\n[red]u1,x,township\n[red]u1,y,township\n",
+                   encoding="utf-8")  # a duplicate id: rejected, the id shown
+    result = evaluator("ingest", "--kind", "units", "--db", str(tmp_path / "d.duckdb"), str(bad))
+    assert result.returncode == 1, result.stderr
+    assert "[red]u1" in result.stderr

@@ -70,11 +70,16 @@ def test_db_that_is_not_a_duckdb_file_is_refused_before_any_work(tmp_path: Path,
 # --------------------------------------------------------------------------- --rejects
 
 
-def test_rejects_never_overwrites_an_input(tmp_path: Path):
+def _db_and_a_bad_outcomes_file(tmp_path: Path) -> tuple[Path, Path]:
     db = tmp_path / "r.duckdb"
     load_base(db)
     bad = tmp_path / "bad.csv"
     bad.write_text("unit_id,period,measure,value\n0101,2026,x,abc\n")
+    return db, bad
+
+
+def test_rejects_never_overwrites_an_input(tmp_path: Path):
+    db, bad = _db_and_a_bad_outcomes_file(tmp_path)
     mapping = tmp_path / "map.txt"
     mapping.write_text("value=value\n")
     before = fingerprint(db)
@@ -88,10 +93,7 @@ def test_rejects_never_overwrites_an_input(tmp_path: Path):
 
 
 def test_rejects_naming_an_existing_non_csv_file_is_explained(tmp_path: Path):
-    db = tmp_path / "r.duckdb"
-    load_base(db)
-    bad = tmp_path / "bad.csv"
-    bad.write_text("unit_id,period,measure,value\n0101,2026,x,abc\n")
+    db, bad = _db_and_a_bad_outcomes_file(tmp_path)
     other = tmp_path / "notes.txt"
     other.write_text("keep me")
     result = ingest(db, "outcomes", bad, "--rejects", other)
@@ -287,7 +289,7 @@ def test_an_old_side_file_two_databases_could_own_is_not_guessed(tmp_path: Path)
 def test_users_add_says_where_it_writes_and_the_store_is_private(tmp_path: Path):
     db = tmp_path / "d.duckdb"
     _load_units(db, 8)
-    result = cli_stdin(PW, "users", "add", "li", "--role", "office", "--db", db, "--password-stdin")
+    result = cli("users", "add", "li", "--role", "office", "--db", db, "--password-stdin", stdin=PW)
     assert result.exit_code == 0, result.output
     store = app_db_path(db)
     assert str(store) in result.output
@@ -296,13 +298,6 @@ def test_users_add_says_where_it_writes_and_the_store_is_private(tmp_path: Path)
         side = store.with_name(store.name + extra)
         if side.exists():
             assert stat.S_IMODE(side.stat().st_mode) & 0o077 == 0
-
-
-def cli_stdin(stdin: str, *args):
-    from typer.testing import CliRunner
-
-    from evaluator.cli import app
-    return CliRunner().invoke(app, [str(a) for a in args], input=stdin)
 
 
 def test_make_clean_removes_the_app_store(tmp_path: Path):

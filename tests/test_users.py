@@ -10,18 +10,13 @@ from pathlib import Path
 
 import pytest
 from helpers.dashboard import run_page, texts
+from helpers.ingest import cli
 from helpers.users import PW, _fresh, sign_in
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from evaluator import users as u
 from evaluator.appstore import MIGRATIONS, app_db_path, connect_app
-from evaluator.cli import app
-
-
-def cli(*args: str | Path, stdin: str | None = None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=stdin)
 
 
 @pytest.fixture

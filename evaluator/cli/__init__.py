@@ -21,7 +21,7 @@ from evaluator.cli import (
     serve_cmds,
     user_cmds,
 )
-from evaluator.cli.common import err_console
+from evaluator.cli.common import err_console, error
 from evaluator.errors import EvaluatorError
 
 
@@ -43,7 +43,7 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except EvaluatorError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            error(str(exc))
             raise typer.Exit(exc.exit_code) from None
 
 

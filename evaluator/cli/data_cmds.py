@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evaluator.cli.common import console, err_console, fail
+from evaluator.cli.common import console, err_console, error, fail
 from evaluator.demo_data import MIN_UNITS
-from evaluator.store import DEFAULT_DB, StoreError, connect
+from evaluator.store import DEFAULT_DB, connect
 
 if TYPE_CHECKING:
     import duckdb
@@ -64,7 +65,6 @@ def ingest(
 
     With several files, each loads or is refused on its own; the exit status is 1 when any was
     refused (the others stay loaded, each reported)."""
-    from evaluator.ingest import IngestError
     from evaluator.ingest.columns import parse_map
     from evaluator.ingest.kinds import get_kind
 
@@ -76,12 +76,9 @@ def ingest(
             pairs += _read_map_file(Path(item))
         else:
             pairs.append(item)
-    try:
-        get_kind(kind)
-        column_map = parse_map(pairs)
-        con = connect(db)
-    except (IngestError, StoreError) as exc:
-        fail(str(exc))
+    get_kind(kind)
+    column_map = parse_map(pairs)
+    con = connect(db)
     refused = 0
     try:
         for file in files:
@@ -117,10 +114,10 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, file: Path, db: Path,
         _print_rejection(exc)
         return False
     except IngestError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        error(str(exc))
         return False
     mark = "[green]✓[/]" if result.status == "loaded" else "[cyan]=[/]"
-    console.print(f"{mark} {result.message}")
+    console.print(f"{mark} {escape(result.message)}")
     return True
 
 
@@ -128,10 +125,10 @@ def _print_rejection(exc: object) -> None:
     from evaluator.ingest import IngestRejected
 
     assert isinstance(exc, IngestRejected)
-    err_console.print(f"[bold red]rejected / 已拒绝:[/] {exc.file} — {exc.total} problem(s); "
-                      "nothing was loaded / 未导入任何数据")
+    err_console.print(f"[bold red]rejected / 已拒绝:[/] {escape(str(exc.file))} — {exc.total} "
+                      "problem(s); nothing was loaded / 未导入任何数据")
     for p in exc.reasons[:SHOWN_PROBLEMS]:  # one line each: greppable, never wrapped mid-row
-        err_console.print(f"  [red]✗[/] {p}", markup=True, highlight=False)
+        err_console.print(f"  [red]✗[/] {escape(str(p))}", markup=True, highlight=False)
     if exc.total > SHOWN_PROBLEMS:
         err_console.print(f"… and {exc.total - SHOWN_PROBLEMS} more / 另有 "
                           f"{exc.total - SHOWN_PROBLEMS} 处")
@@ -157,10 +154,7 @@ def check(
         loaded = load_scheme(scheme)
     except SchemeInvalid as exc:
         fail(f"{scheme}: invalid scheme; run `evaluator validate {scheme}`\n{exc}")
-    try:
-        con = connect(db, read_only=True)
-    except StoreError as exc:
-        fail(str(exc))
+    con = connect(db, read_only=True)
     try:
         report = check_completeness(con, loaded, period or str(loaded.scheme.year))
     finally:

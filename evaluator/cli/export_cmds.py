@@ -12,14 +12,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evaluator.appeals import AppealError, file_appeal, list_appeals, resolve_appeal
-from evaluator.appstore import AppStoreError, app_db_path, connect_app
+from evaluator.appeals import file_appeal, list_appeals, resolve_appeal
+from evaluator.appstore import app_db_path, connect_app
 from evaluator.cli.common import DbOpt, Lang, console, err_console, fail
-from evaluator.export import ExportError, export_run
 from evaluator.export import Progress as ExportProgress
+from evaluator.export import export_run
 from evaluator.export.runinfo import resolve_run
 from evaluator.labels import Group, label
-from evaluator.store import DEFAULT_DB, StoreError, connect
+from evaluator.store import DEFAULT_DB, connect
 
 
 class Fmt(StrEnum):
@@ -88,8 +88,6 @@ def export(
                 audience=audience,
                 unit=unit,
             )
-    except ExportError as exc:
-        fail(str(exc))
     except duckdb.Error as exc:
         fail(f"{db}: reading the run failed: {exc}")
     rows = ", ".join(f"{k} {v}" for k, v in result.rows.items() if v)
@@ -107,13 +105,6 @@ appeals_app = typer.Typer(
 )
 
 
-def _data(db: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        return connect(db, read_only=True)
-    except StoreError as exc:
-        fail(str(exc))
-
-
 @appeals_app.command("list")
 def appeals_list(
     db: DbOpt = DEFAULT_DB,
@@ -126,14 +117,11 @@ def appeals_list(
     if not app_db_path(db).exists():
         frame = None
     else:
+        app = connect_app(db, create=False)
         try:
-            app = connect_app(db, create=False)
-            try:
-                frame = list_appeals(app, run_id=run, unit_id=unit, status=status)
-            finally:
-                app.close()
-        except (AppealError, AppStoreError) as exc:
-            fail(str(exc))
+            frame = list_appeals(app, run_id=run, unit_id=unit, status=status)
+        finally:
+            app.close()
     rows = frame.to_dicts() if frame is not None else []
     if as_json:
         console.print_json(json.dumps({"appeals": rows}, ensure_ascii=False, default=str))
@@ -169,7 +157,7 @@ def appeals_file(
     by: Annotated[str | None, typer.Option("--by", help="who files it")] = None,
 ) -> None:
     """File an appeal on one line (an indicator or an event) of a unit's result."""
-    con = _data(db)
+    con = connect(db, read_only=True)
     try:
         run_id = resolve_run(con, run).run_id
         app = connect_app(db)
@@ -186,8 +174,6 @@ def appeals_file(
             )
         finally:
             app.close()
-    except (AppealError, AppStoreError, ExportError) as exc:
-        fail(str(exc))
     finally:
         con.close()
     console.print(
@@ -210,7 +196,7 @@ def appeals_resolve(
     """Accept (naming the correction batch and re-score run) or reject (with a reason) an appeal."""
     if accept == reject:
         fail("say --accept or --reject (exactly one) / 请选择采纳或不采纳")
-    con = _data(db)
+    con = connect(db, read_only=True)
     try:
         app = connect_app(db, create=False)
         try:
@@ -226,8 +212,6 @@ def appeals_resolve(
             )
         finally:
             app.close()
-    except (AppealError, AppStoreError) as exc:
-        fail(str(exc))
     finally:
         con.close()
     console.print(

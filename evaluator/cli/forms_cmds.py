@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli.common import Lang, console, err_console, fail
-from evaluator.store import DEFAULT_DB, StoreError, connect
+from evaluator.cli.common import Lang, console, err_console, fail, print_issues
+from evaluator.store import DEFAULT_DB, connect
 
 if TYPE_CHECKING:
     from evaluator.forms.report import OverlapReport
@@ -44,7 +43,7 @@ def forms(
     lang: Annotated[Lang, typer.Option("--lang", help="language of the report: en or zh")] = Lang.en,
 ) -> None:
     """Collection forms asking each unit-reported measure once across schemes (一表报送)."""
-    from evaluator.forms.build import FormsError, build_forms
+    from evaluator.forms.build import build_forms
     from evaluator.forms.report import overlap_report
     from evaluator.scheme import SchemeInvalid, load_scheme
     from evaluator.scheme.measures import find_registry, load_registry
@@ -56,8 +55,7 @@ def forms(
             loaded.append(load_scheme(path))
         except SchemeInvalid as exc:
             bad += 1
-            for issue in exc.issues:
-                err_console.print(f"[red]✗[/] {escape(str(issue))}")
+            print_issues(exc.issues)
     if bad:
         fail(f"{bad} scheme file(s) invalid: fix them (evaluator validate FILE) and run again")
     ids = [ld.scheme.id for ld in loaded]
@@ -70,16 +68,11 @@ def forms(
             reg = load_registry(found)
         except SchemeInvalid as exc:
             fail(f"measure registry {found} is invalid:\n" + "\n".join(map(str, exc.issues)))
-    try:
-        con = connect(db, read_only=True)
-    except StoreError as exc:
-        fail(str(exc))
+    con = connect(db, read_only=True)
     try:
         written = build_forms(con, [ld.scheme for ld in loaded], reg, period, out, per.value)
         units = dict(con.execute(
             "SELECT unit_type, count(*) FROM current_units GROUP BY unit_type").fetchall())
-    except FormsError as exc:
-        fail(str(exc))
     finally:
         con.close()
     zh = lang is Lang.zh

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli.common import Lang, console, err_console, fail
+from evaluator.cli.common import Lang, console, err_console, fail, print_issues
 from evaluator.labels import Group, label
 from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
 from evaluator.lint.report import unreadable_json
@@ -43,9 +43,7 @@ def _load_or_exit(scheme: Path, code: int, json_errors: bool = False) -> LoadedS
     try:
         return load_scheme(scheme)
     except SchemeInvalid as exc:
-        for issue in exc.issues:
-            err_console.print(f"[red]✗[/] {escape(str(issue))}")
-        err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in {scheme}")
+        print_issues(exc.issues, str(scheme))
         if json_errors:
             typer.echo(unreadable_json(str(scheme), exc.issues))
         raise typer.Exit(code) from None
@@ -81,9 +79,7 @@ def _load_registry_or_exit(path: Path, code: int) -> LoadedRegistry:
     try:
         return load_registry(path)
     except SchemeInvalid as exc:
-        for issue in exc.issues:
-            err_console.print(f"[red]✗[/] {escape(str(issue))}")
-        err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in the measure registry {path}")
+        print_issues(exc.issues, f"the measure registry {path}")
         raise typer.Exit(code) from None
 
 
@@ -114,7 +110,7 @@ def lint(
     if _is_registry(scheme):
         issue = SchemeIssue(str(scheme), 1, "", "this is a measure registry, not a scheme: check "
                             "it with `evaluator validate`; lint a scheme that uses it")
-        err_console.print(f"[red]✗[/] {escape(str(issue))}")
+        print_issues([issue])
         if fmt is OutputFormat.json:
             typer.echo(unreadable_json(str(scheme), [issue]))
         raise typer.Exit(2)
@@ -260,9 +256,7 @@ def import_xlsx(
     try:
         scheme = read_scheme_workbook(file)
     except SpreadsheetInvalid as exc:
-        for issue in exc.issues:
-            err_console.print(f"[red]✗[/] {escape(f'{file}: {issue}')}")
-        err_console.print(f"[bold red]{len(exc.issues)} error(s)[/] in {file}; nothing written")
+        print_issues([f"{file}: {issue}" for issue in exc.issues], f"{file}; nothing written")
         raise typer.Exit(1) from None
     text = dump_scheme(scheme, header=f"Imported from {file.name} with `evaluator scheme import`.")
     try:

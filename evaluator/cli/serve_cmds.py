@@ -25,7 +25,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import console, fail, warn
-from evaluator.publishing import PublishError, default_actor, set_published
+from evaluator.publishing import default_actor, set_published
 from evaluator.snapshot import SnapshotError, latest_snapshot, publish_snapshot
 from evaluator.store import DEFAULT_DB
 
@@ -225,14 +225,8 @@ def publish(
     if withdraw and run is None:
         fail("--withdraw needs --run RUN / 撤回须指定 --run")
     if run is not None:
-        try:
-            set_published(db, run, published=not withdraw, by=default_actor(), reason=reason)
-        except PublishError as exc:
-            fail(str(exc))
-    try:
-        path = publish_snapshot(db)
-    except SnapshotError as exc:
-        fail(str(exc))
+        set_published(db, run, published=not withdraw, by=default_actor(), reason=reason)
+    path = publish_snapshot(db)
     if run is None:
         console.print(f"[green]✓[/] snapshot refreshed: {path} / 快照已刷新")
     elif withdraw:

@@ -21,7 +21,6 @@ from evaluator.snapshot import latest_snapshot
 from evaluator.store import DEFAULT_DB
 from evaluator.users import (
     ROLES,
-    UserError,
     add_user,
     disable_user,
     enable_user,
@@ -103,12 +102,9 @@ def users_add(
     if role == "unit" and unit and known is None:
         warn(f"{db}: no loaded units to check {unit!r} against; make sure the id is right / 无法核对单位编码")
     password = _read_password(password_stdin, name)
-    try:
-        user = add_user(
-            db, name, password, role=role, unit_id=unit, display_name=display_name, known_units=known
-        )
-    except UserError as exc:
-        fail(str(exc))
+    user = add_user(
+        db, name, password, role=role, unit_id=unit, display_name=display_name, known_units=known
+    )
     where = f", unit {user.unit_id}" if user.unit_id else ""
     console.print(f"added user {user.name} ({user.role}{where}) to {app_db_path(db)}, the app store "
                   f"of {db} / 已添加用户，保存在 {app_db_path(db)}")
@@ -120,10 +116,7 @@ def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List dashboard users (never their passwords)."""
-    try:
-        users = list_users(db)
-    except UserError as exc:
-        fail(str(exc))
+    users = list_users(db)
     if as_json:
         rows = [u.__dict__ for u in users]
         console.print_json(json.dumps({"users": rows}, ensure_ascii=False))
@@ -153,42 +146,30 @@ def users_passwd(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Set a new password (sessions signed in with the old one end)."""
-    try:
-        if get_user(db, name) is None:  # before asking for a password nobody can use
-            fail(f"no user named {name!r}; see `evaluator users list --db {db}` / 没有该用户")
-        set_password(db, name, _read_password(password_stdin, name))
-    except UserError as exc:
-        fail(str(exc))
+    if get_user(db, name) is None:  # before asking for a password nobody can use
+        fail(f"no user named {name!r}; see `evaluator users list --db {db}` / 没有该用户")
+    set_password(db, name, _read_password(password_stdin, name))
     console.print(f"password changed for {name} / 密码已更新")
 
 
 @users_app.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="user name")], db: DbOpt = DEFAULT_DB) -> None:
     """Stop a user from signing in (the user and the log are kept)."""
-    try:
-        user = disable_user(db, name)
-    except UserError as exc:
-        fail(str(exc))
+    user = disable_user(db, name)
     console.print(f"disabled {user.name} / 已停用")
 
 
 @users_app.command("enable")
 def users_enable(name: Annotated[str, typer.Argument(help="user name")], db: DbOpt = DEFAULT_DB) -> None:
     """Let a disabled user sign in again."""
-    try:
-        user = enable_user(db, name)
-    except UserError as exc:
-        fail(str(exc))
+    user = enable_user(db, name)
     console.print(f"enabled {user.name} / 已启用")
 
 
 @users_app.command("unlock")
 def users_unlock(name: Annotated[str, typer.Argument(help="user name")], db: DbOpt = DEFAULT_DB) -> None:
     """Lift the lockout after repeated failed sign-ins (logged)."""
-    try:
-        user = unlock_user(db, name)
-    except UserError as exc:
-        fail(str(exc))
+    user = unlock_user(db, name)
     console.print(f"unlocked {user.name} / 已解锁")
 
 

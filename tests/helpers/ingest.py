@@ -14,9 +14,11 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 DATA_TABLES = ("units", "outcomes", "survey_responses", "targets", "events", "questions")
 
 
-def cli(*args: str | Path):
-    """Invoke `evaluator ARGS…` in-process (same Typer app as the console script)."""
-    return CliRunner().invoke(app, [str(a) for a in args])
+def cli(*args: str | Path, stdin: str | None = None):
+    """Invoke `evaluator ARGS…` in-process (same Typer app as the console script). A bug (an
+    exception the CLI does not turn into a message) is raised here, not folded into exit code 1
+    as CliRunner does by default, where no "internal error" check could see it."""
+    return CliRunner().invoke(app, [str(a) for a in args], input=stdin, catch_exceptions=False)
 
 
 def ingest(db: Path, kind: str, file: Path, *extra: str | Path):
