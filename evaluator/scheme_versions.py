@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evaluator.appstore import connect_app, write
+from evaluator.errors import EvaluatorError
 from evaluator.scheme.models import Scheme
 from evaluator.snapshot import snapshot_path
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-class VersionError(Exception):
+class VersionError(EvaluatorError):
     """A version cannot be saved (the message says why and what to do)."""
 
 

@@ -18,7 +18,6 @@ import polars as pl
 
 from evaluator.export.html import CARD_CSS, e, grade_class, measured, num, page, pct, radar_svg
 from evaluator.export.tables import ExportContext, appeal_line, card_units, frame, lint_warning
-from evaluator.labels import Group, label
 
 T: dict[str, tuple[str, str]] = {
     "title": ("年度考核结果通知单", "Annual assessment report card"),
@@ -238,9 +237,8 @@ def render_card(
     if flags is not None and flags.height:
         out.append(f"<h2>{e(t('flags', lang))}</h2><ul>")
         out += [
-            f"<li><b>{e(label(Group.flag, f, lang))}</b>{'：' if lang == 'zh' else ': '}"
-            f"{e(ev or '')}</li>"
-            for f, ev in zip(flags["flag"], flags["evidence"], strict=True)
+            f"<li><b>{e(name)}</b>{'：' if lang == 'zh' else ': '}{e(ev or '')}</li>"
+            for name, ev in zip(flags["flag_name"], flags["evidence"], strict=True)
         ]
         out.append("</ul>")
     out.append('<div class="cols"><div>')
@@ -331,7 +329,7 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int, base: float | None) -
             raw += f" ({t('imputed', lang)})"
         rows.append(
             f"<tr><td>{e(row['indicator_name'] or row['indicator_id'])}</td>"
-            f"<td>{e(label(Group.evidence, row['evidence'], lang))}</td><td class='n'>{e(raw)}</td>"
+            f"<td>{e(row['evidence_name'] or '')}</td><td class='n'>{e(raw)}</td>"
             f"<td class='n'>{num(row['score'], 1)}</td><td "
             f"class='n'>{num(row['peer_median'], 1)}</td>"
             f"<td class='n'>{pct(row['weight'])}</td><td "

@@ -496,8 +496,9 @@ def _card_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:
         f"""
         WITH x AS (
             SELECT r.unit_id, r.indicator_id, n.name_{ctx.lang} AS indicator_name, n.position,
-                   r.dimension_id, r.evidence, r.raw_value, r.score, r.weight, r.contribution,
-                   r.imputed,
+                   r.dimension_id, r.evidence,
+                   {named(Group.evidence, "r.evidence", ctx.lang)} AS evidence_name,
+                   r.raw_value, r.score, r.weight, r.contribution, r.imputed,
                    median(r.score) OVER (PARTITION BY s.peer_group, r.indicator_id) AS peer_median
             FROM run_indicator_scores r
             JOIN run_scores s ON s.run_id = r.run_id AND s.unit_id = r.unit_id

@@ -158,8 +158,6 @@ def _width(col: str, label: str, first: pl.DataFrame) -> float:
         value = (first.select(((text.str.len_bytes() + text.str.len_chars()) / 2).max()).item()
                  if first.height else 0)
         longest = max(min(int(value or 0), 40), -(-head // 3), 6)
-    elif dtype == pl.Boolean:
-        longest = max(6, -(-head // 3))
     else:
         longest = max(6, -(-head // 3))
     return float(min(longest + 2, 42))

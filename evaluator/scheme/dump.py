@@ -65,16 +65,21 @@ def scheme_data(scheme: Scheme) -> dict[str, Any]:
     return scheme.model_dump(mode="json", exclude_defaults=True)
 
 
-def dump_scheme(scheme: Scheme, header: str | None = None) -> str:
-    """YAML text of a scheme; `header` lines are written as leading comments."""
+def _writer() -> YAML:
+    """The YAML emitter of written schemes: long names on one line, CJK as it is, 2-space indent."""
     yaml = YAML(typ="rt")
     yaml.width = 4096  # never fold long names onto a second line
     yaml.allow_unicode = True
     yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def dump_scheme(scheme: Scheme, header: str | None = None) -> str:
+    """YAML text of a scheme; `header` lines are written as leading comments."""
     out = io.StringIO()
     if header:
         out.write("".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()))
-    yaml.dump(_to_yaml(scheme_data(scheme)), out)
+    _writer().dump(_to_yaml(scheme_data(scheme)), out)
     return out.getvalue()
 
 
@@ -98,12 +103,8 @@ def revise_text(original: str, scheme: Scheme) -> str:
     if not isinstance(tree, CommentedMap):
         return dump_scheme(scheme)
     revised = _merge(tree, scheme_data(scheme), scheme.model_dump(mode="json"))
-    yaml = YAML(typ="rt")
-    yaml.width = 4096
-    yaml.allow_unicode = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
     out = io.StringIO()
-    yaml.dump(revised, out)
+    _writer().dump(revised, out)
     text = out.getvalue()
     try:
         if load_scheme_text(text).scheme == scheme:

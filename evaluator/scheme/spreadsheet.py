@@ -305,8 +305,9 @@ def build_workbook(scheme: Scheme | None) -> Workbook:
     tree = wb.create_sheet(layout.TREE, 2)
     tree_cols = layout.tree_columns()
     id_letter = get_column_letter([c.key for c in tree_cols].index("id") + 1)
-    last = FIRST_ROW + (len(tree_rows(scheme)) if scheme else 0) + SPARE_ROWS
-    _table(tree, tree_cols, tree_rows(scheme) if scheme else [], lists, refs={
+    nodes = tree_rows(scheme) if scheme else []
+    last = FIRST_ROW + len(nodes) + SPARE_ROWS
+    _table(tree, tree_cols, nodes, lists, refs={
         "parent": f"${id_letter}${FIRST_ROW}:${id_letter}${last}"})
     tree.freeze_panes = f"{get_column_letter([c.key for c in tree_cols].index('name.zh') + 1)}4"
     items = wb.create_sheet(layout.ITEMS, 3)

@@ -24,6 +24,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 
+from evaluator.errors import EvaluatorError
 from evaluator.scheme import sheet_layout as layout
 from evaluator.scheme.checks import Loc, cross_check
 from evaluator.scheme.messages import message
@@ -64,7 +65,7 @@ class CellIssue:
         return f"{where}: {self.message}" if where else self.message
 
 
-class SpreadsheetInvalid(Exception):
+class SpreadsheetInvalid(EvaluatorError):
     """Raised with every problem found, so the office fixes the workbook in one pass."""
 
     def __init__(self, file: str, issues: list[CellIssue]):
