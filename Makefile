@@ -47,7 +47,7 @@ demo: install
 ## Run the whole test suite (unit, end-to-end CLI, dashboard, browser), then lint and type checks
 test: install-test browser java
 	$(BIN)/python -m pytest
-	$(BIN)/ruff check evaluator dashboards
+	$(BIN)/ruff check evaluator dashboards tests benchmarks
 	$(BIN)/mypy evaluator dashboards
 
 # pandas (the scale baseline) comes with the test extra
