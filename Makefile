@@ -19,10 +19,12 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,spark]'
 
 # Debian's Chromium and a CJK font for the real-browser tests, LibreOffice Calc for the tests that
-# open our workbooks and CSVs as the office does (they skip, with a reason, without them; CI fails)
-BROWSER_PKGS := chromium fonts-wqy-microhei libreoffice-calc-nogui
+# open our workbooks and CSVs as the office does, poppler-utils (pdfinfo, pdftotext) to measure the
+# printed PDF (they skip, with a reason, without them; CI fails on a missing Chromium or LibreOffice)
+BROWSER_PKGS := chromium fonts-wqy-microhei libreoffice-calc-nogui poppler-utils
 browser:
 	@if command -v chromium >/dev/null 2>&1 && command -v soffice >/dev/null 2>&1 \
+	  && command -v pdftotext >/dev/null 2>&1 \
 	  && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS) >/dev/null) \
@@ -45,7 +47,7 @@ demo: install
 ## Run the whole test suite (unit, end-to-end CLI, dashboard, browser), then lint and type checks
 test: install-test browser java
 	$(BIN)/python -m pytest
-	$(BIN)/ruff check evaluator dashboards
+	$(BIN)/ruff check evaluator dashboards tests benchmarks
 	$(BIN)/mypy evaluator dashboards
 
 # pandas (the scale baseline) comes with the test extra

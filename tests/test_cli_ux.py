@@ -152,7 +152,7 @@ def test_every_user_error_class_derives_from_the_one_base():
 
 
 def test_an_uncaught_user_error_is_explained_not_reported_as_a_bug(tmp_path):
-    """`runs` on a missing file: no command-level catch is needed any more."""
+    """`diff` on a missing file: no command-level catch is needed any more."""
     done = evaluator("diff", "A", "B", "--db", tmp_path / "nope.duckdb")
     assert done.returncode == 1
     assert "no such database" in done.stderr
@@ -192,3 +192,23 @@ def test_the_readme_tour_scores_what_the_demo_scores(demo_db, tmp_path):
     with duckdb.connect(str(demo_db), read_only=True) as con:
         demo = con.execute(query).fetchall()
     assert len(tour) == 120 and tour == demo
+
+
+def test_every_command_that_takes_db_defaults_it():
+    """The parametrized run above covers five commands; this covers every one, sub-commands too."""
+    from typing import Any
+
+    import typer.main
+
+    from evaluator.cli import app
+
+    def walk(cmd: Any, path: str) -> list[tuple[str, Any]]:  # typer's own (vendored) click
+        subs = getattr(cmd, "commands", {}).values()
+        return [(path, cmd)] + [pair for sub in subs for pair in walk(sub, f"{path} {sub.name}")]
+
+    with_db = {path: opt for path, cmd in walk(typer.main.get_command(app), "evaluator")
+               for opt in cmd.params if "--db" in getattr(opt, "opts", ())}
+    assert len(with_db) >= 19, sorted(with_db)  # every data command, users and appeals included
+    wrong = {path: (opt.required, opt.default) for path, opt in with_db.items()
+             if opt.required or Path(opt.default) != Path(DEFAULT_DB)}
+    assert not wrong

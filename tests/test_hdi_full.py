@@ -44,6 +44,21 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     return scores.join(published, on="unit_id", how="inner")
 
 
+# From UNDP's Human Development Report 2021/2022, table 1 (HDI 2021, rank), typed in by hand: the
+# committed units.csv is where every other check reads "published" from, so it is anchored here.
+UNDP_2021 = {"CHE": (0.962, 1), "NOR": (0.961, 2), "ISL": (0.959, 3), "HKG": (0.952, 4),
+             "USA": (0.921, 21), "CHN": (0.768, 79), "IND": (0.633, 132), "NER": (0.400, 189),
+             "TCD": (0.394, 190), "SSD": (0.385, 191)}
+
+
+def test_the_committed_published_figures_are_undps(scored: pl.DataFrame) -> None:
+    rows = {r["unit_id"]: (r["hdi_published"], r["hdi_rank_published"], r["score"], r["rank"])
+            for r in scored.iter_rows(named=True) if r["unit_id"] in UNDP_2021}
+    assert rows.keys() == UNDP_2021.keys()
+    for iso, (hdi, rank) in UNDP_2021.items():
+        assert rows[iso] == (hdi, rank, hdi, rank), iso
+
+
 def test_every_published_hdi_value_reproduces(scored: pl.DataFrame) -> None:
     assert scored.height == 191
     off = scored.filter(

@@ -83,6 +83,21 @@ COPIES = [
 CODE_NAMES = ["show_off", "survey_stuffing", "speeder", "straightline", "out_of_scale", "reweight"]
 
 
+def _names_code(code: str, text: str) -> re.Match[str] | None:
+    """`code` mapped to a Chinese name: `"code": ("中", …)`, `code = "中"`, `"code": {"zh": "中"}`,
+    `code=Label(zh="中")`, `code=dict(zh="中")`."""
+    return re.search(rf"[\"']?{code}[\"']?\s*[:=]\s*(?:\w+\()?[\(\{{\[]?\s*"
+                     rf"(?:[\"']?zh[\"']?\s*[:=]\s*)?[\"'][^\"']*[\u4e00-\u9fff]", text)
+
+
+def test_the_copy_detector_sees_every_shape() -> None:
+    shapes = ['"v_show_off": ("刷量", "x")', 'show_off = "刷量"', '"show_off": {"zh": "刷量"}',
+              "show_off=Label(zh='刷量', en='x')", "show_off=dict(zh='刷量')", "'show_off': ['刷量']"]
+    assert all(_names_code("show_off", s) for s in shapes)
+    assert not _names_code("show_off", 'label(Group.flag, "show_off", lang)')
+    assert not _names_code("show_off", '"show_off": ("show-off", "x")')
+
+
 def test_no_second_table_names_domain_codes() -> None:
     """No module outside the catalogue maps a domain code to a Chinese name of its own."""
     for where in COPIES:
@@ -90,5 +105,5 @@ def test_no_second_table_names_domain_codes() -> None:
         for path in [base] if base.is_file() else base.rglob("*.py"):
             text = path.read_text("utf-8")
             for code in CODE_NAMES:
-                hit = re.search(rf"[\"']?{code}[\"']?\s*[:=]\s*\(?\s*[\"'][^\"']*[\u4e00-\u9fff]", text)
+                hit = _names_code(code, text)
                 assert hit is None, f"{path.relative_to(ROOT)} names {code} itself: {hit.group(0)!r}"

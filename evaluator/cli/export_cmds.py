@@ -108,8 +108,8 @@ appeals_app = typer.Typer(
 @appeals_app.command("list")
 def appeals_list(
     db: DbOpt = DEFAULT_DB,
-    run: Annotated[str | None, typer.Option("--run")] = None,
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="only this run (its full id)")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="only this unit's appeals")] = None,
     status: Annotated[str | None, typer.Option("--status", help="open|accepted|rejected")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:

@@ -32,7 +32,7 @@ from evaluator.users import (
 )
 
 users_app = typer.Typer(
-    help="Dashboard users: add, list, change a password, disable / 看板登录用户管理",
+    help="Dashboard users: add, list, change a password, disable, enable, unlock / 看板登录用户管理",
     no_args_is_help=True,
 )
 
