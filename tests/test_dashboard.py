@@ -411,3 +411,17 @@ def test_unit_profile_numbers_are_rounded_for_people(monkeypatch, dash_db, snap)
     assert config["Indicator score"]["type_config"]["format"] == "%.1f"
     sat = next(d for d in at.dataframe if "Effective sample size" in d.value.columns)
     assert json.loads(sat.proto.columns)["Effective sample size"]["type_config"]["format"] == "%.1f"
+
+
+def test_the_rank_scatter_shows_units_that_did_not_move():
+    """RdBu is near-white at a gain of 0: without an outline a run whose trace policy moved no one
+    drew an empty chart (only the diagonal)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "dashboards"))
+    from ui.charts import rank_scatter
+
+    still = pl.DataFrame({"unit_name": ["甲", "乙"], "rank": [1, 2], "rank_declared": [1, 2],
+                          "rank_gain": [0, 0]})
+    marker = rank_scatter(still).data[1].marker
+    assert marker.line.width and marker.line.color not in (None, "white", "#fff", "#ffffff")

@@ -339,7 +339,9 @@ def rank_scatter(df: pl.DataFrame) -> go.Figure:
             mode="markers",
             text=df["unit_name"].to_list(),
             hovertemplate=t("h_rank_scatter"),
-            marker={"color": df["rank_gain"].to_list(), "colorscale": "RdBu", "cmid": 0, "size": 8},
+            # RdBu is near-white at 0: an outline keeps units that did not move visible
+            marker={"color": df["rank_gain"].to_list(), "colorscale": "RdBu", "cmid": 0, "size": 8,
+                    "line": {"color": "#555", "width": 1}},
             showlegend=False,
         )
     )
