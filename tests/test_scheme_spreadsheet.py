@@ -420,3 +420,26 @@ def test_an_uploaded_template_reads_from_memory(demo_template: Path) -> None:
     with pytest.raises(SpreadsheetInvalid) as caught:
         read_scheme_workbook(io.BytesIO(b"not a workbook"), "upload.xlsx")
     assert caught.value.file == "upload.xlsx"
+
+
+def test_template_prints_its_wrapped_text_without_overlap(tmp_path: Path) -> None:
+    """Office software does not grow rows for wrapped text a library wrote: without set heights
+    the instructions printed line over line, and a 180-character-wide sheet was cut at the edge."""
+    from evaluator.export.printing import A4, LINE_PT, wrapped_lines
+
+    path = write_template(load_scheme(ROOT / "indicators/demo_township.yaml").scheme,
+                          tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    for name in (layout.INSTRUCTIONS, layout.SETTINGS, layout.TREE, layout.ITEMS):
+        ws = wb[name]
+        assert int(ws.page_setup.paperSize) == A4, name
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is None or not c.alignment.wrap_text:
+                    continue
+                width = ws.column_dimensions[get_column_letter(c.column)].width
+                need = LINE_PT * wrapped_lines(str(c.value), width)
+                if need > LINE_PT:
+                    assert (ws.row_dimensions[c.row].height or 0) >= need, (name, c.coordinate)
+    guide = wb[layout.INSTRUCTIONS]
+    assert guide.sheet_properties.pageSetUpPr.fitToPage and guide.page_setup.fitToWidth == 1

@@ -15,6 +15,16 @@ MARGIN_IN = 0.4  # left/right margin, inches
 PORTRAIT_MM = 210 - 2 * 25.4 * MARGIN_IN
 LANDSCAPE_MM = 297 - 2 * 25.4 * MARGIN_IN
 MIN_SCALE = 75  # percent of 11 pt: about 8 pt, still legible on paper
+LINE_PT = 15  # height of one wrapped line of 11-point text
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines a wrapped cell `width` characters wide needs (a CJK character is two wide).
+
+    Excel and LibreOffice do not grow a row for wrapped text written by a library, so a sheet
+    that wraps sets its row heights from this, or its lines print on top of each other."""
+    chars = sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
+    return max(1, -(-chars // max(int(width) - 1, 1)))
 
 
 def column_mm(width: float) -> float:

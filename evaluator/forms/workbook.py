@@ -18,6 +18,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from evaluator.export.printing import LINE_PT, wrapped_lines
 from evaluator.forms.plan import FormField
 
 FORM_SHEET = "form"
@@ -33,7 +34,6 @@ PEOPLE = (
     ("填报范围 / valid values", 16),
     ("使用方案 / used by", 30),
 )
-LINE_PT = 15  # height of one wrapped line of 11-point text
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ def write_form(path: Path, units: Sequence[FormUnit], period: str, fields: Seque
             )
             for k, text in enumerate(texts):
                 ws.write_string(row, len(HEADERS) + k, text, locked)
-            lines = max(_lines(text, width) for text, (_, width) in zip(texts, PEOPLE, strict=True))
-            ws.set_row(row, LINE_PT * max(lines, _lines(f.measure, 24)))
+            lines = max(wrapped_lines(text, width) for text, (_, width) in zip(texts, PEOPLE, strict=True))
+            ws.set_row(row, LINE_PT * max(lines, wrapped_lines(f.measure, 24)))
             row += 1
     ws.freeze_panes(1, 4)
     ws.set_paper(9)  # A4, landscape, one page wide, the header row on every page
@@ -139,12 +139,6 @@ def write_form(path: Path, units: Sequence[FormUnit], period: str, fields: Seque
     _instructions(wb, units, period, fields, scheme_names)
     wb.close()
     return row - 1
-
-
-def _lines(text: str, width: int) -> int:
-    """Lines a wrapped cell of `width` characters needs (a CJK character is two wide)."""
-    chars = sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
-    return max(1, -(-chars // max(width - 1, 1)))
 
 
 def _instructions(wb: xlsxwriter.Workbook, units: Sequence[FormUnit], period: str,
@@ -193,5 +187,5 @@ def _instructions(wb: xlsxwriter.Workbook, units: Sequence[FormUnit], period: st
         fmt = bold if zh == "填写方法" else wrap
         ws.write_string(r, 0, zh, fmt)
         ws.write_string(r, 1, en, fmt)
-        ws.set_row(r, LINE_PT * max(_lines(zh, 60), _lines(en, 60)))
+        ws.set_row(r, LINE_PT * max(wrapped_lines(zh, 60), wrapped_lines(en, 60)))
     ws.protect()

@@ -24,6 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel
 
+from evaluator.export.printing import A4, LINE_PT, MARGIN_IN, page_setup, wrapped_lines
 from evaluator.labels import CATALOGUE, Group
 from evaluator.scheme import sheet_layout as layout
 from evaluator.scheme.models import DEFAULT_GRADES, Dimension, Scheme
@@ -206,6 +207,7 @@ def _settings(ws: Worksheet, scheme: Scheme | None, lists: _Lists) -> None:
             ws.cell(row=i, column=j).fill = LOCKED_FILL
         value = ws.cell(row=i, column=3)
         value.protection = UNLOCKED
+        value.alignment = Alignment(wrap_text=True, vertical="top")
         _set(value, cell_value(c, value_at(data, c.key)))
         _validation(ws, c, f"C{i}", lists)
     ws.column_dimensions["A"].width = 30
@@ -271,8 +273,8 @@ INSTRUCTIONS: list[tuple[str, str]] = [
 
 
 def _instructions(ws: Worksheet) -> None:
-    ws.column_dimensions["A"].width = 90
-    ws.column_dimensions["B"].width = 90
+    ws.column_dimensions["A"].width = 60
+    ws.column_dimensions["B"].width = 60
     evidence, rules = CATALOGUE[Group.evidence], CATALOGUE[Group.rule]
     headings = {0, len(INSTRUCTIONS) + 1, len(INSTRUCTIONS) + len(evidence) + 3}
     lines: list[tuple[str, str]] = [*INSTRUCTIONS, ("", ""), ("证据类型", "Evidence classes")]
@@ -316,7 +318,31 @@ def build_workbook(scheme: Scheme | None) -> Workbook:
     items.freeze_panes = "A4"
     for sheet in (ws, settings, tree, items):
         _protect(sheet)
+        _fit_for_print(sheet, header_rows=0 if sheet is ws else 3)
     return wb
+
+
+def _fit_for_print(ws: Worksheet, header_rows: int) -> None:
+    """Rows tall enough for their wrapped text, A4 with the header rows on every page: what the
+    office prints, not lines drawn over each other or a column cut off at the page edge."""
+    widths = [ws.column_dimensions[get_column_letter(j)].width or 8.43
+              for j in range(1, ws.max_column + 1)]
+    for row in ws.iter_rows():
+        lines = max((wrapped_lines(str(c.value), widths[c.column - 1]) for c in row
+                     if c.value is not None and c.alignment.wrap_text), default=1)
+        if lines > 1:
+            ws.row_dimensions[row[0].row].height = LINE_PT * lines
+    setup = page_setup(widths, set(), id_columns=1)
+    ws.page_setup.paperSize = A4
+    ws.page_setup.orientation = "landscape" if setup.landscape else "portrait"
+    ws.page_margins.left = ws.page_margins.right = MARGIN_IN
+    if setup.fit_width:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    else:
+        ws.page_setup.scale = setup.scale
+    if header_rows:
+        ws.print_title_rows = f"1:{header_rows}"
 
 
 def write_template(scheme: Scheme | None, path: str | Path) -> Path:
