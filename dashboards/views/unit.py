@@ -64,8 +64,13 @@ st.caption(
 
 rows: pl.DataFrame = read(rm.unit_indicators, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 st.subheader(t("explain"))
+withheld = rows.filter(pl.col("suppressed"))  # small survey cells: blank, with the reason beside
+if withheld.height:
+    st.caption(t("suppressed_note", n=withheld.height, min=withheld["min_responses"][0]))
 show(
-    rows,
+    rows.with_columns(
+        pl.when(pl.col("suppressed")).then(pl.lit(t("suppressed_cell"))).alias("disclosure")
+    ),
     {
         "dimension_name": "c_dimension",
         "indicator_name": "c_indicator",
@@ -77,6 +82,7 @@ show(
         "weight": "c_weight",
         "contribution": "c_contribution",
         "imputed": "c_imputed",
+        **({"disclosure": "c_disclosure"} if withheld.height else {}),
     },
     coded={"evidence": "", "rule": "rule"},
     height=600,
@@ -127,7 +133,11 @@ evidence = {e: value_label(e) for e in rows["evidence"].unique().to_list()}
 left, right = st.columns(2)
 with left:
     st.subheader(t("contrib_chart"))
-    st.plotly_chart(charts.contributions(rows, evidence, d), width="stretch")
+    shown = rows.filter(~pl.col("suppressed"))  # a withheld line has no bar and no hover text
+    st.plotly_chart(charts.contributions(shown, evidence, d), width="stretch")
+    if withheld.height:
+        sep = "、" if ctx.lang == "zh" else ", "
+        st.caption(t("suppressed_chart", names=sep.join(withheld["indicator_name"].fill_null(""))))
 with right:
     st.subheader(t("trend"))
     trend: pl.DataFrame = read(rm.unit_trend, ctx.viewer, ctx.run_id, unit)

@@ -226,7 +226,10 @@ def _export_unit(
         else:
             league.write_excel(files[0], worksheet="league_table")
         for card_lang in LANGS:
-            lctx = ExportContext(con, run, scheme, card_lang, ctx.appeals, [], ctx.generated_at)
+            lctx = ExportContext(
+                con, run, scheme, card_lang, ctx.appeals, [], ctx.generated_at,
+                rm.min_responses(con, run.run_id),  # a unit's own small cells too (issue rule)
+            )
             files += write_cards(lctx, staging / "cards" / card_lang, only_unit=unit)
         final = _move_into_place(staging, out, files)
         manifest = write_manifest(
