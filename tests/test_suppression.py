@@ -214,6 +214,8 @@ def test_exports_blank_small_cells_for_leadership_only(site, tmp_path, fmt):
             assert mine[col].is_null().all() == hidden, (audience, col)
         assert dims.filter(pl.col("unit_id") == small)["score"].is_null().all() == hidden
         assert flags.height and flags["evidence"].str.contains("withheld").all() == hidden
+        notes = json.loads((out / "manifest.json").read_text("utf-8"))["notes"]
+        assert any(f"fewer than {floor} valid responses" in n for n in notes) == hidden
 
 
 def _card(out: Path, lang: str, unit: str) -> str:
@@ -245,7 +247,7 @@ def test_report_cards_and_the_summary_suppress_for_leadership_and_the_unit(site,
             assert len(rows) == len(SAT)
             assert all("class=suppressed" in r and word[lang][0] in r for r in rows)
             assert all(f">{s:.1f}<" not in r for r in rows for s in scores)
-            note = html.split("id='suppressed-note'>")[1].split("</p>")[0]
+            note = html.split("id='suppressed-note'>")[1].split("</span>")[0]
             assert word[lang][1] in note
             radar = html.split("<svg")[1].split("</svg>")[0]
             assert word[lang][0] in radar  # the satisfaction axis says it is withheld
@@ -263,3 +265,25 @@ def test_report_cards_and_the_summary_suppress_for_leadership_and_the_unit(site,
         showoff = summary.split("id='showoff'")[1].split("</table>")[0]
         assert withheld in showoff
         assert withheld not in (office / f"leadership_summary.{lang}.html").read_text("utf-8")
+
+
+@pytest.mark.slow
+def test_a_card_with_suppressed_lines_still_prints_on_one_a4_page(site, tmp_path):
+    """The reason takes room; the card must stay one page in both languages."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (make browser installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    db, run, _, small, _ = site
+    out = _export(db, tmp_path / "unit", "csv", "--audience", "unit", "--unit", small)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            for lang in ("zh", "en"):
+                page.goto((out / "cards" / lang / f"{small}.html").as_uri())
+                assert page.locator("#suppressed-note").is_visible()
+                pdf = page.pdf(prefer_css_page_size=True)
+                assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, lang
+        finally:
+            browser.close()

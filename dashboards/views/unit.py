@@ -76,13 +76,13 @@ show(
         "indicator_name": "c_indicator",
         "evidence": "c_evidence",
         "raw_value": "c_raw_value",
+        **({"disclosure": "c_disclosure"} if withheld.height else {}),  # beside the blank value
         "rule": "c_rule",
         "score": "c_ind_score",
         "declared_weight": "c_declared_weight",
         "weight": "c_weight",
         "contribution": "c_contribution",
         "imputed": "c_imputed",
-        **({"disclosure": "c_disclosure"} if withheld.height else {}),
     },
     coded={"evidence": "", "rule": "rule"},
     height=600,
@@ -161,7 +161,11 @@ else:
     hidden = sat.filter(pl.col("suppressed"))
     left, right = st.columns(2)
     with left:  # suppressed figures are null and left out of the chart and its hover texts
-        st.plotly_chart(charts.satisfaction_ci(sat.filter(~pl.col("suppressed"))), width="stretch")
+        if hidden.height < sat.height:
+            st.plotly_chart(charts.satisfaction_ci(sat.filter(~pl.col("suppressed"))),
+                            width="stretch")
+        else:  # nothing to draw: say why rather than show empty axes
+            st.info(t("suppressed_cell"))
     with right:
         sat = sat.with_columns(
             pl.when(pl.col("suppressed"))
@@ -188,7 +192,10 @@ else:
         )
         excl: pl.DataFrame = read(rm.survey_exclusions, ctx.viewer, ctx.run_id, unit)
         st.markdown(f"**{t('exclusions')}**")
-        show(excl, {"reason": "c_reason", "responses": "c_count"}, coded=("reason",))
+        if excl.is_empty() and hidden.height:  # every cell small: the counts are withheld too
+            st.caption(t("suppressed_cell"))
+        else:
+            show(excl, {"reason": "c_reason", "responses": "c_count"}, coded=("reason",))
 
 st.subheader(t("flags_title"))
 flags: pl.DataFrame = read(rm.unit_flags, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)

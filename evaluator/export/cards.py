@@ -85,7 +85,7 @@ T: dict[str, tuple[str, str]] = {
     "suppressed": ("已隐去", "suppressed"),
     "suppressed_note": (
         "标“已隐去”的满意度结果有效问卷少于 {min} 份，为保护受访者不予公开（综合得分照常计入）。",
-        "Satisfaction results marked “suppressed” rest on fewer than {min} valid responses and "
+        'Satisfaction results marked "suppressed" rest on fewer than {min} valid responses and '
         "are withheld to protect respondents (they still count in the score).",
     ),
     "missing": ("缺失", "missing"),
@@ -356,14 +356,14 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int, base: float | None) -
         f"<th class='n' id='base-score'>{num(base, d + 2)}</th></tr></tfoot>"
     )
     hidden = ind.filter(pl.col("suppressed"))
-    why = (
-        f"<p class='note' id='suppressed-note'>"
-        f"{e(t('suppressed_note', lang, min=hidden['min_responses'][0]))}</p>"
+    why = (  # in the same paragraph: the card still prints on one A4 page
+        f" <span id='suppressed-note'>"
+        f"{e(t('suppressed_note', lang, min=hidden['min_responses'][0]))}</span>"
         if hidden.height
         else ""
     )
     return (
         f"<h2>{e(t('indicators', lang))}</h2><table id='indicators'><thead><tr>{ths}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody>{total}</table>"
-        f"<p class='note'>{e(t('contribution_note', lang, d=d + 2, sd=d))}</p>{why}"
+        f"<p class='note'>{e(t('contribution_note', lang, d=d + 2, sd=d))}{why}</p>"
     )
