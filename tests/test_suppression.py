@@ -169,6 +169,27 @@ def test_the_unit_page_shows_a_small_cell_as_suppressed_with_the_reason(
         assert not [n for n in names if n in text]
 
 
+@pytest.mark.slow
+def test_the_compare_page_draws_no_small_cell_for_leadership(monkeypatch, site, con):
+    db, run, _, small, big = site
+    u.add_user(db, "boss", PW, role="leadership")
+    at = sign_in(run_page(monkeypatch, db, "compare", "en", no_auth=False), "boss", PW)
+    at.multiselect[0].set_value([small, big]).run()
+    assert not at.exception and not at.error
+    floor = site[2]
+    assert f"4 satisfaction result(s) rest on fewer than {floor} valid responses" in "\n".join(
+        str(c.value) for c in at.caption)
+    office = _sat(rm.indicator_comparison(con, run, [small]))
+    secret = [repr(v) for v in office["score"].to_list() + office["raw_value"].to_list()]
+    dims = rm.dimension_scores(con, run, [small])
+    secret.append(repr(dims.filter(pl.col("dimension_id") == "satisfaction")["score"][0]))
+    specs = _plotly(at)
+    assert len(specs) >= 2  # the radar and the indicator bars
+    text = json.dumps([s["data"] for s in specs])
+    assert not [v for v in secret if v in text]
+    assert repr(_sat(rm.indicator_comparison(con, run, [big]))["score"][0]) in text  # control
+
+
 # --------------------------------------------------------------------------- exports
 
 

@@ -191,7 +191,8 @@ def serve_dashboard(
             mapped = check_setup(oidc, secrets or DEFAULT_SECRETS, snap)
         except OidcError as exc:
             fail(str(exc))
-        console.print(f"[green]✓[/] OIDC sign-in: {len(mapped)} identities mapped in {oidc}")
+        console.print(f"[green]✓[/] OIDC sign-in: {len(mapped)} identit{'y' if len(mapped) == 1 else 'ies'} "
+                      f"mapped in {oidc} / 已加载身份映射")
     if no_auth:
         warn("login is off (--no-auth): anyone who can reach this port sees every result / "
              "未启用登录，仅限本机可信环境使用")

@@ -60,11 +60,12 @@ def indicator_comparison(
 ) -> pl.DataFrame:
     """Indicator scores of the chosen units beside the median score of each unit's peer group.
 
-    Small satisfaction cells are blanked for non-office roles (`suppressed`) and left out of
-    the peer medians they would otherwise move."""
+    Small satisfaction cells are blanked for non-office roles (`suppressed`, threshold in
+    `min_responses`) and left out of the peer medians they would otherwise move."""
     require_run(con, viewer, run_id)
     require_units(viewer, unit_ids)
-    small = small_line(floor_for(con, run_id, viewer), "i")
+    floor = floor_for(con, run_id, viewer)
+    small = small_line(floor, "i")
     df = _df(
         con,
         f"""
@@ -81,7 +82,7 @@ def indicator_comparison(
         SELECT l.unit_id, l.unit_name, l.peer_group, l.indicator_id, l.dimension_id, l.evidence,
                CASE WHEN NOT l.suppressed THEN l.raw_value END AS raw_value,
                CASE WHEN NOT l.suppressed THEN l.score END AS score, p.peer_median, l.weight,
-               l.suppressed
+               l.suppressed, {floor} AS min_responses
         FROM lines l
         LEFT JOIN peer p ON p.indicator_id = l.indicator_id
              AND p.peer_group IS NOT DISTINCT FROM l.peer_group

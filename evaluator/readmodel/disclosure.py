@@ -53,6 +53,8 @@ def hidden_dimensions(floor: int, run: str = "?") -> str:
     """SQL relation (unit_id, dimension_id) of dimension scores resting on small cells only:
     every indicator with weight below the dimension, at any depth, is a small satisfaction cell.
     `run` is the SQL for the run id (a parameter placeholder by default)."""
+    if floor <= 0:  # the office: nothing hidden, no tree walk over a large run
+        return "(SELECT NULL::VARCHAR AS unit_id, NULL::VARCHAR AS dimension_id WHERE FALSE)"
     return f"""(
         WITH RECURSIVE edges AS (
             SELECT DISTINCT dimension_id, parent_id FROM run_dimension_scores WHERE run_id = {run}),
