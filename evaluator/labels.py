@@ -166,6 +166,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         no_target=("无目标值", "No target"),
         small_sample=("样本量不足", "Too few survey responses"),
         no_responses=("无问卷", "No survey responses"),
+        suppressed=("已隐去（样本过少）", "Suppressed (too few responses)"),  # small-cell suppression
+        suppressed_evidence=("依据涉及样本过少的满意度结果，已隐去", "Evidence withheld: it quotes satisfaction results resting on too few responses"),
     ),
     Group.appeal_status: _g(
         open=("待处理", "Open"),

@@ -12,10 +12,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from evaluator.errors import EvaluatorError
 from evaluator.users import ROLES
 
 SECRET_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+ENV_MAPPING = "EVALUATOR_OIDC_MAPPING"  # set by `evaluator dashboard --oidc FILE`: OIDC is on
 
 
 class OidcError(EvaluatorError):
@@ -89,3 +92,33 @@ def identity_of(mapping: dict[str, Identity], email: str | None, subject: str | 
             return mapping[key.strip().lower()]
     raise OidcError(f"{email or subject or 'this identity'} is not in the identity mapping; "
                     "ask the office to add it / 该身份未授权")
+
+
+def loaded_units(db: Path) -> set[str]:
+    """The unit ids loaded in `db` (a data DB or its snapshot), which a mapping may name."""
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {str(r[0]) for r in con.execute("SELECT unit_id FROM units").fetchall()}
+    except duckdb.Error as exc:
+        raise OidcError(f"{db}: cannot read the loaded units ({exc}) / 无法读取单位") from None
+
+
+def check_setup(mapping: Path, secrets: Path, db: Path) -> dict[str, Identity]:
+    """Every startup check of an OIDC dashboard, before the server starts: the `[auth]` secrets,
+    then the mapping file against the units loaded in `db`. Raises OidcError naming the fix."""
+    check_secrets(secrets)
+    return load_mapping(mapping, loaded_units(db))
+
+
+_CACHE: dict[Path, tuple[int, dict[str, Identity]]] = {}
+
+
+def current_mapping(path: Path) -> dict[str, Identity]:
+    """The mapping as the file is now: re-read when it changes, so an office's edit applies
+    from the next click without a restart (an edit that breaks it refuses everyone)."""
+    stamp = path.stat().st_mtime_ns if path.exists() else -1
+    held = _CACHE.get(path)
+    if held is None or held[0] != stamp:
+        held = (stamp, load_mapping(path))
+        _CACHE[path] = held
+    return held[1]

@@ -166,6 +166,48 @@ def test_a_unit_reaches_no_other_units_rows(con, runs):
     assert league["score"].to_list() == full["score"].to_list()
 
 
+# Read functions outside `_calls`, and the test that covers each for every role.
+OTHER_READS = {
+    "list_runs": "test_no_non_office_role_sees_an_unpublished_run",
+    "latest_run_id": "test_no_non_office_role_sees_an_unpublished_run",
+    "batches": "test_each_role_gets_exactly_its_share_of_a_released_run",
+    "data_coverage": "test_each_role_gets_exactly_its_share_of_a_released_run",
+    "unit_appeals": "test_a_unit_reads_and_files_appeals_on_its_own_released_lines_only",
+    "file_unit_appeal": "test_a_unit_reads_and_files_appeals_on_its_own_released_lines_only",
+    "db_state": "counts only (units, rows, batches, runs) for the empty-database message",
+}
+
+
+def test_every_read_function_is_checked_for_every_role():
+    """A read function added to the read layer must join `_calls` or OTHER_READS, so none
+    escapes the role tests above."""
+    import inspect
+
+    takes_viewer = {n for n in rm.__all__ if inspect.isfunction(getattr(rm, n))
+                    and "viewer" in inspect.signature(getattr(rm, n)).parameters}
+    assert takes_viewer - set(_calls("r", "a", "b", "i")) - set(OTHER_READS) == set()
+    assert {n for n in OTHER_READS if n.startswith("test_")} <= set(globals())
+
+
+def test_a_unit_reads_and_files_appeals_on_its_own_released_lines_only(roles_db, con, runs):
+    released, withdrawn = runs
+    mine, other = _two_units(con)
+    me = Viewer("unit", mine)
+    snapshot = roles_db.parent / "snapshots" / roles_db.name
+    ind = str(rm.unit_indicators(con, released, mine, viewer=me)["indicator_id"][0])
+    with pytest.raises(Forbidden):
+        rm.unit_appeals(roles_db, released, other, viewer=me)
+    for run, unit in ((released, other), (withdrawn, mine)):
+        with pytest.raises(Forbidden):
+            rm.file_unit_appeal(roles_db, snapshot, viewer=me, run_id=run, unit_id=unit,
+                                reason="wrong value", filed_by="mine", indicator_id=ind)
+    appeal = rm.file_unit_appeal(roles_db, snapshot, viewer=me, run_id=released, unit_id=mine,
+                                 reason="wrong value", filed_by="mine", indicator_id=ind)
+    seen = rm.unit_appeals(roles_db, released, mine, viewer=me)
+    assert seen is not None and appeal in seen["appeal_id"].to_list()
+    assert set(seen["unit_id"]) == {mine} and set(seen["run_id"]) == {released}
+
+
 @pytest.mark.parametrize("role", ["leadership", "unit"])
 def test_no_unpublished_run_reaches_a_trend_or_movers(con, runs, role):
     """The withdrawn run stays out of what a released run's reads join in: the trend's periods

@@ -5,6 +5,11 @@ Users live in the app store (`<db file name>.app.db`, never the data DB) and are
 unit and the time their password was set; `current_user()` re-reads the user on every run, so
 disabling a user or changing their password ends their open sessions on the next click.
 
+With `evaluator dashboard --oidc MAPPING` the identity provider signs people in instead
+(`st.login`, extra `.[auth]`): the provider says who someone is, the office's mapping file
+(evaluator/oidc.py) what role and unit they have; an identity the mapping does not name is
+refused on the sign-in page, and a mapping edit applies from the next click.
+
 Pages never filter by role themselves: `ui.context.read()` hands the session's viewer
 (`current_viewer()`) to every `evaluator.readmodel` function, which enforces it.
 """
@@ -19,6 +24,7 @@ from typing import Any
 import streamlit as st
 
 from evaluator.appstore import AppStoreError, app_db_path
+from evaluator.oidc import ENV_MAPPING, OidcError, current_mapping, identity_of
 from evaluator.readmodel import OFFICE, Forbidden, Viewer
 from evaluator.users import User, UserError, configured_users, get_user, sign_in
 from ui.context import db_path, no_auth
@@ -30,12 +36,36 @@ ENV_IDLE = "EVALUATOR_IDLE_MINUTES"
 ERROR_KEY = "signin_error"  # i18n key of the last failed attempt's message
 
 
+def oidc_mapping() -> Path | None:
+    """The identity mapping file when the dashboard signs in through OIDC, else None."""
+    value = os.environ.get(ENV_MAPPING)
+    return Path(value) if value else None
+
+
+def _oidc_user(mapping: Path) -> tuple[User | None, str | None]:
+    """The provider's signed-in identity as a user with its mapped role, or (None, why)."""
+    if not st.user.get("is_logged_in"):  # absent until a provider is configured
+        return None, None
+    email = str(st.user.get("email") or "") or None
+    subject = str(st.user.get("sub") or "") or None
+    try:
+        found = identity_of(current_mapping(mapping), email, subject)
+    except OidcError as exc:
+        return None, str(exc)
+    name = email or subject or "?"
+    return User(name=name, display_name=str(st.user.get("name") or name), role=found.role,
+                unit_id=found.unit_id, created_at="", password_set_at="", disabled=False), None
+
+
 def current_user() -> User | None:
     """The user signed in to this session, checked against the store; None when nobody is.
 
     A user who was disabled, removed, or whose password changed since signing in is signed out.
     With `--no-auth` nobody is signed in either (pages then show everything, with a banner).
     """
+    mapping = oidc_mapping()
+    if mapping is not None:  # the provider's session, mapped afresh on every run
+        return _oidc_user(mapping)[0]
     held: dict[str, Any] | None = st.session_state.get(SESSION_KEY)
     db = db_path()
     if not held or db is None:
@@ -126,8 +156,24 @@ def _howto(db: Path | None) -> None:
     )
 
 
+def _oidc_signin(mapping: Path) -> None:
+    """Sign-in through the provider: its button, or why a signed-in identity is refused."""
+    st.title(t("signin_title"))
+    _, refused = _oidc_user(mapping)
+    if refused:
+        st.error(t("oidc_refused", why=refused), icon=":material/block:")
+        st.button(t("sign_out"), key="oidc_sign_out", on_click=st.logout)
+        return
+    st.button(t("oidc_signin"), key="oidc_sign_in", on_click=st.login, type="primary")
+    st.caption(t("oidc_help"))
+
+
 def signin_page() -> None:
     """What a visitor sees while sign-in is on: the form, or how to add the first user."""
+    mapping = oidc_mapping()
+    if mapping is not None:
+        _oidc_signin(mapping)
+        return
     db = db_path()
     if configured_users(db) == 0:
         _howto(db)
@@ -157,7 +203,14 @@ def account_sidebar() -> None:
         return
     role = t(f"role_{user.role}") + (f" · {user.unit_id}" if user.unit_id else "")
     st.sidebar.caption(t("signed_in_as", name=user.display_name, role=role))
-    st.sidebar.button(t("sign_out"), key="sign_out", on_click=sign_out, icon=":material/logout:")
+    st.sidebar.button(t("sign_out"), key="sign_out", icon=":material/logout:",
+                      on_click=_oidc_sign_out if oidc_mapping() else sign_out)
+
+
+def _oidc_sign_out() -> None:
+    """Forget the session's choices, then end the provider session (Streamlit's cookie)."""
+    sign_out()
+    st.logout()
 
 
 def current_viewer() -> Viewer:

@@ -59,6 +59,10 @@ L: dict[str, tuple[str, str]] = {
         "{n} satisfaction result(s) rest on fewer than {min} valid responses and are suppressed "
         "to protect respondents.",
     ),
+    "suppressed_chart": (
+        "图中未显示已隐去的满意度指标：{names}。",
+        "Suppressed satisfaction indicators are left out of the chart: {names}.",
+    ),
     "page_refused": (
         "您的角色无权使用此页面。",
         "Your role may not use this page.",
@@ -173,6 +177,16 @@ L: dict[str, tuple[str, str]] = {
     ),
     "signed_in_as": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
     "sign_out": ("退出登录", "Sign out"),
+    "oidc_signin": ("使用单位统一身份认证登录", "Sign in with your organisation account"),
+    "oidc_help": (
+        "登录后按考核办维护的身份映射确定角色和单位；未列入映射的身份无法查看结果。",
+        "After signing in, the office's identity mapping decides your role and unit; an "
+        "identity it does not list sees no results.",
+    ),
+    "oidc_refused": (
+        "已登录身份认证，但无权查看：{why}",
+        "Signed in with the provider, but refused: {why}",
+    ),
     # overview
     "overview_title": ("年度考核总览", "Year at a glance"),
     "run_caption": (
@@ -529,6 +543,7 @@ L: dict[str, tuple[str, str]] = {
     "c_frequency": ("频次", "Frequency"),
     "c_reports": ("年报送次数", "Reports/year"),
     "c_excess": ("多余次数", "Excess reports"),
+    "c_disclosure": ("公开情况", "Disclosure"),
     # scheme editor (dashboards/views/scheme_editor.py)
     "page_editor": ("方案编辑", "Scheme editor"),
     "se_open": ("打开方案", "Open a scheme"),

@@ -59,3 +59,6 @@ with right:
 st.subheader(t("ind_bars"))
 by_unit = inds.sort(pl.col("unit_id").replace_strict(order), maintain_order=True)
 st.plotly_chart(charts.indicator_bars(by_unit, colours), width="stretch")
+withheld = inds.filter(pl.col("suppressed"))  # small survey cells: no bar, no radar point
+if withheld.height:
+    st.caption(t("suppressed_note", n=withheld.height, min=withheld["min_responses"][0]))

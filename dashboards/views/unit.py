@@ -64,13 +64,19 @@ st.caption(
 
 rows: pl.DataFrame = read(rm.unit_indicators, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 st.subheader(t("explain"))
+withheld = rows.filter(pl.col("suppressed"))  # small survey cells: blank, with the reason beside
+if withheld.height:
+    st.caption(t("suppressed_note", n=withheld.height, min=withheld["min_responses"][0]))
 show(
-    rows,
+    rows.with_columns(
+        pl.when(pl.col("suppressed")).then(pl.lit(t("suppressed_cell"))).alias("disclosure")
+    ),
     {
         "dimension_name": "c_dimension",
         "indicator_name": "c_indicator",
         "evidence": "c_evidence",
         "raw_value": "c_raw_value",
+        **({"disclosure": "c_disclosure"} if withheld.height else {}),  # beside the blank value
         "rule": "c_rule",
         "score": "c_ind_score",
         "declared_weight": "c_declared_weight",
@@ -127,7 +133,11 @@ evidence = {e: value_label(e) for e in rows["evidence"].unique().to_list()}
 left, right = st.columns(2)
 with left:
     st.subheader(t("contrib_chart"))
-    st.plotly_chart(charts.contributions(rows, evidence, d), width="stretch")
+    shown = rows.filter(~pl.col("suppressed"))  # a withheld line has no bar and no hover text
+    st.plotly_chart(charts.contributions(shown, evidence, d), width="stretch")
+    if withheld.height:
+        sep = "、" if ctx.lang == "zh" else ", "
+        st.caption(t("suppressed_chart", names=sep.join(withheld["indicator_name"].fill_null(""))))
 with right:
     st.subheader(t("trend"))
     trend: pl.DataFrame = read(rm.unit_trend, ctx.viewer, ctx.run_id, unit)
@@ -151,7 +161,11 @@ else:
     hidden = sat.filter(pl.col("suppressed"))
     left, right = st.columns(2)
     with left:  # suppressed figures are null and left out of the chart and its hover texts
-        st.plotly_chart(charts.satisfaction_ci(sat.filter(~pl.col("suppressed"))), width="stretch")
+        if hidden.height < sat.height:
+            st.plotly_chart(charts.satisfaction_ci(sat.filter(~pl.col("suppressed"))),
+                            width="stretch")
+        else:  # nothing to draw: say why rather than show empty axes
+            st.info(t("suppressed_cell"))
     with right:
         sat = sat.with_columns(
             pl.when(pl.col("suppressed"))
@@ -178,7 +192,10 @@ else:
         )
         excl: pl.DataFrame = read(rm.survey_exclusions, ctx.viewer, ctx.run_id, unit)
         st.markdown(f"**{t('exclusions')}**")
-        show(excl, {"reason": "c_reason", "responses": "c_count"}, coded=("reason",))
+        if excl.is_empty() and hidden.height:  # every cell small: the counts are withheld too
+            st.caption(t("suppressed_cell"))
+        else:
+            show(excl, {"reason": "c_reason", "responses": "c_count"}, coded=("reason",))
 
 st.subheader(t("flags_title"))
 flags: pl.DataFrame = read(rm.unit_flags, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)

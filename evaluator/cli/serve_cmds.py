@@ -25,6 +25,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import console, fail, warn
+from evaluator.oidc import ENV_MAPPING, OidcError, check_setup
 from evaluator.publishing import default_actor, set_published
 from evaluator.snapshot import SnapshotError, latest_snapshot, publish_snapshot
 from evaluator.store import DEFAULT_DB
@@ -34,6 +35,7 @@ APP_ENV = "EVALUATOR_DASHBOARD_APP"
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
 )
+DEFAULT_SECRETS = Path(".streamlit/secrets.toml")  # where Streamlit itself looks, from the cwd
 GRACE_S = 10.0  # how long a forwarded stop signal may take before the group is killed
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -59,8 +61,11 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def dashboard_command(db_path: Path, port: int, no_auth: bool) -> tuple[list[str], dict[str, str]]:
-    """The streamlit command line and environment that serve the dashboard (tests start it too)."""
+def dashboard_command(
+    db_path: Path, port: int, no_auth: bool, oidc: Path | None = None, secrets: Path | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The streamlit command line and environment that serve the dashboard (tests start it too);
+    with `oidc` (the identity mapping), sign-in goes through the provider in `secrets`."""
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(dashboard_app()),
         "--server.address", HOST, "--server.port", str(port), "--server.headless", "true",
@@ -74,6 +79,10 @@ def dashboard_command(db_path: Path, port: int, no_auth: bool) -> tuple[list[str
         env["EVALUATOR_NO_AUTH"] = "1"
     else:
         env.pop("EVALUATOR_NO_AUTH", None)
+    env.pop(ENV_MAPPING, None)
+    if oidc is not None:
+        env[ENV_MAPPING] = str(oidc.resolve())
+        cmd += ["--secrets.files", str((secrets or DEFAULT_SECRETS).resolve())]
     return cmd, env
 
 
@@ -157,8 +166,15 @@ def prepare_snapshot(db_path: Path) -> Path:
         return older
 
 
-def serve_dashboard(db_path: Path, port: int = 8501, no_auth: bool = False) -> None:
-    """Publish a snapshot of `db_path` and serve the dashboard on 127.0.0.1:`port` until stopped."""
+def serve_dashboard(
+    db_path: Path,
+    port: int = 8501,
+    no_auth: bool = False,
+    oidc: Path | None = None,
+    secrets: Path | None = None,
+) -> None:
+    """Publish a snapshot of `db_path` and serve the dashboard on 127.0.0.1:`port` until stopped
+    (with `oidc`, after checking the provider's secrets and the identity mapping)."""
     db_path = Path(db_path)
     app = dashboard_app()
     if not app.exists():
@@ -167,14 +183,23 @@ def serve_dashboard(db_path: Path, port: int = 8501, no_auth: bool = False) -> N
     if not _port_free(port):
         fail(f"port {port} on {HOST} is in use: stop the other server or pick another with "
              f"--port / 端口已被占用")
+    if oidc is not None and no_auth:
+        fail("--oidc and --no-auth contradict each other: choose one / 二者只能选其一")
     snap = prepare_snapshot(db_path)
+    if oidc is not None:
+        try:
+            mapped = check_setup(oidc, secrets or DEFAULT_SECRETS, snap)
+        except OidcError as exc:
+            fail(str(exc))
+        console.print(f"[green]✓[/] OIDC sign-in: {len(mapped)} identit{'y' if len(mapped) == 1 else 'ies'} "
+                      f"mapped in {oidc} / 已加载身份映射")
     if no_auth:
         warn("login is off (--no-auth): anyone who can reach this port sees every result / "
              "未启用登录，仅限本机可信环境使用")
     console.print(f"[green]✓[/] snapshot {snap}")
     console.print(f"dashboard / 看板: [bold]http://{HOST}:{port}[/]  "
                   "(Ctrl+C to stop / 按 Ctrl+C 停止)")
-    cmd, env = dashboard_command(db_path, port, no_auth)
+    cmd, env = dashboard_command(db_path, port, no_auth, oidc, secrets)
     code, stopped = run_child(cmd, env)
     if stopped:
         console.print("dashboard stopped / 看板已停止")
@@ -195,13 +220,20 @@ def dashboard(
     schemes: Annotated[Path | None, typer.Option(
         "--schemes", help="folder the scheme editor opens and saves schemes in (default "
         "indicators/) / 方案编辑读写的方案文件夹")] = None,
+    oidc: Annotated[Path | None, typer.Option(
+        "--oidc", help="sign in through an OpenID Connect provider (pip install -e '.[auth]'); "
+        "FILE maps each identity to its role and unit (docs/security.md) / 统一身份认证登录，"
+        "FILE 为身份与角色的映射")] = None,
+    secrets: Annotated[Path | None, typer.Option(
+        "--secrets", help="the provider's [auth] settings for --oidc (default "
+        ".streamlit/secrets.toml) / 身份认证配置文件")] = None,
 ) -> None:
     """Serve the dashboard on a read-only snapshot of DB. / 启动看板（只读快照）。"""
     if schemes is not None:
         if not schemes.is_dir():
             fail(f"{schemes}: no such folder; create it or choose another / 文件夹不存在")
         os.environ["EVALUATOR_SCHEMES"] = str(schemes.resolve())  # read by the editor page
-    serve_dashboard(db, port, no_auth)
+    serve_dashboard(db, port, no_auth, oidc, secrets)
 
 
 def publish(

@@ -82,6 +82,12 @@ T: dict[str, tuple[str, str]] = {
         "capped at {cap}, and the weight freed goes to outcome and satisfaction indicators.",
     ),
     "imputed": ("插补", "imputed"),
+    "suppressed": ("已隐去", "suppressed"),
+    "suppressed_note": (
+        "标“已隐去”的满意度结果有效问卷少于 {min} 份，为保护受访者不予公开（综合得分照常计入）。",
+        'Satisfaction results marked "suppressed" rest on fewer than {min} valid responses and '
+        "are withheld to protect respondents (they still count in the score).",
+    ),
     "missing": ("缺失", "missing"),
     "footer": (
         "运行 {run} · 方案 {scheme} {version}（SHA-256 {hash}…）· 生成于 {at}",
@@ -222,9 +228,15 @@ def render_card(
     out.append('<div class="cols"><div>')
     out.append(f"<h2>{e(t('radar', lang))}</h2>")
     if dims is not None and dims.height:
+        hidden = f" ({t('suppressed', lang)})"
         out.append(
             radar_svg(
-                [str(x or y) for x, y in zip(dims["dimension_name"], dims["dimension_id"], strict=True)],
+                [
+                    str(x or y) + (hidden if h else "")
+                    for x, y, h in zip(
+                        dims["dimension_name"], dims["dimension_id"], dims["suppressed"], strict=True
+                    )
+                ],
                 dims["score"].to_list(),
                 dims["peer_median"].to_list(),
                 (t("unit", lang), t("peer_median", lang)),
@@ -325,10 +337,13 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int, base: float | None) -
     rows = []
     for row in ind.iter_rows(named=True):
         raw = measured(row["raw_value"]) if row["raw_value"] is not None else t("missing", lang)
-        if row["imputed"]:
+        if row["suppressed"]:  # a small survey cell: withheld, and said so
+            raw = t("suppressed", lang)
+        elif row["imputed"]:
             raw += f" ({t('imputed', lang)})"
         rows.append(
-            f"<tr><td>{e(row['indicator_name'] or row['indicator_id'])}</td>"
+            f"<tr{' class=suppressed' if row['suppressed'] else ''}>"
+            f"<td>{e(row['indicator_name'] or row['indicator_id'])}</td>"
             f"<td>{e(row['evidence_name'] or '')}</td><td class='n'>{e(raw)}</td>"
             f"<td class='n'>{num(row['score'], 1)}</td><td "
             f"class='n'>{num(row['peer_median'], 1)}</td>"
@@ -340,8 +355,15 @@ def _indicator_table(ind: pl.DataFrame, lang: str, d: int, base: float | None) -
         f"<tfoot><tr><th colspan='6'>{e(t('total', lang))}</th>"
         f"<th class='n' id='base-score'>{num(base, d + 2)}</th></tr></tfoot>"
     )
+    hidden = ind.filter(pl.col("suppressed"))
+    why = (  # in the same paragraph: the card still prints on one A4 page
+        f" <span id='suppressed-note'>"
+        f"{e(t('suppressed_note', lang, min=hidden['min_responses'][0]))}</span>"
+        if hidden.height
+        else ""
+    )
     return (
         f"<h2>{e(t('indicators', lang))}</h2><table id='indicators'><thead><tr>{ths}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody>{total}</table>"
-        f"<p class='note'>{e(t('contribution_note', lang, d=d + 2, sd=d))}</p>"
+        f"<p class='note'>{e(t('contribution_note', lang, d=d + 2, sd=d))}{why}</p>"
     )

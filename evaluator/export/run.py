@@ -144,6 +144,8 @@ def _export(
     ctx = ExportContext(con, run, scheme, lang, appeals=appeals_for_export(con, db, run.run_id))
     if not viewer.office:
         ctx.min_responses = rm.min_responses(con, run.run_id)
+        ctx.notes.append(suppression_note(lang, ctx.min_responses))
+        refresh_methodology(ctx)
     counts = {name: row_count(ctx, name) for name in TABLES}
     split = fmt == "xlsx" and counts["breakdown"] > max_rows
     if split:
@@ -226,7 +228,10 @@ def _export_unit(
         else:
             league.write_excel(files[0], worksheet="league_table")
         for card_lang in LANGS:
-            lctx = ExportContext(con, run, scheme, card_lang, ctx.appeals, [], ctx.generated_at)
+            lctx = ExportContext(
+                con, run, scheme, card_lang, ctx.appeals, [], ctx.generated_at,
+                rm.min_responses(con, run.run_id),  # a unit's own small cells too (issue rule)
+            )
             files += write_cards(lctx, staging / "cards" / card_lang, only_unit=unit)
         final = _move_into_place(staging, out, files)
         manifest = write_manifest(
@@ -251,6 +256,16 @@ def csv_import(ctx: ExportContext, encoding: str) -> dict[str, dict[str, object]
         }
         for name in TABLES
     }
+
+
+def suppression_note(lang: str, floor: int) -> str:
+    """The note a non-office export carries: which satisfaction results it blanks, and why."""
+    if lang == "zh":
+        return (f"有效问卷少于 {floor} 份的满意度结果（指数、区间、样本数、指标原始值、得分、贡献分）"
+                "为保护受访者已隐去（“样本过少已隐去”列为“是”）；综合得分照常计入。")
+    return (f"Satisfaction results resting on fewer than {floor} valid responses (index, interval, "
+            "counts, the indicator's raw value, score and contribution) are blank to protect "
+            "respondents (column suppressed is true); they still count in the score.")
 
 
 def split_note(lang: str, sheets: int, file: str) -> str:

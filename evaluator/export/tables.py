@@ -19,6 +19,14 @@ from evaluator.appeals import FRAME_SCHEMA as APPEAL_SCHEMA
 from evaluator.export.headers import sheet_name
 from evaluator.export.runinfo import RunInfo, burden_hours
 from evaluator.labels import CATALOGUE, Group, boolean, label, pair
+from evaluator.readmodel.disclosure import (
+    LINE_COLUMNS,
+    blank_line,
+    flag_evidence,
+    hidden_dimensions,
+    small_line,
+    survey_join,
+)
 from evaluator.runs import flag_evidence_sql
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.weights import is_trace_only
@@ -301,7 +309,7 @@ def _batch_descriptions(ctx: ExportContext) -> list[tuple[int, str]]:
 
 # --------------------------------------------------------------------------- queries
 
-Query = Callable[[ExportContext], tuple[str, list[Any]]]
+Query = Callable[[ExportContext], tuple[str, list[Any] | dict[str, Any]]]
 
 
 def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
@@ -336,18 +344,23 @@ def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 
 def _breakdown(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """Every unit's indicator lines; for a non-office audience a small satisfaction cell's raw
+    value, score and contribution are blanked and the line marked `suppressed`."""
+    floor = ctx.min_responses
+    value = {c: f"CASE WHEN {small_line(floor)} THEN NULL ELSE r.{c} END" for c in LINE_COLUMNS}
     return (
         f"""
         SELECT r.unit_id, s.unit_name, r.indicator_id, n.name_{ctx.lang} AS indicator_name,
                r.dimension_id, d.name_{ctx.lang} AS dimension_name, r.evidence,
                {named(Group.evidence, "r.evidence", ctx.lang)} AS evidence_name,
-               r.raw_value, r.transformed_value, r.rule,
-               {named(Group.rule, "r.rule", ctx.lang)} AS rule_name, r.score,
-               r.declared_weight, r.weight, r.local_weight, r.contribution, r.missing_policy,
+               {value["raw_value"]} AS raw_value, {value["transformed_value"]} AS transformed_value,
+               r.rule, {named(Group.rule, "r.rule", ctx.lang)} AS rule_name,
+               {value["score"]} AS score, r.declared_weight, r.weight, r.local_weight,
+               {value["contribution"]} AS contribution, r.missing_policy,
                {named(Group.missing_policy, "r.missing_policy", ctx.lang)} AS missing_policy_name,
                r.imputed, r.flags, {_names_of_list(Group.value_flag, "r.flags", ctx.lang)}
-                   AS value_flag_names
-        FROM run_indicator_scores r
+                   AS value_flag_names, {small_line(floor)} AS suppressed
+        FROM run_indicator_scores r {survey_join()}
         LEFT JOIN run_scores s ON s.run_id = r.run_id AND s.unit_id = r.unit_id
         LEFT JOIN _x_nodes n ON n.node_id = r.indicator_id
         LEFT JOIN _x_nodes d ON d.node_id = r.dimension_id
@@ -357,16 +370,22 @@ def _breakdown(ctx: ExportContext) -> tuple[str, list[Any]]:
     )
 
 
-def _dimensions(ctx: ExportContext) -> tuple[str, list[Any]]:
+def _dimensions(ctx: ExportContext) -> tuple[str, dict[str, Any]]:
+    """Every unit's dimension scores; one resting on small satisfaction cells only is blanked
+    for a non-office audience."""
     return (
         f"""
         SELECT d.unit_id, s.unit_name, d.dimension_id, n.name_{ctx.lang} AS dimension_name,
-               d.parent_id, d.depth, d.score, d.weight, d.contribution
+               d.parent_id, d.depth, CASE WHEN h.unit_id IS NULL THEN d.score END AS score,
+               d.weight, CASE WHEN h.unit_id IS NULL THEN d.contribution END AS contribution,
+               h.unit_id IS NOT NULL AS suppressed
         FROM run_dimension_scores d LEFT JOIN _x_nodes n ON n.node_id = d.dimension_id
         LEFT JOIN run_scores s ON s.run_id = d.run_id AND s.unit_id = d.unit_id
-        WHERE d.run_id = ?
+        LEFT JOIN {hidden_dimensions(ctx.min_responses, "$run")} h
+             ON h.unit_id = d.unit_id AND h.dimension_id = d.dimension_id
+        WHERE d.run_id = $run
         ORDER BY d.unit_id, n.position NULLS LAST, d.dimension_id""",
-        [ctx.run.run_id],
+        {"run": ctx.run.run_id},
     )
 
 
@@ -400,7 +419,8 @@ def _flags(ctx: ExportContext) -> tuple[str, list[Any]]:
     return (
         f"""SELECT f.unit_id, s.unit_name, f.flag,
                    {named(Group.flag, "f.flag", ctx.lang)} AS flag_name,
-                   {flag_evidence_sql(ctx.con, ctx.lang, "f")} AS evidence
+                   {flag_evidence(flag_evidence_sql(ctx.con, ctx.lang, "f"), ctx.min_responses,
+                                  ctx.lang, run="f.run_id")} AS evidence
               FROM run_flags f
               LEFT JOIN run_scores s ON s.run_id = f.run_id AND s.unit_id = f.unit_id
               WHERE f.run_id = ? ORDER BY f.unit_id, f.flag""",
@@ -498,9 +518,12 @@ def _card_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:
             SELECT r.unit_id, r.indicator_id, n.name_{ctx.lang} AS indicator_name, n.position,
                    r.dimension_id, r.evidence,
                    {named(Group.evidence, "r.evidence", ctx.lang)} AS evidence_name,
-                   r.raw_value, r.score, r.weight, r.contribution, r.imputed,
-                   median(r.score) OVER (PARTITION BY s.peer_group, r.indicator_id) AS peer_median
-            FROM run_indicator_scores r
+                   r.weight, r.imputed, {blank_line(ctx.min_responses)},
+                   {small_line(ctx.min_responses)} AS suppressed, {int(ctx.min_responses)}
+                       AS min_responses,
+                   median(CASE WHEN NOT {small_line(ctx.min_responses)} THEN r.score END)
+                       OVER (PARTITION BY s.peer_group, r.indicator_id) AS peer_median
+            FROM run_indicator_scores r {survey_join()}
             JOIN run_scores s ON s.run_id = r.run_id AND s.unit_id = r.unit_id
             LEFT JOIN _x_nodes n ON n.node_id = r.indicator_id
             WHERE r.run_id = ?)
@@ -517,19 +540,24 @@ def _card_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:
     )
 
 
-def _card_dimensions(ctx: ExportContext) -> tuple[str, list[Any]]:
+def _card_dimensions(ctx: ExportContext) -> tuple[str, dict[str, Any]]:
     """Top-level dimension scores per unit and their peer-group median (the radar)."""
     return (
         f"""
-        SELECT d.unit_id, d.dimension_id, n.name_{ctx.lang} AS dimension_name, n.position, d.score,
-               median(d.score) OVER (PARTITION BY s.peer_group, d.dimension_id) AS peer_median
+        SELECT d.unit_id, d.dimension_id, n.name_{ctx.lang} AS dimension_name, n.position,
+               CASE WHEN h.unit_id IS NULL THEN d.score END AS score,
+               median(CASE WHEN h.unit_id IS NULL THEN d.score END)
+                   OVER (PARTITION BY s.peer_group, d.dimension_id) AS peer_median,
+               h.unit_id IS NOT NULL AS suppressed
         FROM run_dimension_scores d
         JOIN run_scores s ON s.run_id = d.run_id AND s.unit_id = d.unit_id
         LEFT JOIN _x_nodes n ON n.node_id = d.dimension_id
-        WHERE d.run_id = ? AND d.parent_id IS NULL
+        LEFT JOIN {hidden_dimensions(ctx.min_responses, "$run")} h
+             ON h.unit_id = d.unit_id AND h.dimension_id = d.dimension_id
+        WHERE d.run_id = $run AND d.parent_id IS NULL
         QUALIFY d.unit_id IN (SELECT unit_id FROM _x_card_units)
         ORDER BY d.unit_id, n.position NULLS LAST, d.dimension_id""",
-        [ctx.run.run_id],
+        {"run": ctx.run.run_id},
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel.disclosure import floor_for, hidden_dimensions, small_line, survey_join
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_run, require_units
 
@@ -29,15 +30,20 @@ def dimension_scores(
     """Top-level dimension scores (0–100) of the chosen units, in scheme order."""
     require_run(con, viewer, run_id)
     require_units(viewer, unit_ids)
+    hidden = hidden_dimensions(floor_for(con, run_id, viewer), "$run")
     df = _df(
         con,
-        """
-        SELECT d.unit_id, s.unit_name, d.dimension_id, d.score, d.weight, d.contribution
+        f"""
+        SELECT d.unit_id, s.unit_name, d.dimension_id,
+               CASE WHEN h.unit_id IS NULL THEN d.score END AS score, d.weight,
+               CASE WHEN h.unit_id IS NULL THEN d.contribution END AS contribution,
+               h.unit_id IS NOT NULL AS suppressed
         FROM run_dimension_scores d
         JOIN run_scores s ON s.run_id = d.run_id AND s.unit_id = d.unit_id
-        WHERE d.run_id = ? AND d.parent_id IS NULL AND list_contains(?, d.unit_id)
+        LEFT JOIN {hidden} h ON h.unit_id = d.unit_id AND h.dimension_id = d.dimension_id
+        WHERE d.run_id = $run AND d.parent_id IS NULL AND list_contains($units, d.unit_id)
         """,
-        [run_id, unit_ids],
+        {"run": run_id, "units": unit_ids},
     )
     labels = scheme_labels(con, run_id)
     df = _with_names(df, labels, "dimension_id", "dimension_name", lang)
@@ -52,26 +58,37 @@ def indicator_comparison(
     *,
     viewer: Viewer = OFFICE,
 ) -> pl.DataFrame:
-    """Indicator scores of the chosen units beside the median score of each unit's peer group."""
+    """Indicator scores of the chosen units beside the median score of each unit's peer group.
+
+    Small satisfaction cells are blanked for non-office roles (`suppressed`, threshold in
+    `min_responses`) and left out of the peer medians they would otherwise move."""
     require_run(con, viewer, run_id)
     require_units(viewer, unit_ids)
+    floor = floor_for(con, run_id, viewer)
+    small = small_line(floor, "i")
     df = _df(
         con,
-        """
-        WITH peer AS (
-            SELECT i.indicator_id, s.peer_group, median(i.score) AS peer_median
-            FROM run_indicator_scores i
+        f"""
+        WITH lines AS (
+            SELECT i.unit_id, s.unit_name, s.peer_group, i.indicator_id, i.dimension_id,
+                   i.evidence, i.raw_value, i.score, i.weight, {small} AS suppressed
+            FROM run_indicator_scores i {survey_join("i")}
             JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
-            WHERE i.run_id = ? GROUP BY ALL)
-        SELECT i.unit_id, s.unit_name, s.peer_group, i.indicator_id, i.dimension_id, i.evidence,
-               i.raw_value, i.score, p.peer_median, i.weight
-        FROM run_indicator_scores i
-        JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
-        LEFT JOIN peer p ON p.indicator_id = i.indicator_id
-             AND p.peer_group IS NOT DISTINCT FROM s.peer_group
-        WHERE i.run_id = ? AND list_contains(?, i.unit_id)
+            WHERE i.run_id = ?),
+        peer AS (
+            SELECT indicator_id, peer_group,
+                   median(CASE WHEN NOT suppressed THEN score END) AS peer_median
+            FROM lines GROUP BY ALL)
+        SELECT l.unit_id, l.unit_name, l.peer_group, l.indicator_id, l.dimension_id, l.evidence,
+               CASE WHEN NOT l.suppressed THEN l.raw_value END AS raw_value,
+               CASE WHEN NOT l.suppressed THEN l.score END AS score, p.peer_median, l.weight,
+               l.suppressed, {floor} AS min_responses
+        FROM lines l
+        LEFT JOIN peer p ON p.indicator_id = l.indicator_id
+             AND p.peer_group IS NOT DISTINCT FROM l.peer_group
+        WHERE list_contains(?, l.unit_id)
         """,
-        [run_id, run_id, unit_ids],
+        [run_id, unit_ids],
     )
     labels = scheme_labels(con, run_id)
     df = _with_names(df, labels, "indicator_id", "indicator_name", lang)
@@ -87,7 +104,7 @@ def compare_summary(
     """
     require_run(con, viewer, run_id)
     require_units(viewer, unit_ids)
-    dims = dimension_scores(con, run_id, unit_ids, lang)
+    dims = dimension_scores(con, run_id, unit_ids, lang, viewer=viewer)
     if dims.is_empty():
         return dims
     return dims.with_columns(

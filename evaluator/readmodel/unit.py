@@ -11,12 +11,18 @@ import polars as pl
 from evaluator.appeals import FRAME_SCHEMA, file_appeal, list_appeals
 from evaluator.appstore import AppStoreError, app_db_path, connect_app
 from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel.disclosure import (
+    blank_line,
+    flag_evidence,
+    floor_for,
+    small_line,
+    survey_join,
+)
 from evaluator.readmodel.labels import (
     _in_scheme_order,
     _with_grade,
     _with_names,
     _with_veto_names,
-    min_responses,
     scheme_labels,
 )
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_run, require_unit, run_filter
@@ -45,17 +51,28 @@ def unit_summary(
 def unit_indicators(
     con: Con, run_id: str, unit_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE
 ) -> pl.DataFrame:
-    """The unit's score explained down to the raw data: one row per indicator."""
+    """The unit's score explained down to the raw data: one row per indicator.
+
+    For non-office roles a satisfaction line resting on fewer than `disclosure.min_responses`
+    valid responses has its raw value, score and contribution blanked (`suppressed`, with the
+    threshold in `min_responses`)."""
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
+    floor = floor_for(con, run_id, viewer)
     df = _df(
         con,
-        """
-        SELECT dimension_id, indicator_id, evidence, raw_value, transformed_value, rule, score,
-               declared_weight, weight, contribution, imputed, missing_policy, flags
-        FROM run_indicator_scores WHERE run_id = ? AND unit_id = ?
+        f"""
+        SELECT r.dimension_id, r.indicator_id, r.evidence, r.rule, r.declared_weight, r.weight,
+               r.imputed, r.missing_policy, r.flags, {blank_line(floor)},
+               {small_line(floor)} AS suppressed, {floor} AS min_responses
+        FROM run_indicator_scores r {survey_join()}
+        WHERE r.run_id = ? AND r.unit_id = ?
         """,
         [run_id, unit_id],
+    ).select(
+        "dimension_id", "indicator_id", "evidence", "raw_value", "transformed_value", "rule",
+        "score", "declared_weight", "weight", "contribution", "imputed", "missing_policy",
+        "flags", "suppressed", "min_responses",
     )
     labels = scheme_labels(con, run_id)
     df = _with_names(df, labels, "indicator_id", "indicator_name", lang)
@@ -92,7 +109,7 @@ def unit_satisfaction(
     `disclosure.min_responses` valid responses are blanked (`suppressed`, with the threshold)."""
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
-    floor = 0 if viewer.office else min_responses(con, run_id)
+    floor = floor_for(con, run_id, viewer)
     hide = "coalesce(valid, 0) < $floor"
     shown = ", ".join(
         f"CASE WHEN {hide} THEN NULL ELSE {c} END AS {c}"
@@ -123,7 +140,7 @@ def survey_exclusions(
     """
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
-    floor = 0 if viewer.office else min_responses(con, run_id)  # small cells stay out
+    floor = floor_for(con, run_id, viewer)  # small cells stay out
     return _df(
         con,
         """
@@ -147,16 +164,19 @@ def survey_exclusions(
 def unit_flags(
     con: Con, run_id: str, unit_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE
 ) -> pl.DataFrame:
-    """The unit's flags, with their evidence text in `lang`."""
+    """The unit's flags, with their evidence text in `lang` (withheld from non-office roles
+    where it quotes the unit's small survey cells)."""
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
+    floor = floor_for(con, run_id, viewer)
+    evidence = flag_evidence(flag_evidence_sql(con, lang, "f"), floor, lang, run="f.run_id")
     return _df(
         con,
         f"""
-        SELECT flag, {flag_evidence_sql(con, lang)} AS evidence
-        FROM run_flags WHERE run_id = ? AND unit_id = ? ORDER BY flag
+        SELECT f.flag, {evidence} AS evidence
+        FROM run_flags f WHERE f.run_id = $run AND f.unit_id = $unit ORDER BY f.flag
         """,
-        [run_id, unit_id],
+        {"run": run_id, "unit": unit_id},
     )
 
 

@@ -1,0 +1,90 @@
+"""Small-cell suppression: which satisfaction results a non-office reader may not see.
+
+A satisfaction result resting on fewer than `disclosure.min_responses` valid responses could let
+a reader narrow down how a handful of respondents answered. That covers the survey figures
+themselves (index, interval, counts) and everything computed from that one cell alone: the
+indicator line (raw value = the index, score, contribution), a dimension whose every weighted
+indicator is such a cell, and flag evidence quoting survey figures. The office reads with floor
+0 (nothing hidden); everyone else with the run's threshold. The dashboard's read layer and every
+export build their SQL from these fragments, so the rule is written once.
+"""
+
+from __future__ import annotations
+
+from evaluator.labels import Group, label
+from evaluator.readmodel._base import Con
+from evaluator.readmodel.labels import min_responses
+from evaluator.readmodel.viewer import Viewer
+
+SURVEY_FLAGS = ("show_off", "survey_stuffing", "small_sample")  # their evidence quotes survey figures
+LINE_COLUMNS = ("raw_value", "transformed_value", "score", "contribution")  # of an indicator line
+
+
+def floor_for(con: Con, run_id: str, viewer: Viewer) -> int:
+    """Valid responses a cell needs to be shown to `viewer`: 0 for the office (all shown)."""
+    return 0 if viewer.office else min_responses(con, run_id)
+
+
+def survey_join(line: str = "r", q: str = "q") -> str:
+    """SQL joining each indicator line `line` to its survey row `q` (absent for non-surveys)."""
+    return (
+        f"LEFT JOIN run_survey_quality {q} ON {q}.run_id = {line}.run_id "
+        f"AND {q}.unit_id = {line}.unit_id AND {q}.indicator_id = {line}.indicator_id"
+    )
+
+
+def small_line(floor: int, line: str = "r", q: str = "q") -> str:
+    """SQL: the line is a satisfaction result on fewer than `floor` valid responses."""
+    return (
+        f"({line}.evidence = 'satisfaction' AND {q}.indicator_id IS NOT NULL "
+        f"AND coalesce({q}.valid, 0) < {int(floor)})"
+    )
+
+
+def blank_line(floor: int, line: str = "r", q: str = "q") -> str:
+    """SQL select-list items: the line's own values, NULL where the cell is small."""
+    small = small_line(floor, line, q)
+    return ", ".join(
+        f"CASE WHEN {small} THEN NULL ELSE {line}.{c} END AS {c}" for c in LINE_COLUMNS
+    )
+
+
+def hidden_dimensions(floor: int, run: str = "?") -> str:
+    """SQL relation (unit_id, dimension_id) of dimension scores resting on small cells only:
+    every indicator with weight below the dimension, at any depth, is a small satisfaction cell.
+    `run` is the SQL for the run id (a parameter placeholder by default)."""
+    if floor <= 0:  # the office: nothing hidden, no tree walk over a large run
+        return "(SELECT NULL::VARCHAR AS unit_id, NULL::VARCHAR AS dimension_id WHERE FALSE)"
+    return f"""(
+        WITH RECURSIVE edges AS (
+            SELECT DISTINCT dimension_id, parent_id FROM run_dimension_scores WHERE run_id = {run}),
+        tree(dimension_id, ancestor) AS (
+            SELECT dimension_id, dimension_id FROM edges
+            UNION
+            SELECT t.dimension_id, e.parent_id FROM tree t
+            JOIN edges e ON e.dimension_id = t.ancestor WHERE e.parent_id IS NOT NULL)
+        SELECT r.unit_id, t.ancestor AS dimension_id
+        FROM run_indicator_scores r {survey_join()}
+        JOIN tree t ON t.dimension_id = r.dimension_id
+        WHERE r.run_id = {run} AND coalesce(r.weight, 0) > 0
+        GROUP BY ALL HAVING bool_and({small_line(floor)}))"""
+
+
+def small_units(floor: int, run: str = "?") -> str:
+    """SQL relation (unit_id) of units with at least one small satisfaction cell."""
+    return (
+        f"(SELECT DISTINCT unit_id FROM run_survey_quality WHERE run_id = {run} "
+        f"AND coalesce(valid, 0) < {int(floor)})"
+    )
+
+
+def flag_evidence(evidence: str, floor: int, lang: str, flag: str = "f", run: str = "?") -> str:
+    """SQL: a flag's evidence text, withheld when it quotes a unit's small survey cells."""
+    if floor <= 0:
+        return evidence
+    withheld = label(Group.value_status, "suppressed_evidence", lang).replace("'", "''")
+    flags = ", ".join(f"'{c}'" for c in SURVEY_FLAGS)
+    return (
+        f"CASE WHEN {flag}.flag IN ({flags}) AND {flag}.unit_id IN {small_units(floor, run)} "
+        f"THEN '{withheld}' ELSE {evidence} END"
+    )
