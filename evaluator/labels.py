@@ -383,6 +383,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         lint=("方案体检", "Scheme health"),
         appeals=("申诉", "Appeals"),
         methodology=("方法说明", "Methodology"),
+        league_table=("排名表", "League table"),
     ),
     Group.section: _g(
         run=("考核运行", "Run"),

@@ -32,6 +32,7 @@ from evaluator.export.summary import write_summary
 from evaluator.export.tables import (
     LANGS,
     TABLES,
+    UNIT_TABLES,
     ExportContext,
     refresh_methodology,
     register_lookups,
@@ -211,9 +212,6 @@ def _export_unit(
     ctx = ExportContext(con, run, scheme, lang, appeals=appeals_for_export(con, db, run.run_id))
     if ctx.appeals is not None:
         ctx.appeals = ctx.appeals.filter(pl.col("unit_id") == unit)
-    league = rm.league_table(con, run.run_id, lang, viewer=viewer).select(
-        "rank", "unit_id", "unit_name", "score", "grade_name"
-    )
     try:
         out.mkdir(parents=True, exist_ok=True)
         staging = out / f".partial-{run.run_id}-{os.getpid()}"
@@ -221,12 +219,11 @@ def _export_unit(
         staging.mkdir()
         files = [staging / f"league_table.{fmt}"]
         if fmt == "csv":
-            with files[0].open("w", encoding=encoding, newline="") as fh:
-                fh.write(league.write_csv())
+            rows = write_csv(ctx, "league_table", files[0], encoding=encoding)
         elif fmt == "parquet":
-            league.write_parquet(files[0])
+            rows = write_parquet(ctx, "league_table", files[0])
         else:
-            league.write_excel(files[0], worksheet="league_table")
+            rows = write_xlsx(ctx, files[0], tables=UNIT_TABLES)["league_table"]
         for card_lang in LANGS:
             lctx = ExportContext(
                 con, run, scheme, card_lang, ctx.appeals, [], ctx.generated_at,
@@ -244,7 +241,7 @@ def _export_unit(
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ExportResult(run.run_id, out, final, manifest, [], {"league_table": league.height})
+    return ExportResult(run.run_id, out, final, manifest, [], {"league_table": rows})
 
 
 def csv_import(ctx: ExportContext, encoding: str) -> dict[str, dict[str, object]]:

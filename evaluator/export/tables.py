@@ -592,6 +592,22 @@ def _weight_by_evidence(ctx: ExportContext) -> tuple[str, list[Any]]:
     )
 
 
+def _league_table(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """The league table a unit receives: each unit's rank, score and grade, nothing else."""
+    no_data = _quote(label(Group.value_status, "no_data", ctx.lang))
+    return (
+        f"""SELECT s.rank, s.unit_id, s.unit_name, s.score,
+                   coalesce(g.name_{ctx.lang}, CASE WHEN s.score IS NULL THEN {no_data}
+                       ELSE s.grade END) AS grade_name
+            FROM run_scores s LEFT JOIN _x_grades g ON g.code = s.grade
+            WHERE s.run_id = ? ORDER BY s.rank NULLS LAST, s.unit_id""",
+        [ctx.run.run_id],
+    )
+
+
+# the tables of a unit's export (`--audience unit`), written by the same writers as TABLES
+UNIT_TABLES: dict[str, Query] = {"league_table": _league_table}
+
 VIEWS: dict[str, Query] = {
     "card_indicators": _card_indicators,
     "card_dimensions": _card_dimensions,
@@ -602,26 +618,29 @@ VIEWS: dict[str, Query] = {
 
 def frame(ctx: ExportContext, name: str) -> pl.DataFrame:
     """A whole exported table or view (small tables, cards, summary and tests)."""
-    query = TABLES.get(name) or VIEWS[name]
-    sql, params = query(ctx)
+    sql, params = _query(name)(ctx)
     return ctx.con.sql(sql, params=params or None).pl()
+
+
+def _query(name: str) -> Query:
+    return TABLES.get(name) or UNIT_TABLES.get(name) or VIEWS[name]
 
 
 def batches(ctx: ExportContext, name: str, size: int = 100_000) -> Iterator[pl.DataFrame]:
     """The table in row batches, so a 2-million-row breakdown never sits in memory whole."""
-    sql, params = TABLES[name](ctx)
+    sql, params = _query(name)(ctx)
     reader = ctx.con.sql(sql, params=params or None).to_arrow_reader(size)
     for batch in reader:
         yield pl.DataFrame(pl.from_arrow(batch))
 
 
 def row_count(ctx: ExportContext, name: str) -> int:
-    sql, params = TABLES[name](ctx)
+    sql, params = _query(name)(ctx)
     rows = ctx.con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()
     return int(rows[0][0])
 
 
 def empty_frame(ctx: ExportContext, name: str) -> pl.DataFrame:
     """The table's columns with no rows (header-only files)."""
-    sql, params = TABLES[name](ctx)
+    sql, params = _query(name)(ctx)
     return ctx.con.sql(f"SELECT * FROM ({sql}) LIMIT 0", params=params or None).pl()

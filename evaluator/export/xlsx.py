@@ -10,7 +10,7 @@ keep their columns (hidden when their names stand beside them) and print setup i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,10 @@ def write_xlsx(
     max_rows: int = EXCEL_MAX_ROWS - 1,
     notes: list[str] | None = None,
     advance: Callable[[str, int], None] = lambda _label, _n: None,
+    tables: Iterable[str] = TABLES,
 ) -> dict[str, int]:
-    """Write every table to `path`; returns data rows per table (`max_rows` excludes the header)."""
+    """Write `tables` (all of the office's by default) to `path`; returns data rows per table
+    (`max_rows` excludes the header)."""
     wb = xlsxwriter.Workbook(
         str(path),
         {
@@ -105,7 +107,7 @@ def write_xlsx(
     counts: dict[str, int] = {}
     banner = [lint_warning(ctx)] if ctx.run.lint_errors else []
     banner += notes or []
-    for name in TABLES:
+    for name in tables:
         counts[name] = _write_table(wb, fmts, ctx, name, max_rows, banner, advance)
     wb.close()
     return counts
