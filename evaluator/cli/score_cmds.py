@@ -22,7 +22,8 @@ SchemeOpt = Annotated[Path, typer.Option("--scheme", help="scheme YAML / 考核�
 PeriodOpt = Annotated[str | None, typer.Option(
     "--period", help="year to score, e.g. 2026 (default: the scheme's year) / 考核年度")]
 OutOpt = Annotated[Path | None, typer.Option(
-    "--out", help="also write scores.csv, indicator_scores.csv, flags.csv here / 输出目录")]
+    "--out", help="also write scores.csv, indicator_scores.csv, flags.csv, dimension_scores.csv "
+    "here / 输出目录")]
 UncertaintyOpt = Annotated[bool, typer.Option(
     "--uncertainty", help="score and rank intervals from the survey indices' 95% intervals "
     "/ 计算得分与排名区间")]
