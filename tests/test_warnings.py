@@ -127,7 +127,7 @@ def test_in_the_export_methodology_and_manifest(scored: tuple[Path, str, str],
     rows = method.filter(pl.col("项目代码").str.starts_with("run_warning_"))  # zh headers
     assert rows.height == 8
     assert rows["项目"][0] == "结果提示 1"
-    assert rows["数值"][2].startswith("指标“残缺”：5/7 个单位缺少数据")
+    assert rows["数值"][2].startswith("指标“残缺”：5/7 个单位缺少数据，其权重已按比例分给其余指标")
 
 
 def test_dashboard_read_model_words_them_in_the_page_language(

@@ -266,13 +266,19 @@ def test_wide_equals_its_long_form(case: tuple[list[str], list[str], list[list[s
     every marker named by --na is left out; nothing else is stored."""
     units, measures, grid = case
     path = _write(units, measures, grid)
-    result = ingest_file(_CON, "outcomes", path, force=True, rejects=Path(_TMP.name) / "r.csv",
-                         shape=InputShape(wide=True, period="2026", na=("NA", "NaN")))
-    stored = _CON.execute("SELECT unit_id, period, measure, value, source_row FROM outcomes "
-                          "WHERE batch_id = ?", [result.batch_id]).fetchall()
     expected = [(u, "2026", m, float(grid[i][j]), i + 2)
                 for i, u in enumerate(units) for j, m in enumerate(measures)
                 if grid[i][j] not in ("NA", "", "NaN")]
+    shape = InputShape(wide=True, period="2026", na=("NA", "NaN"))
+    if not expected:  # every cell missing: refused as a whole, with one clear reason
+        with pytest.raises(IngestRejected, match="every value of the file is missing"):
+            ingest_file(_CON, "outcomes", path, force=True, rejects=Path(_TMP.name) / "r.csv",
+                        shape=shape)
+        return
+    result = ingest_file(_CON, "outcomes", path, force=True, rejects=Path(_TMP.name) / "r.csv",
+                         shape=shape)
+    stored = _CON.execute("SELECT unit_id, period, measure, value, source_row FROM outcomes "
+                          "WHERE batch_id = ?", [result.batch_id]).fetchall()
     assert sorted(stored) == sorted(expected)
     assert result.rows == len(expected)
 

@@ -290,7 +290,8 @@ class _Attempt:
         if mapped:
             notes.append("columns mapped: " + ", ".join(f"{h}→{t}" for h, t in mapped.items()))
         if plan.ignored:
-            notes.append("ignored columns: " + ", ".join(plan.ignored))
+            more = f" … and {len(plan.ignored) - 12} more" if len(plan.ignored) > 12 else ""
+            notes.append("ignored columns: " + ", ".join(plan.ignored[:12]) + more)
         notes += source.notes
         if blank:
             notes.append(_skipped(blank))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import polars as pl
 
@@ -81,7 +82,7 @@ def reshape_source(source: Source, spec: Kind, column_map: dict[str, str] | None
         col = by_target["period"]
         frame = frame.with_columns(pl.col(col).str.replace(DECIMAL_YEAR, "${1}"))
     if shape.na is not None:
-        frame, dropped = _drop_missing(frame, spec, by_target, shape.na)
+        frame, dropped = _drop_missing(frame, spec, by_target, shape.na, source.path)
         if dropped:
             notes.append(f"{dropped} missing value(s) not loaded (--na) "
                          f"/ {dropped} 个缺失值未导入")
@@ -94,7 +95,7 @@ def _missing(col: str, tokens: tuple[str, ...]) -> pl.Expr:
 
 
 def _drop_missing(frame: pl.LazyFrame, spec: Kind, by_target: dict[str, str],
-                  tokens: tuple[str, ...]) -> tuple[pl.LazyFrame, int]:
+                  tokens: tuple[str, ...], path: Path) -> tuple[pl.LazyFrame, int]:
     """Rows whose required number is missing go; optional numbers become empty cells."""
     numbers = [c for c in spec.columns if c.type == "number" and c.name in by_target]
     required = [by_target[c.name] for c in numbers if c.required]
@@ -106,7 +107,12 @@ def _drop_missing(frame: pl.LazyFrame, spec: Kind, by_target: dict[str, str],
     if not required:
         return frame, 0
     gone = pl.any_horizontal(_missing(h, tokens) for h in required)
-    dropped = int(frame.filter(gone).select(pl.len()).collect().item())
+    counts = frame.select(pl.len().alias("all"), gone.sum().alias("gone")).collect()
+    dropped, total = int(counts["gone"][0]), int(counts["all"][0])
+    if total and dropped == total:
+        raise IngestRejected(path, [RowProblem(2, ", ".join(required), "every value of the "
+                                               "file is missing (--na): nothing to load "
+                                               "/ 全部数值缺失，没有可导入的数据")])
     return frame.filter(~gone), dropped
 
 

@@ -6,7 +6,7 @@
 - `zscore_clamped`: z-scores cut at the 0–100 scale (units beyond center ± center/spread sd all
   read 0 or 100, whatever their distance).
 - `reweighted`: units without a value for an indicator under `missing: reweight`; the
-  indicator's weight went to its siblings, so these units are scored on the rest.
+  indicator's weight went to the indicators they have, so they are scored on the rest.
 - `low_coverage`: a unit scored on less than `LOW_COVERAGE` of the index's weight (the HDI of
   a country with one of three components present ranks it as if it were complete).
 
@@ -118,11 +118,11 @@ class RunWarning:
                     f"indicator '{node}': {n} of {of_n} units' z-scores fell outside the scale "
                     "and were clamped to 0 or 100, hiding how far apart they are")
         if self.warning == "reweighted":
-            return (f"指标“{node}”：{n}/{of_n} 个单位缺少数据，其权重已分给同级指标"
+            return (f"指标“{node}”：{n}/{of_n} 个单位缺少数据，其权重已按比例分给其余指标"
                     "（missing: reweight），这些单位按其余指标计分" if lang == "zh" else
                     f"indicator '{node}': {n} of {of_n} units have no value; its weight went to "
-                    "the other indicators of its dimension (missing: reweight), so they are "
-                    "scored on the rest")
+                    "the indicators they have (missing: reweight), so they are scored on the "
+                    "rest")
         if self.warning == "low_coverage":
             share = f"{100 * (v or 0.0):.0f}%"
             limit = f"{100 * LOW_COVERAGE:.0f}%"
