@@ -432,7 +432,8 @@ class SatisfactionShareLow(Rule):
 class GeometricZero(Rule):
     """A node aggregated with the weighted geometric mean has a child that can score 0. One zero
     makes the whole product 0, whatever the other children: COINr's known trap. Judged from the
-    rule's real range: min-max and percentile give the worst unit 0; goalposts give 0 at the
+    rule's real range: percentile, and min-max unless its `range` starts above 0, give the worst
+    unit 0; goalposts give 0 at the
     worse goalpost, unless `transform.floor`/`cap` or the measure registry's valid `min`/`max`
     keep every value inside it; pass/fail, deduction, bands and efficacy only with a 0 score or
     floor that the values can reach; `missing: zero` always. The UNDP HDI is such a scheme and

@@ -23,6 +23,7 @@ from evaluator.scheme.models import (
     GoalpostsRule,
     Indicator,
     MeasureSource,
+    MinMaxRule,
     MissingPolicy,
     PassFailRule,
     TargetRule,
@@ -83,7 +84,9 @@ def _rule_reaches_zero(ind: Indicator, r: ValueRange) -> bool:
             return True  # per-unit targets (any value), or a target that is not a yardstick
         # higher: 100·x/target is 0 at x ≤ 0; lower: 100·target/x never reaches 0
         return up and r.reaches_down_to(0.0)
-    return True  # min_max, percentile (the worst unit), zscore, and any rule added later
+    if isinstance(rule, MinMaxRule):  # the worst unit gets the bottom of the rule's range
+        return float(getattr(rule, "range", (0.0, 100.0))[0]) <= 0.0
+    return True  # percentile (the worst unit), zscore, and any rule added later
 
 
 def can_score_zero(node: Indicator | Dimension, registry: LoadedRegistry | None = None, *,
