@@ -68,6 +68,7 @@ class Group(StrEnum):
     sheet = "sheet"  # export tables (workbook sheets, CSV/Parquet files)
     section = "section"  # sections of the export's methodology table
     meta = "meta"  # keys of the export's methodology table
+    run_warning = "run_warning"  # results of a run that may mislead (evaluator.scoring.warnings)
 
 
 def _g(**entries: tuple[str, str]) -> dict[str, Label]:
@@ -416,6 +417,13 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         appeal=("申诉", "Appeal"),
         note_n=("说明", "Note"),
         generated_at=("导出时间", "Exported at"),
+        run_warning=("结果提示", "Run warning"),
+    ),
+    Group.run_warning: _g(
+        constant_indicator=("指标数值全部相同", "Constant indicator"),
+        zscore_clamped=("z 分数被截断", "Z-scores clamped"),
+        reweighted=("缺失数据重新分配权重", "Reweighted for missing data"),
+        low_coverage=("数据覆盖率低", "Low data coverage"),
     ),
 }
 

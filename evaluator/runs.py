@@ -26,6 +26,10 @@ INDICATOR_COLUMNS = [
     "unit_id", "indicator_id", "raw_value", "score", "weight", "contribution",
     "transformed_value", "rule", "declared_weight", "dimension_id", "imputed",
 ]  # fmt: skip
+DIMENSION_COLUMNS = [
+    "unit_id", "dimension_id", "score", "parent_id", "depth", "score_100", "weight",
+    "contribution",
+]  # fmt: skip
 
 
 class RunNotFound(EvaluatorError):
@@ -155,6 +159,26 @@ def read_indicator_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.Dat
                   [run_id, run_id]).select(INDICATOR_COLUMNS)
 
 
+def read_dimension_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """dimension_scores.csv: every node of the tree but the root (that is scores.csv), per unit.
+
+    `score` is on the scheme's scale, like scores.csv's `base_score` (the HDI's dimension
+    indices read 0–1), `score_100` is the node's 0–100 score that exports and the dashboard
+    show; units by rank, nodes in scheme order."""
+    scale = con.execute("SELECT scheme_yaml FROM runs WHERE run_id = ?", [run_id]).fetchall()
+    loaded = stored_scheme(scale[0][0], run_id) if scale else None
+    lo, hi = (loaded.scheme.scale.min, loaded.scheme.scale.max) if loaded else (0.0, 100.0)
+    return _frame(con, """
+        SELECT d.unit_id, d.dimension_id, ? + (? - ?) * d.score / 100.0 AS score, d.parent_id,
+               d.depth, d.score AS score_100, d.weight, d.contribution
+        FROM run_dimension_scores d
+        LEFT JOIN run_scores s ON s.run_id = d.run_id AND s.unit_id = d.unit_id
+        LEFT JOIN (SELECT node_id, row_number() OVER () AS ord FROM run_weights
+                   WHERE run_id = ? AND node_kind = 'dimension') w ON w.node_id = d.dimension_id
+        WHERE d.run_id = ? ORDER BY s.rank NULLS LAST, d.unit_id, w.ord""",
+                  [lo, hi, lo, run_id, run_id]).select(DIMENSION_COLUMNS)
+
+
 def flag_evidence_sql(con: duckdb.DuckDBPyConnection, lang: str, alias: str = "") -> str:
     """SQL for a run_flags row's evidence text in `lang` (English `evidence`, Chinese
     `evidence_zh`, English where a row has no Chinese).
@@ -181,13 +205,15 @@ def read_flags(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, run_id: str, out_dir: str | Path) -> list[Path]:
-    """Write scores.csv, indicator_scores.csv and flags.csv (header only when no flags)."""
+    """Write scores.csv, indicator_scores.csv, flags.csv (header only when no flags) and
+    dimension_scores.csv."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "scores.csv": read_scores(con, run_id),
         "indicator_scores.csv": read_indicator_scores(con, run_id),
         "flags.csv": read_flags(con, run_id),
+        "dimension_scores.csv": read_dimension_scores(con, run_id),
     }
     paths = []
     for name, frame in files.items():

@@ -59,7 +59,8 @@ def test_outputs_follow_the_contract(db: Path, tmp_path: Path) -> None:
     run_id = score_run(con, SCHEME, "2026", publish_snapshot=False)
     paths = write_outputs(con, run_id, tmp_path / "out")
     con.close()
-    assert [p.name for p in paths] == ["scores.csv", "indicator_scores.csv", "flags.csv"]
+    assert [p.name for p in paths] == ["scores.csv", "indicator_scores.csv", "flags.csv",
+                                      "dimension_scores.csv"]
     scores = pl.read_csv(paths[0], infer_schema=False)
     assert scores.columns[:4] == ["unit_id", "score", "rank", "grade"]
     assert scores["unit_id"].to_list() == ["002", "003", "001"]  # leading zeros kept, by rank

@@ -630,6 +630,11 @@ L: dict[str, tuple[str, str]] = {
     "se_diff_old": ("对比：旧版本", "Compare: older version"),
     "se_diff_new": ("新版本", "newer version"),
     "se_same": ("两个版本内容相同。", "The two versions are identical."),
+    "rw_title": ("结果提示：计算无误但可能误导的结果", "Run warnings: results that are right but may mislead"),
+    "rw_caption": ("随本次计分保存，命令行计分时已打印，导出的方法说明与 manifest.json 中也有。", "Stored with the run, printed by `evaluator score`, and listed in exports' methodology sheet and manifest.json."),
+    "rw_none": ("本次计分没有需要提示的情况（无常数指标、无截断的 z 分数、无缺失重分配权重、无低覆盖单位）。", "Nothing in this run needs a warning (no constant indicator, clamped z-score, reweighting for missing data, or unit on low coverage)."),
+    "rw_all": ("查看全部 {n} 条提示", "All {n} warnings"),
+    "c_warning": ("提示类型", "Warning"),
 }
 
 

@@ -12,6 +12,7 @@ from ui.tables import show
 
 from evaluator import readmodel as rm
 from evaluator.readmodel import SchemeHealth, SchemeOverlap
+from evaluator.readmodel.scheme_health import RunWarnings, run_warnings
 
 ctx = start("scheme_title", roles=("office",))
 h: SchemeHealth = read(rm.scheme_health, ctx.viewer, ctx.run_id, lang=ctx.lang)
@@ -56,6 +57,17 @@ else:
     with st.expander(t("findings_full")):  # long findings in full, not cut at the cell edge
         for r in findings.to_dicts():
             st.markdown(f"- **{r['rule_name']}** ({r['indicator_name'] or '—'}): {r['message']}")
+
+st.subheader(t("rw_title"))
+rw: RunWarnings = read(run_warnings, ctx.viewer, ctx.run_id, lang=ctx.lang)
+if rw.count == 0:
+    st.success(t("rw_none"))
+else:
+    st.warning("\n".join(f"- {line}" for line in rw.summary))
+    st.caption(t("rw_caption"))
+    if len(rw.summary) < rw.count:
+        with st.expander(t("rw_all", n=rw.count)):
+            show(rw.all, {"warning_name": "c_warning", "message": "c_message"}, wide=("message",))
 
 left, right = st.columns([3, 2])
 with left:

@@ -17,6 +17,8 @@ from evaluator.store import DEFAULT_DB, connect
 if TYPE_CHECKING:
     import duckdb
 
+    from evaluator.ingest.wide import InputShape
+
 BIG_FILE = 5 << 20  # bytes: show a progress bar above this size
 SHOWN_PROBLEMS = 20
 
@@ -60,13 +62,30 @@ def ingest(
         "--encoding", help="text encoding of a CSV file, e.g. gb18030 or cp1252 (default: "
         "UTF-8, or GB18030 when unambiguous; an ambiguous file is refused with the "
         "candidates)")] = None,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="outcomes in a wide file: one row per unit, one column per measure "
+        "(unpivoted before the checks; docs/ingest.md) / 宽表：每个指标一列")] = False,
+    period: Annotated[str | None, typer.Option(
+        "--period", help="with --wide: the period of every value, for a file without a period "
+        "column / 宽表所有数值的期间")] = None,
+    period_in_header: Annotated[bool, typer.Option(
+        "--period-in-header", help="with --wide: headers are MEASURE_PERIOD, e.g. le_2021 "
+        "/ 列名为 指标_期间")] = False,
+    measures: Annotated[str | None, typer.Option(
+        "--measures", help="with --wide: the measure columns, comma-separated (default: every "
+        "column but unit_id and period; the others are ignored) / 指标列")] = None,
+    na: Annotated[str | None, typer.Option(
+        "--na", help="cell texts that mean 'no value', comma-separated, e.g. NA,NaN,..: such "
+        "cells and empty ones are read as missing instead of refused / 缺失值标记")] = None,
 ) -> None:
     """Load each file as one batch, all or nothing (导入数据：每个文件整批成功或整批拒绝).
 
     With several files, each loads or is refused on its own; the exit status is 1 when any was
     refused (the others stay loaded, each reported)."""
+    from evaluator.ingest import IngestError
     from evaluator.ingest.columns import parse_map
     from evaluator.ingest.kinds import get_kind
+    from evaluator.ingest.wide import InputShape
 
     pairs: list[str] = []
     map_files: list[Path] = []
@@ -78,12 +97,19 @@ def ingest(
             pairs.append(item)
     get_kind(kind)
     column_map = parse_map(pairs)
+    shape = InputShape(wide=wide, period=period, period_in_header=period_in_header,
+                       measures=tuple(m.strip() for m in (measures or "").split(",") if m.strip()),
+                       na=None if na is None else tuple(t.strip() for t in na.split(",")))
+    try:
+        shape.check(kind)
+    except IngestError as exc:
+        fail(str(exc))
     con = connect(db)
     refused = 0
     try:
         for file in files:
             refused += not _ingest_one(con, kind, file, db, force, rejects, column_map,
-                                       encoding, map_files)
+                                       encoding, map_files, shape)
     finally:
         con.close()
     if len(files) > 1:
@@ -95,7 +121,7 @@ def ingest(
 
 def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, file: Path, db: Path, force: bool,
                 rejects: Path | None, column_map: dict[str, str], encoding: str | None,
-                map_files: list[Path]) -> bool:
+                map_files: list[Path], shape: InputShape) -> bool:
     """Load one file as its own batch and report it; False when it was refused."""
     from evaluator.ingest import IngestError, IngestRejected, ingest_file
 
@@ -108,7 +134,7 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, file: Path, db: Path,
             result = ingest_file(
                 con, kind, file, db_path=db, force=force, rejects=rejects, column_map=column_map,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
-                encoding=encoding, protected=map_files,
+                encoding=encoding, protected=map_files, shape=shape,
             )
     except IngestRejected as exc:
         _print_rejection(exc)

@@ -22,7 +22,8 @@ SchemeOpt = Annotated[Path, typer.Option("--scheme", help="scheme YAML / 考核�
 PeriodOpt = Annotated[str | None, typer.Option(
     "--period", help="year to score, e.g. 2026 (default: the scheme's year) / 考核年度")]
 OutOpt = Annotated[Path | None, typer.Option(
-    "--out", help="also write scores.csv, indicator_scores.csv, flags.csv here / 输出目录")]
+    "--out", help="also write scores.csv, indicator_scores.csv, flags.csv, dimension_scores.csv "
+    "here / 输出目录")]
 UncertaintyOpt = Annotated[bool, typer.Option(
     "--uncertainty", help="score and rank intervals from the survey indices' 95% intervals "
     "/ 计算得分与排名区间")]
@@ -139,6 +140,7 @@ def score(
             fail(f"the database could not be scored ({exc}); nothing was stored "
                  "/ 数据库错误，未保存")
         _print_lint(con, run_id)
+        _print_run_warnings(con, run_id)
         note = con.execute("SELECT note FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
         for line in (note or "").splitlines():
             if line not in unknown:
@@ -231,6 +233,22 @@ def _print_lint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         "ORDER BY rule, indicator LIMIT 5", [run_id]).fetchall()
     for rule, indicator, message in errors:
         console.print(f"  [red]error[/] {rule} {indicator or ''}: {message}")
+
+
+def _print_run_warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Results that may mislead (constant indicators, clamped z-scores, reweighting, low
+    coverage), English then Chinese; stored with the run and shown by the dashboard too."""
+    from evaluator.scoring.warnings import display_names, read_warnings, summary_lines
+
+    found = read_warnings(con, run_id)
+    if not found:
+        return
+    console.print(f"run warnings / 结果提示: {len(found)} (stored with the run / 已随结果保存)")
+    en_lines = summary_lines(found, "en", names=display_names(con, run_id, "en"))
+    zh_lines = summary_lines(found, "zh", names=display_names(con, run_id, "zh"))
+    for en, zh in zip(en_lines, zh_lines, strict=True):
+        warn(en)
+        err_console.print(f"         {escape(zh)}")
 
 
 def _print_league(con: duckdb.DuckDBPyConnection, run_id: str, decimals: int, top: int,

@@ -41,6 +41,7 @@ from evaluator.export.tables import (
 from evaluator.export.xlsx import EXCEL_MAX_ROWS, write_xlsx
 from evaluator.readmodel import OFFICE, Viewer
 from evaluator.runs import RunInfo, stored_scheme
+from evaluator.scoring.warnings import run_warning_records
 from evaluator.store import StoreError, connect
 
 FORMATS = ("xlsx", "csv", "parquet")
@@ -180,6 +181,7 @@ def _export(
             notes=ctx.notes,
             appeals=int(ctx.appeals.height if ctx.appeals is not None else 0),
             audience=viewer.role,
+            run_warnings=run_warning_records(con, run.run_id),
             **({"csv_import": csv_import(ctx, encoding)} if fmt == "csv" else {}),
         )
     except OSError as exc:

@@ -30,6 +30,7 @@ from evaluator.readmodel.disclosure import (
 from evaluator.runs import flag_evidence_sql
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.weights import is_trace_only
+from evaluator.scoring.warnings import display_names, read_warnings
 
 LANGS = ("en", "zh")
 
@@ -181,6 +182,9 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
         ("scheme", "scheme_hash_sha256", r.scheme_hash),
         ("scheme", "lint_errors", str(r.lint_errors)),
     ]
+    names = display_names(ctx.con, r.run_id, lang)
+    rows += [("run", f"run_warning_{i + 1}", w.text(lang, names))
+             for i, w in enumerate(read_warnings(ctx.con, r.run_id))]
     if r.lint_errors:
         rows.append(("scheme", "scheme_warning", lint_warning(ctx)))
         messages = _lint_errors_zh(ctx) if zh else r.lint_messages
@@ -211,7 +215,8 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
     )
 
 
-NUMBERED_KEYS = {"lint_error": "lint_error", "batch": "batch", "appeal": "appeal", "note": "note_n"}
+NUMBERED_KEYS = {"lint_error": "lint_error", "batch": "batch", "appeal": "appeal", "note": "note_n",
+                 "run_warning": "run_warning"}
 
 
 def _key_name(section: str, key: str, lang: str) -> str:

@@ -29,6 +29,7 @@ from evaluator.ingest.errors import IngestError, IngestRejected, IngestResult, R
 from evaluator.ingest.kinds import Kind, get_kind
 from evaluator.ingest.readers import BLANK, ROW, BadRows, Source, _first_line, open_source
 from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
+from evaluator.ingest.wide import InputShape, reshape_source
 from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
 from evaluator.store.db import is_storage_error, storage_hint, transaction
 
@@ -66,11 +67,13 @@ def ingest_file(
     progress: Progress | None = None,
     encoding: str | None = None,
     protected: Sequence[Path] = (),
+    shape: InputShape | None = None,
 ) -> IngestResult:
     """Load `path` as one `kind` batch. Raises IngestRejected (nothing stored) or IngestError.
 
     `encoding` (CSV only) skips the strict detection; `protected` are more paths the rejects
-    file must not overwrite (the command's other inputs, e.g. a column-map file)."""
+    file must not overwrite (the command's other inputs, e.g. a column-map file); `shape` says
+    how the file is laid out (wide, missing-value markers: `evaluator.ingest.wide`)."""
     spec = get_kind(kind)
     path = Path(path)
     db_path = db_path or database_path(con)
@@ -79,7 +82,7 @@ def ingest_file(
         check_rejects(Path(rejects), [path, *([db_path] if db_path else []), *protected])
     try:
         return _ingest(con, spec, path, db_path=db_path, force=force, rejects=rejects,
-                       column_map=column_map, progress=progress, encoding=encoding)
+                       column_map=column_map, progress=progress, encoding=encoding, shape=shape)
     except (duckdb.Error, OSError) as exc:
         if not is_storage_error(exc):
             raise  # a bug: the CLI reports it as one
@@ -123,7 +126,8 @@ def check_rejects(rejects: Path, inputs: list[Path]) -> None:
 
 def _ingest(con: duckdb.DuckDBPyConnection, spec: Kind, path: Path, *, db_path: Path | None,
             force: bool, rejects: Path | None, column_map: dict[str, str] | None,
-            progress: Progress | None, encoding: str | None) -> IngestResult:
+            progress: Progress | None, encoding: str | None,
+            shape: InputShape | None = None) -> IngestResult:
     checksum = file_checksum(path)
     if not force:
         found = con.execute(
@@ -141,7 +145,8 @@ def _ingest(con: duckdb.DuckDBPyConnection, spec: Kind, path: Path, *, db_path: 
     attempt = _Attempt(con, spec, path, checksum, force, db_path, rejects)
     with tempfile.TemporaryDirectory(prefix="evaluator-ingest-") as tmp:
         try:
-            source = open_source(path, Path(tmp), encoding, spec.sheet)
+            source = reshape_source(open_source(path, Path(tmp), encoding, spec.sheet), spec,
+                                    column_map, shape)
         except IngestRejected as exc:
             attempt.reject(exc.reasons, encoding=None)
         except IngestError as exc:
@@ -285,7 +290,9 @@ class _Attempt:
         if mapped:
             notes.append("columns mapped: " + ", ".join(f"{h}→{t}" for h, t in mapped.items()))
         if plan.ignored:
-            notes.append("ignored columns: " + ", ".join(plan.ignored))
+            more = f" … and {len(plan.ignored) - 12} more" if len(plan.ignored) > 12 else ""
+            notes.append("ignored columns: " + ", ".join(plan.ignored[:12]) + more)
+        notes += source.notes
         if blank:
             notes.append(_skipped(blank))
         extra = f" ({'; '.join(notes)})" if notes else ""

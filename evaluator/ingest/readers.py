@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -41,6 +41,7 @@ class Source:
     _frame: pl.LazyFrame
     _diagnose: Callable[[], pl.DataFrame] | None = None  # rows at fault when the reader fails
     exact_rows: bool = False  # est_rows is the file's own count (Parquet metadata, XLSX)
+    notes: list[str] = field(default_factory=list)  # what reading changed (evaluator.ingest.wide)
 
     def batches(self, rename: dict[str, str], rows: int) -> Iterator[pl.DataFrame]:
         """Mapped columns only, plus `_row` and `_blank` (every cell of the row, mapped or not,

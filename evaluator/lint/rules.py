@@ -14,22 +14,17 @@ from evaluator.labels import Group
 from evaluator.labels import label as catalogue_label
 from evaluator.lint.base import Finding, LintContext, Rule, Severity
 from evaluator.lint.requests import repeated_requests
+from evaluator.lint.zero import can_score_zero
 from evaluator.scheme.models import (
     Aggregation,
-    BandsRule,
-    DeductionRule,
     Dimension,
-    Direction,
     EfficacyRule,
     Evidence,
     Frequency,
     Indicator,
     MeasureSource,
     MinMaxRule,
-    MissingPolicy,
-    PassFailRule,
     PercentileRule,
-    TargetRule,
     ZScoreRule,
 )
 from evaluator.scheme.weights import is_trace_only
@@ -435,11 +430,16 @@ class SatisfactionShareLow(Rule):
 
 
 class GeometricZero(Rule):
-    """A node aggregated with the weighted geometric mean has a child that can score 0 (min-max
-    and percentile give the lowest unit 0; goalposts, deduction, pass/fail, bands and efficacy
-    can floor at 0; `missing: zero`). One zero makes the whole product 0, whatever the other
-    children: COINr's known trap. The UNDP HDI is such a scheme and accepts it; choose goalposts
-    that no unit reaches, a floor above 0, or arithmetic aggregation."""
+    """A node aggregated with the weighted geometric mean has a child that can score 0. One zero
+    makes the whole product 0, whatever the other children: COINr's known trap. Judged from the
+    rule's real range: percentile, and min-max unless its `range` starts above 0, give the worst
+    unit 0; goalposts give 0 at the
+    worse goalpost, unless `transform.floor`/`cap` or the measure registry's valid `min`/`max`
+    keep every value inside it; pass/fail, deduction, bands and efficacy only with a 0 score or
+    floor that the values can reach; `missing: zero` always. The UNDP HDI is such a scheme and
+    accepts it: set a floor inside the goalposts, silence the rule on the indicator (`lint:
+    {ignore: [geometric_zero], reason: …}`, which quiets its dimensions too), or aggregate
+    arithmetically."""
 
     id = "geometric_zero"
     severity = Severity.warning
@@ -458,14 +458,17 @@ class GeometricZero(Rule):
             if agg is not Aggregation.geometric:
                 continue
             for child in children:
-                if not can_score_zero(child):
+                if not can_score_zero(child, ctx.registry, silenced=False):
                     continue
                 en = (f"{label} uses the geometric mean and '{child.id}' can score 0, which makes "
-                      "the whole node 0: use goalposts no unit reaches, a floor above 0, or "
-                      "arithmetic aggregation")
+                      "the whole node 0: bound the values inside the goalposts "
+                      "(transform.floor/cap, or the measure's min/max in the registry), set a "
+                      "score floor above 0, silence it on the indicator with a reason (lint: "
+                      "{ignore: [geometric_zero]}) or aggregate arithmetically")
                 zh = (f"{label_zh}采用几何平均，而「{child.name.zh}」可能得 0 分，"
-                      "会使整个节点得 0 分：请调整阈值使其不可达、设置大于 0 的下限，"
-                      "或改用算术平均")
+                      "会使整个节点得 0 分：请用 transform.floor/cap（或数据项登记表的 min/max）"
+                      "把数值限定在阈值之内、设置大于 0 的最低分、在该指标上注明理由后屏蔽此规则"
+                      "（lint: {ignore: [geometric_zero]}），或改用算术平均")
                 if isinstance(child, Indicator):
                     yield self.at_indicator(ctx, child, en, zh, key="rule")
                 else:
@@ -578,25 +581,3 @@ def _heaviest_dimension(ctx: LintContext, evidence: set[Evidence]) -> list[tuple
     if not sums:
         return []
     return [ctx.locations[max(sums, key=lambda k: sums[k])]]
-
-
-def can_score_zero(node: Indicator | Dimension) -> bool:
-    """Whether a node's 0–100 score can be exactly 0 for some unit."""
-    if isinstance(node, Dimension):
-        kids: list[Indicator | Dimension] = [*node.indicators, *node.dimensions]
-        zero = [can_score_zero(k) for k in kids]
-        return any(zero) if node.aggregation is Aggregation.geometric else all(zero)
-    if node.missing is MissingPolicy.zero:
-        return True
-    rule = node.rule
-    if isinstance(rule, BandsRule):
-        return rule.otherwise == 0 or min(b.score for b in rule.bands) == 0
-    if isinstance(rule, EfficacyRule | DeductionRule):
-        return rule.floor == 0
-    if isinstance(rule, PassFailRule):
-        return rule.fail_score == 0
-    if isinstance(rule, TargetRule):
-        # higher: 100·x/target is 0 at x = 0; lower: 100·target/x is 0 only for a zero target
-        return node.direction is Direction.HIGHER or rule.target is None or rule.target <= 0
-    return True  # min_max, percentile, zscore, goalposts, direct all reach 0
-

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from evaluator.forms.report import overlap_report
+from evaluator.labels import Group, label
 from evaluator.lint import LintContext, builtin_rules
 from evaluator.lint.report import summarise
 from evaluator.lint.requests import repeated_requests
@@ -18,6 +19,7 @@ from evaluator.runs import stored_scheme
 from evaluator.scheme.loader import SchemeInvalid
 from evaluator.scheme.measures import LoadedRegistry, find_registry, load_registry
 from evaluator.scheme.models import Scheme
+from evaluator.scoring.warnings import display_names, read_warnings, summary_lines
 
 # --------------------------------------------------------------------------- scheme health
 
@@ -54,6 +56,33 @@ def lint_findings(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = O
         pl.col("rule_name").fill_null(pl.col("rule"))
     )
     return _with_names(df, scheme_labels(con, run_id), "indicator", "indicator_name", lang)
+
+
+@dataclass(frozen=True)
+class RunWarnings:
+    """The run's stored warnings (`evaluator.scoring.warnings`) as sentences in one language."""
+
+    count: int
+    summary: list[str]  # at most five a kind, then "… and N more"
+    all: pl.DataFrame  # warning, warning_name, node_id, unit_id, message
+
+
+def run_warnings(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE) -> RunWarnings:
+    """Constant indicators, clamped z-scores, reweighting, low coverage: what the run's numbers
+    do not say by themselves."""
+    require_run(con, viewer, run_id)
+    require_office(viewer)
+    found = read_warnings(con, run_id)
+    names = display_names(con, run_id, lang)
+    table = pl.DataFrame(
+        [
+            {"warning": w.warning, "warning_name": label(Group.run_warning, w.warning, lang),
+             "node_id": w.node_id, "unit_id": w.unit_id, "message": w.text(lang, names)}
+            for w in found
+        ],
+        schema={c: pl.String for c in ("warning", "warning_name", "node_id", "unit_id", "message")},
+    )
+    return RunWarnings(len(found), summary_lines(found, lang, names=names), table)
 
 
 def weights(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE) -> pl.DataFrame:

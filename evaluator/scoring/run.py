@@ -51,6 +51,7 @@ from evaluator.scoring.values import (
     indicator_meta,
     use_survey_column,
 )
+from evaluator.scoring.warnings import warnings_output
 
 SCORES = "_sc_scores"
 PERIOD_RE = re.compile(r"^\d{4}$")
@@ -389,7 +390,7 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
                   **params}
     batches = accepted_batches(con) if batch_ids is None else batch_ids
-    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id)]
+    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id), warnings_output(run_id)]
     if engine.SHARES_STORE:
         with engine.transaction():
             write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)

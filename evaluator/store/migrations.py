@@ -274,4 +274,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         WHERE contains(evidence, ' | ');
         """,
     ),
+    (
+        3,
+        "run warnings: constant indicators, clamped z-scores, reweighting, low coverage",
+        """
+        -- results that are right but can mislead; one row per indicator (node_id) or unit
+        CREATE TABLE run_warnings (
+            run_id  VARCHAR NOT NULL,
+            warning VARCHAR NOT NULL,  -- constant_indicator | zscore_clamped | reweighted | low_coverage
+            node_id VARCHAR,           -- the indicator, when the warning is about one
+            unit_id VARCHAR,           -- the unit, when the warning is about one
+            n       INTEGER,           -- units concerned
+            of_n    INTEGER,           -- out of
+            value   DOUBLE             -- the constant value; a unit's coverage
+        );
+        """,
+    ),
 ]
