@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 from ui import charts
 from ui.context import read
+from ui.downloads import overview_downloads
 from ui.filters import selection
 from ui.i18n import t, value_label
 from ui.page import start
@@ -49,6 +50,7 @@ if ctx.viewer.role == "unit":  # the published league table only: rank, score, g
         backgrounds={"grade_name": [colour_of(g, codes, light=True) for g in league_all["grade"]]},
     )
     st.page_link(PROFILE, label=t("page_unit"), icon=":material/arrow_forward:")
+    overview_downloads(ctx)
     st.stop()
 
 worst = len(codes) - 1
@@ -69,6 +71,7 @@ mean_score: float = league_all.select(pl.col("score").mean().fill_null(0)).item(
 m[1].metric(t("m_mean"), f"{mean_score:.{d}f}")
 m[2].metric(top_label, f"{top / max(league_all.height, 1):.1%}")
 m[3].metric(t("m_attention"), attention.height, help=t("m_attention_help"))
+overview_downloads(ctx)
 
 
 def _link(r: dict[str, Any], detail: str) -> None:

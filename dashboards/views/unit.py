@@ -5,6 +5,7 @@ import streamlit as st
 from ui import charts
 from ui.auth import current_user
 from ui.context import db_path, read, source
+from ui.downloads import card_downloads
 from ui.drill import drill_indicator
 from ui.i18n import t, value_label
 from ui.page import start
@@ -62,6 +63,8 @@ st.caption(
         veto=veto,
     )
 )
+
+card_downloads(ctx, unit)
 
 rows: pl.DataFrame = read(rm.unit_indicators, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 st.subheader(t("explain"))
