@@ -8,10 +8,13 @@ from the scheme file itself, not from the page's code.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from helpers.browser import SCHEME
 from helpers.dashboard import run_page
+from hypothesis import given
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from evaluator import readmodel as rm
@@ -132,3 +135,46 @@ def test_band_floors_scale_with_the_scheme(snap):
     assert bands["grade"].to_list() == [g["code"] for g in doc["grades"]]
     floors = [g.get("min_score") for g in doc["grades"]]
     assert bands["floor"].to_list() == floors  # a 0–100 scale keeps its floors
+
+
+@given(
+    floors=st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=5, unique=True),
+    scores=st.lists(st.one_of(st.none(), st.floats(-10, 110, allow_nan=False)), max_size=30),
+)
+def test_band_of_is_the_first_band_reached(floors, scores):
+    """Property: a score is in the first band (best first) whose floor it reaches, else the last."""
+    import polars as pl
+
+    floors = sorted(floors, reverse=True)
+    bands = pl.DataFrame({"grade": [f"g{i}" for i in range(len(floors) + 1)],
+                          "grade_name": "x", "floor": [*floors, None],
+                          "grade_order": list(range(len(floors) + 1))})
+    got = pl.DataFrame({"s": scores}, schema={"s": pl.Float64}).select(
+        rm.band_of(pl.col("s"), bands).alias("b"))["b"].to_list()
+    for score, band in zip(scores, got, strict=True):
+        if score is None:
+            assert band is None
+        else:
+            want = next((f"g{i}" for i, f in enumerate(floors) if score >= f), f"g{len(floors)}")
+            assert band == want
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False)), max_size=30),
+       st.integers(0, 3))
+def test_fixed_decimals_match_printf(values, decimals):
+    """The heat map's numbers: exactly `decimals` decimals, within half a unit of the last."""
+    import sys
+
+    import polars as pl
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboards"))
+    from ui.heat_table import fixed
+
+    got = pl.DataFrame({"v": values}, schema={"v": pl.Float64}).select(
+        fixed(pl.col("v"), decimals).alias("t"))["t"].to_list()
+    for v, text in zip(values, got, strict=True):
+        if v is None:
+            assert text == "—"
+            continue
+        assert re.fullmatch(r"-?\d+" + (rf"\.\d{{{decimals}}}" if decimals else ""), text), text
+        assert abs(float(text) - v) <= 0.5 * 10 ** -decimals * (1 + 1e-9) + 1e-9
