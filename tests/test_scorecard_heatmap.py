@@ -118,7 +118,7 @@ def test_heatmap_sorts_by_any_column_and_keeps_the_filters(monkeypatch, dash_db,
 
 def test_heatmap_in_chinese_and_refused_to_units(monkeypatch, dash_db, snap):
     at = run_page(monkeypatch, dash_db, "heatmap", "zh")
-    assert at.title[0].value == "热力图：单位 × 维度"
+    assert at.title[0].value == "热力图：单位 × 维度或指标"
     assert "分数段（0–100）" in at.markdown[0].value
     assert "同类组" in heat(at)[0]
     run = rm.latest_run_id(snap)

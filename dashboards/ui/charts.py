@@ -48,6 +48,7 @@ def grade_bar(dist: pl.DataFrame, codes: list[str]) -> go.Figure:
             y=dist["units"].to_list(),
             text=dist["units"].to_list(),
             marker_color=grade_colours(dist, codes),
+            customdata=dist["grade"].to_list(),  # a clicked bar filters the league table
             hovertemplate=t("h_grade_bar"),
         )
     )
@@ -96,8 +97,8 @@ def rank_intervals(df: pl.DataFrame, codes: list[str]) -> go.Figure:
     return _layout(fig, height=max(300, 22 * df.height + 60))
 
 
-def picked_unit(event: Any) -> str | None:
-    """The unit id of the mark a reader clicked in a chart whose last customdata is the unit id
+def picked(event: Any) -> str | None:
+    """The last customdata (a unit id, a grade code) of the mark a reader clicked
     (`st.plotly_chart(..., on_select="rerun")`); None when nothing is picked."""
     points = list(getattr(getattr(event, "selection", None), "points", None) or [])
     for point in points:

@@ -89,7 +89,7 @@ def selection(ctx: Ctx, dims: pl.DataFrame, extra: dict[str, str] | None = None)
     named = names(ctx, options)
     chosen: dict[str, list[str]] = {}
     lists = [f for f in LISTS if options[f[1]]]
-    cols = st.columns(len(lists) + 2)
+    cols = st.columns(max(len(lists), 1))  # a row of filters, then sort and search below
     for col, (name, group, label, param) in zip(cols, lists, strict=False):
         widget = prepare(name, [], _within(options[group]), param=param, parse=_split)
         col.multiselect(t(label), options[group], placeholder=t("choose"), select_all=False,
@@ -104,7 +104,8 @@ def selection(ctx: Ctx, dims: pl.DataFrame, extra: dict[str, str] | None = None)
         sorts = {k: sorts[k] for k in ("rank", "score")}
     sorts |= extra or {}
     widget = prepare("f_sort", "rank", lambda v: v in sorts, param="sort")
-    cols[-2].selectbox(t("sort_by"), list(sorts), format_func=sorts.__getitem__, **widget)
+    cols = st.columns([1, 2])
+    cols[0].selectbox(t("sort_by"), list(sorts), format_func=sorts.__getitem__, **widget)
     sort = str(st.session_state[widget["key"]])  # the remembered choice when this page offers it
     to_url("sort", None if sort == "rank" else sort)
     widget = prepare("f_search", "", lambda v: isinstance(v, str), param="q")

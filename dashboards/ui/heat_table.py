@@ -15,7 +15,10 @@ import polars as pl
 PRINT_CSS = """
 <style>
 .heat { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+.heat-wrap { overflow-x: auto; }
 .heat th, .heat td { border: 1px solid #ddd; padding: 2px 6px; }
+.heat td { white-space: nowrap; }
+.heat th { min-width: 3.5em; vertical-align: bottom; }
 .heat th { background: #f4f4f4; position: sticky; top: 0; text-align: left; }
 .heat td.n { text-align: right; font-variant-numeric: tabular-nums; }
 @media print {
@@ -23,6 +26,7 @@ PRINT_CSS = """
   [data-testid="stElementToolbar"], .stMultiSelect, .stSelectbox, .stRadio, .stTextInput,
   .stDownloadButton { display: none !important; }
   .heat { font-size: 8pt; }
+  .heat-wrap { overflow: visible; }
   .heat thead { display: table-header-group; }
   .heat tr { page-break-inside: avoid; }
 }
@@ -75,4 +79,5 @@ def heat_table(
     body = df.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).str.join(""))
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers.values())
     rows = body.item() if df.height else ""
-    return f'{PRINT_CSS}<table class="heat"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    return (f'{PRINT_CSS}<div class="heat-wrap"><table class="heat"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>")

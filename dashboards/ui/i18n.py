@@ -213,6 +213,7 @@ L: dict[str, tuple[str, str]] = {
     "filter_flag": ("预警标记", "Flag"),
     "filter_parent": ("上级单位", "Parent unit"),
     "sort_by": ("排序依据", "Sort by"),
+    "grade_bar_hint": ("点击某一等次的柱子，下方排名表即只列该等次的单位。", "Click a grade's bar to list only its units in the league table below."),
     "filters_kept": (
         "筛选和排序会保留在地址栏中，切换页面后仍然有效。",
         "Filters and sort are kept in the address and stay when you change pages.",
@@ -261,7 +262,7 @@ L: dict[str, tuple[str, str]] = {
     ),
     # heat map
     "page_heatmap": ("热力图", "Heat map"),
-    "heatmap_title": ("热力图：单位 × 维度", "Heat map: units × dimensions"),
+    "heatmap_title": ("热力图：单位 × 维度或指标", "Heat map: units × dimensions or indicators"),
     "heatmap_intro": (
         "每格按所属等次的分数段着色（与排名表、导出文件同一配色）；筛选和排序与排名表共用，可直接打印。",
         "Each cell is coloured by the grade band its score falls in (the league table's and the "

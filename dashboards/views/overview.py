@@ -16,6 +16,7 @@ from ui.downloads import overview_downloads
 from ui.filters import selection
 from ui.i18n import t, value_label
 from ui.page import start
+from ui.state import remember
 from ui.tables import show
 
 from evaluator import readmodel as rm
@@ -134,7 +135,13 @@ with pair[1]:
 left, right = st.columns([1, 2])
 with left:
     st.subheader(t("grade_dist"))
-    st.plotly_chart(charts.grade_bar(dist, codes), width="stretch")
+    bar = st.plotly_chart(charts.grade_bar(dist, codes), width="stretch", on_select="rerun",
+                          selection_mode="points", key="ov_grade_pick")
+    grade = charts.picked(bar)  # a bar filters the league table by its grade (once per click)
+    if grade is not None and grade != st.session_state.get("ov_grade_seen"):
+        remember("f_grades", [grade])
+    st.session_state["ov_grade_seen"] = grade
+    st.caption(t("grade_bar_hint"))
 with right:
     previous = read(rm.previous_run_id, ctx.viewer, ctx.run_id)
     prev_info = read(rm.run_info, ctx.viewer, previous) if previous is not None else None
@@ -227,6 +234,6 @@ if has_interval:
     st.subheader(t("rank_interval_chart", n=with_iv.height))
     mark = st.plotly_chart(charts.rank_intervals(with_iv, codes), width="stretch",
                            on_select="rerun", selection_mode="points", key="ov_iv_pick")
-    opened = charts.picked_unit(mark)
+    opened = charts.picked(mark)
     if opened is not None:  # a mark opens that unit's profile, as a row does
         st.switch_page(PROFILE, query_params={"unit": opened})
