@@ -6,6 +6,7 @@ run tables, never against the page's own numbers.
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 from helpers.dashboard import run_page, texts
 
@@ -191,3 +192,84 @@ def test_trend_has_every_period_and_notes_a_scheme_version_change(monkeypatch, v
     assert any("2026.1" in a["text"] for a in trend_fig["layout"]["annotations"])
     at = run_page(monkeypatch, versions_db, "unit", "zh")
     assert "自 2026 起按方案版本 2026.1 评分" in texts(at)
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+def test_a_dimension_opens_its_indicators_and_an_indicator_its_raw_values(monkeypatch, dash_db,
+                                                                          snap):
+    run = rm.latest_run_id(snap)
+    unit = rm.unit_choices(snap, run)["unit_id"][4]
+    at = run_page(monkeypatch, dash_db, "unit", "en")
+    at.selectbox(key="profile_unit").set_value(unit).run()
+    at.selectbox(key="w_unit_dim").set_value("governance").run()
+    table = at.dataframe[0].value
+    stored = {r[0] for r in snap.execute(
+        "SELECT indicator_id FROM run_indicator_scores WHERE run_id = ? AND unit_id = ? "
+        "AND dimension_id = 'governance'", [run, unit]).fetchall()}
+    assert len(table) == len(stored) and set(table["Dimension"]) == {"Governance and safety"}
+    assert at.query_params["dim"] == "governance"
+    measure_ind = next(i for i in stored if rm.indicator_source(snap, run, i)["kind"] == "measure")
+    at.selectbox(key="w_unit_ind").set_value(measure_ind).run()
+    assert not at.exception
+    raw = at.dataframe[1].value
+    measure = rm.indicator_source(snap, run, measure_ind)["measure"]
+    rows = snap.execute(
+        "SELECT period, value, source_row FROM current_outcomes WHERE unit_id = ? AND measure = ? "
+        "AND year = 2026 ORDER BY period", [unit, measure]).fetchall()
+    assert list(raw["Period"]) == [r[0] for r in rows]
+    assert list(raw["Raw value"]) == pytest.approx([r[1] for r in rows])
+    assert list(raw["Row in the file"]) == [r[2] for r in rows]
+    # the raw values roll up to the raw value the indicator was scored on
+    scored = snap.execute("SELECT raw_value FROM run_indicator_scores WHERE run_id = ? AND "
+                          "unit_id = ? AND indicator_id = ?", [run, unit, measure_ind]).fetchall()
+    rollup = rm.indicator_source(snap, run, measure_ind)["rollup"]
+    values = [r[1] for r in rows]
+    expected = {"mean": sum(values) / len(values), "last": values[-1], "sum": sum(values)}
+    if rollup in expected and scored[0][0] is not None:
+        assert scored[0][0] == pytest.approx(expected[rollup])
+
+
+def test_leadership_gets_the_raw_values_but_no_funnel(monkeypatch, gate_db):
+    """The funnel shows every unit's unsuppressed index, so only the office, who may see small
+    cells, gets it in the drill-down; leadership still sees where a survey indicator comes from."""
+    from helpers.users import PW, sign_in
+
+    from evaluator import users
+
+    with duckdb.connect(str(gate_db.parent / "snapshots" / gate_db.name), read_only=True) as con:
+        run = rm.latest_run_id(con)
+        unit = rm.unit_choices(con, run)["unit_id"][0]
+        survey = next(i for i in rm.unit_indicators(con, run, unit)["indicator_id"]
+                      if rm.indicator_source(con, run, i)["kind"] == "survey")
+    users.add_user(gate_db, "chief", PW, role="leadership")
+    at = run_page(monkeypatch, gate_db, "unit", "en", no_auth=False)
+    at = sign_in(at, "chief", PW)
+    at.selectbox(key="profile_unit").set_value(unit).run()
+    before = len(at.get("plotly_chart"))
+    at.selectbox(key="w_unit_ind").set_value(survey).run()
+    assert not at.exception
+    assert "From the survey questions" in texts(at)
+    assert len(at.get("plotly_chart")) == before  # no funnel
+
+
+def test_the_funnel_in_the_drill_down(monkeypatch, dash_db, snap):
+    run = rm.latest_run_id(snap)
+    unit = rm.unit_choices(snap, run)["unit_id"][0]
+    survey = next(i for i in rm.unit_indicators(snap, run, unit)["indicator_id"]
+                  if rm.indicator_source(snap, run, i)["kind"] == "survey")
+    at = run_page(monkeypatch, dash_db, "unit", "en")
+    at.selectbox(key="profile_unit").set_value(unit).run()
+    charts_before = len(at.get("plotly_chart"))
+    at.selectbox(key="w_unit_ind").set_value(survey).run()
+    assert not at.exception
+    import json
+
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(figures) == charts_before + 1
+    funnel = next(f for f in figures if any(t.get("name") == "This unit" for t in f["data"]))
+    mine = next(t for t in funnel["data"] if t.get("name") == "This unit")
+    index = snap.execute("SELECT raw_index FROM run_survey_quality WHERE run_id = ? AND "
+                         "unit_id = ? AND indicator_id = ?", [run, unit, survey]).fetchall()[0][0]
+    assert mine["y"] == pytest.approx([index])
