@@ -84,6 +84,7 @@ def test_units_get_no_summary_and_only_their_own_card(dash_db, run_and_units):
         dl.report_card(snapshot(dash_db), dash_db, run, units[1], "zh", viewer=me)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["unit", "leadership", "office"])
 def test_card_is_the_audience_exports_card(dash_db, run_and_units, tmp_path, role):
     run, units = run_and_units
