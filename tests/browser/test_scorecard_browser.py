@@ -120,6 +120,7 @@ def test_a_filter_narrows_the_table_survives_pages_and_is_in_the_address(serve, 
     settle(page)
     assert "grade=good" in page.url
     rows = page.locator("table.heat tbody tr")
+    rows.first.wait_for()  # the table comes after the spinner of a cold first run
     assert rows.count() == len(good)
     # a link with the filter opens the same view in a new tab (a fresh session)
     other = page.context.new_page()
