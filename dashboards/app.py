@@ -29,6 +29,7 @@ ALL, OFFICE_LEADERSHIP, OFFICE = ("office", "leadership", "unit"), ("office", "l
 PAGES = [  # (file, title, icon, url, roles that see it in the menu; each page refuses the others)
     ("views/overview.py", "page_overview", ":material/leaderboard:", "home", ALL),  # served at /
     ("views/compare.py", "page_compare", ":material/compare_arrows:", "compare", OFFICE_LEADERSHIP),
+    ("views/heatmap.py", "page_heatmap", ":material/grid_on:", "heatmap", OFFICE_LEADERSHIP),
     ("views/unit.py", "page_unit", ":material/account_balance:", "unit", ALL),
     ("views/scheme_health.py", "page_scheme", ":material/rule:", "scheme_health", OFFICE),
     ("views/data_quality.py", "page_quality", ":material/fact_check:", "data_quality", OFFICE),

@@ -67,7 +67,7 @@ def test_overview_filters_and_search(monkeypatch, dash_db, snap):
     at = run_page(monkeypatch, dash_db, "overview", "en")
     run_id = rm.latest_run_id(snap)
     peer = rm.filter_options(snap, run_id)["peer_group"][0]
-    at.multiselect(key="ov_peers").set_value([peer]).run()
+    at.multiselect(key="w_f_peers").set_value([peer]).run()
     in_group = snap.execute(
         "SELECT count(*) FROM run_scores WHERE run_id = ? AND peer_group = ?", [run_id, peer]
     ).fetchall()[0][0]
@@ -77,7 +77,7 @@ def test_overview_filters_and_search(monkeypatch, dash_db, snap):
         "ORDER BY unit_id LIMIT 1",
         [run_id, peer],
     ).fetchall()[0][0]
-    at.text_input(key="ov_search").set_value(name).run()
+    at.text_input(key="w_f_search").set_value(name).run()
     assert name in list(at.dataframe[0].value["Unit"])
     assert len(at.dataframe[0].value) < in_group
 
@@ -364,7 +364,7 @@ def test_codes_are_labels_in_both_languages(monkeypatch, dash_db, lang):
 def test_an_empty_table_says_so_in_the_readers_language(monkeypatch, dash_db):
     """Streamlit's grid says "empty" (English) for zero rows; the page says it in Chinese."""
     at = run_page(monkeypatch, dash_db, "overview", "zh")
-    at.text_input(key="ov_search").set_value("zzzz不存在").run()
+    at.text_input(key="w_f_search").set_value("zzzz不存在").run()
     assert "没有符合条件的记录。" in texts(at)
     assert not at.dataframe
 

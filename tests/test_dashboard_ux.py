@@ -103,7 +103,7 @@ def test_the_run_changes_only_when_the_user_picks_another(monkeypatch, ux_db, tm
     con.close()
     newest = latest(db)[0]
     assert newest != first
-    at.text_input(key="ov_search").set_value("乡").run()
+    at.text_input(key="w_f_search").set_value("乡").run()
     assert shown_run(at) == first
     assert any("有更新的运行" in c.value for c in at.sidebar.caption), (
         len(at.sidebar.selectbox(key="w_run").options), [c.value[:30] for c in at.sidebar.caption])

@@ -261,7 +261,7 @@ def site(roles_db: Path, con) -> tuple[Path, str, str]:
     return roles_db, mine, other
 
 
-ALLOWED = {"leadership": {"overview", "compare", "unit", "sensitivity"},
+ALLOWED = {"leadership": {"overview", "compare", "heatmap", "unit", "sensitivity"},
            "unit": {"overview", "unit"}}
 
 

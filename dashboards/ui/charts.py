@@ -7,6 +7,7 @@ exports), so a scheme's own codes (一类/二类/三类, A/B/C) get green → re
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
@@ -47,6 +48,7 @@ def grade_bar(dist: pl.DataFrame, codes: list[str]) -> go.Figure:
             y=dist["units"].to_list(),
             text=dist["units"].to_list(),
             marker_color=grade_colours(dist, codes),
+            customdata=dist["grade"].to_list(),  # a clicked bar filters the league table
             hovertemplate=t("h_grade_bar"),
         )
     )
@@ -64,7 +66,7 @@ def rank_intervals(df: pl.DataFrame, codes: list[str]) -> go.Figure:
     colours = grade_colours(df, codes)
     grade = df["grade_name"] if "grade_name" in df.columns else df["grade"]
     custom = list(zip(df["rank_low"].to_list(), df["rank_high"].to_list(),
-                      df["score"].to_list(), grade.to_list(), strict=True))
+                      df["score"].to_list(), grade.to_list(), df["unit_id"].to_list(), strict=True))
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -93,6 +95,17 @@ def rank_intervals(df: pl.DataFrame, codes: list[str]) -> go.Figure:
     )
     fig.update_xaxes(title=t("c_rank"), autorange="reversed")
     return _layout(fig, height=max(300, 22 * df.height + 60))
+
+
+def picked(event: Any) -> str | None:
+    """The last customdata (a unit id, a grade code) of the mark a reader clicked
+    (`st.plotly_chart(..., on_select="rerun")`); None when nothing is picked."""
+    points = list(getattr(getattr(event, "selection", None), "points", None) or [])
+    for point in points:
+        custom = point.get("customdata") if isinstance(point, dict) else None
+        if custom:
+            return str(custom[-1] if isinstance(custom, list) else custom)
+    return None
 
 
 def unit_colours(unit_ids: list[str]) -> dict[str, str]:
@@ -257,6 +270,14 @@ def trend(df: pl.DataFrame, scale: tuple[float, float] = (0.0, 100.0), decimals:
     )
     fig.update_xaxes(type="category", title=t("c_period"))
     fig.update_yaxes(title=t("c_score"), range=[max(lo, low - pad), min(hi, high + pad)])
+    if "version_changed" in df.columns:  # a dashed line before each point scored under a new version
+        for n, (changed, version) in enumerate(
+            zip(df["version_changed"].to_list(), df["scheme_version"].to_list(), strict=True)
+        ):
+            if changed:
+                fig.add_vline(x=n - 0.5, line={"color": "#888", "dash": "dash", "width": 1},
+                              annotation_text=t("trend_version", version=version or "—"),
+                              annotation_position="top right")
     return _layout(fig, height=300)
 
 
@@ -350,9 +371,11 @@ def rank_scatter(df: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=420)
 
 
-def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float) -> go.Figure:
+def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float, highlight: str | None = None
+           ) -> go.Figure:
     """Index against effective sample size, the 95% and 99.8% limits drawn around the centre;
-    units inside and outside the 99.8% limits are separate legend entries."""
+    units inside and outside the 99.8% limits are separate legend entries; `highlight` (a unit
+    id) is ringed and named, for the unit profile's drill-down."""
     n = limits["n"].to_list()
     fig = go.Figure()
     for key, dash, cols in (
@@ -393,6 +416,19 @@ def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float) -> go.Figu
                 text=part["unit_name"].to_list(),
                 name=t(key),
                 marker={"size": 8, "color": colour},
+                hovertemplate=t("h_funnel_point"),
+            )
+        )
+    mine = points.filter(pl.col("unit_id") == highlight) if highlight else points.clear()
+    if mine.height:
+        fig.add_trace(
+            go.Scatter(
+                x=mine["effective_n"].to_list(),
+                y=mine["raw_index"].to_list(),
+                mode="markers",
+                text=mine["unit_name"].to_list(),
+                name=t("this_unit"),
+                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 2}},
                 hovertemplate=t("h_funnel_point"),
             )
         )

@@ -223,6 +223,85 @@ L: dict[str, tuple[str, str]] = {
     "filter_peer": ("同类组", "Peer group"),
     "choose": ("请选择", "Choose"),
     "search": ("按名称或编码搜索", "Search by name or id"),
+    "filter_grade": ("等次", "Grade"),
+    "filter_flag": ("预警标记", "Flag"),
+    "filter_parent": ("上级单位", "Parent unit"),
+    "sort_by": ("排序依据", "Sort by"),
+    "grade_bar_hint": ("点击某一等次的柱子，下方排名表即只列该等次的单位。", "Click a grade's bar to list only its units in the league table below."),
+    "filters_kept": (
+        "筛选和排序会保留在地址栏中，切换页面后仍然有效。",
+        "Filters and sort are kept in the address and stay when you change pages.",
+    ),
+    "leaders": ("最佳与进步最大", "Best and most improved"),
+    "best": ("最佳", "Best"),
+    "most_improved": ("进步最大（对比 {period}）", "Most improved (against {period})"),
+    "best_item": ("第 {rank} 名 · {score} 分", "#{rank} · {score}"),
+    "improved_item": (
+        "{change:+.1f} 分 · 名次 {prev_rank} → {rank}",
+        "{change:+.1f} points · rank {prev_rank} → {rank}",
+    ),
+    "download_xlsx": ("下载所示行（XLSX）", "Download the rows shown (XLSX)"),
+    # drill-down on the unit profile
+    "pick_dimension": ("按维度查看指标", "Show the indicators of"),
+    "all_dimensions": ("全部维度", "every dimension"),
+    "pick_indicator": ("查看某项指标的原始数据", "Open an indicator's raw values"),
+    "pick_indicator_none": ("（不展开）", "(none)"),
+    "drill_title": ("指标明细：{name}", "Behind the indicator: {name}"),
+    "drill_measure": (
+        "来自结果数据的度量 {measure}（汇总方式：{rollup}）；下表为本次评分读取的原始值及其来源文件行号。",
+        "From the outcome measure {measure} (roll-up: {rollup}); below, the raw values this run "
+        "read, with the file and row they came from.",
+    ),
+    "drill_survey": (
+        "来自问卷题目 {questions}；样本与置信区间见下方“满意度”。",
+        "From the survey questions {questions}; its sample and interval are under Satisfaction below.",
+    ),
+    "drill_unknown": ("无法读取本次评分的方案，无法展开该指标。", "The run's scheme cannot be read, so this indicator cannot be opened."),
+    "this_unit": ("本单位", "This unit"),
+    "c_value": ("原始值", "Raw value"),
+    "c_source_row": ("文件行号", "Row in the file"),
+    # downloads
+    "dl_workbook": ("下载年度结果工作簿（XLSX）", "Download the year-end workbook (XLSX)"),
+    "dl_summary": ("下载领导一页摘要（HTML，可打印）", "Download the one-page leadership summary (HTML, printable)"),
+    "dl_note": (
+        "文件按您的角色导出（与 evaluator export --audience 相同），语言与本页一致；单位较多时生成需要一些时间。",
+        "Files are exported for your role (as evaluator export --audience does), in this page's "
+        "language; with many units they take a while to make.",
+    ),
+    "dl_card_html": ("下载本单位考核结果通知单（HTML）", "Download this unit's report card (HTML)"),
+    "dl_card_pdf": ("下载通知单（PDF）", "Download the report card (PDF)"),
+    "dl_no_pdf": (
+        "服务器未安装 Chromium，无法生成 PDF；HTML 通知单可直接用浏览器打印。",
+        "No Chromium on the server, so no PDF; the HTML card prints from any browser.",
+    ),
+    # heat map
+    "page_heatmap": ("热力图", "Heat map"),
+    "heatmap_title": ("热力图：单位 × 维度或指标", "Heat map: units × dimensions or indicators"),
+    "heatmap_intro": (
+        "每格按所属等次的分数段着色（与排名表、导出文件同一配色）；筛选和排序与排名表共用，可直接打印。",
+        "Each cell is coloured by the grade band its score falls in (the league table's and the "
+        "exports' colours); filters and sort are shared with the league table; ready to print.",
+    ),
+    "heatmap_level": ("列", "Columns"),
+    "heatmap_print": ("用浏览器打印本页（Ctrl+P）即得纸质热力图，侧栏和筛选框不会打印。", "Print this page from the browser (Ctrl+P) for a paper heat map; the sidebar and filters are left out."),
+    "heatmap_open": ("打开单位画像", "Open a unit's profile"),
+    "heatmap_dimensions": ("一级维度", "Top-level dimensions"),
+    "heatmap_indicators": ("全部指标", "Every indicator"),
+    "heatmap_bands": ("分数段（0–100）：", "Score bands (0–100):"),
+    "heatmap_no_bands": (
+        "本方案只按比例（名额）定等次，没有分数线，因此热力图不着色。",
+        "This scheme grades by quota only (no score floors), so the heat map has no bands.",
+    ),
+    "heatmap_indicator_note": (
+        "指标得分为 0–100 的标准化得分；分数段按方案总分的等次分数线折算到 0–100。",
+        "Indicator scores are 0–100; the bands are the scheme's grade floors placed on 0–100.",
+    ),
+    "trend_version": ("方案 {version}", "scheme {version}"),
+    "trend_version_note": (
+        "自 {period} 起按方案版本 {version} 评分（此前为 {before}），虚线两侧的得分不完全可比。",
+        "From {period} scored under scheme version {version} (before: {before}): scores either "
+        "side of the dashed line are not strictly comparable.",
+    ),
     "rows_shown": ("显示 {n} / {total} 个单位", "Showing {n} of {total} units"),
     "rank_interval_note": (
         "排名区间来自不确定性分析：区间相互重叠的单位，名次差异在统计上并不可靠。",
@@ -444,6 +523,11 @@ L: dict[str, tuple[str, str]] = {
     # columns
     "c_rank": _field("rank"),
     "c_rank_interval": ("排名区间", "Rank interval"),
+    "c_prev_score": ("上期得分", "Last period's score"),
+    "c_prev_rank": ("上期排名", "Last period's rank"),
+    "c_score_change": ("得分变化", "Score change"),
+    "c_rank_change": ("名次变化（+ 为上升）", "Rank change (+ = up)"),
+    "c_parent": ("上级单位", "Parent unit"),
     "c_unit_id": _field("unit_id"),
     "c_unit_name": _field("unit_name"),
     "c_unit_type": _field("unit_type_name"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from ui.i18n import t, value_label
+from ui.i18n import L, t, value_label
 
 Coded = tuple[str, ...] | dict[str, str]
 
@@ -29,7 +31,13 @@ def localise(df: pl.DataFrame, columns: dict[str, str], coded: Coded = ()) -> pl
             }
             out = out.with_columns(pl.col(col).cast(pl.String).replace_strict(names, default=None))
     out = out.with_columns(pl.col(pl.String).fill_null(""), pl.col(pl.Float64).round(4))
-    return out.rename({c: t(columns[c]) for c in keep})
+    return out.rename({c: header(columns[c]) for c in keep})
+
+
+def header(key: str) -> str:
+    """A column header: a page-text key, or a name already in the reader's language (a
+    dimension's name from the scheme)."""
+    return t(key) if key in L else key
 
 
 ROW_PX = 35  # Streamlit's grid: one row (and the header) in pixels
@@ -47,6 +55,7 @@ def show(
     every_row: bool = False,
     backgrounds: dict[str, list[str]] | None = None,
     select: str | None = None,
+    download: str | None = None,
 ) -> Any:
     """A translated table, as tall as its rows (at most `height` px, then it scrolls).
 
@@ -55,6 +64,8 @@ def show(
     `every_row` draws every row without an inner scroll box (a league table's bottom is as
     visible as its top), `backgrounds` colours a column's cells (one CSS colour per row: grades),
     and `select` (a widget key) lets the reader pick one row: the selection event is returned.
+    Every table offers its rows as shown (headers and codes translated) as an XLSX download,
+    named `download` (a file stem; the header ids when None), built only when clicked.
     """
     if df.is_empty():  # not an empty grid with Streamlit's own English "empty"
         st.caption(t("no_rows"))
@@ -64,20 +75,21 @@ def show(
     config: dict[str, Any] = {}
     for col, d in (decimals or {}).items():
         if col in columns and col in df.columns:
-            config[t(columns[col])] = st.column_config.NumberColumn(format=f"%.{d}f")
+            config[header(columns[col])] = st.column_config.NumberColumn(format=f"%.{d}f")
     for col in percent:
         if col in columns and col in df.columns:
-            config[t(columns[col])] = st.column_config.NumberColumn(format="%.1f%%")
+            config[header(columns[col])] = st.column_config.NumberColumn(format="%.1f%%")
     for col in wide:
         if col in columns and col in df.columns:
-            config[t(columns[col])] = st.column_config.TextColumn(width="large")
+            config[header(columns[col])] = st.column_config.TextColumn(width="large")
     fit = ROW_PX * (table.height + 1) + 3
     shown: Any = table
     if backgrounds:
         shown = table.to_pandas().style.apply(
             lambda col: [f"background-color: {c}" for c in backgrounds[_source(columns, col.name)]],
-            subset=[t(columns[c]) for c in backgrounds if c in columns],
+            subset=[header(columns[c]) for c in backgrounds if c in columns],
         )
+    xlsx_button(table, download or "_".join(c for c in columns if c in df.columns)[:40])
     extra: dict[str, Any] = (
         {"on_select": "rerun", "selection_mode": "single-row", "key": select} if select else {}
     )
@@ -92,6 +104,28 @@ def show(
     )
 
 
-def _source(columns: dict[str, str], header: object) -> str:
-    """The id of the column shown under `header`."""
-    return next(c for c, key in columns.items() if t(key) == header)
+def xlsx_bytes(table: pl.DataFrame, sheet: str = "rows") -> bytes:
+    """`table` (already translated) as an XLSX workbook."""
+    buf = io.BytesIO()
+    table.write_excel(buf, worksheet=sheet[:31], autofit=True)
+    return buf.getvalue()
+
+
+def xlsx_button(table: pl.DataFrame, stem: str) -> None:
+    """A small download button for `table`'s rows as shown; the workbook is made on click."""
+    digest = hashlib.sha1(("|".join(table.columns) + stem).encode()).hexdigest()[:10]
+    st.download_button(
+        t("download_xlsx"),
+        data=lambda: xlsx_bytes(table),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx_{digest}",
+        icon=":material/download:",
+        type="tertiary",
+        on_click="ignore",
+    )
+
+
+def _source(columns: dict[str, str], shown: object) -> str:
+    """The id of the column shown under the header `shown`."""
+    return next(c for c, key in columns.items() if header(key) == shown)

@@ -12,8 +12,11 @@ import polars as pl
 import streamlit as st
 from ui import charts
 from ui.context import read
+from ui.downloads import overview_downloads
+from ui.filters import selection
 from ui.i18n import t, value_label
 from ui.page import start
+from ui.state import remember
 from ui.tables import show
 
 from evaluator import readmodel as rm
@@ -24,7 +27,10 @@ BOTTOM = 5  # lowest-ranked units listed in the attention block
 LISTED = 8  # vetoed or flagged units listed there; the table below has them all
 
 ctx = start("overview_title")
-league_all: pl.DataFrame = read(rm.league_table, ctx.viewer, ctx.run_id, lang=ctx.lang)
+league_all: pl.DataFrame = read(  # the same call as the unfiltered table below: one cache entry
+    rm.league_table, ctx.viewer, ctx.run_id, lang=ctx.lang, unit_types=[], peer_groups=[],
+    search=None, grades=[], flags=[], parents=[], sort="rank",
+)
 dist: pl.DataFrame = read(rm.grade_distribution, ctx.viewer, ctx.run_id, lang=ctx.lang)
 codes: list[str] = read(rm.grade_codes, ctx.viewer, ctx.run_id)
 d = ctx.decimals
@@ -45,6 +51,7 @@ if ctx.viewer.role == "unit":  # the published league table only: rank, score, g
         backgrounds={"grade_name": [colour_of(g, codes, light=True) for g in league_all["grade"]]},
     )
     st.page_link(PROFILE, label=t("page_unit"), icon=":material/arrow_forward:")
+    overview_downloads(ctx)
     st.stop()
 
 worst = len(codes) - 1
@@ -65,6 +72,7 @@ mean_score: float = league_all.select(pl.col("score").mean().fill_null(0)).item(
 m[1].metric(t("m_mean"), f"{mean_score:.{d}f}")
 m[2].metric(top_label, f"{top / max(league_all.height, 1):.1%}")
 m[3].metric(t("m_attention"), attention.height, help=t("m_attention_help"))
+overview_downloads(ctx)
 
 
 def _link(r: dict[str, Any], detail: str) -> None:
@@ -105,10 +113,35 @@ with cols[2]:
         lambda r: t("list_sep").join(value_label(f.strip()) for f in r["flags"].split(",")),
     )
 
+st.subheader(t("leaders"))
+pair = st.columns(2)
+with pair[0]:
+    st.markdown(f"**{t('best')}**")
+    for r in league_all.filter(pl.col("rank").is_not_null()).head(BOTTOM).to_dicts():
+        _link(r, t("best_item", rank=r["rank"], score=f"{r['score']:.{d}f}"))
+with pair[1]:
+    improved = league_all.filter(pl.col("score_change") > 0).sort(
+        "score_change", "rank", descending=[True, False]).head(BOTTOM)
+    prev_period = read(rm.previous_period, ctx.viewer, ctx.run_id)
+    st.markdown(f"**{t('most_improved', period=prev_period or '—')}**")
+    if prev_period is None:
+        st.caption(t("no_previous"))
+    elif improved.is_empty():
+        st.caption(t("attention_none"))
+    for r in improved.to_dicts():
+        _link(r, t("improved_item", change=r["score_change"], prev_rank=r["prev_rank"],
+                   rank=r["rank"]))
+
 left, right = st.columns([1, 2])
 with left:
     st.subheader(t("grade_dist"))
-    st.plotly_chart(charts.grade_bar(dist, codes), width="stretch")
+    bar = st.plotly_chart(charts.grade_bar(dist, codes), width="stretch", on_select="rerun",
+                          selection_mode="points", key="ov_grade_pick")
+    grade = charts.picked(bar)  # a bar filters the league table by its grade (once per click)
+    if grade is not None and grade != st.session_state.get("ov_grade_seen"):
+        remember("f_grades", [grade])
+    st.session_state["ov_grade_seen"] = grade
+    st.caption(t("grade_bar_hint"))
 with right:
     previous = read(rm.previous_run_id, ctx.viewer, ctx.run_id)
     prev_info = read(rm.run_info, ctx.viewer, previous) if previous is not None else None
@@ -141,27 +174,20 @@ with right:
                     )
 
 st.subheader(t("league"))
-options = read(rm.filter_options, ctx.viewer, ctx.run_id)
-f = st.columns(3)
-# names made now, in this run's language (a format_func may be called outside the run)
-named = {g: {v: value_label(v, g) for v in options[g]} for g in ("unit_type", "peer_group")}
-types = f[0].multiselect(
-    t("filter_type"), options["unit_type"], key="ov_types", placeholder=t("choose"),
-    select_all=False, format_func=named["unit_type"].__getitem__,
-)
-peers = f[1].multiselect(
-    t("filter_peer"), options["peer_group"], key="ov_peers", placeholder=t("choose"),
-    select_all=False, format_func=named["peer_group"].__getitem__,
-)
-search = f[2].text_input(t("search"), key="ov_search")
+dims: pl.DataFrame = read(rm.top_dimensions, ctx.viewer, ctx.run_id, lang=ctx.lang)
+sel = selection(ctx, dims)
 league: pl.DataFrame = read(
     rm.league_table,
     ctx.viewer,
     ctx.run_id,
     lang=ctx.lang,
-    unit_types=types,
-    peer_groups=peers,
-    search=search.strip() or None,
+    unit_types=sel.unit_types,
+    peer_groups=sel.peer_groups,
+    search=sel.search,
+    grades=sel.grades,
+    flags=sel.flags,
+    parents=sel.parents,
+    sort=sel.sort,
 )
 has_interval = league["rank_low"].is_not_null().any()
 league = league.with_columns(
@@ -169,8 +195,10 @@ league = league.with_columns(
     .then(pl.format("{}–{}", "rank_low", "rank_high"))
     .alias("rank_interval")
 )
-st.caption(t("rows_shown", n=league.height, total=league_all.height) + " · " + t("row_opens"))
+st.caption(t("rows_shown", n=league.height, total=league_all.height) + " · " + t("row_opens")
+           + " " + t("filters_kept"))
 shown = league if has_interval else league.drop("rank_interval")
+dim_columns = {rm.DIM + d: n for d, n in zip(dims["dimension_id"], dims["dimension_name"], strict=True)}
 picked = show(
     shown,
     {
@@ -180,17 +208,22 @@ picked = show(
         "unit_id": "c_unit_id",
         "score": "c_score",
         "grade_name": "c_grade",
+        "prev_score": "c_prev_score",
+        "rank_change": "c_rank_change",
         "veto_name": "c_veto",
         "flags": "c_flags",  # before the long tail of columns, so it is not cut off
+        **dim_columns,
         "peer_group": "c_peer_group",
         "unit_type": "c_unit_type",
+        "parent_name": "c_parent",
     },
     coded={"flags": "", "peer_group": "peer_group", "unit_type": "unit_type"},
-    decimals={"score": d},
+    decimals={"score": d, "prev_score": d} | dict.fromkeys(dim_columns, 1),
     wide=("flags",),
     every_row=True,
     backgrounds={"grade_name": [colour_of(g, codes, light=True) for g in shown["grade"]]},
     select="ov_pick",
+    download="league_table",
 )
 rows = picked.selection.rows if picked is not None else []
 if rows:  # a row opens that unit's profile
@@ -199,5 +232,8 @@ if has_interval:
     st.caption(t("rank_interval_note"))
     with_iv = league.filter(pl.col("rank_low").is_not_null())
     st.subheader(t("rank_interval_chart", n=with_iv.height))
-    st.plotly_chart(charts.rank_intervals(with_iv, codes), width="stretch")
-
+    mark = st.plotly_chart(charts.rank_intervals(with_iv, codes), width="stretch",
+                           on_select="rerun", selection_mode="points", key="ov_iv_pick")
+    opened = charts.picked(mark)
+    if opened is not None:  # a mark opens that unit's profile, as a row does
+        st.switch_page(PROFILE, query_params={"unit": opened})

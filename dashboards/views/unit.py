@@ -5,9 +5,11 @@ import streamlit as st
 from ui import charts
 from ui.auth import current_user
 from ui.context import db_path, read, source
+from ui.downloads import card_downloads
+from ui.drill import drill_indicator
 from ui.i18n import t, value_label
 from ui.page import start
-from ui.state import to_url
+from ui.state import prepare, remember, to_url
 from ui.tables import show
 
 from evaluator import readmodel as rm
@@ -62,13 +64,24 @@ st.caption(
     )
 )
 
+card_downloads(ctx, unit)
+
 rows: pl.DataFrame = read(rm.unit_indicators, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
 st.subheader(t("explain"))
-withheld = rows.filter(pl.col("suppressed"))  # small survey cells: blank, with the reason beside
+# drill-down: a dimension narrows the table to its indicators; an indicator (a row, or the
+# picker below) opens its raw values and, for the office, its funnel. Both kept in the address.
+dims = dict(zip(rows["dimension_id"], rows["dimension_name"], strict=False))
+all_dims = {"": t("all_dimensions")} | dims
+widget = prepare("unit_dim", "", lambda v: v in all_dims, param="dim")
+st.selectbox(t("pick_dimension"), list(all_dims), format_func=all_dims.__getitem__, **widget)
+dim = str(st.session_state[widget["key"]])
+to_url("dim", dim or None)
+shown_rows = rows.filter(pl.col("dimension_id") == dim) if dim else rows
+withheld = shown_rows.filter(pl.col("suppressed"))  # small survey cells: blank, reason beside
 if withheld.height:
     st.caption(t("suppressed_note", n=withheld.height, min=withheld["min_responses"][0]))
-show(
-    rows.with_columns(
+picked_row = show(
+    shown_rows.with_columns(
         pl.when(pl.col("suppressed")).then(pl.lit(t("suppressed_cell"))).alias("disclosure")
     ),
     {
@@ -88,7 +101,20 @@ show(
     height=600,
     decimals={"score": 1, "contribution": d + 2},  # as the report cards: contributions add up
     percent=("declared_weight", "weight"),
+    select="unit_ind_pick",
+    download=f"unit_{unit}_indicators",
 )
+ind_names = dict(zip(shown_rows["indicator_id"], shown_rows["indicator_name"], strict=True))
+picked = picked_row.selection.rows if picked_row is not None else []
+if picked:  # a row picks the indicator shown below
+    remember("unit_ind", str(shown_rows["indicator_id"][picked[0]]))
+ind_choices = {"": t("pick_indicator_none")} | ind_names
+widget = prepare("unit_ind", "", lambda v: v in ind_choices, param="ind")
+st.selectbox(t("pick_indicator"), list(ind_choices), format_func=ind_choices.__getitem__, **widget)
+indicator = str(st.session_state[widget["key"]])
+to_url("ind", indicator or None)
+if indicator:
+    drill_indicator(ctx, unit, indicator, ind_names[indicator])
 
 
 def _file(run_id: str, unit_id: str, filed_by: str) -> None:
@@ -152,6 +178,11 @@ with right:
             charts.trend(trend, read(rm.score_scale, ctx.viewer, ctx.run_id), d), width="stretch"
         )
         st.caption(t("trend_axis"))
+        changes = trend.with_columns(pl.col("scheme_version").shift(1).alias("before")).filter(
+            pl.col("version_changed"))
+        for r in changes.to_dicts():
+            st.caption(t("trend_version_note", period=r["period"], version=r["scheme_version"] or "—",
+                         before=r["before"] or "—"))
 
 st.subheader(t("satisfaction"))
 sat: pl.DataFrame = read(rm.unit_satisfaction, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)

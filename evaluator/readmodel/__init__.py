@@ -17,6 +17,8 @@ from evaluator.readmodel.data_quality import (
     missing_pairs,
     satisfaction_indicators,
 )
+from evaluator.readmodel.drill import indicator_raw_values, indicator_source
+from evaluator.readmodel.heatmap import CELL, LEVELS, Heatmap, band_of, heatmap, heatmap_columns, score_bands
 from evaluator.readmodel.labels import (
     SchemeLabels,
     grade_codes,
@@ -26,11 +28,16 @@ from evaluator.readmodel.labels import (
     score_scale,
 )
 from evaluator.readmodel.overview import (
+    DIM,
+    SORTS,
     UNIT_LEAGUE_COLUMNS,
     filter_options,
     grade_distribution,
     league_table,
     movers,
+    parent_names,
+    previous_period,
+    top_dimensions,
 )
 from evaluator.readmodel.runs import DbState, db_state, latest_run_id, list_runs, previous_run_id, run_info
 from evaluator.readmodel.scheme_health import (
@@ -60,10 +67,24 @@ from evaluator.runs import RunInfo
 
 __all__ = [
     "OFFICE",
+    "indicator_raw_values",
+    "indicator_source",
+    "CELL",
+    "LEVELS",
+    "Heatmap",
+    "band_of",
+    "heatmap",
+    "heatmap_columns",
+    "score_bands",
     "min_responses",
     "file_unit_appeal",
     "unit_appeals",
     "UNIT_LEAGUE_COLUMNS",
+    "DIM",
+    "SORTS",
+    "parent_names",
+    "previous_period",
+    "top_dimensions",
     "RunInfo",
     "ROLES",
     "Forbidden",

@@ -5,7 +5,14 @@ from __future__ import annotations
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
-from evaluator.readmodel.labels import _grade_names, _with_grade, _with_names, _with_veto_names, scheme_labels
+from evaluator.readmodel.labels import (
+    _grade_names,
+    _in_scheme_order,
+    _with_grade,
+    _with_names,
+    _with_veto_names,
+    scheme_labels,
+)
 from evaluator.readmodel.runs import previous_run_id
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require_run
 
@@ -13,12 +20,69 @@ from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require
 
 
 def filter_options(con: Con, run_id: str, *, viewer: Viewer = OFFICE) -> dict[str, list[str]]:
+    """The values each league-table filter offers on this run (codes; the page names them).
+
+    Grades and flags only for roles that see them per unit (not a unit viewer).
+    """
     require_run(con, viewer, run_id)
-    df = _df(con, "SELECT DISTINCT unit_type, peer_group FROM run_scores WHERE run_id = ?", [run_id])
-    return {
-        "unit_type": sorted(v for v in df["unit_type"].unique().to_list() if v is not None),
-        "peer_group": sorted(v for v in df["peer_group"].unique().to_list() if v is not None),
-    }
+    df = _df(
+        con,
+        """
+        SELECT list_sort(list(DISTINCT s.unit_type) FILTER (s.unit_type IS NOT NULL)) AS unit_type,
+               list_sort(list(DISTINCT s.peer_group) FILTER (s.peer_group IS NOT NULL)) AS peer_group,
+               list_sort(list(DISTINCT u.parent_id) FILTER (u.parent_id IS NOT NULL)) AS parent_id,
+               (SELECT list_sort(list(DISTINCT f.flag)) FROM run_flags f WHERE f.run_id = $run) AS flag
+        FROM run_scores s LEFT JOIN current_units u ON u.unit_id = s.unit_id
+        WHERE s.run_id = $run
+        """,
+        {"run": run_id},
+    )
+    out = {c: [str(v) for v in (df[c].to_list()[0] or [])] for c in df.columns}
+    out["grade"] = [str(c) for c in scheme_labels(con, run_id).grades["code"].to_list()]
+    if viewer.role == "unit":
+        out["flag"] = []
+    return out
+
+
+def previous_period(con: Con, run_id: str, *, viewer: Viewer = OFFICE) -> str | None:
+    """The period the league table's last-period columns compare with (None: no earlier run)."""
+    previous = previous_run_id(con, run_id, viewer=viewer)
+    if previous is None:
+        return None
+    return str(con.execute("SELECT period FROM runs WHERE run_id = ?", [previous]).fetchall()[0][0])
+
+
+def parent_names(con: Con, run_id: str, *, viewer: Viewer = OFFICE) -> dict[str, str]:
+    """Names of the parent units of the run's units (id → name; the id when unnamed)."""
+    require_run(con, viewer, run_id)
+    df = _df(
+        con,
+        """
+        SELECT DISTINCT u.parent_id, coalesce(p.name, u.parent_id) AS name
+        FROM run_scores s JOIN current_units u ON u.unit_id = s.unit_id
+        LEFT JOIN current_units p ON p.unit_id = u.parent_id
+        WHERE s.run_id = ? AND u.parent_id IS NOT NULL
+        """,
+        [run_id],
+    )
+    return dict(zip(df["parent_id"].to_list(), df["name"].to_list(), strict=True))
+
+
+def top_dimensions(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE) -> pl.DataFrame:
+    """The run's top-level dimensions (dimension_id, dimension_name) in scheme order."""
+    require_run(con, viewer, run_id)
+    labels = scheme_labels(con, run_id)
+    dims = _df(
+        con,
+        "SELECT DISTINCT dimension_id FROM run_dimension_scores WHERE run_id = ? AND parent_id IS NULL",
+        [run_id],
+    )
+    named = _with_names(dims, labels, "dimension_id", "dimension_name", lang)
+    return _in_scheme_order(named, labels, "dimension_id")
+
+
+DIM = "dim__"  # prefix of the league table's dimension-score columns (`dim__<dimension id>`)
+SORTS = ("rank", "score", "score_change", "rank_change")  # besides `dim__<id>`: what a table sorts by
 
 
 def league_table(
@@ -28,18 +92,31 @@ def league_table(
     unit_types: list[str] | None = None,
     peer_groups: list[str] | None = None,
     search: str | None = None,
+    grades: list[str] | None = None,
+    flags: list[str] | None = None,
+    parents: list[str] | None = None,
+    sort: str | None = None,
     *,
     viewer: Viewer = OFFICE,
 ) -> pl.DataFrame:
-    """Scores, ranks (with interval when computed), grades and flags, best first."""
+    """Scores, ranks (with interval when computed), grades, flags, last period's score and rank,
+    and each top-level dimension's score (`dim__<id>`), best first or by `sort`.
+
+    Filters combine with AND; within one filter any listed value matches (a unit matches `flags`
+    when it has any of them). `parents` are the parent unit ids of the units' current record.
+    `sort` is one of SORTS or `dim__<dimension id>`: scores and changes high first, rank low first.
+    """
     require_run(con, viewer, run_id)
     unit_view = viewer.role == "unit"  # the published table only: no other unit's flags or intervals
+    previous = previous_run_id(con, run_id, viewer=viewer)
     columns = (
         "s.rank, s.unit_id, s.unit_name, s.score, s.grade"
         if unit_view
         else """s.rank, s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score,
                s.rank_low, s.rank_high, s.score_low, s.score_high, s.grade, s.grade_reason,
-               s.peer_rank, s.veto, s.coverage,
+               s.peer_rank, s.veto, s.coverage, u.parent_id, pu.name AS parent_name,
+               p.score AS prev_score, p.rank AS prev_rank,
+               s.score - p.score AS score_change, p.rank - s.rank AS rank_change,
                (SELECT string_agg(DISTINCT f.flag, ', ' ORDER BY f.flag) FROM run_flags f
                 WHERE f.run_id = s.run_id AND f.unit_id = s.unit_id) AS flags"""
     )
@@ -48,26 +125,58 @@ def league_table(
         f"""
         SELECT {columns}
         FROM run_scores s
-        WHERE s.run_id = ?
-          AND (? IS NULL OR list_contains(?, s.unit_type))
-          AND (? IS NULL OR list_contains(?, s.peer_group))
-          AND (? IS NULL OR contains(lower(coalesce(s.unit_name, '') || ' ' || s.unit_id),
-                                          lower(?)))
+        LEFT JOIN current_units u ON u.unit_id = s.unit_id
+        LEFT JOIN current_units pu ON pu.unit_id = u.parent_id
+        LEFT JOIN run_scores p ON p.run_id = $prev AND p.unit_id = s.unit_id
+        WHERE s.run_id = $run
+          AND ($types IS NULL OR list_contains($types, s.unit_type))
+          AND ($peers IS NULL OR list_contains($peers, s.peer_group))
+          AND ($grades IS NULL OR list_contains($grades, s.grade))
+          AND ($parents IS NULL OR list_contains($parents, u.parent_id))
+          AND ($flags IS NULL OR EXISTS (SELECT 1 FROM run_flags f WHERE f.run_id = s.run_id
+                                         AND f.unit_id = s.unit_id AND list_contains($flags, f.flag)))
+          AND ($search IS NULL OR contains(lower(coalesce(s.unit_name, '') || ' ' || s.unit_id),
+                                           lower($search)))
         ORDER BY s.rank NULLS LAST, s.score DESC, s.unit_id
         """,
-        [
-            run_id,
-            unit_types or None,
-            unit_types or None,
-            peer_groups or None,
-            peer_groups or None,
-            search or None,
-            search or None,
-        ],
+        {
+            "run": run_id,
+            "prev": previous,
+            "types": unit_types or None,
+            "peers": peer_groups or None,
+            "grades": grades or None,
+            "parents": parents or None,
+            "flags": (flags or None) if not unit_view else None,
+            "search": search or None,
+        },
     )
     labels = scheme_labels(con, run_id)
     out = _with_grade(df, labels, lang)
-    return out.select(UNIT_LEAGUE_COLUMNS) if unit_view else _with_veto_names(out, labels, lang)
+    if unit_view:
+        return _sorted(out.select(UNIT_LEAGUE_COLUMNS), sort)
+    dims = _df(
+        con,
+        "SELECT unit_id, dimension_id, score FROM run_dimension_scores "
+        "WHERE run_id = ? AND parent_id IS NULL",
+        [run_id],
+    )
+    order = top_dimensions(con, run_id, lang, viewer=viewer)["dimension_id"].to_list()
+    if dims.height:
+        wide = dims.with_columns(pl.format(DIM + "{}", "dimension_id").alias("dimension_id")).pivot(
+            "dimension_id", index="unit_id", values="score"
+        )
+        wide = wide.select("unit_id", *[DIM + d for d in order if DIM + d in wide.columns])
+        out = out.join(wide, on="unit_id", how="left", maintain_order="left")
+    return _sorted(_with_veto_names(out, labels, lang), sort)
+
+
+def _sorted(df: pl.DataFrame, sort: str | None) -> pl.DataFrame:
+    """Rows by `sort` (rank first when None or unknown), ties by rank then unit id."""
+    if not sort or sort not in df.columns or sort == "rank":
+        return df
+    return df.sort(
+        [sort, "rank", "unit_id"], descending=[sort != "rank", False, False], nulls_last=True
+    )
 
 
 # What a unit sees of the league table: each unit's rank, score, grade (and its tier name).

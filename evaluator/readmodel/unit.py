@@ -81,19 +81,24 @@ def unit_indicators(
 
 
 def unit_trend(con: Con, run_id: str, unit_id: str, *, viewer: Viewer = OFFICE) -> pl.DataFrame:
-    """The unit's score, rank and grade in the latest run of each period of the same scheme
-    (of the runs the viewer may see: a withdrawn run is no point of anyone else's trend)."""
+    """The unit's score, rank and grade in every stored period scored under the same scheme id
+    (the latest run of each period, of the runs the viewer may see: a withdrawn run is no point
+    of anyone else's trend), with the scheme version of each point and `version_changed` where
+    it differs from the point before (scores either side of it are not strictly comparable)."""
     require_run(con, viewer, run_id)
     require_unit(viewer, unit_id)
     return _df(
         con,
         f"""
         WITH latest AS (
-            SELECT r.run_id, r.period,
+            SELECT r.run_id, r.period, r.scheme_version,
                    row_number() OVER (PARTITION BY r.period ORDER BY r.created_at DESC) AS rn
             FROM runs r JOIN runs c ON c.run_id = ? AND r.scheme_id = c.scheme_id
             WHERE {run_filter(viewer)})
-        SELECT l.period, l.run_id, s.score, s.rank, s.grade,
+        SELECT l.period, l.run_id, s.score, s.rank, s.grade, l.scheme_version,
+               coalesce(l.scheme_version IS DISTINCT FROM
+                        lag(l.scheme_version) OVER (ORDER BY l.period), FALSE)
+                 AND row_number() OVER (ORDER BY l.period) > 1 AS version_changed,
                (SELECT count(*) FROM run_scores x WHERE x.run_id = l.run_id) AS units_scored
         FROM latest l JOIN run_scores s ON s.run_id = l.run_id AND s.unit_id = ?
         WHERE l.rn = 1 ORDER BY l.period

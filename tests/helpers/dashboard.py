@@ -16,6 +16,9 @@ APP = str(ROOT / "dashboards" / "app.py")
 PAGES = {
     "overview": ("views/overview.py", "年度考核总览", "Year at a glance"),
     "compare": ("views/compare.py", "单位对比", "Compare units"),
+    "heatmap": (
+        "views/heatmap.py", "热力图：单位 × 维度或指标", "Heat map: units × dimensions or indicators"
+    ),
     "unit": ("views/unit.py", "单位画像", "Unit profile"),
     "scheme": (
         "views/scheme_health.py",
