@@ -85,6 +85,14 @@ def _calls(run: str, mine: str, other: str, ind: str) -> dict[str, tuple[Any, tu
         "satisfaction_indicators": (rm.satisfaction_indicators, (run,)),
         "funnel": (rm.funnel, (run, ind)),
         "rank_ranges": (rm.rank_ranges, (run,)),
+        "previous_period": (rm.previous_period, (run,)),
+        "parent_names": (rm.parent_names, (run,)),
+        "top_dimensions": (rm.top_dimensions, (run,)),
+        "score_bands": (rm.score_bands, (run,)),
+        "heatmap": (rm.heatmap, (run,)),
+        "heatmap_columns": (rm.heatmap_columns, (run,)),
+        "indicator_source": (rm.indicator_source, (run, ind)),
+        "indicator_raw_values": (rm.indicator_raw_values, (run, mine, ind)),
     }
 
 
@@ -92,7 +100,8 @@ def _calls(run: str, mine: str, other: str, ind: str) -> dict[str, tuple[Any, tu
 LEADERSHIP_REFUSED = {"lint_findings", "weights", "scheme_health", "scheme_overlap",
                       "declared_vs_effective_ranking", "missing_pairs"}
 UNIT_REFUSED = LEADERSHIP_REFUSED | {"movers", "dimension_scores", "indicator_comparison",
-                                     "compare_summary", "funnel", "rank_ranges"}
+                                     "compare_summary", "funnel", "rank_ranges", "heatmap",
+                                     "heatmap_columns"}
 
 
 def _ind(con, run: str) -> str:
@@ -150,6 +159,8 @@ def test_a_unit_reaches_no_other_units_rows(con, runs):
             func(con, released, other, viewer=me)
     with pytest.raises(Forbidden):
         rm.survey_exclusions(con, released, None, viewer=me)  # all units summed
+    with pytest.raises(Forbidden):  # the drill-down's loaded values of another unit
+        rm.indicator_raw_values(con, released, other, _ind(con, released), viewer=me)
     for func in (rm.dimension_scores, rm.indicator_comparison, rm.compare_summary):
         with pytest.raises(Forbidden):
             func(con, released, [other], viewer=me)
