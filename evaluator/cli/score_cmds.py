@@ -24,8 +24,8 @@ PeriodOpt = Annotated[str | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", help="also write scores.csv, indicator_scores.csv, flags.csv here / 输出目录")]
 UncertaintyOpt = Annotated[bool, typer.Option(
-    "--uncertainty", help="score and rank intervals from the survey indices' 95% intervals "
-    "/ 计算得分与排名区间")]
+    "--uncertainty", help="also bootstrap the run, its weight sensitivity and tiers, as "
+    "`evaluator uncertainty` does (default replicates, level and seed) / 同时计算不确定性")]
 TopOpt = Annotated[int, typer.Option("--top", min=0, help="league-table rows to print")]
 
 
@@ -139,6 +139,15 @@ def score(
             fail(f"the database could not be scored ({exc}); nothing was stored "
                  "/ 数据库错误，未保存")
         _print_lint(con, run_id)
+        if uncertainty:
+            from evaluator.cli.uncertainty_cmds import report
+            from evaluator.uncertainty.compute import (
+                DEFAULT_LEVEL,
+                DEFAULT_REPLICATES,
+                DEFAULT_SEED,
+            )
+
+            report(con, run_id, DEFAULT_REPLICATES, DEFAULT_LEVEL, DEFAULT_SEED)
         note = con.execute("SELECT note FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
         for line in (note or "").splitlines():
             if line not in unknown:
