@@ -38,7 +38,8 @@ def league_table(
         "s.rank, s.unit_id, s.unit_name, s.score, s.grade"
         if unit_view
         else """s.rank, s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score,
-               s.rank_low, s.rank_high, s.score_low, s.score_high, s.grade, s.grade_reason,
+               i.rank_low, i.rank_high, i.score_low, i.score_high, i.tier, s.grade,
+               s.grade_reason,
                s.peer_rank, s.veto, s.coverage,
                (SELECT string_agg(DISTINCT f.flag, ', ' ORDER BY f.flag) FROM run_flags f
                 WHERE f.run_id = s.run_id AND f.unit_id = s.unit_id) AS flags"""
@@ -47,7 +48,7 @@ def league_table(
         con,
         f"""
         SELECT {columns}
-        FROM run_scores s
+        FROM run_scores s JOIN run_intervals i ON i.run_id = s.run_id AND i.unit_id = s.unit_id
         WHERE s.run_id = ?
           AND (? IS NULL OR list_contains(?, s.unit_type))
           AND (? IS NULL OR list_contains(?, s.peer_group))
