@@ -290,3 +290,43 @@ def test_score_intervals_cover_the_truth_at_the_nominal_rate(tmp_path: Path) -> 
     coverage = hits / total
     print(f"bootstrap 95% interval coverage: {coverage:.3f} over {total} intervals")
     assert 0.92 <= coverage <= 0.98
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_exports_carry_intervals_tiers_sensitivity_and_the_level(db: Path, tmp_path: Path) -> None:
+    import openpyxl
+
+    con = connect(db)
+    run_id = latest(con)
+    con.close()
+    res = cli("uncertainty", "--db", db, "--run", run_id, "--replicates", "30", "--level", "0.9")
+    assert res.exit_code == 0, res.output
+    for lang, sheet in (("zh", "排名可靠性"), ("en", "sensitivity")):
+        out = tmp_path / f"x-{lang}"
+        res = cli("export", "--db", db, "--run", run_id, "--format", "xlsx", "--out", out,
+                  "--lang", lang)
+        assert res.exit_code == 0, res.output
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["uncertainty"]["level"] == 0.9
+        assert manifest["uncertainty"]["replicates"] == 30
+        wb = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        assert len(rows) == 121  # header + every unit
+        header = rows[0]
+        assert ("等次稳定性" if lang == "zh" else "grade_stability") in header
+        summary = list(wb[wb.sheetnames[0]].iter_rows(values_only=True))
+        assert ("梯队" if lang == "zh" else "tier") in summary[0]
+    out = tmp_path / "csv"
+    assert cli("export", "--db", db, "--run", run_id, "--format", "csv", "--out", out
+               ).exit_code == 0
+    loo = pl.read_csv(out / "sensitivity_indicators.csv")
+    assert loo.height == 16 and loo["spearman"].max() <= 1.0
+    scores = pl.read_csv(out / "summary.csv", schema_overrides={"unit_id": pl.String})
+    stored = duckdb.connect(str(db), read_only=True)
+    boot = stored.sql("SELECT unit_id, score_low FROM run_uncertainty WHERE run_id = ?",
+                      params=[run_id]).pl()
+    stored.close()
+    joined = scores.join(boot, on="unit_id", suffix="_boot")
+    assert (joined["score_low"] == joined["score_low_boot"]).all()  # the bootstrap's, once run
