@@ -110,26 +110,44 @@ def load_run(engine: Engine, scheme: Scheme, run_id: str, replicates: int) -> No
 
 def survey_replicates(engine: Engine, scheme: Scheme, run_id: str, period: str, seed: int,
                       resample: bool = True) -> exp.Expression | None:
-    """Replicate survey indices from respondents resampled within unit (None: no surveys)."""
-    if not survey_indicators(scheme):
+    """Replicate survey indices from respondents resampled within unit (None: no surveys).
+
+    One row per response carries its value on every survey indicator (so one draw of k serves
+    all the indicators a respondent answered) and a hash of (seed, unit, response) computed
+    once; each replicate's draw hashes that with the replicate number."""
+    inds = [i for i, _ in survey_indicators(scheme)]
+    if not inds:
         return None
     build_valid_responses(engine, scheme, period, UNITS, "_u_valid")
-    k = poisson1("u") if resample else "1"
-    return sql(
+    cols = ", ".join(
+        f"MAX(CASE WHEN indicator_id = {lit(i).sql('duckdb')} THEN pct END) AS p{k}"
+        for k, i in enumerate(inds))
+    create_temp(engine, "_u_resp", sql(
         f"""
-        WITH d AS (
-            SELECT r.rep, v.unit_id, v.indicator_id, v.w, v.pct,
-                   {uniform(seed, 'r.rep', 'v.unit_id', 'v.response_id')} AS u
-            FROM _u_valid v CROSS JOIN {REPS} r),
-        b AS (SELECT rep, unit_id, indicator_id, w * ({k}) AS wk, pct FROM d),
-        est AS (
-            SELECT rep, unit_id, indicator_id, SUM(wk * pct) / NULLIF(SUM(wk), 0) AS raw_r
-            FROM b GROUP BY rep, unit_id, indicator_id)
+        SELECT unit_id, response_id, MAX(w) AS w,
+               HASH(CONCAT_WS('|', :seed, unit_id, response_id)) AS h0, {cols}
+        FROM _u_valid GROUP BY unit_id, response_id
+        """, seed=int(seed)))
+    u = f"((HASH(XOR(v.h0, CAST(r.rep AS UBIGINT))) % {TWO32}) + 0.5) / {TWO32}.0"
+    k = poisson1("u") if resample else "1"
+    sums = ", ".join(f"SUM(wk * p{j}) AS s{j}, SUM(CASE WHEN p{j} IS NOT NULL THEN wk END) "
+                     f"AS n{j}" for j in range(len(inds)))
+    create_temp(engine, "_u_survey_est", sql(
+        f"""
+        WITH d AS (SELECT r.rep, v.*, {u} AS u FROM _u_resp v CROSS JOIN {REPS} r),
+        b AS (SELECT *, w * ({k}) AS wk FROM d)
+        SELECT rep, unit_id, {sums} FROM b GROUP BY rep, unit_id
+        """))
+    create_temp(engine, "_u_survey_rep", union_all([sql(
+        f"SELECT rep, unit_id, CAST(:ind AS VARCHAR) AS indicator_id, s{j} / NULLIF(n{j}, 0) "
+        f"AS raw_r FROM _u_survey_est", ind=i) for j, i in enumerate(inds)]))
+    return sql(
+        """
         SELECT e.rep, e.unit_id, e.indicator_id,
                q.index_value + q.shrinkage * (COALESCE(e.raw_r, q.raw_index) - q.raw_index)
                    AS raw_rep
-        FROM est e JOIN run_survey_quality q ON q.run_id = :run AND q.unit_id = e.unit_id
-             AND q.indicator_id = e.indicator_id
+        FROM _u_survey_rep e JOIN run_survey_quality q ON q.run_id = :run
+             AND q.unit_id = e.unit_id AND q.indicator_id = e.indicator_id
         WHERE q.index_value IS NOT NULL
         """, run=run_id)
 
