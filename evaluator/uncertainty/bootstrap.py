@@ -392,8 +392,16 @@ def summarise(engine: Engine, level: float, replicates: int, decimals: int
     units = engine.fetch_polars(sql(
         f"""
         SELECT u.unit_id,
-               ROUND(AVG(f.score), :dec + 2) AS score_mean,
-               ROUND(STDDEV_SAMP(f.score), :dec + 2) AS score_sd,
+               -- exact integer sums of the rounded scores: the same digits whatever the
+               -- order the threads add them in
+               ROUND(CAST(SUM(CAST(ROUND(f.score * :unit) AS HUGEINT)) AS DOUBLE)
+                     / COUNT(*) / :unit, :dec + 2) AS score_mean,
+               ROUND(SQRT(GREATEST(CAST(
+                   COUNT(*) * SUM(CAST(ROUND(f.score * :unit) AS HUGEINT)
+                                  * CAST(ROUND(f.score * :unit) AS HUGEINT))
+                   - SUM(CAST(ROUND(f.score * :unit) AS HUGEINT))
+                     * SUM(CAST(ROUND(f.score * :unit) AS HUGEINT)) AS DOUBLE), 0.0)
+                   / (COUNT(*) * (COUNT(*) - 1))) / :unit, :dec + 2) AS score_sd,
                ROUND(QUANTILE_CONT(f.score, :q_lo), :dec) AS score_low,
                ROUND(QUANTILE_CONT(f.score, :q_hi), :dec) AS score_high,
                MEDIAN(f.rank) AS rank_median,
@@ -407,7 +415,7 @@ def summarise(engine: Engine, level: float, replicates: int, decimals: int
         FROM {UNITS} u JOIN {FINAL} f ON f.unit_id = u.unit_id
         GROUP BY u.unit_id, u.run_rank
         ORDER BY u.run_rank NULLS LAST, u.unit_id
-        """, dec=decimals, q_lo=q_lo, q_hi=q_hi))
+        """, dec=decimals, q_lo=q_lo, q_hi=q_hi, unit=10 ** decimals))
     grades = engine.fetch_polars(sql(
         f"""
         SELECT g.unit_id, i.code AS grade, COUNT(*) / :n AS probability

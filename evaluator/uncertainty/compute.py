@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -114,7 +116,7 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
     scheme = loaded.scheme
     started = time.perf_counter()
     engine = DuckDBEngine(con)
-    with engine.session():
+    with quiet(con):
         run_bootstrap(engine, scheme, run_id, info.period, replicates, seed)
         check_survey_data(engine, run_id)
         units, grades = summarise(engine, level, replicates, scheme.scale.decimals)
@@ -148,6 +150,20 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
         "tiers": scheme.uncertainty.tiers, "method": json.dumps(method),
         "summary": json.dumps(summary, ensure_ascii=False, default=_plain)})
     return UncertaintyResult(run_id, replicates, level, seed, seconds, summary)
+
+
+@contextmanager
+def quiet(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """No DuckDB progress bar on the terminal while the replicates run. Unlike a scoring run,
+    the bootstrap keeps every thread the connection has: its float sums may then add in another
+    order from run to run, which moves only digits far below the scores' rounding (the stored
+    intervals are percentiles of rounded scores)."""
+    bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+    con.execute("SET enable_progress_bar = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
 
 
 def _plain(value: object) -> object:
