@@ -124,8 +124,8 @@ def survey_replicates(engine: Engine, scheme: Scheme, run_id: str, period: str, 
         for k, i in enumerate(inds))
     create_temp(engine, "_u_resp", sql(
         f"""
-        SELECT unit_id, response_id, MAX(w) AS w,
-               HASH(CONCAT_WS('|', :seed, unit_id, response_id)) AS h0, {cols}
+        SELECT unit_id, MAX(w) AS w, HASH(CONCAT_WS('|', :seed, unit_id, response_id)) AS h0,
+               {cols}
         FROM _u_valid GROUP BY unit_id, response_id
         """, seed=int(seed)))
     u = f"((HASH(XOR(v.h0, CAST(r.rep AS UBIGINT))) % {TWO32}) + 0.5) / {TWO32}.0"
@@ -245,14 +245,20 @@ def build_values(engine: Engine, scheme: Scheme, run_id: str, period: str, seed:
     create_temp(engine, RAW, sql(
         "SELECT rep, unit_id, indicator_id, :t AS raw_rep FROM _u_raw0",
         t=transform_case(scheme, winsor_bounds(engine, run_id))))
+    # drawn pairs take their replicate values; a redrawn indicator's other units (no responses,
+    # an imputed value) keep the run's value in every replicate
     create_temp(engine, VALUES, sql(
         f"""
-        SELECT r.rep, b.unit_id, b.pg, b.indicator_id, b.score AS run_score, b.unit_target,
-               CASE WHEN x.rep IS NOT NULL THEN x.raw_rep ELSE b.transformed_value END AS value
-        FROM {BASE} b CROSS JOIN {REPS} r
-        LEFT JOIN {RAW} x
-               ON x.rep = r.rep AND x.unit_id = b.unit_id AND x.indicator_id = b.indicator_id
-        WHERE b.indicator_id IN :ids
+        SELECT x.rep, b.unit_id, b.pg, b.indicator_id, b.score AS run_score, b.unit_target,
+               x.raw_rep AS value
+        FROM {RAW} x JOIN {BASE} b ON b.unit_id = x.unit_id AND b.indicator_id = x.indicator_id
+        UNION ALL
+        SELECT r.rep, b.unit_id, b.pg, b.indicator_id, b.score, b.unit_target,
+               b.transformed_value
+        FROM (SELECT * FROM {BASE} WHERE indicator_id IN :ids) b
+        CROSS JOIN {REPS} r
+        WHERE NOT EXISTS (SELECT 1 FROM {RAW} x WHERE x.rep = 0 AND x.unit_id = b.unit_id
+                          AND x.indicator_id = b.indicator_id)
         """, ids=[*varying(scheme), ""]))
 
 
@@ -315,19 +321,21 @@ def aggregate(engine: Engine, scheme: Scheme) -> None:
     create_temp(engine, NODES, sql(
         f"SELECT rep, unit_id, indicator_id AS node_id, score FROM {IND} WHERE score IS NOT NULL"))
     for d in range(agg.max_depth(scheme), -2, -1):
-        engine.append_temp(NODES, sql(
+        create_temp(engine, "_u_parts", sql(
             f"""
-            WITH parts AS (
-                SELECT n.rep, n.unit_id, w.parent_id, MAX(w.p_agg) AS p_agg,
-                       SUM(w.w_eff * n.score) AS sws, SUM(w.w_eff) AS sw,
-                       SUM(w.w_eff * LN(CASE WHEN n.score > 0 THEN n.score END)) AS swl,
-                       MIN(n.score) AS lowest
-                FROM {NODES} n JOIN {agg.WEIGHTS} w ON w.node_id = n.node_id
-                JOIN _u_cov c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
-                WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.w_eff > 0
-                GROUP BY n.rep, n.unit_id, w.parent_id),
-            fixed AS (SELECT * FROM parts WHERE rep = :fixed),
-            moving AS (SELECT * FROM parts WHERE rep <> :fixed),
+            SELECT n.rep, n.unit_id, w.parent_id, MAX(w.p_agg) AS p_agg,
+                   SUM(w.w_eff * n.score) AS sws, SUM(w.w_eff) AS sw,
+                   SUM(w.w_eff * LN(CASE WHEN n.score > 0 THEN n.score END)) AS swl,
+                   MIN(n.score) AS lowest
+            FROM {NODES} n JOIN {agg.WEIGHTS} w ON w.node_id = n.node_id
+            JOIN _u_cov c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
+            WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.w_eff > 0
+            GROUP BY n.rep, n.unit_id, w.parent_id
+            """, depth=d))
+        engine.append_temp(NODES, sql(
+            """
+            WITH fixed AS (SELECT * FROM _u_parts WHERE rep = :fixed),
+            moving AS (SELECT * FROM _u_parts WHERE rep <> :fixed),
             summed AS (
                 SELECT m.rep, m.unit_id, m.parent_id, m.p_agg,
                        m.sws + COALESCE(f.sws, 0.0) AS sws, m.sw + COALESCE(f.sw, 0.0) AS sw,
@@ -337,14 +345,14 @@ def aggregate(engine: Engine, scheme: Scheme) -> None:
                      ON f.unit_id = m.unit_id AND f.parent_id = m.parent_id
                 UNION ALL
                 SELECT f.* FROM fixed f WHERE NOT EXISTS (
-                    SELECT 1 FROM moving m WHERE m.unit_id = f.unit_id
+                    SELECT 1 FROM _u_parts m WHERE m.rep = 0 AND m.unit_id = f.unit_id
                     AND m.parent_id = f.parent_id))
             SELECT rep, unit_id, parent_id AS node_id,
                    CASE WHEN p_agg = 'geometric' THEN
                         CASE WHEN lowest <= 0 THEN 0.0 ELSE EXP(swl / sw) END
                         ELSE sws / sw END AS score
             FROM summed
-            """, depth=d, fixed=FIXED))
+            """, fixed=FIXED))
 
 
 def final_scores(engine: Engine, scheme: Scheme) -> None:
