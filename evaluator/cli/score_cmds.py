@@ -139,7 +139,11 @@ def score(
             fail(f"the database could not be scored ({exc}); nothing was stored "
                  "/ 数据库错误，未保存")
         _print_lint(con, run_id)
-        if uncertainty:
+        if uncertainty and inputs is not None:
+            warn("--uncertainty with --inputs: the bootstrap resamples the store's own survey "
+                 "responses, which this run did not read; load the files and run `evaluator "
+                 "uncertainty` / 外部输入文件的运行不做自助法")
+        elif uncertainty:
             from evaluator.cli.uncertainty_cmds import report
             from evaluator.uncertainty.compute import (
                 DEFAULT_LEVEL,
