@@ -13,6 +13,8 @@ import polars as pl
 import pytest
 from helpers.ingest import cli
 from helpers.scoring import dimension, indicator, make_scheme
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evaluator.runs import read_run, stored_scheme
 from evaluator.scheme.loader import SchemeInvalid, load_scheme_text
@@ -330,3 +332,27 @@ def test_exports_carry_intervals_tiers_sensitivity_and_the_level(db: Path, tmp_p
     stored.close()
     joined = scores.join(boot, on="unit_id", suffix="_boot")
     assert (joined["score_low"] == joined["score_low_boot"]).all()  # the bootstrap's, once run
+
+
+# --------------------------------------------------------------------------- properties
+
+@given(st.lists(st.lists(st.integers(0, 20), min_size=3, max_size=3), min_size=1, max_size=5))
+def test_competition_ranks_match_their_definition(rows: list[list[int]]) -> None:
+    s = np.array(rows, dtype=float) / 4  # ties are common
+    got = competition_ranks(s)
+    want = 1 + (s[:, None, :] > s[:, :, None]).sum(axis=2)  # 1 + entries strictly above
+    assert (got == want).all()
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=30))
+def test_tiers_are_ordered_and_leaders_are_distinguishable(spans: list[tuple[int, int]]) -> None:
+    low = np.array([i + 1 - a for i, (a, _) in enumerate(spans)])
+    high = np.array([i + 1 + b for i, (_, b) in enumerate(spans)])
+    t = tiers(low, high)
+    assert t[0] == 1 and (np.diff(t) >= 0).all() and (np.diff(t) <= 1).all()
+    leaders = [int(np.nonzero(t == k)[0][0]) for k in range(1, t.max() + 1)]
+    for k, first in enumerate(leaders):
+        members = np.nonzero(t == k + 1)[0]
+        assert (low[members[1:]] <= high[first]).all()  # a tier reaches its leader
+        if k + 1 < len(leaders):
+            assert low[leaders[k + 1]] > high[first]  # the next tier's leader does not
