@@ -387,9 +387,19 @@ def run_bootstrap(engine: Engine, scheme: Scheme, run_id: str, period: str, repl
     every replicate is then the run itself (the check that rescoring mirrors the run)."""
     load_run(engine, scheme, run_id, replicates)
     build_values(engine, scheme, run_id, period, seed, resample)
+    forget(engine, "_u_resp", "_u_survey_est", "_u_survey_rep", "_u_raw0", RAW)
     score_indicators(engine, scheme)
+    forget(engine, VALUES, "_u_stats", "_u_ranks")
     aggregate(engine, scheme)
+    forget(engine, IND, "_u_parts")
     final_scores(engine, scheme)
+    forget(engine, NODES, "_u_final0", f"{GRADES}_prev")
+
+
+def forget(engine: Engine, *tables: str) -> None:
+    """Drop intermediate tables once the next step has read them (they hold R × units rows)."""
+    for table in tables:
+        engine.drop_temp(table)
 
 
 def summarise(engine: Engine, level: float, replicates: int, decimals: int

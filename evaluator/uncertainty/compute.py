@@ -23,7 +23,7 @@ import polars as pl
 from evaluator.errors import EvaluatorError
 from evaluator.runs import read_run, stored_scheme
 from evaluator.scoring.engine import DuckDBEngine, Engine, sql
-from evaluator.uncertainty.bootstrap import run_bootstrap, summarise
+from evaluator.uncertainty.bootstrap import FINAL, GRADES, forget, run_bootstrap, summarise
 from evaluator.uncertainty.sensitivity import FIRM, sensitivity
 from evaluator.uncertainty.tiers import tiers
 
@@ -120,6 +120,7 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
         run_bootstrap(engine, scheme, run_id, info.period, replicates, seed)
         check_survey_data(engine, run_id)
         units, grades = summarise(engine, level, replicates, scheme.scale.decimals)
+        forget(engine, FINAL, GRADES, "_u_valid", "_u_base", "_u_cov")
     boot_s = time.perf_counter() - started
     if scheme.uncertainty.tiers and units.height:
         ranked = units.filter(pl.col("run_rank").is_not_null())
