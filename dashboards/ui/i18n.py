@@ -638,7 +638,7 @@ L: dict[str, tuple[str, str]] = {
     "sens_kind_dirichlet": ("（按狄利克雷分布围绕申报份额）", " (Dirichlet around the declared shares)"),
     "sens_kind_uniform": ("（均匀分布）", " (uniformly)"),
     "sens_agg_varied": ("，各维度随机采用算术或几何平均", ", and each dimension is aggregated arithmetically or geometrically at random"),
-    "sens_agg_fixed": ("", ""),
+    "sens_agg_fixed": ("，各维度按方案规定的方式合成", ", each dimension aggregated as the scheme says"),
     "sens_firm_summary": (
         "{firm} 个单位的等次稳健；{dependent} 个单位的等次取决于权重的选择。",
         "{firm} unit(s) have a firm grade; {dependent} unit(s) have a grade that depends on the "
