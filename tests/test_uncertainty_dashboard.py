@@ -40,6 +40,8 @@ def test_sensitivity_page_shows_the_stored_uncertainty(monkeypatch, boot_db, lan
     intervals = at.dataframe[0].value
     assert len(intervals) == 120  # every unit, the bottom as visible as the top
     assert ("P(top 10%)" if lang == "en" else "前 10% 概率") in intervals.columns
+    loo = at.dataframe[3].value
+    assert ("Satisfaction" if lang == "en" else "满意") in " ".join(map(str, loo.iloc[:, 0]))
     weights = at.dataframe[2].value
     assert len(weights) == 120 and ("Grade stability" if lang == "en" else "等次稳定性") \
         in weights.columns

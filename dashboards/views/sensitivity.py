@@ -103,11 +103,11 @@ if settings is not None and not weights.is_empty():
                  "rank_median": "c_rank_median", "rank_range": "c_rank_range",
                  "grade_stability": "c_grade_stability", "firm": "c_firm"},
          decimals={"rank_median": 1}, percent=("grade_stability",), every_row=True)
-    loo: pl.DataFrame = read(rm.indicator_sensitivity, ctx.viewer, ctx.run_id)
+    loo: pl.DataFrame = read(rm.indicator_sensitivity, ctx.viewer, ctx.run_id, lang=ctx.lang)
     if not loo.is_empty():
         st.subheader(t("sens_loo"))
         st.caption(t("sens_loo_caption"))
-        show(loo, {"indicator_id": "c_indicator_id", "effective_weight": "c_weight",
+        show(loo, {"indicator_name": "c_indicator", "effective_weight": "c_weight",
                    "mean_abs_rank_change": "c_mean_abs_rank_change",
                    "max_abs_rank_change": "c_max_abs_rank_change", "spearman": "c_spearman"},
              decimals={"mean_abs_rank_change": 2, "max_abs_rank_change": 0, "spearman": 3},

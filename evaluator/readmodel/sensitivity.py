@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df, _one
+from evaluator.readmodel.labels import _with_names, scheme_labels
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_run
 
 
@@ -86,10 +87,12 @@ def grade_probabilities(con: Con, run_id: str, *, viewer: Viewer = OFFICE) -> pl
     )
 
 
-def indicator_sensitivity(con: Con, run_id: str, *, viewer: Viewer = OFFICE) -> pl.DataFrame:
-    """Leave-one-out per indicator (about the scheme, not about any unit: every role)."""
+def indicator_sensitivity(con: Con, run_id: str, lang: str = "zh", *,
+                          viewer: Viewer = OFFICE) -> pl.DataFrame:
+    """Leave-one-out per indicator with its name in `lang` (about the scheme, not about any
+    unit: every role)."""
     require_run(con, viewer, run_id)
-    return _df(
+    return _with_names(_df(
         con,
         """
         SELECT l.indicator_id, w.effective_weight, l.mean_abs_rank_change,
@@ -99,4 +102,4 @@ def indicator_sensitivity(con: Con, run_id: str, *, viewer: Viewer = OFFICE) -> 
         WHERE l.run_id = ? ORDER BY l.mean_abs_rank_change DESC, l.indicator_id
         """,
         [run_id],
-    )
+    ), scheme_labels(con, run_id), "indicator_id", "indicator_name", lang)
