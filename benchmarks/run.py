@@ -75,6 +75,10 @@ def _figures() -> dict[str, Figure]:
         "score_spark_warm_s": Figure("score_run on Spark, again 再次评分", "s", "lower"),
         "spark_max_score_diff": Figure("Spark vs DuckDB: max |score diff| 差异", "pts", "lower"),
         "spark_rank_diffs": Figure("Spark vs DuckDB: ranks that differ 排名差异", "units", "lower"),
+        "uncertainty_s": Figure("uncertainty, 500 replicates (own process) 不确定性", "s",
+                                "lower"),
+        "uncertainty_s_per_100": Figure("bootstrap per 100 replicates 每百次重抽样", "s", "lower"),
+        "uncertainty_rss_mb": Figure("peak RSS (uncertainty process) 内存峰值", "MB", "lower"),
         "export_xlsx_s": Figure("export xlsx 导出", "s", "lower"),
         "export_csv_s": Figure("export csv 导出", "s", "lower"),
         "peak_rss_mb": Figure("peak RSS (pipeline) 内存峰值", "MB", "lower"),
@@ -114,6 +118,7 @@ TARGETS = (
     Target("score_cold_s", 2000, 10.0, "ROADMAP"),
     Target("ingest_surveys_rows_per_s", None, 100_000.0, "ROADMAP", min_units=1000),
     Target("rescore_weight_s", None, 1.0, "ROADMAP"),
+    Target("uncertainty_s", 2000, 30.0, "issue 15"),
 )
 
 
@@ -220,12 +225,34 @@ def generate_apart(out_dir: Path, units: int, seed: int) -> Generated:
     return Generated(out_dir, json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+UNCERTAINTY_REPLICATES = 500
+
+
+def uncertainty_apart(db: Path, run_id: str) -> dict[str, float]:
+    """`evaluator uncertainty` (500 replicates) in its own process, so its peak RSS is its own."""
+    code = ("import json, resource, sys; from evaluator.store import connect; "
+            "from evaluator.uncertainty import compute_uncertainty; con = connect(sys.argv[1]); "
+            "r = compute_uncertainty(con, sys.argv[2], replicates=int(sys.argv[3])); "
+            "print(json.dumps({'s': r.seconds, 'boot': r.summary['bootstrap_seconds'], "
+            "'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))")
+    proc = subprocess.run([sys.executable, "-c", code, str(db), run_id,
+                           str(UNCERTAINTY_REPLICATES)], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"evaluator uncertainty failed:\n{proc.stderr[-2000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
+    return {"uncertainty_s": out["s"],
+            "uncertainty_s_per_100": out["boot"] * 100 / UNCERTAINTY_REPLICATES,
+            "uncertainty_rss_mb": out["rss"] * scale}
+
+
 def _say(msg: str) -> None:
     print(f"  · {msg}", file=sys.stderr, flush=True)
 
 
 def measure(units: int, seed: int, work: Path, *, pandas: bool = True, export: bool = True,
-            profile_dir: Path | None = None, spark: bool = True) -> dict[str, Any]:
+            profile_dir: Path | None = None, spark: bool = True,
+            uncertainty: bool = True) -> dict[str, Any]:
     """Run the pipeline once for `units` units in folder `work`; return figures and context."""
     from evaluator.export import export_run
     from evaluator.ingest import ingest_file
@@ -276,6 +303,13 @@ def measure(units: int, seed: int, work: Path, *, pandas: bool = True, export: b
         con.close()
     if scored != units:
         raise RuntimeError(f"run {run_id} scored {scored} units, expected {units}")
+    if uncertainty:
+        fig.update(uncertainty_apart(db, run_id))
+        _say(f"{units} units: uncertainty ({UNCERTAINTY_REPLICATES} replicates) "
+             f"{fig['uncertainty_s']:.1f} s, bootstrap {fig['uncertainty_s_per_100']:.2f} s per "
+             f"100 replicates, peak RSS {fig['uncertainty_rss_mb']:.0f} MB")
+    else:
+        notes.append("uncertainty skipped (--no-uncertainty)")
     if export:
         for fmt in ("xlsx", "csv"):
             fig[f"export_{fmt}_s"], _ = step(
@@ -414,10 +448,10 @@ def survey_mean_comparison(db: Path, surveys_csv: Path, *, pandas: bool) -> dict
 
 
 def child_main(units: int, seed: int, out: Path, pandas: bool, export: bool,
-               profile_dir: Path | None, spark: bool = True) -> None:
+               profile_dir: Path | None, spark: bool = True, uncertainty: bool = True) -> None:
     with tempfile.TemporaryDirectory(prefix=f"evaluator-bench-{units}-") as tmp:
         result = measure(units, seed, Path(tmp), pandas=pandas, export=export,
-                         profile_dir=profile_dir, spark=spark)
+                         profile_dir=profile_dir, spark=spark, uncertainty=uncertainty)
     out.write_text(json.dumps(result), encoding="utf-8")
 
 
@@ -456,7 +490,8 @@ def machine() -> dict[str, Any]:
 
 
 def run_size(units: int, seed: int, pandas: bool, export: bool,
-             profile_dir: Path | None, spark: bool = True) -> dict[str, Any]:
+             profile_dir: Path | None, spark: bool = True,
+             uncertainty: bool = True) -> dict[str, Any]:
     """Measure one size in a fresh interpreter; exit with a message if it fails."""
     with tempfile.TemporaryDirectory(prefix="evaluator-bench-out-") as tmp:
         out = Path(tmp) / "result.json"
@@ -468,6 +503,8 @@ def run_size(units: int, seed: int, pandas: bool, export: bool,
             cmd.append("--no-export")
         if not spark:
             cmd.append("--no-spark")
+        if not uncertainty:
+            cmd.append("--no-uncertainty")
         if profile_dir is not None:
             cmd += ["--profile", str(profile_dir)]
         t0 = time.perf_counter()
@@ -622,12 +659,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", choices=("small", "medium", "province"),
                    help="scale data (benchmarks/scale_data.py) beside the DuckDB floor and the "
                    "pandas baseline (benchmarks/scale_run.py) instead of the demo sizes")
+    p.add_argument("--no-uncertainty", action="store_true",
+                   help="skip `evaluator uncertainty` (500 bootstrap replicates)")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
         child_main(args.child, args.seed, args.child_out, not args.no_pandas,
-                   not args.no_export, args.profile, not args.no_spark)
+                   not args.no_export, args.profile, not args.no_spark,
+                   not args.no_uncertainty)
         return 0
     if args.size:
         return scale_main(args.size, args.seed, args.record)
@@ -647,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark: {n:,} units …", file=sys.stderr, flush=True)
         record["sizes"][str(n)] = run_size(n, args.seed, not args.no_pandas, not args.no_export,
                                            args.profile.resolve() if args.profile else None,
-                                           not args.no_spark)
+                                           not args.no_spark, not args.no_uncertainty)
     baseline = json.loads(BASELINE.read_text(encoding="utf-8")) if BASELINE.exists() else None
     missed = report(record, baseline)
     if args.record:

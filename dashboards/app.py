@@ -33,7 +33,7 @@ PAGES = [  # (file, title, icon, url, roles that see it in the menu; each page r
     ("views/unit.py", "page_unit", ":material/account_balance:", "unit", ALL),
     ("views/scheme_health.py", "page_scheme", ":material/rule:", "scheme_health", OFFICE),
     ("views/data_quality.py", "page_quality", ":material/fact_check:", "data_quality", OFFICE),
-    ("views/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity", OFFICE_LEADERSHIP),
+    ("views/sensitivity.py", "page_sensitivity", ":material/tune:", "sensitivity", ALL),
     ("views/scheme_editor.py", "page_editor", ":material/edit_note:", "scheme_editor", OFFICE),
 ]
 

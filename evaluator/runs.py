@@ -139,12 +139,18 @@ def stored_scheme(scheme_yaml: str, run_id: str) -> LoadedScheme | None:
 
 
 def read_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
-    """scores.csv of a run: CONTRACT columns first, uncertainty columns when computed."""
-    frame = _frame(con, "SELECT * FROM run_scores WHERE run_id = ? "
-                        "ORDER BY rank NULLS LAST, unit_id", [run_id])
+    """scores.csv of a run: CONTRACT columns first, interval columns when computed (the
+    bootstrap's once `evaluator uncertainty` ran, see the `run_intervals` view), `tier` when
+    tiers were computed."""
+    frame = _frame(con, "SELECT s.* EXCLUDE (score_low, score_high, rank_low, rank_high), "
+                        "i.* EXCLUDE (run_id, unit_id) FROM run_scores s JOIN run_intervals i "
+                        "USING (run_id, unit_id) WHERE s.run_id = ? "
+                        "ORDER BY s.rank NULLS LAST, s.unit_id", [run_id])
     cols = list(SCORES_COLUMNS)
     if frame["score_low"].is_not_null().any():
         cols += UNCERTAINTY_COLUMNS
+    if frame["tier"].is_not_null().any():
+        cols.append("tier")
     return frame.select(cols)
 
 

@@ -100,10 +100,12 @@ def test_score_uncertainty_prints_the_intervals(db):
     assert plain.returncode == wide.returncode == 0, wide.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         lo, hi, rlo, rhi = con.execute(
-            "SELECT score_low, score_high, rank_low, rank_high FROM run_scores WHERE run_id = "
-            "(SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1) AND rank = 1").fetchall()[0]
+            "SELECT i.score_low, i.score_high, i.rank_low, i.rank_high FROM run_intervals i "
+            "JOIN run_scores s USING (run_id, unit_id) WHERE run_id = "
+            "(SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1) AND s.rank = 1"
+        ).fetchall()[0]
     assert f"({lo:.2f}–{hi:.2f})" in wide.stdout and f"({rlo}–{rhi})" in wide.stdout
-    assert "95% interval" in wide.stdout
+    assert "bootstrap interval" in wide.stdout
     assert "–" not in plain.stdout.split("\n", 2)[2].split("✓")[0]  # no interval without it
 
 

@@ -33,6 +33,10 @@ def roles_db(demo_build, tmp_path_factory: pytest.TempPathFactory) -> Path:
                                    "--reason", "figures under review"])
     assert out.exit_code == 0, out.output
     assert "withdrawn" in out.output
+    for run in demo_build.run_ids.values():  # intervals, weight sensitivity: a unit sees its own
+        out = CliRunner().invoke(app, ["uncertainty", "--db", str(db), "--run", run,
+                                       "--replicates", "20"])
+        assert out.exit_code == 0, out.output
     publish_snapshot(db)
     return db
 
@@ -93,6 +97,10 @@ def _calls(run: str, mine: str, other: str, ind: str) -> dict[str, tuple[Any, tu
         "heatmap_columns": (rm.heatmap_columns, (run,)),
         "indicator_source": (rm.indicator_source, (run, ind)),
         "indicator_raw_values": (rm.indicator_raw_values, (run, mine, ind)),
+        "uncertainty_settings": (rm.uncertainty_settings, (run,)),
+        "weight_sensitivity": (rm.weight_sensitivity, (run,)),
+        "grade_probabilities": (rm.grade_probabilities, (run,)),
+        "indicator_sensitivity": (rm.indicator_sensitivity, (run,)),
     }
 
 
@@ -100,8 +108,8 @@ def _calls(run: str, mine: str, other: str, ind: str) -> dict[str, tuple[Any, tu
 LEADERSHIP_REFUSED = {"lint_findings", "weights", "scheme_health", "scheme_overlap",
                       "declared_vs_effective_ranking", "missing_pairs"}
 UNIT_REFUSED = LEADERSHIP_REFUSED | {"movers", "dimension_scores", "indicator_comparison",
-                                     "compare_summary", "funnel", "rank_ranges", "heatmap",
-                                     "heatmap_columns"}
+                                     "compare_summary", "funnel", "heatmap",
+                                     "heatmap_columns"}  # rank_ranges: own row
 
 
 def _ind(con, run: str) -> str:
@@ -166,9 +174,16 @@ def test_a_unit_reaches_no_other_units_rows(con, runs):
             func(con, released, [other], viewer=me)
     assert rm.unit_choices(con, released, viewer=me)["unit_id"].to_list() == [mine]
     for frame in (rm.unit_indicators(con, released, mine, viewer=me),
-                  rm.unit_flags(con, released, mine, viewer=me)):
+                  rm.unit_flags(con, released, mine, viewer=me),
+                  rm.rank_ranges(con, released, viewer=me),
+                  rm.weight_sensitivity(con, released, viewer=me),
+                  rm.grade_probabilities(con, released, viewer=me)):
         if "unit_id" in frame.columns:
             assert set(frame["unit_id"]) <= {mine}
+    assert rm.rank_ranges(con, released, viewer=me)["unit_id"].to_list() == [mine]
+    assert rm.weight_sensitivity(con, released, viewer=me).height == 1
+    assert "weight_dependent" not in (rm.uncertainty_settings(con, released, viewer=me)
+                                      or {})["summary"]
     league = rm.league_table(con, released, viewer=me)
     full = rm.league_table(con, released)
     assert set(league.columns) <= set(rm.UNIT_LEAGUE_COLUMNS)
@@ -273,7 +288,7 @@ def site(roles_db: Path, con) -> tuple[Path, str, str]:
 
 
 ALLOWED = {"leadership": {"overview", "compare", "heatmap", "unit", "sensitivity"},
-           "unit": {"overview", "unit"}}
+           "unit": {"overview", "unit", "sensitivity"}}  # sensitivity: its own rows only
 
 
 @pytest.mark.slow
@@ -298,6 +313,9 @@ def test_every_page_as_each_role(monkeypatch, site, runs, who, role):
             for f in frames:
                 df = pl.from_pandas(f) if not isinstance(f, pl.DataFrame) else f
                 assert "c_flags" not in df.columns and "Flags" not in df.columns
+            if page == "sensitivity":
+                assert other not in shown
+                assert all(len(f) <= 1 for f in frames[:1]), "a unit sees only its own interval"
             if page == "unit":
                 assert f"({mine})" in at.selectbox(key="profile_unit").format_func(
                     at.selectbox(key="profile_unit").value)

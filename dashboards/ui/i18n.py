@@ -719,6 +719,53 @@ L: dict[str, tuple[str, str]] = {
     "rw_none": ("本次计分没有需要提示的情况（无常数指标、无截断的 z 分数、无缺失重分配权重、无低覆盖单位）。", "Nothing in this run needs a warning (no constant indicator, clamped z-score, reweighting for missing data, or unit on low coverage)."),
     "rw_all": ("查看全部 {n} 条提示", "All {n} warnings"),
     "c_warning": ("提示类型", "Warning"),
+    # sensitivity: bootstrap, weight Monte-Carlo, leave-one-out (evaluator uncertainty)
+    "sens_boot_caption": (
+        "自助法：{replicates} 次重复抽样（受访者在本单位内重抽样，并按方案申报的测量误差抽取成效数据），置信水平 {level:.0%}，随机种子 {seed}。区间为重复样本的百分位区间；排名区间通常偏窄（见方法说明）。",
+        "Bootstrap: {replicates} replicates (respondents resampled within their unit, outcome "
+        "data drawn from their declared measurement error), level {level:.0%}, seed {seed}. "
+        "Intervals are percentiles of the replicates; rank intervals tend to be too narrow "
+        "(see the methodology).",
+    ),
+    "sens_ci_caption": (
+        "区间来自问卷满意度指数的 95% 置信区间（未做自助法）。运行 `evaluator uncertainty --run {run}` 可得到自助法区间、梯队与权重敏感性。",
+        "Intervals from the survey indices' 95% confidence bounds (no bootstrap). Run "
+        "`evaluator uncertainty --run {run}` for bootstrap intervals, tiers and weight sensitivity.",
+    ),
+    "sens_weights": ("权重敏感性（蒙特卡洛）", "Weight sensitivity (Monte-Carlo)"),
+    "sens_weights_caption": (
+        "{draws} 次抽取：每个权重在申报值 ±{range:.0%} 内{kind}变动{agg}。中位排名与 5%–95% 排名范围；等次稳定性为保持本次等次的抽取比例，≥{firm:.0%} 视为稳健。",
+        "{draws} draws: each weight varies within ±{range:.0%} of its declared value{kind}{agg}. "
+        "Median rank and 5–95% rank range; grade stability is the share of draws keeping the "
+        "run's grade, firm at ≥ {firm:.0%}.",
+    ),
+    "sens_kind_dirichlet": ("（按狄利克雷分布围绕申报份额）", " (Dirichlet around the declared shares)"),
+    "sens_kind_uniform": ("（均匀分布）", " (uniformly)"),
+    "sens_agg_varied": ("，各维度随机采用算术或几何平均", ", and each dimension is aggregated arithmetically or geometrically at random"),
+    "sens_agg_fixed": ("，各维度按方案规定的方式合成", ", each dimension aggregated as the scheme says"),
+    "sens_firm_summary": (
+        "{firm} 个单位的等次稳健；{dependent} 个单位的等次取决于权重的选择。",
+        "{firm} unit(s) have a firm grade; {dependent} unit(s) have a grade that depends on the "
+        "choice of weights.",
+    ),
+    "sens_loo": ("逐一去掉指标", "Leave one indicator out"),
+    "sens_loo_caption": (
+        "去掉一个指标（其余权重不变）后排名的变化：平均与最大名次变动、与本次排名的斯皮尔曼相关系数。",
+        "How the ranking moves when one indicator is dropped (other weights as declared): mean "
+        "and largest change of rank, Spearman correlation with the run's ranking.",
+    ),
+    "sens_grade_probs": ("各等次概率（自助法）", "Probability of each grade (bootstrap)"),
+    "c_tier": ("梯队", "Tier"),
+    "c_p_top10": ("前 10% 概率", "P(top 10%)"),
+    "c_p_bottom10": ("后 10% 概率", "P(bottom 10%)"),
+    "c_rank_median": ("中位排名", "Median rank"),
+    "c_rank_range": ("排名 5%–95%", "Rank 5–95%"),
+    "c_grade_stability": ("等次稳定性", "Grade stability"),
+    "c_firm": ("等次稳健", "Firm grade"),
+    "c_mean_abs_rank_change": ("平均名次变动", "Mean |Δrank|"),
+    "c_max_abs_rank_change": ("最大名次变动", "Largest |Δrank|"),
+    "c_spearman": ("斯皮尔曼相关", "Spearman ρ"),
+    "c_indicator_id": ("指标", "Indicator"),
 }
 
 

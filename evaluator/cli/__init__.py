@@ -19,6 +19,7 @@ from evaluator.cli import (
     scheme_cmds,
     score_cmds,
     serve_cmds,
+    uncertainty_cmds,
     user_cmds,
 )
 from evaluator.cli.common import err_console, error
@@ -75,7 +76,7 @@ def _root(
 
 
 for module in (scheme_cmds, data_cmds, score_cmds, export_cmds, forms_cmds, serve_cmds, demo_cmds,
-               user_cmds):
+               user_cmds, uncertainty_cmds):
     module.register(app)
 
 

@@ -25,8 +25,8 @@ OutOpt = Annotated[Path | None, typer.Option(
     "--out", help="also write scores.csv, indicator_scores.csv, flags.csv, dimension_scores.csv "
     "here / 输出目录")]
 UncertaintyOpt = Annotated[bool, typer.Option(
-    "--uncertainty", help="score and rank intervals from the survey indices' 95% intervals "
-    "/ 计算得分与排名区间")]
+    "--uncertainty", help="also bootstrap the run, its weight sensitivity and tiers, as "
+    "`evaluator uncertainty` does (default replicates, level and seed) / 同时计算不确定性")]
 TopOpt = Annotated[int, typer.Option("--top", min=0, help="league-table rows to print")]
 
 
@@ -141,6 +141,19 @@ def score(
                  "/ 数据库错误，未保存")
         _print_lint(con, run_id)
         _print_run_warnings(con, run_id)
+        if uncertainty and inputs is not None:
+            warn("--uncertainty with --inputs: the bootstrap resamples the store's own survey "
+                 "responses, which this run did not read; load the files and run `evaluator "
+                 "uncertainty` / 外部输入文件的运行不做自助法")
+        elif uncertainty:
+            from evaluator.cli.uncertainty_cmds import report
+            from evaluator.uncertainty.compute import (
+                DEFAULT_LEVEL,
+                DEFAULT_REPLICATES,
+                DEFAULT_SEED,
+            )
+
+            report(con, run_id, DEFAULT_REPLICATES, DEFAULT_LEVEL, DEFAULT_SEED)
         note = con.execute("SELECT note FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
         for line in (note or "").splitlines():
             if line not in unknown:
@@ -257,15 +270,17 @@ def _print_league(con: duckdb.DuckDBPyConnection, run_id: str, decimals: int, to
     if top == 0:
         return
     rows = con.execute(
-        "SELECT rank, unit_id, unit_name, score, grade, rank_declared, score_low, score_high, "
-        "rank_low, rank_high FROM run_scores "
-        "WHERE run_id = ? ORDER BY rank NULLS LAST, unit_id LIMIT ?", [run_id, top]).fetchall()
+        "SELECT s.rank, s.unit_id, s.unit_name, s.score, s.grade, s.rank_declared, i.score_low, "
+        "i.score_high, i.rank_low, i.rank_high, i.interval_source FROM run_scores s "
+        "JOIN run_intervals i USING (run_id, unit_id) "
+        "WHERE s.run_id = ? ORDER BY s.rank NULLS LAST, s.unit_id LIMIT ?", [run_id, top]
+    ).fetchall()
     intervals = any(r[6] is not None for r in rows)
     table = Table(title=title)
     for header in ("排名 Rank", "单位 Unit", "名称 Name", "得分 Score", "等次 Grade",
                    "原权重排名 Declared-weight rank"):
         table.add_column(header, no_wrap=header.startswith(("排名", "得分")))
-    for rank, unit_id, name, value, grade, rank_declared, lo, hi, rlo, rhi in rows:
+    for rank, unit_id, name, value, grade, rank_declared, lo, hi, rlo, rhi, _ in rows:
         shown_rank, shown_score = _fmt(rank), _fmt(value, decimals)
         if intervals:  # the interval beside the value: one glance, no extra columns
             shown_rank += f" ({_fmt(rlo)}–{_fmt(rhi)})"
@@ -273,7 +288,12 @@ def _print_league(con: duckdb.DuckDBPyConnection, run_id: str, decimals: int, to
         table.add_row(shown_rank, str(unit_id), _fmt(name), shown_score, _fmt(grade),
                       _fmt(rank_declared))
     console.print(table)
-    if intervals:
+    if intervals and rows[0][10] == "bootstrap":
+        console.print("(low–high): bootstrap interval of score and rank (respondents resampled, "
+                      "declared measurement error drawn; docs/uncertainty.md); units whose rank "
+                      "intervals overlap are not reliably different "
+                      "/ 括号内为自助法区间，区间重叠的单位名次差异不可靠")
+    elif intervals:
         console.print("(low–high): score and rank with every survey index at the ends of its 95% "
                       "interval; units whose rank intervals overlap are not reliably different "
                       "/ 括号内为区间，区间重叠的单位名次差异不可靠")

@@ -17,6 +17,20 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def uncertainty_entry(con: Any, run_id: str) -> dict[str, Any] | None:
+    """How the exported intervals were made: the bootstrap's replicates, level and seed, or the
+    survey confidence level when only the run's own bounds exist; None without intervals."""
+    row = con.execute("SELECT replicates, level, seed, weight_draws, tiers FROM "
+                      "run_uncertainty_settings WHERE run_id = ?", [run_id]).fetchall()
+    if row:
+        r = row[0]
+        return {"method": "bootstrap", "replicates": r[0], "level": r[1], "seed": r[2],
+                "weight_draws": r[3], "tiers": bool(r[4])}
+    has = con.execute("SELECT count(score_low) FROM run_scores WHERE run_id = ?",
+                      [run_id]).fetchall()[0][0]
+    return {"method": "survey_ci", "level": 0.95} if has else None
+
+
 def build_manifest(root: Path, files: list[Path], run: RunInfo, **extra: Any) -> dict[str, Any]:
     """The manifest for `files` (paths under `root`), in a stable order."""
     entries = [

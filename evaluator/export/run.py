@@ -26,7 +26,7 @@ from evaluator.export.flat import (
     write_csv,
     write_parquet,
 )
-from evaluator.export.manifest import MANIFEST, write_manifest
+from evaluator.export.manifest import MANIFEST, uncertainty_entry, write_manifest
 from evaluator.export.runinfo import ExportError, resolve_run
 from evaluator.export.summary import write_summary
 from evaluator.export.tables import (
@@ -182,6 +182,7 @@ def _export(
             appeals=int(ctx.appeals.height if ctx.appeals is not None else 0),
             audience=viewer.role,
             run_warnings=run_warning_records(con, run.run_id),
+            uncertainty=uncertainty_entry(con, run.run_id),
             **({"csv_import": csv_import(ctx, encoding)} if fmt == "csv" else {}),
         )
     except OSError as exc:
@@ -236,6 +237,7 @@ def _export_unit(
         manifest = write_manifest(
             out, final, run, format=fmt, lang=lang, encoding=encoding if fmt == "csv" else None,
             generated_at=ctx.generated_at.isoformat(), notes=[], audience="unit", unit=unit,
+            uncertainty=uncertainty_entry(con, run.run_id),
         )
     except OSError as exc:
         raise ExportError(

@@ -206,6 +206,7 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
     else:
         rows.append(("appeals", "appeals", "无申诉记录" if zh else "no appeals on record"))
     rows += [("notes", f"note_{i + 1}", n) for i, n in enumerate(ctx.notes)]
+    rows += _uncertainty_rows(ctx)
     rows.append(("export", "generated_at", ctx.generated_at.isoformat()))
     return pl.DataFrame(
         [(sec, label(Group.section, sec, lang), key, _key_name(sec, key, lang), value)
@@ -213,6 +214,44 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
         schema=["section", "section_name", "key", "key_name", "value"],
         orient="row",
     )
+
+
+def _uncertainty_rows(ctx: ExportContext) -> list[tuple[str, str, str]]:
+    """How the intervals, tiers and grade stability were made (docs/uncertainty.md)."""
+    zh = ctx.lang == "zh"
+    row = ctx.con.execute("SELECT replicates, level, seed, weight_draws, tiers FROM "
+                          "run_uncertainty_settings WHERE run_id = ?", [ctx.run.run_id]).fetchall()
+    if not row:
+        return [("uncertainty", "uncertainty_method",
+                 "未计算自助法区间（evaluator uncertainty）" if zh
+                 else "no bootstrap computed (evaluator uncertainty)")]
+    reps, level, seed, draws, tiers = row[0]
+    out = [
+        ("uncertainty", "uncertainty_method",
+         "自助法：受访者在本单位内按 Poisson(1) 权重重抽样，申报了测量误差的成效数据按正态误差抽取，"
+         "其余数据不变；每次重复按本方案完整重新计分、排名、定等；区间为重复样本的百分位区间" if zh
+         else "bootstrap: respondents resampled within their unit (Poisson(1) weights), outcome "
+         "data with declared measurement error drawn from a normal error, other data as loaded; "
+         "each replicate rescored, ranked and graded by this scheme; percentile intervals"),
+        ("uncertainty", "uncertainty_level", f"{level:g}"),
+        ("uncertainty", "uncertainty_replicates", str(reps)),
+        ("uncertainty", "uncertainty_seed", str(seed)),
+        ("uncertainty", "weight_draws", str(draws)),
+        ("uncertainty", "rank_interval_coverage",
+         "排名区间往往偏窄：每个单位的名次取决于所有单位的得分，百分位排名区间覆盖真实名次的"
+         "比例常低于名义水平，名次接近的单位尤其如此" if zh
+         else "rank intervals tend to under-cover: a rank depends on every unit's score, and "
+         "percentile rank intervals hold the true rank less often than their level says, above "
+         "all for units with close scores"),
+    ]
+    if tiers:
+        out.append(("uncertainty", "tiers",
+                    "按名次顺序，梯队以最好的单位为首；后续单位的最好可能名次不差于首位单位的"
+                    "最差可能名次时归入同一梯队，否则另起一档" if zh
+                    else "in rank order, a tier opens with its best unit; a following unit "
+                    "whose best plausible rank reaches the leader's worst joins it, the first "
+                    "that does not opens the next tier"))
+    return out
 
 
 NUMBERED_KEYS = {"lint_error": "lint_error", "batch": "batch", "appeal": "appeal", "note": "note_n",
@@ -327,7 +366,8 @@ def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
         SELECT s.unit_id, s.unit_name, s.unit_type,
                {named(Group.unit_type, "s.unit_type", lang)} AS unit_type_name, s.peer_group,
                {named(Group.peer_group, "s.peer_group", lang)} AS peer_group_name,
-               s.score, s.score_low, s.score_high, s.rank, s.rank_low, s.rank_high, s.peer_rank,
+               s.score, iv.score_low, iv.score_high, s.rank, iv.rank_low, iv.rank_high,
+               iv.tier, s.peer_rank,
                s.grade, coalesce(g.name_{lang}, CASE WHEN s.score IS NULL THEN {no_data}
                    ELSE s.grade END) AS grade_name, s.grade_reason,
                {named(Group.grade_reason, "s.grade_reason", lang)} AS grade_reason_name,
@@ -336,6 +376,9 @@ def _summary(ctx: ExportContext) -> tuple[str, list[Any]]:
                s.coverage, f.flags, f.flag_names,
                ?::VARCHAR AS scheme_warning
         FROM run_scores s
+        JOIN (SELECT run_id AS iv_run, unit_id AS iv_unit, score_low, score_high, rank_low,
+                     rank_high, tier FROM run_intervals) iv
+          ON iv.iv_run = s.run_id AND iv.iv_unit = s.unit_id
         LEFT JOIN _x_grades g ON g.code = s.grade
         LEFT JOIN _x_items v ON v.code = s.veto
         LEFT JOIN (SELECT unit_id, string_agg(DISTINCT flag, ', ' ORDER BY flag) AS flags,
@@ -492,6 +535,42 @@ def _methodology(ctx: ExportContext) -> tuple[str, list[Any]]:
     return "SELECT * FROM _x_methodology", []
 
 
+def _sensitivity(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """Per unit: bootstrap intervals, tier, P(top/bottom 10%), P(grade), and the weight
+    Monte-Carlo's rank range and grade stability (no rows when uncertainty was not computed)."""
+    return (
+        f"""
+        SELECT s.unit_id, s.unit_name, s.rank, s.grade, coalesce(g.name_{ctx.lang}, s.grade)
+                   AS grade_name, s.score, u.score_low, u.score_high, u.rank_low, u.rank_high,
+               u.rank_median, u.tier, u.p_top10, u.p_bottom10, p.grade_probabilities,
+               w.rank_median AS mc_rank_median, w.rank_p05 AS mc_rank_p05,
+               w.rank_p95 AS mc_rank_p95, w.grade_stability, w.firm
+        FROM run_uncertainty u
+        JOIN run_scores s ON s.run_id = u.run_id AND s.unit_id = u.unit_id
+        LEFT JOIN _x_grades g ON g.code = s.grade
+        LEFT JOIN run_sensitivity w ON w.run_id = u.run_id AND w.unit_id = u.unit_id
+        LEFT JOIN (SELECT unit_id, string_agg(grade || ' ' || round(probability, 3)::VARCHAR,
+                                              '; ' ORDER BY probability DESC, grade)
+                              AS grade_probabilities
+                   FROM run_grade_probabilities WHERE run_id = ? GROUP BY unit_id) p
+               ON p.unit_id = u.unit_id
+        WHERE u.run_id = ?
+        ORDER BY s.rank NULLS LAST, s.unit_id""",
+        [ctx.run.run_id, ctx.run.run_id],
+    )
+
+
+def _sensitivity_indicators(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """Leave-one-out per indicator: how far the ranking moves without it."""
+    return (
+        f"""SELECT l.indicator_id, n.name_{ctx.lang} AS indicator_name, l.mean_abs_rank_change,
+                   l.max_abs_rank_change, l.spearman
+              FROM run_sensitivity_indicators l LEFT JOIN _x_nodes n ON n.node_id = l.indicator_id
+              WHERE l.run_id = ? ORDER BY l.mean_abs_rank_change DESC, l.indicator_id""",
+        [ctx.run.run_id],
+    )
+
+
 # name -> query, in the order sheets and files are written (summary first: the CONTRACT sheet)
 TABLES: dict[str, Query] = {
     "summary": _summary,
@@ -504,6 +583,8 @@ TABLES: dict[str, Query] = {
     "lint": _lint,
     "appeals": _appeals,
     "methodology": _methodology,
+    "sensitivity": _sensitivity,
+    "sensitivity_indicators": _sensitivity_indicators,
 }
 
 
@@ -598,13 +679,18 @@ def _weight_by_evidence(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 
 def _league_table(ctx: ExportContext) -> tuple[str, list[Any]]:
-    """The league table a unit receives: each unit's rank, score and grade, nothing else."""
+    """The league table a unit receives: each unit's rank, score, grade and (when computed)
+    tier, nothing else."""
+    tiers = ctx.con.execute("SELECT count(*) FROM run_uncertainty_settings WHERE run_id = ? "
+                            "AND tiers", [ctx.run.run_id]).fetchall()[0][0]
+    tier = ", i.tier" if tiers else ""
     no_data = _quote(label(Group.value_status, "no_data", ctx.lang))
     return (
         f"""SELECT s.rank, s.unit_id, s.unit_name, s.score,
                    coalesce(g.name_{ctx.lang}, CASE WHEN s.score IS NULL THEN {no_data}
-                       ELSE s.grade END) AS grade_name
+                       ELSE s.grade END) AS grade_name{tier}
             FROM run_scores s LEFT JOIN _x_grades g ON g.code = s.grade
+            LEFT JOIN run_intervals i ON i.run_id = s.run_id AND i.unit_id = s.unit_id
             WHERE s.run_id = ? ORDER BY s.rank NULLS LAST, s.unit_id""",
         [ctx.run.run_id],
     )

@@ -51,6 +51,9 @@ SHARE_COLUMNS = {
     "local_weight",
     "top_box_share",
     "shrinkage",
+    "p_top10",
+    "p_bottom10",
+    "grade_stability",
 }
 # Measured values of any magnitude (counts, rates, hours): two decimals, none for whole numbers.
 VALUE_COLUMNS = {"raw_value", "transformed_value", "value", "effective_n"}

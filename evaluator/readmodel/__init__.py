@@ -51,7 +51,13 @@ from evaluator.readmodel.scheme_health import (
     scheme_overlap,
     weights,
 )
-from evaluator.readmodel.sensitivity import rank_ranges
+from evaluator.readmodel.sensitivity import (
+    grade_probabilities,
+    indicator_sensitivity,
+    rank_ranges,
+    uncertainty_settings,
+    weight_sensitivity,
+)
 from evaluator.readmodel.unit import (
     file_unit_appeal,
     survey_exclusions,
@@ -115,6 +121,10 @@ __all__ = [
     "movers",
     "previous_run_id",
     "rank_ranges",
+    "grade_probabilities",
+    "indicator_sensitivity",
+    "uncertainty_settings",
+    "weight_sensitivity",
     "run_info",
     "satisfaction_indicators",
     "scheme_health",

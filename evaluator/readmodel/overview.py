@@ -110,10 +110,10 @@ def league_table(
     unit_view = viewer.role == "unit"  # the published table only: no other unit's flags or intervals
     previous = previous_run_id(con, run_id, viewer=viewer)
     columns = (
-        "s.rank, s.unit_id, s.unit_name, s.score, s.grade"
+        "s.rank, s.unit_id, s.unit_name, s.score, s.grade, i.tier"
         if unit_view
         else """s.rank, s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score,
-               s.rank_low, s.rank_high, s.score_low, s.score_high, s.grade, s.grade_reason,
+               i.rank_low, i.rank_high, i.score_low, i.score_high, i.tier, s.grade, s.grade_reason,
                s.peer_rank, s.veto, s.coverage, u.parent_id, pu.name AS parent_name,
                p.score AS prev_score, p.rank AS prev_rank,
                s.score - p.score AS score_change, p.rank - s.rank AS rank_change,
@@ -124,7 +124,7 @@ def league_table(
         con,
         f"""
         SELECT {columns}
-        FROM run_scores s
+        FROM run_scores s JOIN run_intervals i ON i.run_id = s.run_id AND i.unit_id = s.unit_id
         LEFT JOIN current_units u ON u.unit_id = s.unit_id
         LEFT JOIN current_units pu ON pu.unit_id = u.parent_id
         LEFT JOIN run_scores p ON p.run_id = $prev AND p.unit_id = s.unit_id
@@ -180,7 +180,8 @@ def _sorted(df: pl.DataFrame, sort: str | None) -> pl.DataFrame:
 
 
 # What a unit sees of the league table: each unit's rank, score, grade (and its tier name).
-UNIT_LEAGUE_COLUMNS = ("rank", "unit_id", "unit_name", "score", "grade", "grade_name", "grade_order")
+UNIT_LEAGUE_COLUMNS = ("rank", "unit_id", "unit_name", "score", "grade", "grade_name", "grade_order",
+                       "tier")
 
 
 def grade_distribution(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE) -> pl.DataFrame:

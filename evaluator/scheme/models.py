@@ -111,11 +111,33 @@ class MissingPolicy(StrEnum):
 # --------------------------------------------------------------------------- data sources
 
 
+class MeasurementError(Strict):
+    """Declared measurement error of a measure, drawn from by `evaluator uncertainty`.
+
+    Exactly one of: `sd_measure` (another measure in the outcomes table holding each unit's
+    standard error, same period), `relative` (sd = relative × |value|) or `sd` (one absolute
+    standard error for every unit)."""
+
+    sd_measure: Id | None = Field(default=None, min_length=1)
+    relative: float | None = Field(default=None, gt=0)
+    sd: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MeasurementError:
+        given = [k for k in ("sd_measure", "relative", "sd") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("error: give exactly one of sd_measure, relative or sd "
+                             f"(given: {', '.join(given) or 'none'})")
+        return self
+
+
 class MeasureSource(Strict):
     """A measure in the `outcomes` table."""
 
     measure: Id = Field(min_length=1)
     rollup: Rollup = Rollup.mean
+    error: MeasurementError | None = Field(
+        default=None, description="measurement error for the bootstrap (none: exact)")
 
 
 class SurveyScale(Strict):
@@ -443,6 +465,21 @@ class SurveySettings(Strict):
     small_sample: Literal["shrink", "missing", "keep"] = "shrink"
 
 
+class UncertaintySettings(Strict):
+    """How `evaluator uncertainty` varies a run (bootstrap, weight Monte-Carlo) and tiers it."""
+
+    tiers: bool = Field(default=False, description="group units into statistically "
+                        "distinguishable tiers by their bootstrap rank intervals")
+    weight_range: float = Field(default=0.25, ge=0, le=1, description="each weight varies "
+                                "uniformly within ± this fraction of its declared value")
+    weight_draws: Literal["uniform", "dirichlet"] = "uniform"
+    dirichlet_concentration: float = Field(default=50.0, gt=0, description="Dirichlet α = "
+                                           "concentration × the declared sibling shares")
+    vary_aggregation: bool = Field(default=True, description="also draw arithmetic or "
+                                   "geometric per dimension")
+    draws: int = Field(default=1000, ge=10, le=100000, description="weight Monte-Carlo draws")
+
+
 class LintLimits(Strict):
     """Thresholds the formalism linter checks the scheme against."""
 
@@ -478,6 +515,7 @@ class Scheme(Strict):
     adjustments: list[Adjustment] = Field(default_factory=list)
     trace_policy: TracePolicy = Field(default_factory=TracePolicy)
     survey: SurveySettings = Field(default_factory=SurveySettings)
+    uncertainty: UncertaintySettings = Field(default_factory=UncertaintySettings)
     disclosure: Disclosure = Field(default_factory=Disclosure)
     limits: LintLimits = Field(default_factory=LintLimits)
     dimensions: list[Dimension] = Field(min_length=1)

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import polars as pl
-from sqlglot import exp
 
 from evaluator.scheme.models import Scheme
 from evaluator.scoring.engine import Engine, create_temp, sql
@@ -44,20 +43,32 @@ def grades_frame(scheme: Scheme) -> pl.DataFrame:
     )
 
 
-def assign_grades(engine: Engine, scheme: Scheme, scores: str) -> GradeTables:
-    """`GRADES`: unit_id, grade, grade_reason from `scores` (unit_id, score, veto_grade_ord)."""
+def assign_grades(engine: Engine, scheme: Scheme, scores: str, by: str | None = None,
+                  name: str = GRADES) -> GradeTables:
+    """`GRADES`: unit_id, grade, grade_reason from `scores` (unit_id, score, veto_grade_ord).
+
+    `by` names a column (a bootstrap replicate) that splits `scores` into independent
+    rankings, each graded on its own (quotas per ranking); the result then carries it."""
     engine.register(GRADE_ITEMS, grades_frame(scheme))
     last = len(scheme.grades) - 1
-    create_temp(engine, GRADES, sql(
+    keep = f"{by}, " if by else ""
+    s_keep = f"s.{by}, " if by else ""
+    same = f"AND t.{by} = s.{by}" if by else ""
+    part = f"PARTITION BY {by}" if by else ""
+    grades_t = name
+    create_temp(engine, grades_t, sql(
         f"""
         WITH thr AS (
-            SELECT s.unit_id, MIN(g.ord) AS ord FROM {scores} s JOIN {GRADE_ITEMS} g
+            SELECT {s_keep}s.unit_id, MIN(g.ord) AS ord
+            FROM {scores} s JOIN {GRADE_ITEMS} g
                 ON g.min_score IS NULL OR s.score >= g.min_score
-            WHERE s.score IS NOT NULL GROUP BY s.unit_id),
+            WHERE s.score IS NOT NULL GROUP BY {s_keep}s.unit_id),
         base AS (
-            SELECT s.unit_id, s.score, COALESCE(t.ord, :last) AS thr_ord, s.veto_grade_ord
-            FROM {scores} s LEFT JOIN thr t ON t.unit_id = s.unit_id WHERE s.score IS NOT NULL)
-        SELECT unit_id, score,
+            SELECT {s_keep}s.unit_id, s.score,
+                   COALESCE(t.ord, :last) AS thr_ord, s.veto_grade_ord
+            FROM {scores} s LEFT JOIN thr t ON t.unit_id = s.unit_id {same}
+            WHERE s.score IS NOT NULL)
+        SELECT {keep}unit_id, score,
                CASE WHEN veto_grade_ord > thr_ord THEN veto_grade_ord ELSE thr_ord END AS ord,
                CASE WHEN veto_grade_ord > thr_ord THEN 'veto' ELSE 'threshold' END AS reason
         FROM base
@@ -67,24 +78,23 @@ def assign_grades(engine: Engine, scheme: Scheme, scores: str) -> GradeTables:
     for k, g in enumerate(scheme.grades):
         if g.max_share is None or k == last:
             continue
-        create_temp(engine, f"{GRADES}_prev", sql(f"SELECT * FROM {GRADES}"))
-        create_temp(engine, GRADES, sql(
+        create_temp(engine, f"{grades_t}_prev", sql(f"SELECT * FROM {grades_t}"))
+        create_temp(engine, grades_t, sql(
             f"""
             WITH c AS (
                 SELECT *, CASE WHEN ord = :k THEN COUNT(*) OVER (
-                    PARTITION BY ord = :k ORDER BY score DESC
-                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS through
-                FROM {GRADES}_prev)
-            SELECT unit_id, score,
-                   CASE WHEN through > :allowed THEN :k + 1 ELSE ord END AS ord,
-                   CASE WHEN through > :allowed THEN 'quota' ELSE reason END AS reason
+                    PARTITION BY {keep}ord = :k ORDER BY score DESC
+                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS through,
+                    FLOOR(:share * COUNT(*) OVER ({part}) + 1e-9) AS allowed
+                FROM {grades_t}_prev)
+            SELECT {keep}unit_id, score,
+                   CASE WHEN through > allowed THEN :k + 1 ELSE ord END AS ord,
+                   CASE WHEN through > allowed THEN 'quota' ELSE reason END AS reason
             FROM c
             """,
-            k=k,
-            allowed=exp.Subquery(this=sql(
-                f"SELECT FLOOR(:share * COUNT(*) + 1e-9) FROM {GRADES}_prev", share=g.max_share)),
+            k=k, share=g.max_share,
         ))
-    return GradeTables(grades=GRADES, items=GRADE_ITEMS)
+    return GradeTables(grades=grades_t, items=GRADE_ITEMS)
 
 
 def ranks_sql() -> str:

@@ -120,7 +120,7 @@ per_ind AS (
     GROUP BY a.unit_id, a.response_id, q.indicator_id
 ),
 classified AS (
-    SELECT p.unit_id, p.indicator_id, v.w,
+    SELECT p.unit_id, p.indicator_id, p.response_id, v.w,
            CASE WHEN v.is_speeder THEN 1
                 WHEN v.is_straight THEN 2
                 WHEN v.is_duplicate THEN 3
@@ -143,7 +143,7 @@ counts AS (
     FROM classified GROUP BY unit_id, indicator_id
 ),
 valid_rows AS (
-    SELECT unit_id, indicator_id, w, pct, top,
+    SELECT unit_id, indicator_id, response_id, w, pct, top,
            SUM(w * pct) OVER (PARTITION BY unit_id, indicator_id)
                / NULLIF(SUM(w) OVER (PARTITION BY unit_id, indicator_id), 0) AS wmean
     FROM classified WHERE reason = 0
@@ -322,18 +322,14 @@ def _rename_table(old: str, new: str) -> Callable[[exp.Expression], exp.Expressi
     return fn
 
 
-def build_survey_indices(engine: Engine, scheme: Scheme, period: str, units_table: str) -> str:
-    """Create a temporary table of survey statistics per unit × survey indicator; return its name.
-
-    `units_table` has `unit_id` and `peer_group` (one row per scored unit). Columns of the result
-    are QUALITY_COLUMNS, one row per unit × survey-sourced indicator, also for units that have no
-    answers (counts 0, index NULL). Responses are read from `current_survey_responses`.
-    """
+def _bound_template(engine: Engine, scheme: Scheme, period: str, units_table: str
+                    ) -> tuple[exp.Expression, str]:
+    """The whole statement with its parameters bound and tables renamed; the registered
+    question table (the caller drops it)."""
     year, whole = parse_period(period)
     period = period.strip()
     s = scheme.survey
-    suffix = uuid4().hex[:10]
-    questions_table = f"survey_questions_{suffix}"
+    questions_table = f"survey_questions_{uuid4().hex[:10]}"
     engine.register(questions_table, question_map(scheme))
     _check_weights(engine, units_table, year, whole, period)
     query = sql(
@@ -350,8 +346,32 @@ def build_survey_indices(engine: Engine, scheme: Scheme, period: str, units_tabl
         z=Z95,
     )
     query = query.transform(_rename_table("units_src", units_table))
-    query = query.transform(_rename_table("survey_questions", questions_table))
+    return query.transform(_rename_table("survey_questions", questions_table)), questions_table
+
+
+def build_valid_responses(engine: Engine, scheme: Scheme, period: str, units_table: str,
+                          name: str) -> str:
+    """Temporary table `name`: one row per valid response × survey indicator (unit_id,
+    indicator_id, response_id, w, pct on 0–100) — the rows the index averages, through the
+    same validity filters, for resampling respondents (evaluator.uncertainty)."""
+    query, questions_table = _bound_template(engine, scheme, period, units_table)
+    rows = exp.select("unit_id", "indicator_id", "response_id", "w", "pct").from_("valid_rows")
+    rows.set("with_", query.args["with_"])
     try:
-        return create_temp(engine, f"survey_indices_{suffix}", query)
+        return create_temp(engine, name, rows)
+    finally:
+        engine.drop_temp(questions_table)
+
+
+def build_survey_indices(engine: Engine, scheme: Scheme, period: str, units_table: str) -> str:
+    """Create a temporary table of survey statistics per unit × survey indicator; return its name.
+
+    `units_table` has `unit_id` and `peer_group` (one row per scored unit). Columns of the result
+    are QUALITY_COLUMNS, one row per unit × survey-sourced indicator, also for units that have no
+    answers (counts 0, index NULL). Responses are read from `current_survey_responses`.
+    """
+    query, questions_table = _bound_template(engine, scheme, period, units_table)
+    try:
+        return create_temp(engine, f"survey_indices_{uuid4().hex[:10]}", query)
     finally:
         engine.drop_temp(questions_table)

@@ -290,4 +290,76 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "uncertainty of a run: bootstrap intervals, grade probabilities, tiers, weight sensitivity",
+        """
+        -- one row per run whose uncertainty was computed: how (replicates, level, seed) and a summary
+        CREATE TABLE run_uncertainty_settings (
+            run_id      VARCHAR NOT NULL PRIMARY KEY,
+            computed_at TIMESTAMP NOT NULL,
+            replicates  INTEGER NOT NULL,
+            level       DOUBLE NOT NULL,    -- e.g. 0.95: intervals hold this share of replicates
+            seed        BIGINT NOT NULL,
+            weight_draws INTEGER NOT NULL,  -- weight Monte-Carlo draws
+            tiers       BOOLEAN NOT NULL,   -- tiers computed (scheme uncertainty.tiers)
+            method      JSON,               -- the settings used (weight range, draws kind, …)
+            summary     JSON                -- firm / weight-dependent grades, seconds taken
+        );
+
+        CREATE TABLE run_uncertainty (
+            run_id      VARCHAR NOT NULL,
+            unit_id     VARCHAR NOT NULL,
+            score_mean  DOUBLE,
+            score_sd    DOUBLE,
+            score_low   DOUBLE,   -- bootstrap percentile interval at the run's level
+            score_high  DOUBLE,
+            rank_median DOUBLE,
+            rank_low    INTEGER,  -- best rank of the interval
+            rank_high   INTEGER,
+            p_top10     DOUBLE,   -- share of replicates ranking the unit in the top 10%
+            p_bottom10  DOUBLE,
+            tier        INTEGER   -- 1 = best; NULL when tiers were not computed
+        );
+
+        CREATE TABLE run_grade_probabilities (
+            run_id      VARCHAR NOT NULL,
+            unit_id     VARCHAR NOT NULL,
+            grade       VARCHAR NOT NULL,
+            probability DOUBLE NOT NULL   -- share of bootstrap replicates giving this grade
+        );
+
+        CREATE TABLE run_sensitivity (
+            run_id          VARCHAR NOT NULL,
+            unit_id         VARCHAR NOT NULL,
+            rank_median     DOUBLE,   -- over weight / aggregation draws
+            rank_p05        DOUBLE,
+            rank_p95        DOUBLE,
+            grade_stability DOUBLE,   -- share of draws keeping the run's grade
+            firm            BOOLEAN   -- grade_stability >= 0.9
+        );
+
+        CREATE TABLE run_sensitivity_indicators (
+            run_id               VARCHAR NOT NULL,
+            indicator_id         VARCHAR NOT NULL,
+            mean_abs_rank_change DOUBLE,   -- leave this indicator out: mean |Δrank|
+            max_abs_rank_change  DOUBLE,
+            spearman             DOUBLE    -- rank correlation with the run's ranking
+        );
+
+        -- the intervals every reader shows: the bootstrap's once computed, else the run's own
+        -- (survey confidence bounds, `score --uncertainty` before the bootstrap existed)
+        CREATE VIEW run_intervals AS
+        SELECT s.run_id, s.unit_id,
+               CASE WHEN u.unit_id IS NULL THEN s.score_low ELSE u.score_low END AS score_low,
+               CASE WHEN u.unit_id IS NULL THEN s.score_high ELSE u.score_high END AS score_high,
+               CASE WHEN u.unit_id IS NULL THEN s.rank_low ELSE u.rank_low END AS rank_low,
+               CASE WHEN u.unit_id IS NULL THEN s.rank_high ELSE u.rank_high END AS rank_high,
+               u.tier,
+               CASE WHEN u.unit_id IS NOT NULL THEN 'bootstrap'
+                    WHEN s.score_low IS NOT NULL THEN 'survey_ci' END AS interval_source
+        FROM run_scores s
+        LEFT JOIN run_uncertainty u ON u.run_id = s.run_id AND u.unit_id = s.unit_id;
+        """,
+    ),
 ]
