@@ -68,6 +68,7 @@ class Group(StrEnum):
     sheet = "sheet"  # export tables (workbook sheets, CSV/Parquet files)
     section = "section"  # sections of the export's methodology table
     meta = "meta"  # keys of the export's methodology table
+    funnel = "funnel"  # funnel plots of a run (run_funnels)
 
 
 def _g(**entries: tuple[str, str]) -> dict[str, Label]:
@@ -369,6 +370,21 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         rescore_run_id=("重新计分运行", "Re-score run"),
         resolved_by=("处理人", "Resolved by"),
         resolved_at=("处理时间", "Resolved at"),
+        funnel=("漏斗图代码", "Funnel code"),
+        funnel_name=("漏斗图", "Funnel"),
+        sample_size=("样本量", "Sample size"),
+        centre=("总体水平", "Overall level"),
+        z=("z 值（仅抽样误差）", "z (sampling error only)"),
+        z_adjusted=("z 值（离散校正后）", "z (overdispersion-corrected)"),
+        phi=("离散系数 φ", "Dispersion φ"),
+        tau2=("单位间方差 τ²", "Between-unit variance τ²"),
+        overdispersed=("过度离散", "Overdispersed"),
+        lo95=("95% 控制下限", "95% lower limit"),
+        hi95=("95% 控制上限", "95% upper limit"),
+        lo998=("99.8% 控制下限", "99.8% lower limit"),
+        hi998=("99.8% 控制上限", "99.8% upper limit"),
+        outside_95=("在 95% 控制限外", "Outside the 95% limits"),
+        outside_998=("在 99.8% 控制限外", "Outside the 99.8% limits"),
     ),
     Group.sheet: _g(
         summary=("汇总", "Summary"),
@@ -381,6 +397,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         lint=("方案体检", "Scheme health"),
         appeals=("申诉", "Appeals"),
         methodology=("方法说明", "Methodology"),
+        funnels=("漏斗图数据", "Funnel plots"),
     ),
     Group.section: _g(
         run=("考核运行", "Run"),
@@ -413,6 +430,10 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         appeal=("申诉", "Appeal"),
         note_n=("说明", "Note"),
         generated_at=("导出时间", "Exported at"),
+    ),
+    Group.funnel: _g(
+        satisfaction=("满意度指数", "Satisfaction index"),
+        excluded_share=("问卷剔除比例", "Excluded survey share"),
     ),
 }
 

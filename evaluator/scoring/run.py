@@ -35,6 +35,7 @@ from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, sql
 from evaluator.scoring.errors import ScoringError
 from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
+from evaluator.scoring.funnels import FUNNEL_COLUMNS, funnel_rows
 from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql
 from evaluator.scoring.rules import INDICATOR_SCORES, STATS, score_indicators
 from evaluator.scoring.sources import unknown_sources
@@ -389,7 +390,8 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
                   **params}
     batches = accepted_batches(con) if batch_ids is None else batch_ids
-    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id)]
+    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id),
+               Output("run_funnels", FUNNEL_COLUMNS, funnel_rows(run_id))]
     if engine.SHARES_STORE:
         with engine.transaction():
             write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)

@@ -274,4 +274,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         WHERE contains(evidence, ' | ');
         """,
     ),
+    (
+        3,
+        "run_funnels: funnel limits with Spiegelhalter's overdispersion correction, per unit",
+        """
+        CREATE TABLE run_funnels (
+            run_id        VARCHAR NOT NULL,
+            funnel        VARCHAR NOT NULL,  -- satisfaction | excluded_share
+            indicator_id  VARCHAR,           -- the satisfaction indicator (NULL: excluded_share)
+            unit_id       VARCHAR NOT NULL,
+            n             DOUBLE,            -- effective n (satisfaction) or responses
+            value         DOUBLE,            -- unshrunk index, or excluded share 0–1
+            centre        DOUBLE,
+            spread        DOUBLE,            -- se(n) = spread / sqrt(n)
+            z             DOUBLE,            -- against sampling error only
+            z_adjusted    DOUBLE,            -- against sqrt(se² + tau2)
+            phi           DOUBLE,            -- winsorised mean of z²
+            tau2          DOUBLE,            -- additive between-unit variance applied (0: none)
+            overdispersed BOOLEAN,
+            lo95 DOUBLE, hi95 DOUBLE, lo998 DOUBLE, hi998 DOUBLE,
+            outside_95    BOOLEAN,
+            outside_998   BOOLEAN
+        );
+        """,
+    ),
 ]
