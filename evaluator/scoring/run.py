@@ -40,6 +40,7 @@ from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql
 from evaluator.scoring.rules import INDICATOR_SCORES, STATS, score_indicators
 from evaluator.scoring.sources import unknown_sources
 from evaluator.scoring.surveys import QUALITY_COLUMNS
+from evaluator.scoring.value_added import store_value_added
 from evaluator.scoring.values import (
     META,
     RAW,
@@ -397,6 +398,7 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
             write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)
             for out in outputs:
                 _insert(engine, out)
+            store_value_added(con, scheme, run_id)
         return run_id
     folder, files = engine.write_outputs(outputs, run_id)
     parameters["run_files"] = folder
@@ -408,6 +410,7 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
                 store.execute(exp.insert(sql(
                     f"SELECT {', '.join(out.columns)} FROM read_parquet(:path)",
                     path=files[out.table]), out.table, columns=list(out.columns)))
+        store_value_added(con, scheme, run_id)
     return run_id
 
 

@@ -298,4 +298,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "run_value_added: peer comparisons and value-added scores of a run",
+        """
+        CREATE TABLE run_value_added (
+            run_id       VARCHAR NOT NULL,
+            unit_id      VARCHAR NOT NULL,
+            indicator_id VARCHAR,        -- NULL: the total score
+            peer         VARCHAR,        -- the unit's group in the column the scheme names
+            observed     DOUBLE,         -- the score (raw, of record)
+            expected     DOUBLE,         -- OLS on the declared covariates (NULL: not fitted)
+            value_added  DOUBLE,         -- observed - expected
+            n_fit        INTEGER,        -- units in the fit
+            r2           DOUBLE,
+            peer_rank    INTEGER,        -- 1 = best in its peer group
+            peer_units   INTEGER,
+            peer_median  DOUBLE
+        );
+        """,
+    ),
 ]
