@@ -385,6 +385,14 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         hi998=("99.8% 控制上限", "99.8% upper limit"),
         outside_95=("在 95% 控制限外", "Outside the 95% limits"),
         outside_998=("在 99.8% 控制限外", "Outside the 99.8% limits"),
+        peer=("同类组", "Peer group"),
+        observed=("实际得分", "Actual score"),
+        expected=("预期得分", "Expected score"),
+        value_added=("增值", "Value-added"),
+        n_fit=("拟合单位数", "Units in the fit"),
+        r2=("拟合优度 R²", "R²"),
+        peer_units=("组内单位数", "Units in group"),
+        peer_median=("组内中位数", "Group median"),
     ),
     Group.sheet: _g(
         summary=("汇总", "Summary"),
@@ -398,6 +406,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         appeals=("申诉", "Appeals"),
         methodology=("方法说明", "Methodology"),
         funnels=("漏斗图数据", "Funnel plots"),
+        value_added=("增值评价", "Value-added"),
     ),
     Group.section: _g(
         run=("考核运行", "Run"),

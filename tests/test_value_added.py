@@ -159,3 +159,34 @@ def test_bands_are_required_and_ascending() -> None:
         Fairness.model_validate({"peers": "population_band"})
     with pytest.raises(ValidationError, match="ascending"):
         Fairness.model_validate({"population_bands": [5, 3]})
+
+
+# ------------------------------------------------------------------ the demo: page and export
+
+
+def test_the_unit_profile_shows_value_added_beside_the_raw_score(monkeypatch, dash_db) -> None:
+    from helpers.dashboard import run_page, texts
+
+    for lang, title, header in (("zh", "增值评价与同类比较", "预期得分"),
+                                ("en", "Value-added and peer comparison", "Expected score")):
+        at = run_page(monkeypatch, dash_db, "unit", lang)
+        assert title in [s.value for s in at.subheader]
+        assert ("人口（对数）" if lang == "zh" else "population (log)") in texts(at)
+        table = next(df.value for df in at.dataframe if header in df.value.columns)
+        assert table.shape[0] == 17  # the total and the scheme's 16 indicators
+        assert table.iloc[0, 0] == ("总分" if lang == "zh" else "Total score")
+
+
+def test_exports_carry_value_added(demo_build, tmp_path) -> None:
+    from evaluator.export import export_run
+
+    run = demo_build.run_ids["2026"]
+    export_run(demo_build.db, run, fmt="csv", out=tmp_path, cards=False, summary=False)
+    va = pl.read_csv(tmp_path / "value_added.csv", schema_overrides={"unit_id": pl.String})
+    summary = pl.read_csv(tmp_path / "summary.csv", schema_overrides={"unit_id": pl.String})
+    total = va.filter(pl.col("indicator_id").is_null())
+    assert total.height == summary.height
+    both = total.join(summary.select("unit_id", "score"), on="unit_id")
+    assert (both["observed"] - both["score"]).abs().max() < 0.01  # the raw score, rounded
+    assert total["value_added"].sum() == pytest.approx(0, abs=1e-6)
+    assert set(total["peer"]) == {"urban", "rural"}

@@ -646,6 +646,34 @@ L: dict[str, tuple[str, str]] = {
     "se_diff_old": ("对比：旧版本", "Compare: older version"),
     "se_diff_new": ("新版本", "newer version"),
     "se_same": ("两个版本内容相同。", "The two versions are identical."),
+    # unit profile: value-added beside the raw score (docs/fairness.md)
+    "va_title": ("增值评价与同类比较", "Value-added and peer comparison"),
+    "va_note": (
+        "“预期得分”为与本单位情况相同（方案声明的背景因素：{covariates}）的单位按全体单位最小二乘拟合应得的分数；"
+        "增值 = 实际得分 − 预期得分，正值表示好于同等条件的单位。考核结果仍以实际得分为准。",
+        "“Expected” is the score of a unit in the same context (the scheme's declared covariates: "
+        "{covariates}), fitted across all units by least squares; value-added = actual − expected, "
+        "positive when the unit does better than units like it. The actual score remains the score "
+        "of record.",
+    ),
+    "va_peers_only": (
+        "本方案未声明背景因素，只给出同类单位中的排名与中位数。",
+        "The scheme declares no context covariates: only the rank and median within the peer group "
+        "are shown.",
+    ),
+    "c_va_observed": ("实际得分", "Actual score"),
+    "c_va_expected": ("预期得分", "Expected score"),
+    "c_value_added": ("增值", "Value-added"),
+    "c_peer": ("同类组", "Peer group"),
+    "c_peer_rank": ("组内排名", "Rank in group"),
+    "c_peer_units": ("组内单位数", "Units in group"),
+    "c_peer_median": ("组内中位数", "Group median"),
+    "cov_population": ("人口", "population"),
+    "cov_log_population": ("人口（对数）", "population (log)"),
+    "cov_peer_group": ("同类组", "peer group"),
+    "cov_unit_type": ("单位类型", "unit type"),
+    "cov_parent_id": ("上级单位", "parent unit"),
+    "cov_population_band": ("人口规模段", "population band"),
 }
 
 

@@ -437,6 +437,22 @@ def _funnels(ctx: ExportContext) -> tuple[str, list[Any]]:
     )
 
 
+def _value_added(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """Peer comparison and value-added beside the raw score (`observed`), per unit for the total
+    (`indicator_id` empty) and each indicator; empty when the scheme declares no `fairness`."""
+    return (
+        f"""SELECT v.unit_id, s.unit_name, v.indicator_id, n.name_{ctx.lang} AS indicator_name,
+                   v.peer, v.observed, v.expected, v.value_added, v.peer_rank, v.peer_units,
+                   v.peer_median, v.n_fit, v.r2
+              FROM run_value_added v
+              LEFT JOIN run_scores s ON s.run_id = v.run_id AND s.unit_id = v.unit_id
+              LEFT JOIN _x_nodes n ON n.node_id = v.indicator_id
+              WHERE v.run_id = ?
+              ORDER BY v.unit_id, v.indicator_id NULLS FIRST""",
+        [ctx.run.run_id],
+    )
+
+
 def _scheme(ctx: ExportContext) -> tuple[str, list[Any]]:
     lang = ctx.lang
     return (
@@ -504,6 +520,7 @@ TABLES: dict[str, Query] = {
     "survey_quality": _survey_quality,
     "flags": _flags,
     "funnels": _funnels,
+    "value_added": _value_added,
     "scheme": _scheme,
     "reference_values": _reference_values,
     "lint": _lint,

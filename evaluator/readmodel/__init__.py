@@ -18,6 +18,7 @@ from evaluator.readmodel.data_quality import (
     missing_pairs,
     satisfaction_indicators,
 )
+from evaluator.readmodel.fairness import unit_value_added, value_added_covariates
 from evaluator.readmodel.labels import (
     SchemeLabels,
     grade_codes,
@@ -84,6 +85,8 @@ __all__ = [
     "filter_options",
     "funnel",
     "excluded_share_funnel",
+    "unit_value_added",
+    "value_added_covariates",
     "grade_codes",
     "grade_distribution",
     "indicator_comparison",
