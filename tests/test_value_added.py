@@ -190,3 +190,23 @@ def test_exports_carry_value_added(demo_build, tmp_path) -> None:
     assert (both["observed"] - both["score"]).abs().max() < 0.01  # the raw score, rounded
     assert total["value_added"].sum() == pytest.approx(0, abs=1e-6)
     assert set(total["peer"]) == {"urban", "rural"}
+
+
+def test_a_unit_reads_only_its_own_value_added(demo_build) -> None:
+    from evaluator import readmodel as rm
+
+    run = demo_build.run_ids["2026"]
+    con = duckdb.connect(str(demo_build.db), read_only=True)
+    try:
+        mine, other = sorted(demo_build.files.truth["latent_quality"])[:2]
+        viewer = rm.Viewer("unit", mine)
+        rows = rm.unit_value_added(con, run, mine, "en", viewer=viewer)
+        assert rows["indicator_name"][0] == "Total score" and rows["expected"].is_not_null().all()
+        with pytest.raises(rm.Forbidden):
+            rm.unit_value_added(con, run, other, "en", viewer=viewer)
+        assert rm.value_added_covariates(con, run, viewer=viewer) == ["peer_group",
+                                                                       "log_population"]
+        with pytest.raises(rm.Forbidden):
+            rm.excluded_share_funnel(con, run, viewer=rm.Viewer("leadership"))
+    finally:
+        con.close()
