@@ -69,6 +69,7 @@ class Group(StrEnum):
     section = "section"  # sections of the export's methodology table
     meta = "meta"  # keys of the export's methodology table
     run_warning = "run_warning"  # results of a run that may mislead (evaluator.scoring.warnings)
+    funnel = "funnel"  # funnel plots of a run (run_funnels)
 
 
 def _g(**entries: tuple[str, str]) -> dict[str, Label]:
@@ -386,6 +387,29 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         mean_abs_rank_change=("平均名次变动", "Mean |Δrank|"),
         max_abs_rank_change=("最大名次变动", "Largest |Δrank|"),
         spearman=("斯皮尔曼相关", "Spearman ρ"),
+        funnel=("漏斗图代码", "Funnel code"),
+        funnel_name=("漏斗图", "Funnel"),
+        sample_size=("样本量", "Sample size"),
+        centre=("总体水平", "Overall level"),
+        z=("z 值（仅抽样误差）", "z (sampling error only)"),
+        z_adjusted=("z 值（离散校正后）", "z (overdispersion-corrected)"),
+        phi=("离散系数 φ", "Dispersion φ"),
+        tau2=("单位间方差 τ²", "Between-unit variance τ²"),
+        overdispersed=("过度离散", "Overdispersed"),
+        lo95=("95% 控制下限", "95% lower limit"),
+        hi95=("95% 控制上限", "95% upper limit"),
+        lo998=("99.8% 控制下限", "99.8% lower limit"),
+        hi998=("99.8% 控制上限", "99.8% upper limit"),
+        outside_95=("在 95% 控制限外", "Outside the 95% limits"),
+        outside_998=("在 99.8% 控制限外", "Outside the 99.8% limits"),
+        peer=("同类组", "Peer group"),
+        observed=("实际得分", "Actual score"),
+        expected=("预期得分", "Expected score"),
+        value_added=("增值", "Value-added"),
+        n_fit=("拟合单位数", "Units in the fit"),
+        r2=("拟合优度 R²", "R²"),
+        peer_units=("组内单位数", "Units in group"),
+        peer_median=("组内中位数", "Group median"),
     ),
     Group.sheet: _g(
         summary=("汇总", "Summary"),
@@ -401,6 +425,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         league_table=("排名表", "League table"),
         sensitivity=("排名可靠性", "Sensitivity"),
         sensitivity_indicators=("去掉指标的影响", "Leave one out"),
+        funnels=("漏斗图数据", "Funnel plots"),
+        value_added=("增值评价", "Value-added"),
     ),
     Group.section: _g(
         run=("考核运行", "Run"),
@@ -448,6 +474,10 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         zscore_clamped=("z 分数被截断", "Z-scores clamped"),
         reweighted=("缺失数据重新分配权重", "Reweighted for missing data"),
         low_coverage=("数据覆盖率低", "Low data coverage"),
+    ),
+    Group.funnel: _g(
+        satisfaction=("满意度指数", "Satisfaction index"),
+        excluded_share=("问卷剔除比例", "Excluded survey share"),
     ),
 }
 

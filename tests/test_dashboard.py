@@ -154,7 +154,7 @@ def test_data_quality_lists_batches_and_draws_the_funnel(monkeypatch, dash_db, s
     batches = snap.execute("SELECT count(*) FROM load_batches").fetchall()[0][0]
     assert len(at.dataframe[0].value) == batches
     assert "99.8%" in texts(at)
-    assert len(at.get("plotly_chart")) == 2  # exclusions and funnel
+    assert len(at.get("plotly_chart")) == 3  # exclusions, satisfaction and excluded-share funnels
 
 
 def test_sensitivity_without_uncertainty_says_how_to_compute_it(monkeypatch, dash_db):

@@ -241,9 +241,19 @@ def test_funnel_limits(con, run):
     assert rm.funnel(con, run, "no_such_indicator") is None
 
 
+@pytest.fixture(scope="module")
+def blank():
+    """An empty store (the real schema), reused by every example: each replaces its rows."""
+    c = connect(":memory:")
+    yield c
+    c.close()
+
+
 @given(n=st.floats(1, 10_000), sd=st.floats(0.1, 50), centre=st.floats(0, 100))
-def test_funnel_half_width_formula(n, sd, centre):
-    """The 95% half-width is 1.96·sd/√n: doubling the sample shrinks it by √2."""
+def test_funnel_half_width_formula(blank, n, sd, centre):
+    """The 95% half-width is 1.96·sd/√n: doubling the sample shrinks it by √2 (two units: no
+    overdispersion estimate, sampling-only limits; read through the run's own funnel query, as
+    for a run stored before funnels were)."""
     frames = pl.DataFrame(
         {
             "unit_id": ["a", "b"],
@@ -253,18 +263,20 @@ def test_funnel_half_width_formula(n, sd, centre):
             "se": [sd / math.sqrt(n), sd / math.sqrt(4 * n)],
         }
     )
-    con = duckdb.connect()
-    con.register("frames", frames)
-    con.execute("""CREATE TABLE run_survey_quality AS SELECT 'r' AS run_id, unit_id,
-                   'q' AS indicator_id, effective_n, raw_index, se FROM frames""")
-    con.execute("CREATE TABLE run_scores AS SELECT 'r' AS run_id, unit_id, unit_name FROM frames")
-    f = rm.funnel(con, "r", "q", steps=3)
+    blank.execute("DELETE FROM run_survey_quality; DELETE FROM run_scores")
+    blank.register("frames", frames)
+    blank.execute("""INSERT INTO run_survey_quality BY NAME SELECT 'r' AS run_id, unit_id,
+                     'q' AS indicator_id, 10 AS responses, effective_n, raw_index, se FROM frames""")
+    blank.execute("""INSERT INTO run_scores (run_id, unit_id, unit_name)
+                     SELECT 'r', unit_id, unit_name FROM frames""")
+    f = rm.funnel(blank, "r", "q", steps=3)
     assert f is not None
     assert f.centre == pytest.approx(centre) and f.sd == pytest.approx(sd, rel=1e-6)
+    assert not f.overdispersed and f.tau2 == 0
     half = (f.limits["hi95"] - f.centre).to_list()
     ns = f.limits["n"].to_list()
     for h, m in zip(half, ns, strict=True):
-        assert h == pytest.approx(1.96 * sd / math.sqrt(m), rel=1e-6)
+        assert h == pytest.approx(1.959964 * sd / math.sqrt(m), rel=1e-6)
     assert not f.points["outside_95"].any()
 
 

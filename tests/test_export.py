@@ -168,8 +168,9 @@ def test_xlsx_chinese_headers(built: Built, tmp_path: Path) -> None:
         summary=False,
     )
     wb = openpyxl.load_workbook(tmp_path / "results.xlsx", read_only=True)
-    assert wb.sheetnames == ["汇总", "指标明细", "维度得分", "满意度调查质量", "预警", "指标体系",
-                             "计分参照值", "方案体检", "申诉", "方法说明", "排名可靠性", "去掉指标的影响"]
+    assert wb.sheetnames == ["汇总", "指标明细", "维度得分", "满意度调查质量", "预警", "漏斗图数据",
+                             "增值评价", "指标体系", "计分参照值", "方案体检", "申诉", "方法说明",
+                             "排名可靠性", "去掉指标的影响"]
     got = pl.read_excel(tmp_path / "results.xlsx", sheet_name="汇总")
     assert got.columns[:2] == ["单位编码", "单位名称"] and "得分" in got.columns
 

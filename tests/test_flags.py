@@ -58,33 +58,18 @@ def flags(con, kind: str) -> dict[str, str]:
 
 
 def _league(n: int = 12) -> list[tuple[str, str, str, float | None, float | None]]:
-    """u00..u11: traces rise with the unit number, results fall with it — except u11 and u00.
-
-    u10 is the show-off (traces near the top, results at the bottom); u11 has the most traces
-    but the best results (a busy unit that also delivers); u00 has few traces and poor results.
-    """
+    """u00..u11: results fall with the unit number, paperwork is ordinary — except u10 (4× the
+    paperwork, weak results: the show-off) and u11 (4× the paperwork, strong results). The
+    detector itself is tested in test_showoff.py."""
     rows: list[tuple[str, str, str, float | None, float | None]] = []
     for i in range(n):
         u = f"u{i:02d}"
-        trace = float(i)
-        result = 100.0 - 8 * i
-        if u == "u11":
-            result = 95.0
-        if u == "u00":
-            result = 5.0
-        rows += [(u, "meetings", "trace", trace, 100.0), (u, "photos", "trace", trace * 3, 50.0),
+        result = 95.0 if u == "u11" else 100.0 - 8 * i
+        busy = 4.0 if u in {"u10", "u11"} else 1.0
+        rows += [(u, "meetings", "trace", busy * (10 + (7 * i) % 5), 100.0),
+                 (u, "photos", "trace", busy * (30 + (3 * i) % 4), 50.0),
                  (u, "income", "outcome", 1.0, result), (u, "sat", "satisfaction", 80.0, result)]
     return rows
-
-
-def test_show_off_flags_high_trace_low_results(con) -> None:
-    add_indicator_scores(con, _league())
-    compute_flags(con_engine(con), make_scheme(), RUN)
-    got = flags(con, "show_off")
-    # trace ranks: u09 ≈ 0.82, u10 ≈ 0.91, u11 = 1; results: u10 last, u09 next-to-last
-    assert set(got) == {"u09", "u10"}
-    assert "91" in got["u10"] and "percentile" in got["u10"] and "百分位" in got["u10"]
-    assert "mean outcome score 20.0" in got["u10"]
 
 
 def test_evidence_is_stored_in_two_columns_never_joined(con) -> None:
@@ -126,12 +111,6 @@ def test_migration_splits_the_old_joined_evidence(tmp_path: Path) -> None:
     assert after.rows() == [("u1", "show_off", "much paperwork", "留痕多"),
                             ("u2", "other", "English only", "English only")]
     c.close()
-
-
-def test_show_off_needs_enough_units(con) -> None:
-    add_indicator_scores(con, [r for r in _league() if r[0] in {"u06", "u07", "u08", "u10"}])
-    compute_flags(con_engine(con), make_scheme(), RUN)
-    assert flags(con, "show_off") == {}
 
 
 def test_survey_stuffing_relative_to_the_norm(con) -> None:
@@ -176,7 +155,7 @@ def test_compute_flags_is_idempotent(con) -> None:
     for _ in range(2):
         compute_flags(con_engine(con), make_scheme(), RUN)
     counts = dict(con.execute("SELECT flag, count(*) FROM run_flags GROUP BY flag").fetchall())
-    assert counts == {"show_off": 2, "small_sample": 1, "other_flag": 1}
+    assert counts == {"show_off": 1, "small_sample": 1, "other_flag": 1}
 
 
 def test_stuffing_caught_end_to_end_from_answers(con) -> None:

@@ -41,6 +41,7 @@ COMPARED = {
     "run_dimension_scores": ("unit_id", "dimension_id"),
     "run_flags": ("unit_id", "flag"),
     "run_survey_quality": ("unit_id", "indicator_id"),
+    "run_funnels": ("funnel", "indicator_id", "unit_id"),
 }
 
 

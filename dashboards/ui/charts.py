@@ -371,34 +371,50 @@ def rank_scatter(df: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=420)
 
 
-def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float, highlight: str | None = None
-           ) -> go.Figure:
-    """Index against effective sample size, the 95% and 99.8% limits drawn around the centre;
-    units inside and outside the 99.8% limits are separate legend entries; `highlight` (a unit
-    id) is ringed and named, for the unit profile's drill-down."""
+def funnel(
+    points: pl.DataFrame,
+    limits: pl.DataFrame,
+    centre: float,
+    *,
+    corrected: bool = False,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    hover: str | None = None,
+    limit_hover: str | None = None,
+    percent: bool = False,
+    highlight: str | None = None,
+) -> go.Figure:
+    """A unit's value (`value`) against its sample size (`n`), the 95% and 99.8% limits drawn
+    around the centre; units inside and outside the 99.8% limits are separate legend entries.
+    When the limits were widened for overdispersion (`corrected`), the sampling-only 99.8% limits
+    are drawn too, dotted, so a reader sees what the correction changed. `percent` shows a share
+    0–1 as a percentage. `highlight` (a unit id) is ringed and named, for the unit profile's
+    drill-down."""
+    scale = 100.0 if percent else 1.0
     n = limits["n"].to_list()
     fig = go.Figure()
-    for key, dash, cols in (
-        ("limit95", "dash", ("lo95", "hi95")),
-        ("limit998", "solid", ("lo998", "hi998")),
-    ):
+    lines = [("limit95", "dash", "#888", ("lo95", "hi95")),
+             ("limit998", "solid", "#888", ("lo998", "hi998"))]
+    if corrected:
+        lines.append(("limit998_raw", "dot", "#bbb", ("lo998_raw", "hi998_raw")))
+    for key, dash, colour, cols in lines:
         for i, col in enumerate(cols):
             fig.add_trace(
                 go.Scatter(
                     x=n,
-                    y=limits[col].to_list(),
+                    y=(limits[col] * scale).to_list(),
                     mode="lines",
-                    line={"color": "#888", "dash": dash},
+                    line={"color": colour, "dash": dash},
                     name=t(key),
                     legendgroup=key,
                     showlegend=i == 0,
-                    hovertemplate=t("h_limit").replace("{name}", t(key)),
+                    hovertemplate=(limit_hover or t("h_limit")).replace("{name}", t(key)),
                 )
             )
     fig.add_trace(
         go.Scatter(
             x=[n[0], n[-1]],
-            y=[centre, centre],
+            y=[centre * scale, centre * scale],
             mode="lines",
             line={"color": "#444"},
             name=t("centre"),
@@ -410,30 +426,30 @@ def funnel(points: pl.DataFrame, limits: pl.DataFrame, centre: float, highlight:
         part = points.filter(pl.col("outside_998") == outside)
         fig.add_trace(
             go.Scatter(
-                x=part["effective_n"].to_list(),
-                y=part["raw_index"].to_list(),
+                x=part["n"].to_list(),
+                y=(part["value"] * scale).to_list(),
                 mode="markers",
                 text=part["unit_name"].to_list(),
                 name=t(key),
                 marker={"size": 8, "color": colour},
-                hovertemplate=t("h_funnel_point"),
+                hovertemplate=hover or t("h_funnel_point"),
             )
         )
     mine = points.filter(pl.col("unit_id") == highlight) if highlight else points.clear()
     if mine.height:
         fig.add_trace(
             go.Scatter(
-                x=mine["effective_n"].to_list(),
-                y=mine["raw_index"].to_list(),
+                x=mine["n"].to_list(),
+                y=(mine["value"] * scale).to_list(),
                 mode="markers",
                 text=mine["unit_name"].to_list(),
                 name=t("this_unit"),
                 marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 2}},
-                hovertemplate=t("h_funnel_point"),
+                hovertemplate=hover or t("h_funnel_point"),
             )
         )
-    fig.update_xaxes(title=t("c_effective_n"))
-    fig.update_yaxes(title=t("sat_point"))
+    fig.update_xaxes(title=x_title or t("c_effective_n"))
+    fig.update_yaxes(title=y_title or t("sat_point"))
     fig = _layout(fig, height=460)
     fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                       margin={"t": 40})

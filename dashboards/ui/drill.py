@@ -39,7 +39,8 @@ def drill_indicator(ctx: Ctx, unit: str, indicator: str, name: str) -> None:
             st.info(t("no_funnel"))
             return
         st.caption(t("funnel_note"))
-        st.plotly_chart(charts.funnel(f.points, f.limits, f.centre, highlight=unit), width="stretch",
+        st.plotly_chart(charts.funnel(f.points, f.limits, f.centre, corrected=f.overdispersed,
+                                      highlight=unit), width="stretch",
                         key=f"drill_funnel_{indicator}")
         return
     st.caption(t("drill_unknown"))

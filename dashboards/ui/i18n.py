@@ -428,14 +428,14 @@ L: dict[str, tuple[str, str]] = {
     "survey_exclusions": ("问卷剔除原因（全部单位）", "Survey exclusions by reason (all units)"),
     "funnel": ("满意度漏斗图", "Satisfaction funnel plot"),
     "funnel_note": (
-        "横轴为有效样本量，纵轴为未经收缩的满意度指数。线条为围绕总体水平的控制限：虚线 95%，实线 99.8%，"
-        "仅按受访者之间的抽样误差计算，未考虑单位之间真实存在的差异（过度离散）。因此落在线外只说明差异大于抽样误差，"
-        "线外单位很多时，这些控制限偏窄，不能据此认定每个线外单位都与众不同。",
+        "横轴为有效样本量，纵轴为未经收缩的满意度指数。线条为围绕总体水平的控制限：虚线 95%，实线 99.8%。"
+        "控制限计入受访者之间的抽样误差；单位之间的真实差异大于抽样误差（过度离散）时，还计入单位间差异，"
+        "因此落在线外说明该单位与同类单位的差距超出了正常波动，而不只是超出抽样误差。",
         "Effective sample size across, unshrunk satisfaction index up. The lines are control limits "
-        "around the overall level: dashed 95%, solid 99.8%, from sampling error between respondents "
-        "only, with no allowance for real differences between units (overdispersion). A unit outside "
-        "them differs by more than sampling error; when many units are outside, the limits are too "
-        "narrow to call each of them different.",
+        "around the overall level: dashed 95%, solid 99.8%. They allow for sampling error between "
+        "respondents and, when units differ by more than that (overdispersion), for the real spread "
+        "between units as well, so a unit outside them stands out from its peers, not merely from "
+        "sampling noise.",
     ),
     "funnel_indicator": ("满意度指标", "Satisfaction indicator"),
     "funnel_outside": ("{total} 个单位中有 {n} 个落在 99.8% 控制限之外。", "{n} of {total} units lie outside the 99.8% limits."),
@@ -445,6 +445,37 @@ L: dict[str, tuple[str, str]] = {
     "limit998": ("99.8% 控制限", "99.8% limits"),
     "units_inside": ("单位（99.8% 控制限内）", "Units inside the 99.8% limits"),
     "units_outside": ("单位（99.8% 控制限外）", "Units outside the 99.8% limits"),
+    "limit998_raw": ("99.8% 控制限（仅抽样误差）", "99.8% limits (sampling error only)"),
+    "funnel_corrected": (
+        "单位之间的差异大于抽样误差（过度离散，φ = {phi}）：控制限已按 Spiegelhalter（2005）的加性随机效应方法"
+        "加宽，单位间方差 τ² = {tau2}；点线为仅按抽样误差计算的 99.8% 控制限。",
+        "Units differ by more than sampling error (overdispersion, φ = {phi}): the limits are widened "
+        "by Spiegelhalter's (2005) additive random-effects method, between-unit variance "
+        "τ² = {tau2}; the dotted lines are the sampling-only 99.8% limits.",
+    ),
+    "funnel_plain": (
+        "单位之间的差异未超出抽样误差所能解释的范围（φ = {phi}），控制限仅按抽样误差计算。",
+        "Units differ no more than sampling error explains (φ = {phi}): the limits come from "
+        "sampling error alone.",
+    ),
+    "excl_funnel": ("问卷剔除比例漏斗图", "Funnel plot of the excluded survey share"),
+    "excl_funnel_note": (
+        "横轴为单位收到的问卷数，纵轴为被剔除问卷（答题过快、直线作答、重复作答）的比例。"
+        "远在上方控制限之外的单位，其问卷很可能被集中刷填；“问卷异常”标记按其自身规则判定。",
+        "Responses a unit received across, the share dropped as speeders, straight-liners or "
+        "duplicates up. A unit far above the upper limits most likely had its survey stuffed; the "
+        "survey-stuffing flag applies its own rule.",
+    ),
+    "excl_share_axis": ("剔除比例（%）", "Excluded share (%)"),
+    "responses_axis": ("收到的问卷数", "Responses received"),
+    "h_excl_point": (
+        "%{text}<br>剔除比例 %{y:.1f}%<br>问卷 %{x:.0f} 份<extra></extra>",
+        "%{text}<br>excluded share %{y:.1f}%<br>%{x:.0f} responses<extra></extra>",
+    ),
+    "h_limit_responses": (
+        "{name}<br>问卷 %{x:.0f} 份时：%{y:.1f}%<extra></extra>",
+        "{name}<br>at %{x:.0f} responses: %{y:.1f}%<extra></extra>",
+    ),
     # chart hover texts (plotly templates: %{…} are filled in by the browser)
     "h_grade_bar": ("%{x}：%{y} 个单位<extra></extra>", "%{x}: %{y} units<extra></extra>"),
     "h_rank_interval": (
@@ -766,6 +797,34 @@ L: dict[str, tuple[str, str]] = {
     "c_max_abs_rank_change": ("最大名次变动", "Largest |Δrank|"),
     "c_spearman": ("斯皮尔曼相关", "Spearman ρ"),
     "c_indicator_id": ("指标", "Indicator"),
+    # unit profile: value-added beside the raw score (docs/fairness.md)
+    "va_title": ("增值评价与同类比较", "Value-added and peer comparison"),
+    "va_note": (
+        "“预期得分”为与本单位情况相同（方案声明的背景因素：{covariates}）的单位按全体单位最小二乘拟合应得的分数；"
+        "增值 = 实际得分 − 预期得分，正值表示好于同等条件的单位。考核结果仍以实际得分为准。",
+        "“Expected” is the score of a unit in the same context (the scheme's declared covariates: "
+        "{covariates}), fitted across all units by least squares; value-added = actual − expected, "
+        "positive when the unit does better than units like it. The actual score remains the score "
+        "of record.",
+    ),
+    "va_peers_only": (
+        "本方案未声明背景因素，只给出同类单位中的排名与中位数。",
+        "The scheme declares no context covariates: only the rank and median within the peer group "
+        "are shown.",
+    ),
+    "c_va_observed": ("实际得分", "Actual score"),
+    "c_va_expected": ("预期得分", "Expected score"),
+    "c_value_added": ("增值", "Value-added"),
+    "c_peer": ("同类组", "Peer group"),
+    "c_peer_rank": ("组内排名", "Rank in group"),
+    "c_peer_units": ("组内单位数", "Units in group"),
+    "c_peer_median": ("组内中位数", "Group median"),
+    "cov_population": ("人口", "population"),
+    "cov_log_population": ("人口（对数）", "population (log)"),
+    "cov_peer_group": ("同类组", "peer group"),
+    "cov_unit_type": ("单位类型", "unit type"),
+    "cov_parent_id": ("上级单位", "parent unit"),
+    "cov_population_band": ("人口规模段", "population band"),
 }
 
 

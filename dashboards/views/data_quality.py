@@ -85,6 +85,15 @@ with right:
             width="stretch",
         )
 
+
+
+def _dispersion_note(f: rm.Funnel) -> str:
+    phi = "—" if f.phi is None else f"{f.phi:.2f}"
+    if f.overdispersed:
+        return t("funnel_corrected", phi=phi, tau2=f"{f.tau2:.3g}")
+    return t("funnel_plain", phi=phi)
+
+
 st.subheader(t("funnel"))
 sat: pl.DataFrame = read(rm.satisfaction_indicators, viewer, ctx.run_id, lang=ctx.lang)
 if sat.is_empty():
@@ -99,5 +108,31 @@ else:
         st.info(t("no_funnel"))
     else:
         st.caption(t("funnel_note"))
-        st.plotly_chart(charts.funnel(f.points, f.limits, f.centre), width="stretch")
+        st.caption(_dispersion_note(f))
+        st.plotly_chart(
+            charts.funnel(f.points, f.limits, f.centre, corrected=f.overdispersed), width="stretch"
+        )
         st.write(t("funnel_outside", n=int(f.points["outside_998"].sum()), total=f.points.height))
+
+st.subheader(t("excl_funnel"))
+ex = read(rm.excluded_share_funnel, viewer, ctx.run_id)
+if ex is None:
+    st.info(t("no_funnel"))
+else:
+    st.caption(t("excl_funnel_note"))
+    st.caption(_dispersion_note(ex))
+    st.plotly_chart(
+        charts.funnel(
+            ex.points,
+            ex.limits,
+            ex.centre,
+            corrected=ex.overdispersed,
+            x_title=t("responses_axis"),
+            y_title=t("excl_share_axis"),
+            hover=t("h_excl_point"),
+            limit_hover=t("h_limit_responses"),
+            percent=True,
+        ),
+        width="stretch",
+    )
+    st.write(t("funnel_outside", n=int(ex.points["outside_998"].sum()), total=ex.points.height))

@@ -116,6 +116,34 @@ to_url("ind", indicator or None)
 if indicator:
     drill_indicator(ctx, unit, indicator, ind_names[indicator])
 
+# value-added and peer comparison beside the raw score, when the scheme declares `fairness`
+# (docs/fairness.md); the raw score above stays the score of record
+va: pl.DataFrame = read(rm.unit_value_added, ctx.viewer, ctx.run_id, unit, lang=ctx.lang)
+if not va.is_empty():
+    st.subheader(t("va_title"))
+    covariates = read(rm.value_added_covariates, ctx.viewer, ctx.run_id)
+    sep = "、" if ctx.lang == "zh" else ", "
+    st.caption(
+        t("va_note", covariates=sep.join(t(f"cov_{c}") for c in covariates))
+        if covariates
+        else t("va_peers_only")
+    )
+    show(
+        va,
+        {
+            "indicator_name": "c_indicator",
+            "observed": "c_va_observed",
+            "expected": "c_va_expected",
+            "value_added": "c_value_added",
+            "peer": "c_peer",
+            "peer_rank": "c_peer_rank",
+            "peer_units": "c_peer_units",
+            "peer_median": "c_peer_median",
+        },
+        coded={"peer": "peer_group"},
+        decimals={"observed": d, "expected": d, "value_added": d, "peer_median": d},
+    )
+
 
 def _file(run_id: str, unit_id: str, filed_by: str) -> None:
     """Form callback: file the appeal against the snapshot (the run's lines) into the app store."""

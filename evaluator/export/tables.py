@@ -476,6 +476,51 @@ def _flags(ctx: ExportContext) -> tuple[str, list[Any]]:
     )
 
 
+def _funnels(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """The run's funnel plots, one row per funnel, unit (and satisfaction indicator): value,
+    sample size, limits at that size and the overdispersion correction (docs/fairness.md). For a
+    non-office audience the rows resting on fewer than `disclosure.min_responses` responses are
+    blanked, as in survey_quality."""
+    small = (f"coalesce(CASE WHEN f.funnel = 'excluded_share' THEN f.n ELSE q.valid END, 0) "
+             f"< {int(ctx.min_responses)}")
+    cells = ("n", "value", "z", "z_adjusted", "outside_95", "outside_998")
+    blank = {c: f"CASE WHEN {small} THEN NULL ELSE f.{c} END" for c in cells}
+    return (
+        f"""SELECT f.unit_id, s.unit_name, f.funnel,
+                   {named(Group.funnel, "f.funnel", ctx.lang)} AS funnel_name,
+                   f.indicator_id, n.name_{ctx.lang} AS indicator_name,
+                   {blank["n"]} AS sample_size, {blank["value"]} AS value, f.centre,
+                   {blank["z"]} AS z, {blank["z_adjusted"]} AS z_adjusted, f.phi, f.tau2,
+                   f.overdispersed, f.lo95, f.hi95, f.lo998, f.hi998,
+                   {blank["outside_95"]} AS outside_95, {blank["outside_998"]} AS outside_998,
+                   {small} AS suppressed
+              FROM run_funnels f
+              LEFT JOIN run_survey_quality q ON q.run_id = f.run_id AND q.unit_id = f.unit_id
+                   AND q.indicator_id = f.indicator_id
+              LEFT JOIN run_scores s ON s.run_id = f.run_id AND s.unit_id = f.unit_id
+              LEFT JOIN _x_nodes n ON n.node_id = f.indicator_id
+              WHERE f.run_id = ?
+              ORDER BY f.funnel DESC, f.indicator_id, f.unit_id""",
+        [ctx.run.run_id],
+    )
+
+
+def _value_added(ctx: ExportContext) -> tuple[str, list[Any]]:
+    """Peer comparison and value-added beside the raw score (`observed`), per unit for the total
+    (`indicator_id` empty) and each indicator; empty when the scheme declares no `fairness`."""
+    return (
+        f"""SELECT v.unit_id, s.unit_name, v.indicator_id, n.name_{ctx.lang} AS indicator_name,
+                   v.peer, v.observed, v.expected, v.value_added, v.peer_rank, v.peer_units,
+                   v.peer_median, v.n_fit, v.r2
+              FROM run_value_added v
+              LEFT JOIN run_scores s ON s.run_id = v.run_id AND s.unit_id = v.unit_id
+              LEFT JOIN _x_nodes n ON n.node_id = v.indicator_id
+              WHERE v.run_id = ?
+              ORDER BY v.unit_id, v.indicator_id NULLS FIRST""",
+        [ctx.run.run_id],
+    )
+
+
 def _scheme(ctx: ExportContext) -> tuple[str, list[Any]]:
     lang = ctx.lang
     return (
@@ -578,6 +623,8 @@ TABLES: dict[str, Query] = {
     "dimensions": _dimensions,
     "survey_quality": _survey_quality,
     "flags": _flags,
+    "funnels": _funnels,
+    "value_added": _value_added,
     "scheme": _scheme,
     "reference_values": _reference_values,
     "lint": _lint,

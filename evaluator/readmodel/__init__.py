@@ -13,11 +13,13 @@ from evaluator.readmodel.data_quality import (
     Funnel,
     batches,
     data_coverage,
+    excluded_share_funnel,
     funnel,
     missing_pairs,
     satisfaction_indicators,
 )
 from evaluator.readmodel.drill import indicator_raw_values, indicator_source
+from evaluator.readmodel.fairness import unit_value_added, value_added_covariates
 from evaluator.readmodel.heatmap import CELL, LEVELS, Heatmap, band_of, heatmap, heatmap_columns, score_bands
 from evaluator.readmodel.labels import (
     SchemeLabels,
@@ -109,6 +111,9 @@ __all__ = [
     "duplicate_table",
     "filter_options",
     "funnel",
+    "excluded_share_funnel",
+    "unit_value_added",
+    "value_added_covariates",
     "grade_codes",
     "grade_distribution",
     "indicator_comparison",

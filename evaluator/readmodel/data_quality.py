@@ -9,6 +9,7 @@ import polars as pl
 from evaluator.readmodel._base import Con, _df
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require_office, require_run
+from evaluator.scoring.funnels import funnel_rows, limit_lines
 
 # --------------------------------------------------------------------------- data quality
 
@@ -88,53 +89,64 @@ def satisfaction_indicators(
 
 @dataclass(frozen=True)
 class Funnel:
-    """Satisfaction index against effective sample size, with control limits around the centre."""
+    """A funnel plot as stored with the run: each unit's value against its sample size, the
+    limits around the centre, and whether they were widened for overdispersion."""
 
-    points: pl.DataFrame  # unit_id, unit_name, effective_n, raw_index, outside_95, outside_998
-    limits: pl.DataFrame  # n, lo95, hi95, lo998, hi998
+    points: pl.DataFrame  # unit_id, unit_name, n, value, z, z_adjusted, outside_95, outside_998
+    limits: pl.DataFrame  # n, lo95, hi95, lo998, hi998 (applied), lo998_raw, hi998_raw
     centre: float
-    sd: float
+    sd: float  # spread: se(n) = sd / √n
+    phi: float | None  # winsorised mean squared z (None: too few z-scores)
+    tau2: float  # between-unit variance added to every unit's (0: not overdispersed)
+    overdispersed: bool
+
+
+_FUNNEL_POINTS = """
+    SELECT f.unit_id, s.unit_name, f.n, f.value, f.centre, f.spread, f.z, f.z_adjusted, f.phi,
+           f.tau2, f.overdispersed, f.outside_95, f.outside_998
+    FROM ({source}) f JOIN run_scores s ON s.run_id = f.run_id AND s.unit_id = f.unit_id
+    WHERE f.run_id = ? AND f.funnel = ? AND f.indicator_id IS NOT DISTINCT FROM ?
+    ORDER BY f.unit_id
+"""
+
+
+def _funnel_source(con: Con, run_id: str) -> str:
+    """The stored rows; for a run stored before funnels were (no rows), the same query the run
+    uses, so an old run reads exactly as a new one would."""
+    stored = _df(con, "SELECT count(*) AS n FROM run_funnels WHERE run_id = ?", [run_id])
+    return "SELECT * FROM run_funnels" if stored["n"][0] else funnel_rows(run_id).sql("duckdb")
+
+
+def _funnel(con: Con, run_id: str, funnel: str, indicator_id: str | None, steps: int) -> Funnel | None:
+    points = _df(con, _FUNNEL_POINTS.format(source=_funnel_source(con, run_id)),
+                 [run_id, funnel, indicator_id])
+    if points.is_empty():
+        return None
+    first = points.row(0, named=True)
+    n_min = max(1.0, float(points["n"].min()) * 0.8)  # type: ignore[arg-type]
+    n_max = float(points["n"].max()) * 1.05  # type: ignore[arg-type]
+    limits = limit_lines(first["centre"], first["spread"], first["tau2"], n_min, n_max, steps)
+    return Funnel(points=points.drop("centre", "spread", "phi", "tau2", "overdispersed"),
+                  limits=limits, centre=first["centre"], sd=first["spread"], phi=first["phi"],
+                  tau2=first["tau2"], overdispersed=bool(first["overdispersed"]))
 
 
 def funnel(
     con: Con, run_id: str, indicator_id: str, steps: int = 60, *, viewer: Viewer = OFFICE
 ) -> Funnel | None:
-    """Funnel plot data: limits centre ± z·sd/√n with z = 1.96 (95%) and 3.09 (99.8%).
-
-    The centre is the n-weighted mean of the units' unshrunk indices; sd is the median per-unit
-    respondent-level spread recovered from the stored standard errors (se·√n).
-    """
+    """The unshrunk satisfaction index of `indicator_id` against Kish effective n: limits
+    centre ± z·√(sd²/n + τ²), z = 1.96 (95%) and 3.09 (99.8%), τ² > 0 only when the units are
+    overdispersed (Spiegelhalter 2005; docs/fairness.md)."""
     require_run(con, viewer, run_id)
     require_not_unit(viewer)
-    points = _df(
-        con,
-        """
-        SELECT q.unit_id, s.unit_name, q.effective_n, q.raw_index, q.se
-        FROM run_survey_quality q JOIN run_scores s ON s.run_id = q.run_id AND s.unit_id = q.unit_id
-        WHERE q.run_id = ? AND q.indicator_id = ? AND q.effective_n > 0 AND q.raw_index IS NOT NULL
-        """,
-        [run_id, indicator_id],
-    )
-    if points.is_empty():
-        return None
-    stats = points.select(
-        ((pl.col("raw_index") * pl.col("effective_n")).sum() / pl.col("effective_n").sum()).alias("c"),
-        (pl.col("se") * pl.col("effective_n").sqrt()).median().alias("sd"),
-    ).row(0)
-    centre, sd = float(stats[0]), float(stats[1] or 0.0)
-    n_max = float(points["effective_n"].max())  # type: ignore[arg-type]
-    n_min = max(1.0, float(points["effective_n"].min()) * 0.8)  # type: ignore[arg-type]
-    grid = pl.DataFrame({"n": pl.linear_space(n_min, n_max * 1.05, steps, eager=True)})
-    half = pl.lit(sd) / pl.col("n").sqrt()
-    limits = grid.with_columns(
-        (centre - 1.96 * half).alias("lo95"),
-        (centre + 1.96 * half).alias("hi95"),
-        (centre - 3.09 * half).alias("lo998"),
-        (centre + 3.09 * half).alias("hi998"),
-    )
-    pt_half = pl.lit(sd) / pl.col("effective_n").sqrt()
-    points = points.with_columns(
-        ((pl.col("raw_index") - centre).abs() > 1.96 * pt_half).alias("outside_95"),
-        ((pl.col("raw_index") - centre).abs() > 3.09 * pt_half).alias("outside_998"),
-    )
-    return Funnel(points=points, limits=limits, centre=centre, sd=sd)
+    return _funnel(con, run_id, "satisfaction", indicator_id, steps)
+
+
+def excluded_share_funnel(
+    con: Con, run_id: str, steps: int = 60, *, viewer: Viewer = OFFICE
+) -> Funnel | None:
+    """Each unit's share of survey responses dropped as speeders, straight-liners or duplicates,
+    against its responses: how far out a unit flagged for survey stuffing is."""
+    require_run(con, viewer, run_id)
+    require_office(viewer)
+    return _funnel(con, run_id, "excluded_share", None, steps)

@@ -498,6 +498,56 @@ class LintLimits(Strict):
     )
 
 
+PeerColumn = Literal["peer_group", "unit_type", "parent_id", "population_band"]
+Covariate = Literal["peer_group", "unit_type", "parent_id", "population_band", "population",
+                    "log_population"]
+
+
+class ValueAdded(Strict):
+    """Value-added (增值): each unit's score minus the score expected of a unit in its context,
+    fitted per indicator (and for the total) by least squares on the declared covariates across
+    the run's units. Shown beside the raw score, never replacing it (docs/fairness.md)."""
+
+    covariates: list[Covariate] = Field(
+        min_length=1,
+        description="context the unit does not choose: population, log_population (its natural "
+        "log), or a category of the units table (peer_group such as urban/rural, unit_type, "
+        "parent_id, population_band)",
+    )
+    min_units: int = Field(
+        default=10, ge=3,
+        description="a fit needs at least this many units with every covariate, and more units "
+        "than coefficients + 2; otherwise no expected value is given",
+    )
+
+
+class Fairness(Strict):
+    """Peer groups and context for fair comparisons (实事求是、客观公正)."""
+
+    peers: PeerColumn = Field(
+        default="peer_group",
+        description="the units-table column a unit is compared within (its peer rank and the "
+        "peer median of the score); population_band cuts population at `population_bands`",
+    )
+    population_bands: list[float] = Field(
+        default_factory=list,
+        description="ascending population edges for population_band: [20000, 50000] gives the "
+        "bands <20000, 20000–50000 and ≥50000",
+    )
+    value_added: ValueAdded | None = None
+
+    @model_validator(mode="after")
+    def _bands(self) -> Fairness:
+        wanted = self.peers == "population_band" or (
+            self.value_added is not None and "population_band" in self.value_added.covariates)
+        if wanted and not self.population_bands:
+            raise ValueError("population_band needs population_bands, e.g. [20000, 50000]")
+        if any(b <= a for a, b in zip(self.population_bands, self.population_bands[1:],
+                                      strict=False)):
+            raise ValueError("population_bands must be strictly ascending")
+        return self
+
+
 class Scheme(Strict):
     """A versioned indicator scheme (考核方案) for one year and one or more unit types."""
 
@@ -518,6 +568,8 @@ class Scheme(Strict):
     uncertainty: UncertaintySettings = Field(default_factory=UncertaintySettings)
     disclosure: Disclosure = Field(default_factory=Disclosure)
     limits: LintLimits = Field(default_factory=LintLimits)
+    fairness: Fairness | None = Field(
+        default=None, description="peer groups and value-added scores (docs/fairness.md)")
     dimensions: list[Dimension] = Field(min_length=1)
 
     # ------------------------------------------------------------------ navigation helpers

@@ -1,12 +1,13 @@
 """Warning flags of a scoring run: show-off units, survey stuffing, small survey samples.
 
 "Doing well is worse than showing off well" (干得好不如晒得好): a unit whose paperwork traces are
-among the highest while its outcomes and citizen satisfaction are among the lowest is flagged
-`show_off`. A unit with far more fabricated-looking survey responses than the norm is flagged
-`survey_stuffing`. A unit whose satisfaction index rests on too few valid responses is flagged
+far above what its outcomes and citizen satisfaction predict, across the run's units, while those
+results are below the median unit's, is flagged `show_off` (a robust line, not fixed quartiles:
+docs/fairness.md). A unit with far more fabricated-looking survey responses than the norm is
+flagged `survey_stuffing`. A unit whose satisfaction index rests on too few valid responses is flagged
 `small_sample`. Each flag carries an evidence text stating the numbers behind it, in English
 (`evidence`) and Chinese (`evidence_zh`), so a reader can check it; thresholds and definitions are
-in docs/surveys.md.
+in docs/fairness.md (show-off) and docs/surveys.md (the survey flags).
 
 All work is one set-based SQL statement per call, written once as a sqlglot tree.
 """
@@ -20,85 +21,106 @@ from evaluator.scoring.engine import Engine, sql
 
 FLAG_KINDS: tuple[str, ...] = ("show_off", "survey_stuffing", "small_sample")
 
-SHOW_OFF_TRACE_MIN = 0.75  # trace activity in the top quartile of the run's units …
-SHOW_OFF_RESULTS_MAX = 0.25  # … while outcomes + satisfaction are in the bottom quartile
-SHOW_OFF_MIN_UNITS = 8  # quartiles of fewer units say nothing
+SHOW_OFF_K = 3.0  # flagged: residual more than 3 robust SDs above the fitted line …
+SHOW_OFF_TRIM = 2.5  # the line is refitted without units beyond 2.5 robust SDs (the outliers)
+SHOW_OFF_MIN_UNITS = 8  # a line and a spread through fewer units say nothing
 STUFFING_MIN_SHARE = 0.15  # excluded share (speeders + straight-liners + duplicates) above 15%
 STUFFING_MEDIAN_FACTOR = 3.0  # … and above 3× the median unit's share
 STUFFING_MIN_COUNT = 5  # … and at least this many such responses (not 1 of 4)
 
-# Percentile of a value among the run's units by mid-rank: ties share the middle of their ranks,
-# so a measure where most units tie (e.g. a pass/fail count) does not push anyone to the top.
-_MIDRANK = """
-(RANK() OVER (PARTITION BY {part} ORDER BY {col}) - 1
- + (COUNT(*) OVER (PARTITION BY {part}, {col}) - 1) / 2.0)
-/ NULLIF(COUNT(*) OVER (PARTITION BY {part}) - 1, 0)
-"""
-
-
-def _midrank(col: str, part: str = "one") -> str:
-    return _MIDRANK.format(col=col, part=part)
-
-
-_PCT = "CAST(CAST(ROUND(100 * {x}) AS INTEGER) AS VARCHAR)"
 _NUM = "CAST(ROUND({x}, 1) AS VARCHAR)"
 
+# Robust z of a value x within a group: (x − median) / (1.4826 · MAD), falling back to
+# 1.2533 · mean absolute deviation when more than half the units share one value (MAD = 0).
+_ROBUST_SD = ("COALESCE(NULLIF(1.4826 * MEDIAN(ABS({dev})), 0), "
+              "NULLIF(1.2533 * AVG(ABS({dev})), 0))")
+
+# The show-off detector (docs/fairness.md): trace intensity t (mean robust z of the unit's
+# log-scaled raw trace values) against substance s (mean of its outcome and satisfaction scores),
+# a line t = a + b·s fitted across units (least squares, refitted without the units beyond
+# :trim robust SDs), flagged when the unit's residual is more than :k robust SDs above the median
+# residual and its substance is below the run's median.
 _SHOW_OFF = f"""
 WITH
 ris AS (
-    SELECT unit_id, indicator_id, evidence, raw_value, score, 1 AS one
+    SELECT unit_id, indicator_id, evidence, raw_value, score
     FROM run_indicator_scores WHERE run_id = :run_id
 ),
-trace_p AS (
-    SELECT unit_id, indicator_id, {_midrank("raw_value", "indicator_id")} AS p
+tr AS (
+    SELECT unit_id, indicator_id, SIGN(raw_value) * LN(1 + ABS(raw_value)) AS x
     FROM ris WHERE evidence = 'trace' AND raw_value IS NOT NULL
 ),
+tr_med AS (SELECT indicator_id, MEDIAN(x) AS med FROM tr GROUP BY indicator_id),
+tr_dev AS (
+    SELECT tr.unit_id, tr.indicator_id, tr.x - m.med AS dev
+    FROM tr JOIN tr_med AS m ON tr.indicator_id = m.indicator_id
+),
+tr_sd AS (
+    SELECT indicator_id, {_ROBUST_SD.format(dev="dev")} AS sd FROM tr_dev GROUP BY indicator_id
+),
+tr_z AS (
+    SELECT d.unit_id, d.indicator_id, d.dev / s.sd AS z,
+           ROW_NUMBER() OVER (PARTITION BY d.unit_id ORDER BY d.dev / s.sd DESC, d.indicator_id)
+               AS pos
+    FROM tr_dev AS d JOIN tr_sd AS s ON d.indicator_id = s.indicator_id
+    WHERE s.sd IS NOT NULL
+),
 trace_u AS (
-    SELECT unit_id, AVG(p) AS trace_level, COUNT(*) AS n_trace, 1 AS one
-    FROM trace_p WHERE p IS NOT NULL GROUP BY unit_id
+    SELECT unit_id, AVG(z) AS t, COUNT(*) AS n_trace,
+           MAX(CASE WHEN pos = 1 THEN indicator_id END) AS top_id,
+           MAX(CASE WHEN pos = 1 THEN z END) AS top_z
+    FROM tr_z GROUP BY unit_id
 ),
 class_u AS (
-    SELECT unit_id, evidence, AVG(score) AS mean_score, 1 AS one
+    SELECT unit_id, evidence, AVG(score) AS mean_score
     FROM ris WHERE evidence IN ('outcome', 'satisfaction') AND score IS NOT NULL
     GROUP BY unit_id, evidence
 ),
-class_p AS (
-    SELECT unit_id, evidence, mean_score, {_midrank("mean_score", "evidence")} AS p
-    FROM class_u
-),
-results_u AS (
-    SELECT unit_id, AVG(p) AS results_level, 1 AS one,
+subst_u AS (
+    SELECT unit_id, AVG(mean_score) AS s,
            MAX(CASE WHEN evidence = 'outcome' THEN mean_score END) AS outcome_score,
            MAX(CASE WHEN evidence = 'satisfaction' THEN mean_score END) AS sat_score
-    FROM class_p GROUP BY unit_id
+    FROM class_u GROUP BY unit_id
 ),
-joined AS (
-    SELECT t.unit_id, t.n_trace, r.outcome_score, r.sat_score, 1 AS one,
-           t.trace_level, r.results_level
-    FROM trace_u AS t JOIN results_u AS r ON t.unit_id = r.unit_id
+j AS (
+    SELECT t.unit_id, t.t, t.n_trace, t.top_id, t.top_z, s.s, s.outcome_score, s.sat_score
+    FROM trace_u AS t JOIN subst_u AS s ON t.unit_id = s.unit_id
 ),
-ranked AS (
-    SELECT *, {_midrank("trace_level")} AS trace_rank,
-           {_midrank("results_level")} AS results_rank,
-           COUNT(*) OVER (PARTITION BY one) AS n_units
-    FROM joined
+fit0 AS (SELECT REGR_SLOPE(t, s) AS b, REGR_INTERCEPT(t, s) AS a FROM j),
+r0 AS (SELECT j.*, j.t - (f.a + f.b * j.s) AS r FROM j CROSS JOIN fit0 AS f),
+m0 AS (SELECT MEDIAN(r) AS mr FROM r0),
+sd0 AS (SELECT {_ROBUST_SD.format(dev="r0.r - m0.mr")} AS sd FROM r0 CROSS JOIN m0),
+fit1 AS (
+    SELECT REGR_SLOPE(r0.t, r0.s) AS b, REGR_INTERCEPT(r0.t, r0.s) AS a
+    FROM r0 CROSS JOIN m0 CROSS JOIN sd0
+    WHERE ABS(r0.r - m0.mr) <= :trim * sd0.sd
+),
+r1 AS (SELECT j.*, j.t - (f.a + f.b * j.s) AS r FROM j CROSS JOIN fit1 AS f),
+m1 AS (SELECT MEDIAN(r) AS mr, MEDIAN(s) AS s_med, COUNT(*) AS n_units FROM r1),
+sd1 AS (SELECT {_ROBUST_SD.format(dev="r1.r - m1.mr")} AS sd FROM r1 CROSS JOIN m1),
+scored AS (
+    SELECT r1.*, (r1.r - m1.mr) / sd1.sd AS rz, m1.s_med, m1.n_units
+    FROM r1 CROSS JOIN m1 CROSS JOIN sd1
 )
 SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'show_off' AS flag,
-       '留痕类指标居前：' || CAST(n_trace AS VARCHAR) || '项留痕指标综合位于第'
-       || {_PCT.format(x="trace_rank")} || '百分位；成效与满意度居后：综合位于第'
-       || {_PCT.format(x="results_rank")} || '百分位（成效指标均分 '
+       '留痕强度 ' || {_NUM.format(x="t")} || '（' || CAST(n_trace AS VARCHAR)
+       || '项留痕指标稳健z值均值，最高为 ' || top_id || ' ' || {_NUM.format(x="top_z")}
+       || '），实绩 ' || {_NUM.format(x="s")} || '（成效指标均分 '
        || COALESCE({_NUM.format(x="outcome_score")}, '—') || '，满意度指标均分 '
-       || COALESCE({_NUM.format(x="sat_score")}, '—') || '，共' || CAST(n_units AS VARCHAR)
-       || '个单位）' AS evidence_zh,
-       CAST(n_trace AS VARCHAR)
-       || ' trace measures together at percentile ' || {_PCT.format(x="trace_rank")}
-       || ', outcomes and satisfaction together at percentile '
-       || {_PCT.format(x="results_rank")} || ' (mean outcome score '
-       || COALESCE({_NUM.format(x="outcome_score")}, '—') || ', mean satisfaction score '
-       || COALESCE({_NUM.format(x="sat_score")}, '—') || ', among '
-       || CAST(n_units AS VARCHAR) || ' units)' AS evidence
-FROM ranked
-WHERE n_units >= :min_units AND trace_rank >= :trace_min AND results_rank <= :results_max
+       || COALESCE({_NUM.format(x="sat_score")}, '—') || '）：高出按' || CAST(n_units AS VARCHAR)
+       || '个单位拟合的实绩—留痕关系线 ' || {_NUM.format(x="rz")} || ' 个稳健标准差（阈值 '
+       || CAST(:k AS VARCHAR) || '），实绩低于各单位中位数 ' || {_NUM.format(x="s_med")}
+       AS evidence_zh,
+       'trace intensity ' || {_NUM.format(x="t")} || ' (mean robust z of '
+       || CAST(n_trace AS VARCHAR) || ' trace measures, highest ' || top_id || ' '
+       || {_NUM.format(x="top_z")} || ') against substance ' || {_NUM.format(x="s")}
+       || ' (mean outcome score ' || COALESCE({_NUM.format(x="outcome_score")}, '—')
+       || ', mean satisfaction score ' || COALESCE({_NUM.format(x="sat_score")}, '—')
+       || '): ' || {_NUM.format(x="rz")} || ' robust SDs above the line fitted across '
+       || CAST(n_units AS VARCHAR) || ' units (threshold ' || CAST(:k AS VARCHAR)
+       || '), substance below the median unit''s ' || {_NUM.format(x="s_med")} AS evidence
+FROM scored
+WHERE n_units >= :min_units AND s < s_med AND rz > :k
 """
 
 # Survey counts per unit come from the unit's survey indicator with the most responses (the
@@ -175,8 +197,8 @@ def flag_rows(scheme: Scheme, run_id: str) -> exp.Expression:
     """
     policy_zh, policy_en = _POLICY_TEXT[scheme.survey.small_sample]
     parts = [
-        sql(_SHOW_OFF, run_id=run_id, min_units=SHOW_OFF_MIN_UNITS,
-            trace_min=SHOW_OFF_TRACE_MIN, results_max=SHOW_OFF_RESULTS_MAX),
+        sql(_SHOW_OFF, run_id=run_id, min_units=SHOW_OFF_MIN_UNITS, k=SHOW_OFF_K,
+            trim=SHOW_OFF_TRIM),
         sql(_STUFFING, run_id=run_id, min_share=STUFFING_MIN_SHARE,
             factor=STUFFING_MEDIAN_FACTOR, min_count=STUFFING_MIN_COUNT),
         sql(_SMALL, run_id=run_id, min_sample=scheme.survey.min_sample,

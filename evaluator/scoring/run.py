@@ -35,10 +35,12 @@ from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, sql
 from evaluator.scoring.errors import ScoringError
 from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
+from evaluator.scoring.funnels import FUNNEL_COLUMNS, funnel_rows
 from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql
 from evaluator.scoring.rules import INDICATOR_SCORES, STATS, score_indicators
 from evaluator.scoring.sources import unknown_sources
 from evaluator.scoring.surveys import QUALITY_COLUMNS
+from evaluator.scoring.value_added import store_value_added
 from evaluator.scoring.values import (
     META,
     RAW,
@@ -390,12 +392,14 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
                   **params}
     batches = accepted_batches(con) if batch_ids is None else batch_ids
-    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id), warnings_output(run_id)]
+    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id),
+               warnings_output(run_id), Output("run_funnels", FUNNEL_COLUMNS, funnel_rows(run_id))]
     if engine.SHARES_STORE:
         with engine.transaction():
             write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)
             for out in outputs:
                 _insert(engine, out)
+            store_value_added(con, scheme, run_id)
         return run_id
     folder, files = engine.write_outputs(outputs, run_id)
     parameters["run_files"] = folder
@@ -407,6 +411,7 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
                 store.execute(exp.insert(sql(
                     f"SELECT {', '.join(out.columns)} FROM read_parquet(:path)",
                     path=files[out.table]), out.table, columns=list(out.columns)))
+        store_value_added(con, scheme, run_id)
     return run_id
 
 

@@ -362,4 +362,48 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         LEFT JOIN run_uncertainty u ON u.run_id = s.run_id AND u.unit_id = s.unit_id;
         """,
     ),
+    (
+        5,
+        "run_funnels: funnel limits with Spiegelhalter's overdispersion correction, per unit",
+        """
+        CREATE TABLE run_funnels (
+            run_id        VARCHAR NOT NULL,
+            funnel        VARCHAR NOT NULL,  -- satisfaction | excluded_share
+            indicator_id  VARCHAR,           -- the satisfaction indicator (NULL: excluded_share)
+            unit_id       VARCHAR NOT NULL,
+            n             DOUBLE,            -- effective n (satisfaction) or responses
+            value         DOUBLE,            -- unshrunk index, or excluded share 0–1
+            centre        DOUBLE,
+            spread        DOUBLE,            -- se(n) = spread / sqrt(n)
+            z             DOUBLE,            -- against sampling error only
+            z_adjusted    DOUBLE,            -- against sqrt(se² + tau2)
+            phi           DOUBLE,            -- winsorised mean of z²
+            tau2          DOUBLE,            -- additive between-unit variance applied (0: none)
+            overdispersed BOOLEAN,
+            lo95 DOUBLE, hi95 DOUBLE, lo998 DOUBLE, hi998 DOUBLE,
+            outside_95    BOOLEAN,
+            outside_998   BOOLEAN
+        );
+        """,
+    ),
+    (
+        6,
+        "run_value_added: peer comparisons and value-added scores of a run",
+        """
+        CREATE TABLE run_value_added (
+            run_id       VARCHAR NOT NULL,
+            unit_id      VARCHAR NOT NULL,
+            indicator_id VARCHAR,        -- NULL: the total score
+            peer         VARCHAR,        -- the unit's group in the column the scheme names
+            observed     DOUBLE,         -- the score (raw, of record)
+            expected     DOUBLE,         -- OLS on the declared covariates (NULL: not fitted)
+            value_added  DOUBLE,         -- observed - expected
+            n_fit        INTEGER,        -- units in the fit
+            r2           DOUBLE,
+            peer_rank    INTEGER,        -- 1 = best in its peer group
+            peer_units   INTEGER,
+            peer_median  DOUBLE
+        );
+        """,
+    ),
 ]
