@@ -97,6 +97,9 @@ def _calls(run: str, mine: str, other: str, ind: str) -> dict[str, tuple[Any, tu
         "heatmap_columns": (rm.heatmap_columns, (run,)),
         "indicator_source": (rm.indicator_source, (run, ind)),
         "indicator_raw_values": (rm.indicator_raw_values, (run, mine, ind)),
+        "unit_value_added": (rm.unit_value_added, (run, mine)),
+        "value_added_covariates": (rm.value_added_covariates, (run,)),
+        "excluded_share_funnel": (rm.excluded_share_funnel, (run,)),
         "uncertainty_settings": (rm.uncertainty_settings, (run,)),
         "weight_sensitivity": (rm.weight_sensitivity, (run,)),
         "grade_probabilities": (rm.grade_probabilities, (run,)),
@@ -106,7 +109,7 @@ def _calls(run: str, mine: str, other: str, ind: str) -> dict[str, tuple[Any, tu
 
 # What each non-office role may call on a released run (everything else is refused).
 LEADERSHIP_REFUSED = {"lint_findings", "weights", "scheme_health", "scheme_overlap",
-                      "declared_vs_effective_ranking", "missing_pairs"}
+                      "declared_vs_effective_ranking", "missing_pairs", "excluded_share_funnel"}
 UNIT_REFUSED = LEADERSHIP_REFUSED | {"movers", "dimension_scores", "indicator_comparison",
                                      "compare_summary", "funnel", "heatmap",
                                      "heatmap_columns"}  # rank_ranges: own row
@@ -162,7 +165,7 @@ def test_a_unit_reaches_no_other_units_rows(con, runs):
     mine, other = _two_units(con)
     me = Viewer("unit", mine)
     for func in (rm.unit_summary, rm.unit_indicators, rm.unit_trend, rm.unit_satisfaction,
-                 rm.unit_flags, rm.survey_exclusions):
+                 rm.unit_flags, rm.survey_exclusions, rm.unit_value_added):
         with pytest.raises(Forbidden):
             func(con, released, other, viewer=me)
     with pytest.raises(Forbidden):
