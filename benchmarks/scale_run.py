@@ -32,6 +32,15 @@ STEPS = ("ingest", "score", "rescore", "snapshot", "dashboard", "preview", "expo
 
 
 def _rss_mb() -> float:
+    """This process's peak RSS. Linux's ru_maxrss survives exec, so a side started by a parent
+    that held the generated data would report the parent's peak: read VmHWM (of this process
+    image only) where /proc has it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
