@@ -11,7 +11,6 @@ every number must be identical, to the last bit.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from evaluator.ingest.loader import file_checksum
 from evaluator.runs import read_run, stored_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scoring.errors import ScoringError
@@ -55,15 +55,6 @@ class RerunPlan:
         return {**kept, "rerun_of": self.run_id}
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of one file, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def input_checksums(folder: Path, kinds: list[str]) -> dict[str, str]:
     """Checksums of the `--inputs` files a run read (`<kind>.parquet` or `<kind>/` parts),
     by path relative to `folder`."""
@@ -72,7 +63,7 @@ def input_checksums(folder: Path, kinds: list[str]) -> dict[str, str]:
         file, parts = folder / f"{kind}.parquet", folder / kind
         found = [file] if file.is_file() else sorted(
             q for q in parts.rglob("*") if q.is_file()) if parts.is_dir() else []
-        sums.update({q.relative_to(folder).as_posix(): file_sha256(q) for q in found})
+        sums.update({q.relative_to(folder).as_posix(): file_checksum(q) for q in found})
     return sums
 
 
