@@ -346,7 +346,15 @@ def rerun(run: RunArg, db: DbOpt = DEFAULT_DB, out: OutOpt = None) -> None:
             console.print(f"[green]✓[/] wrote {', '.join(str(q) for q in paths)}")
         if any(diffs.values()):
             shown = ", ".join(f"{t}: {n} row(s)" for t, n in diffs.items() if n)
-            fail(f"rerun {new} of run {run_id} differs ({shown}); compare them with "
+            delta, ranks = rr.largest_change(con, run_id, new)
+            versions = con.execute("SELECT run_id, code_version FROM runs WHERE run_id IN (?, ?)",
+                                   [run_id, new]).fetchall()
+            made = dict(versions)
+            hint = (f"; the run was made by evaluator {made.get(run_id)}, the rerun by "
+                    f"{made.get(new)}: a new version may add rows to sums in another order"
+                    if made.get(run_id) != made.get(new) else "")
+            fail(f"rerun {new} of run {run_id} differs ({shown}; largest base-score difference "
+                 f"{delta:.3g}, {ranks} rank(s) differ{hint}); compare them with "
                  f"`evaluator diff {run_id} {new}` / 重算结果与原结果不一致")
         n = con.execute("SELECT count(*) FROM run_scores WHERE run_id = ?", [new]).fetchall()[0][0]
         console.print(f"[green]✓[/] rerun {new} of run {run_id} ({p.loaded.scheme.id}, "

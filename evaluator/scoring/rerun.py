@@ -149,3 +149,13 @@ def differences(con: duckdb.DuckDBPyConnection, run_a: str, run_b: str) -> dict[
             {"a": run_a, "b": run_b}).fetchall()
         out[table] = int(rows[0][0])
     return out
+
+
+def largest_change(con: duckdb.DuckDBPyConnection, run_a: str, run_b: str) -> tuple[float, int]:
+    """(largest |base score difference|, units whose rank differs) between two runs."""
+    row = con.execute(
+        "SELECT COALESCE(MAX(ABS(a.base_score - b.base_score)), 0), "
+        "COUNT(*) FILTER (WHERE a.rank IS DISTINCT FROM b.rank) "
+        "FROM run_scores a JOIN run_scores b USING (unit_id) "
+        "WHERE a.run_id = ? AND b.run_id = ?", [run_a, run_b]).fetchall()[0]
+    return float(row[0]), int(row[1])
