@@ -670,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
                    not args.no_uncertainty)
         return 0
     if args.size:
-        return scale_main(args.size, args.seed, args.record)
+        return scale_main(args.size, args.seed, args.record, not args.no_export)
     if args.record and args.profile:
         p.error("--record with --profile: profiled timings are inflated; record without it")
     sizes = args.units or ([120] if args.quick else list(DEFAULT_UNITS))
@@ -696,14 +696,14 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if missed and args.strict else 0
 
 
-def scale_main(size: str, seed: int, record: bool) -> int:
+def scale_main(size: str, seed: int, record: bool, export: bool = True) -> int:
     """One scale size: engine, floor and pandas baseline in the same run (benchmarks/scale_run.py)."""
     sys.path.insert(0, str(ROOT))  # `python benchmarks/run.py` as well as `python -m benchmarks.run`
     from benchmarks import scale_run
 
     print(f"benchmark: {size} …", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as tmp:
-        rec = scale_run.measure_size(size, Path(tmp), seed)
+        rec = scale_run.measure_size(size, Path(tmp), seed, export=export)
     rec = {"schema": RECORD_SCHEMA, "kind": "scale",
            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
            "machine": machine(), **rec}

@@ -7,12 +7,21 @@ share a snapshot), which a writer publishes after committing. The copy is made
 by DuckDB itself (`COPY FROM DATABASE`, a consistent transaction), written to a temporary file in
 the same directory, checkpointed, made read-only and moved over the old snapshot with
 `os.replace`, so a reader sees either the old or the new snapshot, never half of one.
+
+Publishing is incremental when it can be: raw tables are append-only by batch (plus the
+`superseded_by` marks a new batch sets) and run tables are written once per run, so a byte copy
+of the previous snapshot plus the new batches' rows, the new runs' rows and the few small
+mutable tables (runs, load_batches, …) is the same database as a full copy, at a fraction of
+the cost (a full `COPY FROM DATABASE` re-encodes every survey answer ever loaded). When the
+previous snapshot is missing, of another schema version or of another history (a rebuilt
+database), the full copy is made instead.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import shutil
 import stat
 import time
 import uuid
@@ -21,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from evaluator.errors import EvaluatorError
+from evaluator.store.current import KEYS, VIEWS
 from evaluator.store.db import StoreError, check_db_path
 
 SNAPSHOT_DIR = "snapshots"
@@ -48,6 +58,95 @@ def _copy_into(con: duckdb.DuckDBPyConnection, source_alias: str, target: Path) 
         con.execute(f"CHECKPOINT {alias}")
     finally:
         con.execute(f"DETACH {alias}")
+
+
+#: run result tables: written once, with the run, and never changed (appended by run_id)
+RUN_TABLES = ("run_scores", "run_indicator_scores", "run_dimension_scores",
+              "run_reference_values", "run_survey_quality", "run_flags", "run_lint", "run_weights")
+
+
+def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
+    rows = con.execute(
+        "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM "
+        "information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' AND "
+        "table_name IN (SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
+        "AND table_type = 'BASE TABLE') GROUP BY table_name", [catalog, catalog]).fetchall()
+    return {str(name): list(cols) for name, cols in rows}
+
+
+def _one(con: duckdb.DuckDBPyConnection, query: str) -> object:
+    return con.execute(query).fetchall()[0][0]
+
+
+def _update_in_place(con: duckdb.DuckDBPyConnection, src: str, snap: str) -> bool:
+    """Bring the attached copy `snap` of the previous snapshot up to `src`; False (nothing
+    trusted) when its schema or history differ from the source's."""
+    tables = _tables(con, src)
+    if tables != _tables(con, snap) or "load_batches" not in tables or "runs" not in tables:
+        return False
+    version = "SELECT max(version) FROM {}.schema_version"
+    if _one(con, version.format(src)) != _one(con, version.format(snap)):
+        return False
+    last = int(str(_one(con, f"SELECT coalesce(max(batch_id), 0) FROM {snap}.load_batches")))
+    batches = "SELECT batch_id, checksum, status, loaded_at FROM {}.load_batches WHERE batch_id <= ?"
+    differ = con.execute(
+        f"SELECT count(*) FROM (({batches.format(src)} EXCEPT ALL {batches.format(snap)}) "
+        f"UNION ALL ({batches.format(snap)} EXCEPT ALL {batches.format(src)}))",
+        [last, last, last, last]).fetchall()[0][0]
+    gone = _one(con, f"SELECT count(*) FROM {snap}.runs WHERE run_id NOT IN "
+                     f"(SELECT run_id FROM {src}.runs)")
+    if differ or gone:
+        return False
+    # the new runs, fixed before `runs` itself is replaced below
+    new_runs = [r[0] for r in con.execute(
+        f"SELECT run_id FROM {src}.runs EXCEPT SELECT run_id FROM {snap}.runs").fetchall()]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in tables:
+            if table in VIEWS:  # raw data: new batches, and the marks they set on older rows
+                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table} "
+                            f"WHERE batch_id > ?", [last])
+                if table in KEYS:
+                    keys = ("batch_id", *KEYS[table])
+                    match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+                    con.execute(
+                        f"UPDATE {snap}.{table} AS t SET superseded_by = s.superseded_by FROM "
+                        f"(SELECT {', '.join(keys)}, superseded_by FROM {src}.{table} "
+                        f"WHERE batch_id <= ? AND superseded_by > ?) AS s WHERE {match}",
+                        [last, last])
+            elif table in RUN_TABLES:
+                if not new_runs:
+                    continue
+                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table} "
+                            f"WHERE list_contains(?, run_id)", [new_runs])
+            else:  # small and mutable (runs, load_batches, schema_version, …): replaced
+                con.execute(f"DELETE FROM {snap}.{table}")
+                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return True
+
+
+def _copy_or_update(con: duckdb.DuckDBPyConnection, source_alias: str, previous: Path | None,
+                    target: Path) -> None:
+    """`target` := the source database: the previous snapshot brought up to date when it can
+    be trusted, else a full copy."""
+    if previous is not None and previous.exists():
+        shutil.copyfile(previous, target)  # a kernel-side byte copy; the new file is writable
+        alias = f"snap_{uuid.uuid4().hex[:8]}"
+        con.execute(f"ATTACH {_sql_str(str(target))} AS {alias}")
+        try:
+            done = _update_in_place(con, source_alias, alias)
+            if done:
+                con.execute(f"CHECKPOINT {alias}")
+        finally:
+            con.execute(f"DETACH {alias}")
+        if done:
+            return
+        _discard(target)
+    _copy_into(con, source_alias, target)
 
 
 def _swap_in(tmp: Path, final: Path) -> Path:
@@ -134,7 +233,7 @@ def publish_snapshot(db_path: str | Path) -> Path:
                 "may be writing it: `evaluator score` publishes a fresh snapshot itself when it "
                 "finishes; otherwise retry when the writer is done"
             ) from None
-        _copy_into(con, "src", tmp)
+        _copy_or_update(con, "src", final, tmp)
         con.execute("DETACH src")
     except SnapshotError:
         _discard(tmp)
@@ -157,7 +256,7 @@ def publish_from_connection(con: duckdb.DuckDBPyConnection, db_path: str | Path)
     rows = con.execute("SELECT current_database()").fetchall()
     source = str(rows[0][0]) if rows else "main"
     try:
-        _copy_into(con, source, tmp)
+        _copy_or_update(con, source, final, tmp)
     except (duckdb.Error, OSError) as exc:
         _discard(tmp)
         raise SnapshotError(f"{db_path}: publishing the snapshot failed: {exc}") from None

@@ -182,10 +182,11 @@ def _print_unknown(messages: list[str]) -> None:
 def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
                     uncertainty: bool, params: dict[str, object], db: Path,
                     master: str | None, remote: str | None, inputs: Path | None,
-                    spark_dir: Path | None) -> str:
+                    spark_dir: Path | None, batch_ids: list[int] | None = None) -> str:
     """Stage the inputs (DB views or --inputs files) as Parquet for Spark, score, register."""
     from evaluator.scoring import ScoringError, score_run
     from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+    from evaluator.scoring.rerun import input_checksums
 
     missing = spark_available(java=remote is None)
     if missing:
@@ -200,14 +201,16 @@ def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period
         engine = SparkEngine(spark, work)
         if inputs is not None:
             kinds = engine.stage_input_files(inputs.resolve())
-            params.update(inputs=str(inputs), input_kinds=kinds)
+            # checksums, so that `evaluator rerun` can tell whether the same files are at hand
+            params.update(inputs=str(inputs.resolve()), input_kinds=kinds,
+                          input_checksums=input_checksums(inputs.resolve(), kinds))
         else:
             engine.stage_store_inputs(con, period)
         params.update(spark_master=remote or master or "local[2]")
         try:
             return score_run(con, loaded, period, engine=engine, uncertainty=uncertainty,
                              params=params, publish_snapshot=False,
-                             batch_ids=[] if inputs is not None else None)
+                             batch_ids=[] if inputs is not None else batch_ids)
         except Exception as exc:  # Spark's own errors: explain, never a JVM traceback
             if not type(exc).__module__.startswith(("pyspark", "py4j")):
                 raise  # ours (ScoringError) and the store's (duckdb) are explained by the caller
@@ -348,8 +351,60 @@ def diff(run_a: RunArg, run_b: RunArg, db: DbOpt = DEFAULT_DB, all_units: AllOpt
     console.print(table)
 
 
+def rerun(run: RunArg, db: DbOpt = DEFAULT_DB, out: OutOpt = None) -> None:
+    """Rebuild a stored run with its own scheme on the data batches it saw; check that every
+    number is identical (exit 1 when not). / 按原方案和原数据批次重算，核对结果完全一致。"""
+    from evaluator.scoring import ScoringError, score_run
+    from evaluator.scoring import rerun as rr
+
+    if out is not None:
+        _check_out_dir(out)
+    con = connect(db, create=False)
+    try:
+        run_id = resolve_run(con, run)  # RunNotFound: explained by evaluator.cli.main
+
+        def score_it(p: rr.RerunPlan) -> str:
+            if p.engine == "spark":
+                inputs = Path(p.parameters["inputs"]) if p.parameters.get("inputs") else None
+                return _score_on_spark(con, p.loaded, p.period, p.uncertainty, p.carried(), db,
+                                       None, None, inputs, None, p.batch_ids)
+            return score_run(con, p.loaded, p.period, uncertainty=p.uncertainty,
+                             params=p.carried(), publish_snapshot=False, batch_ids=p.batch_ids)
+
+        try:
+            p = rr.plan(con, run_id)
+            new = rr.rerun(con, p, score_it)
+        except ScoringError as exc:
+            fail(f"{exc} / 未重算")
+        except duckdb.Error as exc:
+            fail(f"the run could not be rebuilt ({exc}); nothing was stored / 数据库错误，未保存")
+        diffs = rr.differences(con, run_id, new)
+        if out is not None:
+            paths = write_outputs(con, new, out)
+            console.print(f"[green]✓[/] wrote {', '.join(str(q) for q in paths)}")
+        if any(diffs.values()):
+            shown = ", ".join(f"{t}: {n} row(s)" for t, n in diffs.items() if n)
+            delta, ranks = rr.largest_change(con, run_id, new)
+            versions = con.execute("SELECT run_id, code_version FROM runs WHERE run_id IN (?, ?)",
+                                   [run_id, new]).fetchall()
+            made = dict(versions)
+            hint = (f"; the run was made by evaluator {made.get(run_id)}, the rerun by "
+                    f"{made.get(new)}: a new version may add rows to sums in another order"
+                    if made.get(run_id) != made.get(new) else "")
+            fail(f"rerun {new} of run {run_id} differs ({shown}; largest base-score difference "
+                 f"{delta:.3g}, {ranks} rank(s) differ{hint}); compare them with "
+                 f"`evaluator diff {run_id} {new}` / 重算结果与原结果不一致")
+        n = con.execute("SELECT count(*) FROM run_scores WHERE run_id = ?", [new]).fetchall()[0][0]
+        console.print(f"[green]✓[/] rerun {new} of run {run_id} ({p.loaded.scheme.id}, "
+                      f"{p.period}, batches {', '.join(map(str, p.batch_ids)) or 'none'}): "
+                      f"identical, {n} units, every run table compared / 重算结果完全一致")
+    finally:
+        con.close()
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the app."""
     app.command()(score)
+    app.command()(rerun)
     app.command()(runs)
     app.command()(diff)

@@ -31,6 +31,7 @@ from evaluator.ingest.readers import BLANK, ROW, BadRows, Source, _first_line, o
 from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
 from evaluator.ingest.wide import InputShape, reshape_source
 from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
+from evaluator.store.current import mark_superseded
 from evaluator.store.db import is_storage_error, storage_hint, transaction
 
 Progress = Callable[[int, int], None]  # (rows done, estimated total)
@@ -255,6 +256,7 @@ class _Attempt:
                     if progress:
                         progress(rows + blank, max(rows + blank, source.est_rows))
                     _maybe_pause()
+                mark_superseded(self.con, self.spec.table, self.batch_id)
                 keys = _key_problems(self.con, self.spec, self.batch_id)
                 if keys.height:
                     found.append(keys)

@@ -27,21 +27,12 @@ from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, create_temp, sql
 from evaluator.scoring.grades import assign_grades, ranks_sql
+from evaluator.scoring.reuse import indicator_inputs
 from evaluator.scoring.run import SCORES, compute, round_in_scale
 from evaluator.scoring.values import UNITS
 
-# Indicator fields its 0–100 score does not depend on (weights and labels act later).
-NOT_INPUTS = frozenset({"name", "description", "weight", "department", "lint", "frequency",
-                        "burden_minutes", "linked_outcomes", "evidence"})
 PREVIEW_SCORES = "_pv_scores"
 COLUMNS = ["unit_id", "unit_name", "score", "rank", "grade"]
-
-
-def indicator_inputs(scheme: Scheme) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(what every indicator's score depends on, by id; the scheme-wide inputs)."""
-    per = {i.id: i.model_dump(mode="json", exclude=set(NOT_INPUTS)) for i in scheme.indicators()}
-    common = {"unit_types": scheme.unit_types, "survey": scheme.survey.model_dump(mode="json")}
-    return per, common
 
 
 @dataclass(frozen=True)

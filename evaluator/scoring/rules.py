@@ -195,7 +195,7 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
     build_stats(engine)
     case = exp.Case(this=col("indicator_id"))
     for ind in scheme.indicators():
-        case = case.when(lit(ind.id), rule_expr(ind))
+        case = case.when(lit(ind.id), rule_expr(ind), copy=False)  # linear, not quadratic
     stat_cols = ", ".join(
         f"{p}.{c} AS {p}_{c}" for p in ("a", "g") for c in ("n", "min", "max", "mean", "sd")
     )

@@ -31,6 +31,7 @@ from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.weights import weight_table
 from evaluator.scoring import aggregate as agg
+from evaluator.scoring import reuse as reuse_mod
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, sql
 from evaluator.scoring.errors import ScoringError
@@ -126,12 +127,43 @@ class RunTables:
     survey: str | None
 
 
-def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = False
-            ) -> tuple[list[str], RunTables]:
+def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = False,
+            reuse_key: str | None = None) -> tuple[list[str], RunTables]:
     """Run every step into temporary tables. Returns warnings for the run's note, and the
-    tables."""
+    tables.
+
+    With `reuse_key` (`reuse.run_key`): when the indicator-level tables left on this engine by
+    the previous call have the same key (a weights-only change, same data), only the
+    aggregation runs again; the numbers are those of a full run, digit for digit."""
     warnings = check_period(scheme, period)
     warnings += [u.message() for u in unknown_sources(engine, scheme)]  # recorded in the note
+    reused = (reuse_key is not None and not uncertainty
+              and reuse_mod.cached_key(engine) == reuse_key)
+    if not reused:
+        reuse_mod.remember(engine, None)  # forget first: a failure below leaves nothing reusable
+        warnings += indicator_level(engine, scheme, period, uncertainty)
+        reuse_mod.remember(engine, None if uncertainty else reuse_key)
+    else:
+        engine.register(agg.WEIGHTS, agg.weights_frame(scheme, weight_table(scheme)))
+        no_intervals(engine)
+    more, tables = aggregate_level(engine, scheme, period)
+    return warnings + more, tables
+
+
+def no_intervals(engine: Engine) -> None:
+    """Score intervals not asked for: NULL bounds."""
+    for bound in ("ci_low", "ci_high"):
+        create_temp(engine, f"_sc_total_{bound}", sql(
+            f"SELECT unit_id, CAST(NULL AS DOUBLE) AS score FROM {UNITS}"))
+
+
+def indicator_level(engine: Engine, scheme: Scheme, period: str, uncertainty: bool
+                    ) -> list[str]:
+    """Units, values, survey indices and indicator scores (plus, with `uncertainty`, the
+    interval totals); returns warnings."""
+    warnings: list[str] = []
+    # forget the previous run's survey table so a scheme without surveys does not reuse it
+    engine.drop_temp(SURVEY)
     n_units = build_units(engine, scheme)
     if n_units == 0:
         present = engine.fetch_polars(sql(
@@ -158,11 +190,16 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
             warnings.append("no survey indices: score intervals have zero width (outcome data "
                             "carry no sampling error here)")
     else:
-        for bound in ("ci_low", "ci_high"):
-            create_temp(engine, f"_sc_total_{bound}", sql(
-                f"SELECT unit_id, CAST(NULL AS DOUBLE) AS score FROM {UNITS}"))
+        no_intervals(engine)
     build_values(engine, scheme, period)
     score_indicators(engine, scheme)
+    return warnings
+
+
+def aggregate_level(engine: Engine, scheme: Scheme, period: str) -> tuple[list[str], RunTables]:
+    """Everything after the indicator scores: weighted tree, contributions, adjustments,
+    grades, ranks."""
+    warnings: list[str] = []
     nodes = agg.aggregate(engine, scheme, "w_eff")
     nodes_declared = agg.aggregate(engine, scheme, "w_decl")
     contrib = agg.contributions(engine, scheme, nodes)
@@ -384,9 +421,9 @@ def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
 def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme, period: str,
            uncertainty: bool, params: dict[str, Any], batch_ids: list[int] | None) -> str:
     scheme = loaded.scheme
-    # forget the previous run's survey table so a scheme without surveys does not reuse it
-    engine.drop_temp(SURVEY)
-    warnings, tables = compute(engine, scheme, period, uncertainty)
+    key = (reuse_mod.run_key(scheme, period, reuse_mod.data_version(engine))
+           if engine.SHARES_STORE else None)
+    warnings, tables = compute(engine, scheme, period, uncertainty, reuse_key=key)
     lint = lint_findings(loaded)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,

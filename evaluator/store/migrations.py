@@ -406,4 +406,50 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        7,
+        "supersession kept as data: superseded_by on raw tables; current_* views are filters",
+        """
+        -- a raw row is superseded by the next accepted batch with the same natural key
+        -- (evaluator/store/current.py sets it at ingest); backfilled here from the batch order
+        ALTER TABLE units ADD COLUMN superseded_by INTEGER;
+        ALTER TABLE outcomes ADD COLUMN superseded_by INTEGER;
+        ALTER TABLE targets ADD COLUMN superseded_by INTEGER;
+        ALTER TABLE questions ADD COLUMN superseded_by INTEGER;
+        ALTER TABLE survey_responses ADD COLUMN superseded_by INTEGER;
+        UPDATE units SET superseded_by = s.nxt FROM (
+            SELECT rowid AS rid, lead(batch_id) OVER (PARTITION BY unit_id ORDER BY batch_id)
+                AS nxt FROM units) s
+        WHERE units.rowid = s.rid AND s.nxt IS NOT NULL;
+        UPDATE outcomes SET superseded_by = s.nxt FROM (
+            SELECT rowid AS rid, lead(batch_id) OVER (PARTITION BY unit_id, period, measure
+                                                      ORDER BY batch_id) AS nxt
+            FROM outcomes) s
+        WHERE outcomes.rowid = s.rid AND s.nxt IS NOT NULL;
+        UPDATE targets SET superseded_by = s.nxt FROM (
+            SELECT rowid AS rid, lead(batch_id) OVER (PARTITION BY unit_id, period, measure
+                                                      ORDER BY batch_id) AS nxt
+            FROM targets) s
+        WHERE targets.rowid = s.rid AND s.nxt IS NOT NULL;
+        UPDATE questions SET superseded_by = s.nxt FROM (
+            SELECT rowid AS rid, lead(batch_id) OVER (PARTITION BY question ORDER BY batch_id)
+                AS nxt FROM questions) s
+        WHERE questions.rowid = s.rid AND s.nxt IS NOT NULL;
+        UPDATE survey_responses SET superseded_by = s.nxt FROM (
+            SELECT rowid AS rid, lead(batch_id) OVER (PARTITION BY year, response_id, question
+                                                      ORDER BY batch_id) AS nxt
+            FROM survey_responses) s
+        WHERE survey_responses.rowid = s.rid AND s.nxt IS NOT NULL;
+        CREATE OR REPLACE VIEW current_units AS
+            SELECT * EXCLUDE (superseded_by) FROM units WHERE superseded_by IS NULL;
+        CREATE OR REPLACE VIEW current_outcomes AS
+            SELECT * EXCLUDE (superseded_by) FROM outcomes WHERE superseded_by IS NULL;
+        CREATE OR REPLACE VIEW current_targets AS
+            SELECT * EXCLUDE (superseded_by) FROM targets WHERE superseded_by IS NULL;
+        CREATE OR REPLACE VIEW current_questions AS
+            SELECT * EXCLUDE (superseded_by) FROM questions WHERE superseded_by IS NULL;
+        CREATE OR REPLACE VIEW current_survey_responses AS
+            SELECT * EXCLUDE (superseded_by) FROM survey_responses WHERE superseded_by IS NULL;
+        """,
+    ),
 ]

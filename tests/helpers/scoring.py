@@ -15,6 +15,7 @@ from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
 from evaluator.scoring import score_run
 from evaluator.store import connect
+from evaluator.store.current import mark_superseded
 
 
 def indicator(id: str, measure: str | None = None, rule: dict | None = None, **kw: Any) -> dict:
@@ -65,6 +66,7 @@ def add_units(con, units: list[tuple[str, str | None]] | int, unit_type: str = "
     con.executemany("INSERT INTO units (batch_id, unit_id, name, unit_type, peer_group) "
                     "VALUES (?, ?, ?, ?, ?)",
                     [[b, u, f"Unit {u}", unit_type, g] for u, g in units])
+    mark_superseded(con, "units", b)  # as ingest does
 
 
 def add_values(con, measure: str, values: dict[str, float], period: str = "2026") -> None:
@@ -72,6 +74,7 @@ def add_values(con, measure: str, values: dict[str, float], period: str = "2026"
     con.executemany("INSERT INTO outcomes (batch_id, unit_id, period, year, measure, value) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     [[b, u, period, int(period[:4]), measure, v] for u, v in values.items()])
+    mark_superseded(con, "outcomes", b)  # as ingest does
 
 
 def add_events(con, rows: list[tuple[str, str, float | None]], period: str = "2026") -> None:
@@ -86,6 +89,7 @@ def add_targets(con, measure: str, targets: dict[str, float], period: str = "202
     con.executemany("INSERT INTO targets (batch_id, unit_id, period, year, measure, target) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     [[b, u, period, int(period), measure, t] for u, t in targets.items()])
+    mark_superseded(con, "targets", b)  # as ingest does
 
 
 def run(con, loaded: LoadedScheme, period: str = "2026") -> tuple[str, pl.DataFrame, pl.DataFrame]:

@@ -1,0 +1,79 @@
+"""A weights-only change re-runs only the aggregation, and gives a full run's numbers (issue 14)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evaluator.scheme import load_scheme
+from evaluator.scheme.dump import dump_scheme
+from evaluator.scheme.loader import LoadedScheme, load_scheme_text
+from evaluator.scheme.models import Scheme
+from evaluator.scoring import rules, score_run
+from evaluator.scoring.rerun import differences
+from evaluator.store import connect
+
+DEMO = Path(__file__).resolve().parent.parent / "indicators/demo_township.yaml"
+
+
+def _variant(loaded: LoadedScheme, edit: str) -> LoadedScheme:
+    data = loaded.scheme.model_dump(mode="json")
+    first = data["dimensions"][0]["indicators"]
+    if edit == "weights":
+        first[0]["weight"], first[1]["weight"] = first[1]["weight"] + 1, first[0]["weight"]
+        data["dimensions"][1]["weight"] += 5
+        data["dimensions"][0]["weight"] -= 5
+    else:  # a rule changes: the indicator scores change too
+        first[0]["direction"] = "lower" if first[0].get("direction") == "higher" else "higher"
+    data.pop("total_points", None)
+    for d in data["dimensions"]:
+        d.pop("total_points", None)
+    return load_scheme_text(dump_scheme(Scheme.model_validate(data)), f"{edit}.yaml")
+
+
+@pytest.mark.parametrize("edit, reused", [("weights", True), ("rule", False)])
+def test_rescore_reuses_indicator_scores_only_when_they_cannot_change(
+        demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str,
+        reused: bool) -> None:
+    db = tmp_path / "e.duckdb"
+    shutil.copy(demo_db, db)
+    loaded = load_scheme(DEMO)
+    changed = _variant(loaded, edit)
+    calls: list[int] = []
+    real = rules.score_indicators
+
+    def counting(engine, scheme):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        real(engine, scheme)
+
+    monkeypatch.setattr("evaluator.scoring.run.score_indicators", counting)
+    con = connect(db)
+    score_run(con, loaded, "2026", publish_snapshot=False)
+    again = score_run(con, changed, "2026", publish_snapshot=False)
+    assert len(calls) == (1 if reused else 2)
+    con.close()
+    # the same edit scored from scratch in a new process-like connection: identical numbers
+    con = connect(db)
+    fresh = score_run(con, changed, "2026", publish_snapshot=False)
+    assert len(calls) == (2 if reused else 3)
+    assert not any(differences(con, again, fresh).values())
+    con.close()
+
+
+def test_new_data_invalidates_the_reused_scores(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "e.duckdb"
+    shutil.copy(demo_db, db)
+    loaded = load_scheme(DEMO)
+    con = connect(db)
+    first = score_run(con, loaded, "2026", publish_snapshot=False)
+    fix = con.sql("SELECT unit_id, period, measure, value * 2 + 1 AS value FROM current_outcomes "
+                  "WHERE year = 2026 ORDER BY ALL LIMIT 50").pl()
+    fix.write_csv(tmp_path / "fix.csv")
+    from evaluator.ingest import ingest_file
+
+    ingest_file(con, "outcomes", tmp_path / "fix.csv", db_path=db)
+    second = score_run(con, loaded, "2026", publish_snapshot=False)
+    assert differences(con, first, second)["run_indicator_scores"] > 0
+    con.close()

@@ -1,0 +1,88 @@
+"""The dashboard snapshot is brought up to date incrementally, and equals a full copy (issue 14)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from evaluator import snapshot
+from evaluator.ingest import ingest_file
+from evaluator.scheme import load_scheme
+from evaluator.scoring import score_run
+from evaluator.store import connect
+
+
+def _same(db: Path, snap: Path) -> None:
+    """Every base table and every current_* view of the snapshot equals the database's."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{db}' AS a (READ_ONLY)")
+    con.execute(f"ATTACH '{snap}' AS b (READ_ONLY)")
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'a' "
+        "AND table_schema = 'main'").fetchall()]
+    assert "survey_responses" in names and "current_outcomes" in names
+    for t in names:
+        n = con.execute(f"SELECT count(*) FROM ((FROM a.{t} EXCEPT ALL FROM b.{t}) UNION ALL "
+                        f"(FROM b.{t} EXCEPT ALL FROM a.{t}))").fetchall()[0][0]
+        assert n == 0, f"{t}: {n} rows differ"
+    con.close()
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The targets of every full copy made (the real function still runs)."""
+    made: list[Path] = []
+    real = snapshot._copy_into
+
+    def counting(con: duckdb.DuckDBPyConnection, alias: str, target: Path) -> None:
+        made.append(target)
+        real(con, alias, target)
+
+    monkeypatch.setattr(snapshot, "_copy_into", counting)
+    return made
+
+
+def test_snapshot_after_a_correction_and_a_run_is_incremental_and_complete(
+        demo_db: Path, tmp_path: Path, copies: list[Path]) -> None:
+    db = tmp_path / "e.duckdb"
+    shutil.copy(demo_db, db)
+    first = snapshot.publish_snapshot(db)
+    assert len(copies) == 1  # no previous snapshot: a full copy
+    _same(db, first)
+    con = connect(db)
+    params = con.execute("SELECT CAST(parameters AS VARCHAR) FROM runs LIMIT 1").fetchall()[0][0]
+    fix = con.sql("SELECT unit_id, period, measure, value + 1 AS value FROM current_outcomes "
+                  "WHERE year = 2026 ORDER BY ALL LIMIT 30").pl()
+    fix.write_csv(tmp_path / "fix.csv")
+    ingest_file(con, "outcomes", tmp_path / "fix.csv", db_path=db)
+    score_run(con, load_scheme(json.loads(params)["scheme_file"]), "2026",
+              publish_snapshot=False)
+    second = snapshot.publish_from_connection(con, db)
+    con.close()
+    assert len(copies) == 1  # brought up to date, not copied again
+    _same(db, second)
+    ro = duckdb.connect(str(second), read_only=True)
+    assert ro.execute("SELECT count(*) FROM outcomes WHERE superseded_by IS NOT NULL"
+                      ).fetchall()[0][0] == 30
+    ro.close()
+
+
+def test_a_rebuilt_database_gets_a_full_copy(demo_db: Path, tmp_path: Path,
+                                             copies: list[Path]) -> None:
+    db = tmp_path / "e.duckdb"
+    shutil.copy(demo_db, db)
+    snapshot.publish_snapshot(db)
+    db.unlink()  # the office starts over: same path, another history
+    con = connect(db)
+    pl.DataFrame({"unit_id": ["0101"], "name": ["青山镇"], "unit_type": ["township"]}
+                 ).write_csv(tmp_path / "units.csv")
+    ingest_file(con, "units", tmp_path / "units.csv", db_path=db)
+    again = snapshot.publish_from_connection(con, db)
+    con.close()
+    assert len(copies) == 2
+    _same(db, again)
