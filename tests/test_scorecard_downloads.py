@@ -53,13 +53,13 @@ def test_workbook_is_the_audience_export(dash_db, run_and_units, tmp_path, role)
     run, units = run_and_units
     unit = units[3] if role == "unit" else None
     viewer = rm.Viewer(role, unit)
-    got = sheets(dl.year_end_workbook(snapshot(dash_db), run, "zh", viewer=viewer))
+    got = sheets(dl.year_end_workbook(snapshot(dash_db), dash_db, run, "zh", viewer=viewer))
     ref = export_run(dash_db, run, out=tmp_path, lang="zh", cards=False, summary=False,
                      audience=role, unit=unit)
     book = next(f for f in ref.files if f.suffix == ".xlsx")
     assert got == sheets(book.read_bytes())
     if role == "unit":  # the league table as units see it: no other unit's detail
-        assert list(got) == ["league_table"] and len(got["league_table"][0]) == 5
+        assert list(got) == ["排名表"] and len(got["排名表"][0]) == 5
     else:
         assert len(got) > 5
 
@@ -152,3 +152,30 @@ def test_table_xlsx_holds_the_rows_shown(monkeypatch, dash_db):
     assert list(rows[0]) == list(shown.columns)
     assert [r[2] for r in rows[1:]] == list(shown["单位编码"])
     assert len(rows) - 1 == len(shown) < 120
+
+
+def test_the_downloaded_workbook_carries_the_appeals(demo_db, tmp_path):
+    """The dashboard exports from its snapshot; the appeals live in the app store beside the main
+    DB, so the download must read them there (its appeals sheet was always empty)."""
+    from evaluator.appeals import file_appeal
+    from evaluator.appstore import connect_app
+    from evaluator.snapshot import publish_snapshot
+
+    db = tmp_path / "evaluator.duckdb"
+    shutil.copy(demo_db, db)
+    with duckdb.connect(str(db), read_only=True) as data:
+        run = rm.latest_run_id(data)
+        unit = rm.unit_choices(data, run)["unit_id"][0]
+        indicator = rm.unit_indicators(data, run, unit)["indicator_id"][0]
+        app = connect_app(db)
+        try:
+            file_appeal(data, app, run_id=run, unit_id=unit, indicator_id=indicator,
+                        reason="口径有误 wrong base year", filed_by="clerk")
+        finally:
+            app.close()
+    publish_snapshot(db)
+    got = sheets(dl.year_end_workbook(snapshot(db), db, run, "en", viewer=rm.OFFICE))
+    rows = got["appeals"]
+    assert len(rows) == 2 and "wrong base year" in " ".join(str(v) for v in rows[1])
+    ref = export_run(db, run, out=tmp_path / "ref", lang="en", cards=False, summary=False)
+    assert got == sheets(next(f for f in ref.files if f.suffix == ".xlsx").read_bytes())

@@ -31,7 +31,7 @@ def overview_downloads(ctx: Ctx) -> None:
     snap, db, run, lang, viewer = src.snapshot, db_path(), ctx.run_id, ctx.lang, ctx.viewer
     cols = st.columns(2 if viewer.role != "unit" else 1)
     with cols[0]:
-        _button(t("dl_workbook"), lambda: dl.year_end_workbook(snap, run, lang, viewer=viewer),
+        _button(t("dl_workbook"), lambda: dl.year_end_workbook(snap, db, run, lang, viewer=viewer),
                 f"results_{run}.{lang}.xlsx", dl.XLSX, "dl_workbook")
     if viewer.role != "unit":
         with cols[1]:

@@ -85,10 +85,14 @@ def export_run(
     progress: Progress | None = None,
     audience: str = "office",
     unit: str | None = None,
+    appeals_of: str | Path | None = None,
 ) -> ExportResult:
     """Export run `run_id` (latest when None) of the data DB `db` into folder `out`, for an
     audience: the office (everything), leadership (released runs only) or one unit (released
-    runs only; its own card and the league table's rank, score and grade)."""
+    runs only; its own card and the league table's rank, score and grade).
+
+    Appeals come from the app store beside `appeals_of` (default `db`): the dashboard exports
+    from its snapshot, whose appeals live beside the main DB."""
     if audience not in AUDIENCES:
         raise ExportError(f"unknown audience '{audience}': use one of {', '.join(AUDIENCES)}")
     if (audience == "unit") != (unit is not None):
@@ -108,7 +112,7 @@ def export_run(
     try:
         return _export(
             con,
-            Path(db),
+            Path(appeals_of or db),
             run_id,
             fmt,
             Path(out),

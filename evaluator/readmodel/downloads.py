@@ -39,14 +39,15 @@ from evaluator.runs import stored_scheme
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def year_end_workbook(snapshot: str | Path, run_id: str, lang: str, *, viewer: Viewer) -> bytes:
+def year_end_workbook(snapshot: str | Path, db: str | Path | None, run_id: str, lang: str, *,
+                      viewer: Viewer) -> bytes:
     """The year-end workbook of the run for the viewer's audience (a unit: the league table as
-    units see it). Appeals are not in it: the snapshot has no app store beside it."""
+    units see it), with the appeals of the app store beside the main DB `db`."""
     with tempfile.TemporaryDirectory(prefix="evaluator-dl-") as tmp:
         result = export_run(
             snapshot, run_id, fmt="xlsx", out=Path(tmp) / "out", lang=lang, cards=False,
             summary=False, audience=viewer.role,
-            unit=viewer.unit_id if viewer.role == "unit" else None,
+            unit=viewer.unit_id if viewer.role == "unit" else None, appeals_of=db,
         )
         book = next(f for f in result.files if f.suffix == ".xlsx" and f.parent == result.out_dir)
         return book.read_bytes()
