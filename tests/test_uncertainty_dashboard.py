@@ -45,3 +45,27 @@ def test_sensitivity_page_shows_the_stored_uncertainty(monkeypatch, boot_db, lan
     weights = at.dataframe[2].value
     assert len(weights) == 120 and ("Grade stability" if lang == "en" else "等次稳定性") \
         in weights.columns
+
+
+@pytest.mark.slow
+def test_the_league_table_shows_tiers_once_computed(monkeypatch, demo_build, tmp_path):
+    from helpers.exports import rescore
+
+    root = Path(__file__).resolve().parents[1]
+    scheme = tmp_path / "tiers.yaml"
+    scheme.write_text((root / "indicators/demo_township.yaml").read_text(encoding="utf-8")
+                      + "\nuncertainty:\n  tiers: true\n", encoding="utf-8")
+    db = tmp_path / "evaluator.duckdb"
+    shutil.copy(demo_build.db, db)
+    run = rescore(db, scheme, "2026")
+    publish_snapshot(db)
+    before = run_page(monkeypatch, db, "overview", "en")  # the office's default: the newest run
+    assert "Tier" not in before.dataframe[-1].value.columns  # nothing computed: no empty column
+    con = connect(db)
+    compute_uncertainty(con, run, replicates=30, seed=4, draws=40)
+    con.close()
+    publish_snapshot(db)
+    after = run_page(monkeypatch, db, "overview", "en")
+    league = after.dataframe[-1].value
+    assert "Tier" in league.columns and league["Tier"].notna().all()
+    assert league["Tier"].is_monotonic_increasing  # in rank order, tier 1 first

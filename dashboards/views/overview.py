@@ -35,12 +35,13 @@ dist: pl.DataFrame = read(rm.grade_distribution, ctx.viewer, ctx.run_id, lang=ct
 codes: list[str] = read(rm.grade_codes, ctx.viewer, ctx.run_id)
 d = ctx.decimals
 
-if ctx.viewer.role == "unit":  # the published league table only: rank, score, grade per unit
+if ctx.viewer.role == "unit":  # the published league table only: rank, score, grade, tier
     st.subheader(t("league"))
     show(
-        league_all,
+        league_all if league_all["tier"].is_not_null().any() else league_all.drop("tier"),
         {
             "rank": "c_rank",
+            "tier": "c_tier",
             "unit_name": "c_unit_name",
             "unit_id": "c_unit_id",
             "score": "c_score",
@@ -198,12 +199,15 @@ league = league.with_columns(
 st.caption(t("rows_shown", n=league.height, total=league_all.height) + " · " + t("row_opens")
            + " " + t("filters_kept"))
 shown = league if has_interval else league.drop("rank_interval")
+if shown["tier"].is_null().all():  # tiers only when `evaluator uncertainty` computed them
+    shown = shown.drop("tier")
 dim_columns = {rm.DIM + d: n for d, n in zip(dims["dimension_id"], dims["dimension_name"], strict=True)}
 picked = show(
     shown,
     {
         "rank": "c_rank",
         "rank_interval": "c_rank_interval",
+        "tier": "c_tier",
         "unit_name": "c_unit_name",
         "unit_id": "c_unit_id",
         "score": "c_score",
