@@ -343,6 +343,11 @@ class Dimension(Strict):
     weight: float = Field(default=1.0, ge=0)
     aggregation: Aggregation = Aggregation.arithmetic
     total_points: float | None = Field(default=None, gt=0)
+    min_coverage: float = Field(
+        default=0.0, ge=0, le=1,
+        description="share of this node's children (indicators and sub-dimensions of positive "
+        "weight) that must have a score for a unit to be scored here; 1 = all of them",
+    )
     indicators: list[Indicator] = Field(default_factory=list)
     dimensions: list[Dimension] = Field(default_factory=list)
 
@@ -473,6 +478,11 @@ class Scheme(Strict):
     scale: Scale = Field(default_factory=Scale)
     aggregation: Aggregation = Aggregation.arithmetic
     total_points: float | None = Field(default=None, gt=0)
+    min_coverage: float = Field(
+        default=0.0, ge=0, le=1,
+        description="share of the top-level dimensions (those of positive "
+        "weight) that must have a score for a unit to be given a total score; 1 = all of them",
+    )
     grades: list[Grade] = Field(default_factory=lambda: [Grade.model_validate(g) for g in DEFAULT_GRADES])
     vetoes: list[Veto] = Field(default_factory=list)
     adjustments: list[Adjustment] = Field(default_factory=list)

@@ -288,6 +288,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "max_score": ("最高得分", "score cap"),
     "points": ("每次分值", "points per event"),
     "cap": ("累计上限", "cap"),
+    "min_coverage": ("最低数据覆盖率", "minimum coverage"),
 }
 
 

@@ -4,6 +4,8 @@ Each dimension (and the total, node `__total__`) aggregates its children that ha
 positive weight, with weights re-normalised over those children, for the units with enough own
 data on it (values.COVERAGE: a unit without any is not scored on the node, nor on the total):
 arithmetic Σ wᵢsᵢ / Σ wᵢ, geometric exp(Σ wᵢ ln sᵢ / Σ wᵢ) (0 when a child scores 0).
+A node's `min_coverage` withholds its score from a unit with fewer than ⌈min_coverage · n⌉ of
+its n children (of positive weight) scored, so one component of three never makes an index.
 Weights are the `effective_local` shares of `weight_table` (trace policy applied) or, for the
 "declared" ranking, the declared `local` shares. Levels run deepest first: a loop over tree
 depth, never over data rows.
@@ -54,11 +56,31 @@ def weights_frame(scheme: Scheme, table: list[NodeWeight] | None = None) -> pl.D
             "w_decl": n.local, "declared": n.declared, "effective": n.effective,
             "evidence": n.evidence.value if n.evidence is not None else None,
         })
-    return pl.DataFrame(rows, schema={
+    frame = pl.DataFrame(rows, schema={
         "node_id": pl.String, "kind": pl.String, "parent_id": pl.String, "p_depth": pl.Int64,
         "p_agg": pl.String, "w_eff": pl.Float64, "w_decl": pl.Float64, "declared": pl.Float64,
         "effective": pl.Float64, "evidence": pl.String,
     })
+    return with_needed_children(frame, node_min_coverage(scheme))
+
+
+def node_min_coverage(scheme: Scheme) -> dict[str, float]:
+    """Each node's `min_coverage` (the total's is the scheme's)."""
+    return {ROOT: float(scheme.min_coverage),
+            **{d.id: float(d.min_coverage) for d in scheme.all_dimensions()}}
+
+
+def with_needed_children(frame: pl.DataFrame, min_cov: dict[str, float]) -> pl.DataFrame:
+    """`p_need_w_eff` / `p_need_w_decl`: how many of the parent's children of positive weight
+    (under that weight column) must have a score: ⌈min_coverage · n⌉ (a tolerance keeps
+    2/3 · 3 at 2). Scheme metadata, one row per node: no data is read here."""
+    cov = pl.col("parent_id").replace_strict(min_cov, default=0.0, return_dtype=pl.Float64)
+    need = {
+        f"p_need_{w}": (cov * (pl.col(w) > 0).cast(pl.Float64).sum().over("parent_id") - 1e-9)
+        .ceil().clip(lower_bound=0).cast(pl.Int64)
+        for w in ("w_eff", "w_decl")
+    }
+    return frame.with_columns(**need)
 
 
 def max_depth(scheme: Scheme) -> int:
@@ -86,6 +108,7 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
             JOIN {COVERAGE} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
             WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0 AND c.covered
             GROUP BY n.unit_id, w.parent_id
+            HAVING COUNT(*) >= MAX(w.p_need_{weight})
             """,
             depth=d,
         ))
