@@ -112,10 +112,24 @@ class MissingPolicy(StrEnum):
 
 
 class MeasureSource(Strict):
-    """A measure in the `outcomes` table."""
+    """A measure in the `outcomes` table, optionally denominated by another (per capita…)."""
 
     measure: Id = Field(min_length=1)
     rollup: Rollup = Rollup.mean
+    per: Id | None = Field(
+        default=None, description="denominator measure: the value is measure / per × factor "
+        "(e.g. per: population, factor: 10000 for a rate per 10,000 residents)")
+    factor: float = Field(default=1.0, gt=0, description="multiplier of a denominated value")
+
+    @model_validator(mode="after")
+    def _denominated(self) -> MeasureSource:
+        if self.per is None and self.factor != 1:
+            raise ValueError("`factor` multiplies a denominated value: add `per: <denominator "
+                             "measure>` or remove `factor`")
+        if self.per is not None and self.per == self.measure:
+            raise ValueError(f"`per` must name another measure than '{self.measure}' (a value "
+                             "divided by itself is always 1)")
+        return self
 
 
 class SurveyScale(Strict):

@@ -289,6 +289,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "points": ("每次分值", "points per event"),
     "cap": ("累计上限", "cap"),
     "min_coverage": ("最低数据覆盖率", "minimum coverage"),
+    "source.per": ("分母数据项", "denominator measure"),
+    "source.factor": ("分母倍数（如每万人10000）", "denominator factor (e.g. 10000 per 10k)"),
 }
 
 

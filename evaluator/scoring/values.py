@@ -69,14 +69,17 @@ def indicator_meta(scheme: Scheme) -> pl.DataFrame:
             "source_kind": "measure" if isinstance(src, MeasureSource) else "survey",
             "measure": src.measure if isinstance(src, MeasureSource) else None,
             "rollup": src.rollup.value if isinstance(src, MeasureSource) else None,
+            "per": src.per if isinstance(src, MeasureSource) else None,
+            "per_factor": src.factor if isinstance(src, MeasureSource) else None,
             "missing_policy": ind.missing.value,
             "rule": ind.rule.type,
             "ord": order,
         })
     return pl.DataFrame(rows, schema={
         "indicator_id": pl.String, "dimension_id": pl.String, "evidence": pl.String,
-        "source_kind": pl.String, "measure": pl.String, "rollup": pl.String,
-        "missing_policy": pl.String, "rule": pl.String, "ord": pl.Int64,
+        "source_kind": pl.String, "measure": pl.String, "rollup": pl.String, "per": pl.String,
+        "per_factor": pl.Float64, "missing_policy": pl.String, "rule": pl.String,
+        "ord": pl.Int64,
     })
 
 
@@ -144,9 +147,43 @@ def build_raw(engine: Engine, scheme: Scheme, period: str) -> bool:
         period=period, year=year,
     )
     create_temp(engine, MEASURES, measure_q)
+    if any(isinstance(i.source, MeasureSource) and i.source.per for i in scheme.indicators()):
+        denominate(engine, period)
     has_survey = build_survey(engine, scheme, period) is not None
     use_survey_column(engine, has_survey, "index_value")
     return has_survey
+
+
+def denominate(engine: Engine, period: str) -> None:
+    """Divide each denominated indicator's value by its `per` measure (× `factor`), in place in
+    `MEASURES`. The denominator is the unit's value of the year: the annual value, else the mean
+    of its sub-annual values (added in period order, as `build_raw` does). No denominator, or
+    0, leaves the value missing: a rate without its base is not a rate."""
+    create_temp(engine, "_sc_denoms", sql(
+        f"""
+        WITH o AS (
+            SELECT o.unit_id, o.measure, o.value,
+                   CASE WHEN o.period = :period THEN 0 ELSE 1 END AS sub,
+                   {_period_key()} AS period_key
+            FROM current_outcomes o JOIN {UNITS} u ON u.unit_id = o.unit_id
+            WHERE o.year = :year AND o.measure IN (SELECT per FROM {META} WHERE per IS NOT NULL)),
+        picked AS (SELECT *, MIN(sub) OVER (PARTITION BY unit_id, measure) AS best FROM o)
+        SELECT unit_id, measure, SUM(value ORDER BY period_key, value) / COUNT(value) AS base
+        FROM picked WHERE sub = best GROUP BY unit_id, measure
+        """,
+        period=period, year=int(period),
+    ))
+    create_temp(engine, "_sc_measures_num", sql(f"SELECT * FROM {MEASURES}"))
+    create_temp(engine, MEASURES, sql(
+        f"""
+        SELECT v.unit_id, v.indicator_id,
+               CASE WHEN m.per IS NULL THEN v.raw_value
+                    ELSE v.raw_value / NULLIF(d.base, 0) * m.per_factor END AS raw_value,
+               v.n_obs
+        FROM _sc_measures_num v JOIN {META} m ON m.indicator_id = v.indicator_id
+        LEFT JOIN _sc_denoms d ON d.unit_id = v.unit_id AND d.measure = m.per
+        """
+    ))
 
 
 SURVEY_VALUE_COLUMNS = ("index_value", "ci_low", "ci_high")
