@@ -22,6 +22,7 @@ from evaluator.scheme.models import (
     Direction,
     EfficacyRule,
     Evidence,
+    FractionOfMaxRule,
     Frequency,
     Indicator,
     MeasureSource,
@@ -29,6 +30,7 @@ from evaluator.scheme.models import (
     MissingPolicy,
     PassFailRule,
     PercentileRule,
+    ReferenceUnitRule,
     TargetRule,
     ZScoreRule,
 )
@@ -506,7 +508,8 @@ class TraceRanked(Rule):
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
             rule = ind.rule
-            relative = isinstance(rule, MinMaxRule | PercentileRule | ZScoreRule) or (
+            relative = isinstance(rule, MinMaxRule | PercentileRule | ZScoreRule
+                                  | FractionOfMaxRule | ReferenceUnitRule) or (
                 isinstance(rule, EfficacyRule) and (rule.good is None or rule.bad is None)
             )
             if ind.evidence is Evidence.trace and relative:
@@ -598,5 +601,7 @@ def can_score_zero(node: Indicator | Dimension) -> bool:
     if isinstance(rule, TargetRule):
         # higher: 100·x/target is 0 at x = 0; lower: 100·target/x is 0 only for a zero target
         return node.direction is Direction.HIGHER or rule.target is None or rule.target <= 0
+    if isinstance(rule, MinMaxRule):
+        return rule.range[0] == 0
     return True  # min_max, percentile, zscore, goalposts, direct all reach 0
 

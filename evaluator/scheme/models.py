@@ -196,10 +196,22 @@ class Transform(Strict):
 
 
 class MinMaxRule(Strict):
-    """100·(x − min)/(max − min) over the units scored (or within each peer group)."""
+    """low + (high − low)·(x − min)/(max − min) over the units scored (or each peer group)."""
 
     type: Literal["min_max"]
     within: Literal["all", "peer_group"] = "all"
+    range: tuple[float, float] = Field(
+        default=(0.0, 100.0), description="low and high score, e.g. [1, 100] so that a "
+        "geometric mean never meets a 0; within 0–100")
+
+    @model_validator(mode="after")
+    def _range(self) -> MinMaxRule:
+        low, high = self.range
+        if not 0 <= low < high <= 100:
+            raise ValueError(f"range [{low:g}, {high:g}] must satisfy 0 <= low < high <= 100: "
+                             "indicator scores live on 0–100 (the scheme's `scale` maps the "
+                             "total onto any other range)")
+        return self
 
 
 class GoalpostsRule(Strict):
@@ -246,10 +258,15 @@ class BandsRule(Strict):
 
 
 class PercentileRule(Strict):
-    """Percentile rank among the units scored, 0–100."""
+    """Percentile rank among the units scored, 0–100: 100·(rank − 1)/(n − 1), worst rank 1.
+
+    `ties` is how tied units share ranks (R's ties.method): `average` (mid-rank), `min`
+    (the Borda score: units beaten), `max` (the competition rank counted from the best).
+    """
 
     type: Literal["percentile"]
     within: Literal["all", "peer_group"] = "all"
+    ties: Literal["average", "min", "max"] = "average"
 
 
 class ZScoreRule(Strict):
@@ -259,6 +276,7 @@ class ZScoreRule(Strict):
     center: float = 50
     spread: float = Field(default=15, gt=0)
     within: Literal["all", "peer_group"] = "all"
+    clamp: bool = Field(default=True, description="clamp to 0–100; false keeps the tails")
 
 
 class EfficacyRule(Strict):
@@ -289,6 +307,22 @@ class PassFailRule(Strict):
     fail_score: float = Field(default=0, ge=0, le=100)
 
 
+class FractionOfMaxRule(Strict):
+    """100·x/max over the units scored (lower: 100·min/x), clamped to 0–100."""
+
+    type: Literal["fraction_of_max"]
+    within: Literal["all", "peer_group"] = "all"
+
+
+class ReferenceUnitRule(Strict):
+    """Distance to a reference unit: 100·(x − min)/(x_ref − min), so the reference scores 100
+    (lower: 100·(max − x)/(max − x_ref))."""
+
+    type: Literal["reference_unit"]
+    unit: Id = Field(description="unit_id of the reference unit")
+    clamp: bool = Field(default=True, description="clamp to 0–100 (units past the reference)")
+
+
 class DirectRule(Strict):
     """The value already is a 0–100 score (e.g. a satisfaction index); clamped to 0–100."""
 
@@ -305,7 +339,9 @@ Rule = Annotated[
     | EfficacyRule
     | DeductionRule
     | PassFailRule
-    | DirectRule,
+    | DirectRule
+    | FractionOfMaxRule
+    | ReferenceUnitRule,
     Field(discriminator="type"),
 ]
 

@@ -291,6 +291,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "min_coverage": ("最低数据覆盖率", "minimum coverage"),
     "source.per": ("分母数据项", "denominator measure"),
     "source.factor": ("分母倍数（如每万人10000）", "denominator factor (e.g. 10000 per 10k)"),
+    "rule.range": ("得分区间（下限;上限）", "score range (low; high)"),
+    "rule.ties": ("并列处理", "tie rule"),
+    "rule.unit": ("参照单位编号", "reference unit id"),
 }
 
 

@@ -25,11 +25,13 @@ from evaluator.scheme.models import (
     Direction,
     DirectRule,
     EfficacyRule,
+    FractionOfMaxRule,
     GoalpostsRule,
     Indicator,
     MinMaxRule,
     PassFailRule,
     PercentileRule,
+    ReferenceUnitRule,
     Scheme,
     TargetRule,
     ZScoreRule,
@@ -97,7 +99,12 @@ def param(ind: Indicator, value: float, what: str) -> exp.Expression:
 def min_max(ind: Indicator, rule: MinMaxRule) -> exp.Expression:
     r = ref(rule.within)
     num = (X - r.min) if higher(ind) else (r.max - X)
-    return exp.Case().when(r.max.eq(r.min), lit(100.0)).else_(lit(100.0) * div(num, r.max - r.min))
+    low, high = rule.range
+    if (low, high) == (0.0, 100.0):  # the default: the tree of every existing scheme
+        return exp.Case().when(r.max.eq(r.min), lit(100.0)).else_(
+            lit(100.0) * div(num, r.max - r.min))
+    return exp.Case().when(r.max.eq(r.min), lit(high)).else_(
+        lit(low) + lit(high - low) * div(num, r.max - r.min))
 
 
 def goalposts(ind: Indicator, rule: GoalpostsRule) -> exp.Expression:
@@ -127,10 +134,13 @@ def bands(ind: Indicator, rule: BandsRule) -> exp.Expression:
 
 
 def percentile(ind: Indicator, rule: PercentileRule) -> exp.Expression:
-    """Mid-rank percentile: 100·(units worse + (ties − 1)/2)/(n − 1); a lone unit gets 100."""
+    """100·(rank − 1)/(n − 1) with rank − 1 = units worse + a share of the others tied:
+    (ties − 1)/2 (average, the mid-rank), 0 (min), ties − 1 (max); a lone unit gets 100."""
     r = ref(rule.within)
     worse = r.below if higher(ind) else (r.n - r.below - r.equal)
-    pct = lit(100.0) * div(worse + (r.equal - lit(1)) / lit(2.0), r.n - lit(1))
+    tied = {"average": (r.equal - lit(1)) / lit(2.0), "min": None,
+            "max": r.equal - lit(1)}[rule.ties]
+    pct = lit(100.0) * div(worse if tied is None else worse + tied, r.n - lit(1))
     return exp.Case().when(r.n <= lit(1), lit(100.0)).else_(pct)
 
 
@@ -138,7 +148,27 @@ def zscore(ind: Indicator, rule: ZScoreRule) -> exp.Expression:
     r = ref(rule.within)
     z = exp.Coalesce(this=div(X - r.mean, r.sd), expressions=[lit(0.0)])
     signed = z if higher(ind) else exp.Neg(this=exp.Paren(this=z))
-    return clamp(lit(rule.center) + lit(rule.spread) * signed)
+    out = lit(rule.center) + lit(rule.spread) * signed
+    return clamp(out) if rule.clamp else out
+
+
+def fraction_of_max(ind: Indicator, rule: FractionOfMaxRule) -> exp.Expression:
+    """100·x/max (no score when max ≤ 0); lower: 100·min/x (no score when x ≤ 0)."""
+    r = ref(rule.within)
+    if higher(ind):
+        return exp.Case().when(r.max > lit(0), clamp(lit(100.0) * div(X, r.max)))
+    return exp.Case().when(lit(0) < X, clamp(lit(100.0) * div(r.min, X)))
+
+
+def reference_unit(ind: Indicator, rule: ReferenceUnitRule) -> exp.Expression:
+    """COINr's n_dist2ref on 0–100: the reference unit's value (a window over the indicator's
+    units) scores 100, the worst unit 0; no score when the reference has no value."""
+    xref = sql("MAX(CASE WHEN unit_id = :unit THEN value END) OVER (PARTITION BY indicator_id)",
+               unit=rule.unit)
+    r = ref("all")
+    num, den = ((X - r.min, xref - r.min) if higher(ind) else (r.max - X, r.max - xref))
+    out = lit(100.0) * div(num, den)
+    return clamp(out) if rule.clamp else out
 
 
 def efficacy(ind: Indicator, rule: EfficacyRule) -> exp.Expression:
@@ -170,6 +200,7 @@ RULES: dict[type, Callable[..., exp.Expression]] = {
     MinMaxRule: min_max, GoalpostsRule: goalposts, TargetRule: target, BandsRule: bands,
     PercentileRule: percentile, ZScoreRule: zscore, EfficacyRule: efficacy,
     DeductionRule: deduction, PassFailRule: pass_fail, DirectRule: direct,
+    FractionOfMaxRule: fraction_of_max, ReferenceUnitRule: reference_unit,
 }  # fmt: skip
 
 
