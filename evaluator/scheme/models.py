@@ -203,6 +203,9 @@ class MinMaxRule(Strict):
     range: tuple[float, float] = Field(
         default=(0.0, 100.0), description="low and high score, e.g. [1, 100] so that a "
         "geometric mean never meets a 0; within 0–100")
+    panel: tuple[int, int] | None = Field(
+        default=None, description="first and last year whose values together set the "
+        "reference (min, max, mean, sd), so that years compare; e.g. [2015, 2021]")
 
     @model_validator(mode="after")
     def _range(self) -> MinMaxRule:
@@ -211,7 +214,19 @@ class MinMaxRule(Strict):
             raise ValueError(f"range [{low:g}, {high:g}] must satisfy 0 <= low < high <= 100: "
                              "indicator scores live on 0–100 (the scheme's `scale` maps the "
                              "total onto any other range)")
+        _check_panel(self)
         return self
+
+
+def _check_panel(rule: MinMaxRule | ZScoreRule | FractionOfMaxRule) -> None:
+    """A panel spans years in order, over all units (peer groups would need a panel each)."""
+    if rule.panel is not None:
+        first, last = rule.panel
+        if first > last:
+            raise ValueError(f"panel [{first}, {last}]: the first year must not be after the last")
+        if rule.within != "all":
+            raise ValueError("a panel compares all units over several years: remove "
+                             "`within: peer_group` or the panel")
 
 
 class GoalpostsRule(Strict):
@@ -277,6 +292,14 @@ class ZScoreRule(Strict):
     spread: float = Field(default=15, gt=0)
     within: Literal["all", "peer_group"] = "all"
     clamp: bool = Field(default=True, description="clamp to 0–100; false keeps the tails")
+    panel: tuple[int, int] | None = Field(
+        default=None, description="first and last year whose values together set the "
+        "reference (min, max, mean, sd), so that years compare; e.g. [2015, 2021]")
+
+    @model_validator(mode="after")
+    def _panel(self) -> ZScoreRule:
+        _check_panel(self)
+        return self
 
 
 class EfficacyRule(Strict):
@@ -312,6 +335,14 @@ class FractionOfMaxRule(Strict):
 
     type: Literal["fraction_of_max"]
     within: Literal["all", "peer_group"] = "all"
+    panel: tuple[int, int] | None = Field(
+        default=None, description="first and last year whose values together set the "
+        "reference (min, max, mean, sd), so that years compare; e.g. [2015, 2021]")
+
+    @model_validator(mode="after")
+    def _panel(self) -> FractionOfMaxRule:
+        _check_panel(self)
+        return self
 
 
 class ReferenceUnitRule(Strict):

@@ -294,6 +294,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rule.range": ("得分区间（下限;上限）", "score range (low; high)"),
     "rule.ties": ("并列处理", "tie rule"),
     "rule.unit": ("参照单位编号", "reference unit id"),
+    "rule.panel": ("跨年标准化年份（起;止）", "panel years (first; last)"),
 }
 
 

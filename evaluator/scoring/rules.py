@@ -38,6 +38,7 @@ from evaluator.scheme.models import (
 )
 from evaluator.scoring.engine import Engine, create_temp, lit, sql
 from evaluator.scoring.errors import ScoringError
+from evaluator.scoring.panel import PANEL, build_panel_stats
 from evaluator.scoring.values import VALUES, log_expr, transform_param
 
 STATS = "_sc_stats"
@@ -77,7 +78,10 @@ class Ref:
         return col(f"{self.prefix}{name}")
 
 
-def ref(within: str) -> Ref:
+def ref(within: str, panel: tuple[int, int] | None = None) -> Ref:
+    """`p_` columns: the reference over a panel of years (scoring/panel.py)."""
+    if panel is not None:
+        return Ref("p_")
     return Ref("g_" if within == "peer_group" else "a_")
 
 
@@ -97,14 +101,16 @@ def param(ind: Indicator, value: float, what: str) -> exp.Expression:
 
 
 def min_max(ind: Indicator, rule: MinMaxRule) -> exp.Expression:
-    r = ref(rule.within)
+    r = ref(rule.within, rule.panel)
     num = (X - r.min) if higher(ind) else (r.max - X)
     low, high = rule.range
-    if (low, high) == (0.0, 100.0):  # the default: the tree of every existing scheme
+    if (low, high) == (0.0, 100.0) and rule.panel is None:  # the tree of every older scheme
         return exp.Case().when(r.max.eq(r.min), lit(100.0)).else_(
             lit(100.0) * div(num, r.max - r.min))
+    out = lit(low) + lit(high - low) * div(num, r.max - r.min)
+    # a year scored outside its panel may lie past the panel's bounds
     return exp.Case().when(r.max.eq(r.min), lit(high)).else_(
-        lit(low) + lit(high - low) * div(num, r.max - r.min))
+        clamp(out, low, high) if rule.panel is not None else out)
 
 
 def goalposts(ind: Indicator, rule: GoalpostsRule) -> exp.Expression:
@@ -145,7 +151,7 @@ def percentile(ind: Indicator, rule: PercentileRule) -> exp.Expression:
 
 
 def zscore(ind: Indicator, rule: ZScoreRule) -> exp.Expression:
-    r = ref(rule.within)
+    r = ref(rule.within, rule.panel)
     z = exp.Coalesce(this=div(X - r.mean, r.sd), expressions=[lit(0.0)])
     signed = z if higher(ind) else exp.Neg(this=exp.Paren(this=z))
     out = lit(rule.center) + lit(rule.spread) * signed
@@ -154,7 +160,7 @@ def zscore(ind: Indicator, rule: ZScoreRule) -> exp.Expression:
 
 def fraction_of_max(ind: Indicator, rule: FractionOfMaxRule) -> exp.Expression:
     """100·x/max (no score when max ≤ 0); lower: 100·min/x (no score when x ≤ 0)."""
-    r = ref(rule.within)
+    r = ref(rule.within, rule.panel)
     if higher(ind):
         return exp.Case().when(r.max > lit(0), clamp(lit(100.0) * div(X, r.max)))
     return exp.Case().when(lit(0) < X, clamp(lit(100.0) * div(r.min, X)))
@@ -227,9 +233,12 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
     case = exp.Case(this=col("indicator_id"))
     for ind in scheme.indicators():
         case = case.when(lit(ind.id), rule_expr(ind))
+    panels = ("p",) if build_panel_stats(engine, scheme) else ()
     stat_cols = ", ".join(
-        f"{p}.{c} AS {p}_{c}" for p in ("a", "g") for c in ("n", "min", "max", "mean", "sd")
+        f"{p}.{c} AS {p}_{c}" for p in ("a", "g", *panels)
+        for c in ("n", "min", "max", "mean", "sd")
     )
+    panel_join = f"LEFT JOIN {PANEL} p ON p.indicator_id = r.indicator_id" if panels else ""
     create_temp(engine, "_sc_ruled", sql(
         f"""
         WITH r AS (
@@ -243,7 +252,8 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
             SELECT r.*, {stat_cols}
             FROM r
             LEFT JOIN {STATS} a ON a.indicator_id = r.indicator_id AND a.pg IS NULL
-            LEFT JOIN {STATS} g ON g.indicator_id = r.indicator_id AND g.pg = r.pg)
+            LEFT JOIN {STATS} g ON g.indicator_id = r.indicator_id AND g.pg = r.pg
+            {panel_join})
         SELECT unit_id, indicator_id, CAST(:score AS DOUBLE) AS rule_score FROM j
         """,
         score=case,
