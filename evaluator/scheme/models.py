@@ -71,8 +71,15 @@ class Direction(StrEnum):
 
 
 class Aggregation(StrEnum):
+    """How a node combines its children's scores (formulas: docs/scheme.md)."""
+
     arithmetic = "arithmetic"
     geometric = "geometric"
+    harmonic = "harmonic"
+    generalised = "generalised"  # the power mean: needs `power`
+    median = "median"  # weighted median
+    mazziotta_pareto = "mazziotta_pareto"  # mean penalised by the spread (Compind's MPI)
+    ratio = "ratio"  # first child / second child (GDI = female HDI / male HDI)
 
 
 class Frequency(StrEnum):
@@ -424,6 +431,9 @@ class Dimension(Strict):
     weight: float = Field(default=1.0, ge=0)
     aggregation: Aggregation = Aggregation.arithmetic
     total_points: float | None = Field(default=None, gt=0)
+    power: float | None = Field(
+        default=None, description="exponent p of `aggregation: generalised` (≠ 0): "
+        "(Σ wᵢ sᵢᵖ / Σ wᵢ)^(1/p); 1 arithmetic, −1 harmonic, 2 quadratic")
     min_coverage: float = Field(
         default=0.0, ge=0, le=1,
         description="share of this node's children (indicators and sub-dimensions of positive "
@@ -559,6 +569,9 @@ class Scheme(Strict):
     scale: Scale = Field(default_factory=Scale)
     aggregation: Aggregation = Aggregation.arithmetic
     total_points: float | None = Field(default=None, gt=0)
+    power: float | None = Field(
+        default=None, description="exponent p of `aggregation: generalised` (≠ 0): "
+        "(Σ wᵢ sᵢᵖ / Σ wᵢ)^(1/p); 1 arithmetic, −1 harmonic, 2 quadratic")
     min_coverage: float = Field(
         default=0.0, ge=0, le=1,
         description="share of the top-level dimensions (those of positive "

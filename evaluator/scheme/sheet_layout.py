@@ -295,6 +295,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rule.ties": ("并列处理", "tie rule"),
     "rule.unit": ("参照单位编号", "reference unit id"),
     "rule.panel": ("跨年标准化年份（起;止）", "panel years (first; last)"),
+    "power": ("广义均值幂次", "power of the generalised mean"),
 }
 
 
