@@ -109,6 +109,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         deduction=("扣分制", "Deduction"),
         pass_fail=("达标制", "Pass / fail"),
         direct=("直接取值", "Direct (already 0–100)"),
+        fraction_of_max=("占最大值比例", "Fraction of the maximum"),
+        reference_unit=("与参照单位的距离", "Distance to a reference unit"),
     ),
     Group.missing_policy: _g(
         reweight=("剔除并重新分配权重", "Dropped, weight redistributed"),
