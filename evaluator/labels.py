@@ -116,6 +116,9 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         reweight=("剔除并重新分配权重", "Dropped, weight redistributed"),
         peer_median=("以同类组中位数插补", "Imputed at the peer-group median"),
         zero=("按最低分计", "Scored at the bottom"),
+        group_mean=("以所在组平均值插补", "Imputed at the group mean"),
+        group_median=("以所在组中位数插补", "Imputed at the group median"),
+        previous_period=("以上年数值插补", "Imputed with the previous year's value"),
     ),
     Group.lint_rule: _g(
         trace_only=("仅留痕指标", "Trace-only indicator"),
@@ -240,6 +243,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         winsor_high=("缩尾上限", "Winsorising cap"),
         impute_median=("插补用中位数", "Median used to impute"),
         target=("目标值", "Target"),
+        impute_group_mean=("插补用组平均值", "Group mean used to impute"),
+        impute_group_median=("插补用组中位数", "Group median used to impute"),
     ),
     Group.value_flag: _g(
         missing=("缺失", "Missing"),
@@ -247,6 +252,9 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         imputed_peer_median=("以同类组中位数插补", "Imputed at the peer-group median"),
         scored_zero=("缺失按最低分计", "Missing, scored at the bottom"),
         log_of_nonpositive=("非正数无法取对数", "Log of a non-positive value"),
+        imputed_group_mean=("以所在组平均值插补", "Imputed at the group mean"),
+        imputed_group_median=("以所在组中位数插补", "Imputed at the group median"),
+        imputed_previous_period=("以上年数值插补", "Imputed with the previous year's value"),
     ),
     Group.parameter: _g(
         engine=("计算引擎", "Engine"),

@@ -113,6 +113,9 @@ class MissingPolicy(StrEnum):
     reweight = "reweight"  # drop it and re-normalise weights within the parent
     peer_median = "peer_median"  # impute the peer-group median of the indicator's value
     zero = "zero"  # score it as the bottom of the scale
+    group_mean = "group_mean"  # impute the mean of the unit's group (`impute_by`)
+    group_median = "group_median"  # impute the median of the unit's group (`impute_by`)
+    previous_period = "previous_period"  # impute the unit's own value of the year before
 
 
 # --------------------------------------------------------------------------- data sources
@@ -409,6 +412,9 @@ class Indicator(Strict):
     transform: Transform | None = None
     rule: Rule
     missing: MissingPolicy = MissingPolicy.reweight
+    impute_by: Literal["peer_group", "parent_id", "unit_type"] = Field(
+        default="peer_group", description="units column whose groups `group_mean` / "
+        "`group_median` impute within")
     frequency: Frequency = Frequency.annual
     burden_minutes: float | None = Field(
         default=None, ge=0, description="minutes of reporting work per unit per report"
@@ -416,6 +422,18 @@ class Indicator(Strict):
     department: str | None = None
     weight: float = Field(default=1.0, ge=0)
     lint: LintSettings | None = None
+
+    @model_validator(mode="after")
+    def _imputation(self) -> Indicator:
+        if self.impute_by != "peer_group" and self.missing not in (
+                MissingPolicy.group_mean, MissingPolicy.group_median):
+            raise ValueError("`impute_by` is read only by `missing: group_mean` or "
+                             "`group_median`: remove it or change `missing`")
+        if self.missing is MissingPolicy.previous_period and not isinstance(
+                self.source, MeasureSource):
+            raise ValueError("`missing: previous_period` needs a measure source (a survey "
+                             "index is not carried over from the year before)")
+        return self
 
     def burden_hours(self) -> float:
         """Reporting hours per unit per year: burden_minutes × reports per year / 60 (0 if undeclared)."""

@@ -296,6 +296,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rule.unit": ("参照单位编号", "reference unit id"),
     "rule.panel": ("跨年标准化年份（起;止）", "panel years (first; last)"),
     "power": ("广义均值幂次", "power of the generalised mean"),
+    "impute_by": ("插补分组依据", "impute within groups of"),
 }
 
 

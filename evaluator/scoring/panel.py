@@ -50,21 +50,19 @@ PERIOD_KEY = (
 )
 
 
-def build_panel_stats(engine: Engine, scheme: Scheme) -> bool:
-    """`PANEL`: per panel indicator, the reference values over its years. False when the
-    scheme has no panel rule (then nothing is built and the scoring trees are unchanged)."""
-    inds = panel_indicators(scheme)
-    if not inds:
-        return False
-    engine.register("_sc_panel_meta", _meta(inds))
-    create_temp(engine, "_sc_panel_raw", sql(
+def build_yearly_values(engine: Engine, spans: list[tuple[Indicator, tuple[int, int]]],
+                        table: str) -> None:
+    """`table` (unit_id, indicator_id, year, v0): each indicator's raw value in each year of its
+    span, built as the scored year's (annual value, else the roll-up; divided by `per`)."""
+    engine.register("_sc_yearly_meta", _meta(spans))
+    create_temp(engine, table, sql(
         f"""
         WITH o AS (
             SELECT o.unit_id, m.indicator_id, m.rollup, o.value, o.year, o.measure,
                    CASE WHEN o.period = CAST(o.year AS VARCHAR) THEN 0 ELSE 1 END AS sub,
                    {PERIOD_KEY} AS period_key
             FROM current_outcomes o
-            JOIN _sc_panel_meta m ON (m.measure = o.measure OR m.per = o.measure)
+            JOIN _sc_yearly_meta m ON (m.measure = o.measure OR m.per = o.measure)
                  AND o.year BETWEEN m.y0 AND m.y1
             JOIN {UNITS} u ON u.unit_id = o.unit_id),
         picked AS (
@@ -78,18 +76,27 @@ def build_panel_stats(engine: Engine, scheme: Scheme) -> bool:
                         WHEN MAX(p.rollup) = 'last' THEN ARG_MAX(p.value, p.period_key)
                         ELSE SUM(p.value ORDER BY p.period_key, p.value) / COUNT(p.value) END
                         AS v
-            FROM picked p JOIN _sc_panel_meta m ON m.indicator_id = p.indicator_id
+            FROM picked p JOIN _sc_yearly_meta m ON m.indicator_id = p.indicator_id
             WHERE p.sub = p.best
             GROUP BY p.unit_id, p.indicator_id, p.year, p.measure)
         SELECT n.unit_id, n.indicator_id, n.year,
                CASE WHEN m.per IS NULL THEN n.v
                     ELSE n.v / NULLIF(d.v, 0) * m.per_factor END AS v0
-        FROM rolled n JOIN _sc_panel_meta m ON m.indicator_id = n.indicator_id
-                                             AND n.measure = m.measure
+        FROM rolled n JOIN _sc_yearly_meta m ON m.indicator_id = n.indicator_id
+                                              AND n.measure = m.measure
         LEFT JOIN rolled d ON d.unit_id = n.unit_id AND d.indicator_id = n.indicator_id
                           AND d.year = n.year AND d.measure = m.per
         """
     ))
+
+
+def build_panel_stats(engine: Engine, scheme: Scheme) -> bool:
+    """`PANEL`: per panel indicator, the reference values over its years. False when the
+    scheme has no panel rule (then nothing is built and the scoring trees are unchanged)."""
+    inds = panel_indicators(scheme)
+    if not inds:
+        return False
+    build_yearly_values(engine, inds, "_sc_panel_raw")
     x = sql("v0")
     ids = [i for i, _ in inds]
     clipped = _case(scheme, {i.id: transform_expr(i, x) for i in ids if i.transform}, x)

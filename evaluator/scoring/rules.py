@@ -270,7 +270,7 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
                    CASE WHEN v.raw_value IS NULL AND NOT COALESCE(v.imputed, FALSE)
                         THEN 'missing' END,
                    CASE WHEN v.value IS NOT NULL AND s.rule_score IS NULL THEN 'unscored' END,
-                   CASE WHEN v.imputed THEN 'imputed_peer_median' END,
+                   CASE WHEN v.imputed THEN CONCAT('imputed_', v.missing_policy) END,
                    CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero' AND v.covered
                         THEN 'scored_zero' END,
                    CASE WHEN NOT v.covered THEN 'no_own_data' END) AS flags

@@ -300,6 +300,9 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
         LEFT JOIN _sc_medians a ON a.indicator_id = p.indicator_id AND a.pg IS NULL
         """
     ))
+    from evaluator.scoring import impute  # imports this module's tables: a lazy import
+
+    more_imputed = impute.build_imputations(engine, scheme, period)
     x = exp.column("v0")
     clipped = _case(scheme, {i.id: transform_expr(i, x) for i in inds
                              if i.transform is not None}, x)
@@ -353,3 +356,5 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
             WHERE unit_target IS NOT NULL
         """
     ))
+    if more_imputed:
+        engine.append_temp(REFS, sql(impute.group_refs_query()))
