@@ -87,6 +87,11 @@ def test_mazziotta_pareto_by_hand(con) -> None:
         60 - 400 / 60)
 
 
+def test_mazziotta_pareto_of_a_lopsided_profile(con) -> None:
+    # M = 60 (weights 1, 3 on 0 and 80), S² = (60² + 3·20²)/4 = 1200: 60 − 1200/60 = 40
+    assert two(con, "mazziotta_pareto", {"a": 0, "b": 80}) == pytest.approx(40.0)
+
+
 def test_mazziotta_pareto_of_a_balanced_profile_is_its_mean(con) -> None:
     assert two(con, "mazziotta_pareto", {"a": 70, "b": 70}) == pytest.approx(70.0)
 
@@ -139,7 +144,7 @@ def test_means_on_random_data(rows: list[list[float]], weights: list[float]) -> 
             assert s["g1"] == pytest.approx(s["ar"])
             # Mazziotta–Pareto: the mean less S²/M, never above it
             var = sum(w * (x - s["ar"]) ** 2 for w, x in zip(weights, r, strict=True)) / total
-            assert s["mp"] == pytest.approx(s["ar"] - var / s["ar"], abs=1e-9)
+            assert s["mp"] == pytest.approx(max(0.0, s["ar"] - var / s["ar"]), abs=1e-9)
             # weighted median: the value where the running weight passes half
             order = sorted(zip(r, weights, strict=True))
             cum = list(accumulate(w for _, w in order))

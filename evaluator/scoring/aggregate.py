@@ -168,7 +168,8 @@ def other_means_level(table: str, weight: str) -> str:
                                            THEN k.score END) END
                     WHEN MAX(k.p_agg) = 'mazziotta_pareto' THEN
                         CASE WHEN {m} <= 0 THEN 0.0
-                             ELSE {m} - GREATEST({q} - {m} * {m}, 0.0) / ({m}) END
+                             ELSE GREATEST({m} - GREATEST({q} - {m} * {m}, 0.0) / ({m}), 0.0)
+                             END
                     WHEN MAX(k.p_agg) = 'ratio' THEN
                         100.0 * MAX(CASE WHEN k.sib_ord = 0 THEN k.score END)
                         / NULLIF(MAX(CASE WHEN k.sib_ord = 1 THEN k.score END), 0)
