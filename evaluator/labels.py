@@ -245,6 +245,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         target=("目标值", "Target"),
         impute_group_mean=("插补用组平均值", "Group mean used to impute"),
         impute_group_median=("插补用组中位数", "Group median used to impute"),
+        outlier_points_winsorised=("缩尾处理的异常值个数", "Outlier points winsorised"),
+        outlier_log=("是否改取平移对数（1=是）", "Shifted log instead (1 = yes)"),
     ),
     Group.value_flag: _g(
         missing=("缺失", "Missing"),
@@ -255,6 +257,10 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         imputed_group_mean=("以所在组平均值插补", "Imputed at the group mean"),
         imputed_group_median=("以所在组中位数插补", "Imputed at the group median"),
         imputed_previous_period=("以上年数值插补", "Imputed with the previous year's value"),
+        winsorised_high=("异常高值已缩尾", "High outlier winsorised"),
+        winsorised_low=("异常低值已缩尾", "Low outlier winsorised"),
+        outlier_log=("异常值过多，已取平移对数", "Too many outliers: shifted log taken"),
+        transform_of_nonpositive=("非正数无法变换", "Non-positive value cannot be transformed"),
     ),
     Group.parameter: _g(
         engine=("计算引擎", "Engine"),

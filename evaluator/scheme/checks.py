@@ -273,7 +273,16 @@ def _log_parameters(scheme: Scheme) -> list[Problem]:
     log and would refuse the scheme (the HDI's income goalposts are ln(100)–ln(75,000))."""
     problems: list[Problem] = []
     for loc, node in _walk(scheme):
-        if not isinstance(node, Indicator) or node.transform is None or not node.transform.log:
+        t = node.transform if isinstance(node, Indicator) else None
+        if isinstance(node, Indicator) and t is not None and (t.shifted_log or t.outliers):
+            problems += [((*loc, "rule", *sub),
+                          f"{what} {value:g} is in the measure's raw units, but "
+                          f"`{'outliers' if t.outliers else 'shifted_log'}` shifts values by "
+                          "the data: use a rule relative to the units (min_max, zscore, "
+                          "percentile…) or remove the transform")
+                         for sub, what, value in _raw_parameters(node)]
+            continue
+        if not isinstance(node, Indicator) or t is None or not (t.log or t.box_cox is not None):
             continue
         for sub, what, value in _raw_parameters(node):
             if value <= 0:

@@ -188,6 +188,30 @@ class Transform(Strict):
     winsorize: tuple[float, float] | None = Field(
         default=None, description="lower and upper quantiles, e.g. [0.05, 0.95]; bounds reported"
     )
+    outliers: bool = Field(
+        default=False, description="COINr's default outlier treatment: winsorise up to "
+        "`winmax` points until |skew| < skew_max or kurtosis < kurtosis_max, else shifted log")
+    winmax: int = Field(default=5, ge=1, description="most points `outliers` winsorises")
+    skew_max: float = Field(default=2.0, gt=0, description="`outliers`: |skewness| limit")
+    kurtosis_max: float = Field(default=3.5, gt=0, description="`outliers`: kurtosis limit")
+    shifted_log: bool = Field(
+        default=False, description="ln(x − min + 0.01·(max − min)) over the units scored")
+    box_cox: float | None = Field(
+        default=None, description="Box-Cox λ: (x^λ − 1)/λ, ln x for λ = 0; x must be > 0")
+
+    @model_validator(mode="after")
+    def _treatments(self) -> Transform:
+        logs = [k for k, on in (("log", self.log), ("shifted_log", self.shifted_log),
+                                ("box_cox", self.box_cox is not None)) if on]
+        if len(logs) > 1:
+            raise ValueError(f"choose one of {', '.join(logs)}: each is a log-like transform")
+        if self.outliers and (logs or self.winsorize is not None):
+            raise ValueError("`outliers` winsorises, or falls back to a shifted log, by itself: "
+                             f"remove {', '.join([*logs, *(['winsorize'] if self.winsorize else [])])}")
+        if not self.outliers and (self.winmax, self.skew_max, self.kurtosis_max) != (5, 2.0, 3.5):
+            raise ValueError("`winmax`, `skew_max` and `kurtosis_max` are read only with "
+                             "`outliers: true`")
+        return self
 
     @model_validator(mode="after")
     def _ordered(self) -> Transform:

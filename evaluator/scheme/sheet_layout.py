@@ -297,6 +297,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "rule.panel": ("跨年标准化年份（起;止）", "panel years (first; last)"),
     "power": ("广义均值幂次", "power of the generalised mean"),
     "impute_by": ("插补分组依据", "impute within groups of"),
+    "transform.outliers": ("异常值处理（COINr默认）", "outlier treatment (COINr default)"),
+    "transform.winmax": ("最多缩尾个数", "most points winsorised"),
+    "transform.skew_max": ("偏度上限", "skewness limit"),
+    "transform.kurtosis_max": ("峰度上限", "kurtosis limit"),
+    "transform.shifted_log": ("平移对数", "shifted log"),
+    "transform.box_cox": ("Box-Cox 参数 λ", "Box-Cox λ"),
 }
 
 

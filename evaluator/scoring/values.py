@@ -245,6 +245,10 @@ def transform_param(ind: Indicator, value: float) -> float:
         if value <= 0:
             return math.nan
         return math.log(value)
+    if ind.transform is not None and ind.transform.box_cox is not None:
+        from evaluator.scoring.treatment import box_cox_value  # lazy: it imports this module
+
+        return box_cox_value(value, ind.transform.box_cox)
     return value
 
 
@@ -358,3 +362,6 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
     ))
     if more_imputed:
         engine.append_temp(REFS, sql(impute.group_refs_query()))
+    from evaluator.scoring.treatment import build_treatments  # lazy, as impute
+
+    build_treatments(engine, scheme)
