@@ -68,6 +68,7 @@ class Group(StrEnum):
     sheet = "sheet"  # export tables (workbook sheets, CSV/Parquet files)
     section = "section"  # sections of the export's methodology table
     meta = "meta"  # keys of the export's methodology table
+    aggregation = "aggregation"  # how a node combines its children (scheme `aggregation`)
 
 
 def _g(**entries: tuple[str, str]) -> dict[str, Label]:
@@ -406,6 +407,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         appeals=("申诉", "Appeals"),
         notes=("说明", "Notes"),
         export=("导出", "Export"),
+        methods=("各指标与维度的方法", "Methods per indicator and node"),
     ),
     Group.meta: _g(
         run_id=("运行编号", "Run id"),
@@ -430,6 +432,16 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         note_n=("说明", "Note"),
         generated_at=("导出时间", "Exported at"),
     ),
+    Group.aggregation: _g(
+        arithmetic=("加权算术平均", "Weighted arithmetic mean"),
+        geometric=("加权几何平均", "Weighted geometric mean"),
+        harmonic=("加权调和平均", "Weighted harmonic mean"),
+        generalised=("广义（幂）平均", "Generalised (power) mean"),
+        median=("加权中位数", "Weighted median"),
+        mazziotta_pareto=("马齐奥塔–帕雷托指数", "Mazziotta–Pareto index"),
+        ratio=("两项之比", "Ratio of two sub-scores"),
+    ),
+
 }
 
 
