@@ -27,6 +27,7 @@ from evaluator.scheme import load_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import MeasureSource, SurveySource, TargetRule
 from evaluator.scoring import score_run
+from evaluator.scoring.panel import outcome_years
 from evaluator.store import connect
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -217,6 +218,10 @@ def coverage_schemes() -> list[LoadedScheme]:
              indicator("zs_panel", "m8_q", {"type": "zscore", "panel": [2025, 2026]},
                        source={"rollup": "sum"}),
              indicator("fom_l", "m9", {"type": "fraction_of_max"}, direction="lower"),
+             indicator("tr_out", "m3", {"type": "min_max"},
+                       transform={"outliers": True, "winmax": 2, "skew_max": 0.5}),
+             indicator("tr_sl", "m4", {"type": "zscore"}, transform={"shifted_log": True}),
+             indicator("tr_bc", "m5", {"type": "min_max"}, transform={"box_cox": 0.5}),
          ], aggregation="generalised", power=2),
          dimension("n3", [indicator("md1", "m10"), indicator("md2", "m11"),
                           indicator("md3", "m12")], aggregation="median"),
@@ -257,7 +262,7 @@ def assert_same_run(con: duckdb.DuckDBPyConnection, a: str, b: str) -> None:
 def both_engines(con: duckdb.DuckDBPyConnection, engine: Any, loaded: LoadedScheme,
                  period: str, **kw: Any) -> tuple[str, str]:
     a = score_run(con, loaded, period, publish_snapshot=False, **kw)
-    engine.stage_store_inputs(con, period)
+    engine.stage_store_inputs(con, period, outcome_years(loaded.scheme, period))
     b = score_run(con, loaded, period, engine=engine, publish_snapshot=False, **kw)
     params = con.execute("SELECT parameters->>'engine' FROM runs WHERE run_id = ?", [b]
                          ).fetchall()

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from evaluator.scheme.models import FractionOfMaxRule, Indicator, MinMaxRule, Scheme, ZScoreRule
+from evaluator.scheme.models import (
+    FractionOfMaxRule,
+    Indicator,
+    MinMaxRule,
+    MissingPolicy,
+    Scheme,
+    ZScoreRule,
+)
 from evaluator.scoring.engine import Engine, create_temp, sql
 from evaluator.scoring.values import UNITS, _case, log_expr, transform_expr
 
@@ -29,6 +36,17 @@ def panel_indicators(scheme: Scheme) -> list[tuple[Indicator, tuple[int, int]]]:
         if isinstance(rule, PANEL_RULES) and rule.panel is not None:
             out.append((ind, rule.panel))
     return out
+
+
+def outcome_years(scheme: Scheme, period: str) -> tuple[int, int]:
+    """First and last year of outcomes a run of `period` reads: the year itself, every panel,
+    and the year before for `missing: previous_period` (an engine that stages inputs per run
+    needs them all)."""
+    year = int(str(period)[:4])
+    years = [year, *(y for _, span in panel_indicators(scheme) for y in span)]
+    if any(i.missing is MissingPolicy.previous_period for i in scheme.indicators()):
+        years.append(year - 1)
+    return min(years), max(years)
 
 
 def _meta(inds: list[tuple[Indicator, tuple[int, int]]]) -> pl.DataFrame:
