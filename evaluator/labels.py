@@ -70,6 +70,7 @@ class Group(StrEnum):
     meta = "meta"  # keys of the export's methodology table
     run_warning = "run_warning"  # results of a run that may mislead (evaluator.scoring.warnings)
     funnel = "funnel"  # funnel plots of a run (run_funnels)
+    aggregation = "aggregation"  # how a node combines its children (scheme `aggregation`)
 
 
 def _g(**entries: tuple[str, str]) -> dict[str, Label]:
@@ -111,11 +112,16 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         deduction=("扣分制", "Deduction"),
         pass_fail=("达标制", "Pass / fail"),
         direct=("直接取值", "Direct (already 0–100)"),
+        fraction_of_max=("占最大值比例", "Fraction of the maximum"),
+        reference_unit=("与参照单位的距离", "Distance to a reference unit"),
     ),
     Group.missing_policy: _g(
         reweight=("剔除并重新分配权重", "Dropped, weight redistributed"),
         peer_median=("以同类组中位数插补", "Imputed at the peer-group median"),
         zero=("按最低分计", "Scored at the bottom"),
+        group_mean=("以所在组平均值插补", "Imputed at the group mean"),
+        group_median=("以所在组中位数插补", "Imputed at the group median"),
+        previous_period=("以上年数值插补", "Imputed with the previous year's value"),
     ),
     Group.lint_rule: _g(
         trace_only=("仅留痕指标", "Trace-only indicator"),
@@ -242,6 +248,10 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         winsor_high=("缩尾上限", "Winsorising cap"),
         impute_median=("插补用中位数", "Median used to impute"),
         target=("目标值", "Target"),
+        impute_group_mean=("插补用组平均值", "Group mean used to impute"),
+        impute_group_median=("插补用组中位数", "Group median used to impute"),
+        outlier_points_winsorised=("缩尾处理的异常值个数", "Outlier points winsorised"),
+        outlier_log=("是否改取平移对数（1=是）", "Shifted log instead (1 = yes)"),
     ),
     Group.value_flag: _g(
         missing=("缺失", "Missing"),
@@ -249,6 +259,13 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         imputed_peer_median=("以同类组中位数插补", "Imputed at the peer-group median"),
         scored_zero=("缺失按最低分计", "Missing, scored at the bottom"),
         log_of_nonpositive=("非正数无法取对数", "Log of a non-positive value"),
+        imputed_group_mean=("以所在组平均值插补", "Imputed at the group mean"),
+        imputed_group_median=("以所在组中位数插补", "Imputed at the group median"),
+        imputed_previous_period=("以上年数值插补", "Imputed with the previous year's value"),
+        winsorised_high=("异常高值已缩尾", "High outlier winsorised"),
+        winsorised_low=("异常低值已缩尾", "Low outlier winsorised"),
+        outlier_log=("异常值过多，已取平移对数", "Too many outliers: shifted log taken"),
+        transform_of_nonpositive=("非正数无法变换", "Non-positive value cannot be transformed"),
     ),
     Group.parameter: _g(
         engine=("计算引擎", "Engine"),
@@ -437,6 +454,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         notes=("说明", "Notes"),
         export=("导出", "Export"),
         uncertainty=("不确定性", "Uncertainty"),
+        methods=("各指标与维度的方法", "Methods per indicator and node"),
     ),
     Group.meta: _g(
         run_id=("运行编号", "Run id"),
@@ -479,6 +497,16 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         satisfaction=("满意度指数", "Satisfaction index"),
         excluded_share=("问卷剔除比例", "Excluded survey share"),
     ),
+    Group.aggregation: _g(
+        arithmetic=("加权算术平均", "Weighted arithmetic mean"),
+        geometric=("加权几何平均", "Weighted geometric mean"),
+        harmonic=("加权调和平均", "Weighted harmonic mean"),
+        generalised=("广义（幂）平均", "Generalised (power) mean"),
+        median=("加权中位数", "Weighted median"),
+        mazziotta_pareto=("马齐奥塔–帕雷托指数", "Mazziotta–Pareto index"),
+        ratio=("两项之比", "Ratio of two sub-scores"),
+    ),
+
 }
 
 

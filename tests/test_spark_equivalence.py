@@ -27,6 +27,7 @@ from evaluator.scheme import load_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import MeasureSource, SurveySource, TargetRule
 from evaluator.scoring import score_run
+from evaluator.scoring.panel import outcome_years
 from evaluator.store import connect
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -202,7 +203,37 @@ def coverage_schemes() -> list[LoadedScheme]:
          dimension("g2", [*rules[5:10], survey], weight=1)],
         aggregation="geometric", grades=grades(1), scale={"min": 0, "max": 1, "decimals": 3},
         survey={"small_sample": "missing", "min_sample": 10})
-    return [arithmetic, geometric]
+    methods = make_scheme(
+        [dimension("n1", [
+            indicator("mm_r", "m1", {"type": "min_max", "range": [1, 100]}, missing="group_mean"),
+            indicator("zs_free", "m2", {"type": "zscore", "clamp": False},
+                      missing="group_median", impute_by="parent_id"),
+            indicator("pc_min", "m3", {"type": "percentile", "ties": "min"}),
+            indicator("pc_max", "m4", {"type": "percentile", "ties": "max"}, direction="lower"),
+            indicator("fom", "m5", {"type": "fraction_of_max"}, missing="previous_period"),
+            indicator("ref", "m6", {"type": "reference_unit", "unit": "001"}),
+            indicator("rate", "m7", {"type": "min_max", "panel": [2025, 2026]},
+                      source={"per": "m1", "factor": 1000}),
+        ], aggregation="harmonic", min_coverage=0.6),
+         dimension("n2", [
+             indicator("zs_panel", "m8_q", {"type": "zscore", "panel": [2025, 2026]},
+                       source={"rollup": "sum"}),
+             indicator("fom_l", "m9", {"type": "fraction_of_max"}, direction="lower"),
+             indicator("tr_out", "m3", {"type": "min_max"},
+                       transform={"outliers": True, "winmax": 2, "skew_max": 0.5}),
+             indicator("tr_sl", "m4", {"type": "zscore"}, transform={"shifted_log": True}),
+             indicator("tr_bc", "m5", {"type": "min_max"}, transform={"box_cox": 0.5}),
+         ], aggregation="generalised", power=2),
+         dimension("n3", [indicator("md1", "m10"), indicator("md2", "m11"),
+                          indicator("md3", "m12")], aggregation="median"),
+         dimension("n4", [indicator("mp1", "m13"), indicator("mp2", "m14", weight=2)],
+                   aggregation="mazziotta_pareto"),
+         dimension("n5", [], dimensions=[
+             dimension("fem", [indicator("r1", "m15")]),
+             dimension("mal", [indicator("r2", "m10", {"type": "min_max"})])],
+                   aggregation="ratio")],
+        aggregation="arithmetic", min_coverage=0.8)
+    return [arithmetic, geometric, methods]
 
 
 # ----------------------------------------------------------------------------- compare
@@ -232,7 +263,7 @@ def assert_same_run(con: duckdb.DuckDBPyConnection, a: str, b: str) -> None:
 def both_engines(con: duckdb.DuckDBPyConnection, engine: Any, loaded: LoadedScheme,
                  period: str, **kw: Any) -> tuple[str, str]:
     a = score_run(con, loaded, period, publish_snapshot=False, **kw)
-    engine.stage_store_inputs(con, period)
+    engine.stage_store_inputs(con, period, outcome_years(loaded.scheme, period))
     b = score_run(con, loaded, period, engine=engine, publish_snapshot=False, **kw)
     params = con.execute("SELECT parameters->>'engine' FROM runs WHERE run_id = ?", [b]
                          ).fetchall()
@@ -304,13 +335,22 @@ def test_hdi_scheme_through_the_cli(spark_engine: Any, tmp_path: Path) -> None:
         con.close()
 
 
-@pytest.mark.parametrize("case", [0, 1], ids=["arithmetic", "geometric"])
+@pytest.mark.parametrize("case", [0, 1, 2], ids=["arithmetic", "geometric", "methods"])
 def test_rule_coverage_schemes(spark_engine: Any, tmp_path: Path, case: int) -> None:
     loaded = coverage_schemes()[case]
     con = load(tmp_path / "cov.duckdb", synth_files(loaded, tmp_path / "in", seed=case))
     try:
+        if case == 2:  # panels and previous_period read 2025 too
+            for kind, path in synth_files(loaded, tmp_path / "in25", seed=9, year=2025).items():
+                if kind != "units":
+                    assert ingest_file(con, kind, path, db_path=tmp_path / "cov.duckdb"
+                                       ).batch_id is not None
         a, b = both_engines(con, spark_engine, loaded, "2026", uncertainty=case == 0)
         assert_same_run(con, a, b)
+        if case == 2:
+            assert con.execute("SELECT count(score) FROM run_scores WHERE run_id = ?", [b]
+                               ).fetchall()[0][0] > 0
+            return
         grades = con.execute("SELECT count(DISTINCT grade), count(DISTINCT grade_reason) "
                              "FROM run_scores WHERE run_id = ?", [b]).fetchall()[0]
         assert grades[0] >= 3 and grades[1] >= (2 if case == 0 else 1)  # quotas, vetoes too

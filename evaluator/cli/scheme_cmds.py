@@ -23,6 +23,7 @@ from evaluator.scheme.measures import LoadedRegistry, find_registry, load_regist
 from evaluator.scheme.spreadsheet import write_template
 from evaluator.scheme.spreadsheet_import import SpreadsheetInvalid, read_scheme_workbook
 from evaluator.scheme.weights import weight_table
+from evaluator.scoring.pca_weights import PcaWeight, pca_weights
 
 
 class OutputFormat(StrEnum):
@@ -169,18 +170,28 @@ def weights(
     scheme: SchemeArg,
     fmt: FormatOpt = OutputFormat.text,
     lang: LangOpt = Lang.en,
+    pca_db: Annotated[Path | None, typer.Option(
+        "--pca-db", help="also show PCA-derived local weights from a stored run in this "
+        "database (shown, never applied)")] = None,
+    run: Annotated[str | None, typer.Option(
+        "--run", help="with --pca-db: the run (id or prefix; default the latest)")] = None,
 ) -> None:
-    """Declared vs effective (after the trace policy) weight of every dimension and indicator."""
+    """Declared vs effective (after the trace policy) weight of every dimension and indicator;
+    with --pca-db, the PCA-derived local weight beside them."""
     loaded = _load_or_exit(scheme, 1)
     rows = weight_table(loaded.scheme)
     names = {d.id: d.name for d in loaded.scheme.all_dimensions()}
     names.update({i.id: i.name for i in loaded.scheme.indicators()})
+    pca = _pca(loaded, pca_db, run) if pca_db is not None else None
     if fmt is OutputFormat.json:
         typer.echo(json.dumps([
             {"node_id": w.node_id, "kind": w.kind, "parent_id": w.parent_id,
              "evidence": w.evidence.value if w.evidence else None, "local": round(w.local, 6),
              "declared": round(w.declared, 6), "effective": round(w.effective, 6),
-             "trace_only": w.trace_only}
+             "trace_only": w.trace_only,
+             **({"pca_local": round(pca[w.node_id].share, 6) if w.node_id in pca else None,
+                 "pca_loading": round(pca[w.node_id].loading, 6) if w.node_id in pca else None}
+                if pca is not None else {})}
             for w in rows
         ], ensure_ascii=False, indent=2))
         return
@@ -199,7 +210,8 @@ def weights(
                        ("local", label(Group.field, "local_weight", "zh")),
                        ("declared", label(Group.field, "declared_weight", "zh")),
                        ("effective", label(Group.field, "effective_weight", "zh")),
-                       ("change", "变化")):
+                       ("change", "变化"),
+                       *((("pca", "主成分权重（仅供参考）"),) if pca is not None else ())):
         table.add_column(colzh if zh else col, no_wrap=col == "node",
                          justify="left" if col in ("node", "name", "evidence") else "right")
     for w in rows:
@@ -211,14 +223,46 @@ def weights(
             ev += f" ({label(Group.field, 'trace_only', lang.value) if zh else 'trace-only'})"
         change = w.effective - w.declared
         style = "red" if change < -1e-9 else "green" if change > 1e-9 else "dim"
+        extra = [] if pca is None else [
+            f"{pca[w.node_id].share:.1%}" if w.node_id in pca else "—"]
         table.add_row(node, escape(names[w.node_id].get(lang.value)), ev, f"{w.local:.1%}",
-                      f"{w.declared:.2%}", f"{w.effective:.2%}", f"[{style}]{change:+.2%}[/]")
+                      f"{w.declared:.2%}", f"{w.effective:.2%}", f"[{style}]{change:+.2%}[/]",
+                      *extra)
     console.print(table)
+    if pca is not None:
+        console.print(
+            "主成分权重：各子项在所选运行中的得分（完整个案）第一主成分载荷，仅供对照，不参与计分；"
+            "如需采用，请写入方案" if zh else
+            "pca: local weights from the first principal component of the children's scores in "
+            "the run (complete cases); shown for comparison, never applied: write them into "
+            "the scheme to use them")
     p = loaded.scheme.trace_policy
     console.print(
         f"trace_policy: trace_only_factor {p.trace_only_factor:g}, max_share {p.max_share:.0%}, "
         f"freed weight to {p.freed_weight}"
     )
+
+
+def _pca(loaded: LoadedScheme, db: Path, run: str | None) -> dict[str, PcaWeight]:
+    """The PCA weights of a stored run of this scheme, by node; a clear error otherwise."""
+    from evaluator.runs import RunNotFound, resolve_run
+    from evaluator.store import connect
+
+    if not db.exists():
+        fail(f"--pca-db {db}: no such database file")
+    con = connect(db, read_only=True)
+    try:
+        try:
+            run_id = resolve_run(con, run)
+        except RunNotFound as exc:
+            fail(str(exc))
+        scored = con.execute("SELECT scheme_id FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        if scored[0][0] != loaded.scheme.id:
+            fail(f"run {run_id} scored scheme '{scored[0][0]}', not '{loaded.scheme.id}': give "
+                 "--run of a run of this scheme")
+        return {p.node_id: p for p in pca_weights(con, loaded.scheme, run_id)}
+    finally:
+        con.close()
 
 
 scheme_app = typer.Typer(

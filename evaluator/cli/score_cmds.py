@@ -186,6 +186,7 @@ def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period
     """Stage the inputs (DB views or --inputs files) as Parquet for Spark, score, register."""
     from evaluator.scoring import ScoringError, score_run
     from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+    from evaluator.scoring.panel import outcome_years
     from evaluator.scoring.rerun import input_checksums
 
     missing = spark_available(java=remote is None)
@@ -205,7 +206,7 @@ def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period
             params.update(inputs=str(inputs.resolve()), input_kinds=kinds,
                           input_checksums=input_checksums(inputs.resolve(), kinds))
         else:
-            engine.stage_store_inputs(con, period)
+            engine.stage_store_inputs(con, period, outcome_years(loaded.scheme, period))
         params.update(spark_master=remote or master or "local[2]")
         try:
             return score_run(con, loaded, period, engine=engine, uncertainty=uncertainty,

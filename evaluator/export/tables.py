@@ -17,6 +17,7 @@ import polars as pl
 
 from evaluator.appeals import FRAME_SCHEMA as APPEAL_SCHEMA
 from evaluator.export.headers import sheet_name
+from evaluator.export.methods import method_rows
 from evaluator.export.runinfo import RunInfo, burden_hours
 from evaluator.labels import CATALOGUE, Group, boolean, label, pair
 from evaluator.readmodel.disclosure import (
@@ -208,9 +209,12 @@ def methodology_frame(ctx: ExportContext) -> pl.DataFrame:
     rows += [("notes", f"note_{i + 1}", n) for i, n in enumerate(ctx.notes)]
     rows += _uncertainty_rows(ctx)
     rows.append(("export", "generated_at", ctx.generated_at.isoformat()))
+    methods = method_rows(ctx.scheme, lang) if ctx.scheme is not None else []
     return pl.DataFrame(
-        [(sec, label(Group.section, sec, lang), key, _key_name(sec, key, lang), value)
-         for sec, key, value in rows],
+        [*((sec, label(Group.section, sec, lang), key, _key_name(sec, key, lang), value)
+           for sec, key, value in rows),
+         *((sec, label(Group.section, sec, lang), key, name, value)
+           for sec, key, name, value in methods)],
         schema=["section", "section_name", "key", "key_name", "value"],
         orient="row",
     )

@@ -20,11 +20,13 @@ from evaluator.scheme.models import (
     Dimension,
     EfficacyRule,
     Evidence,
+    FractionOfMaxRule,
     Frequency,
     Indicator,
     MeasureSource,
     MinMaxRule,
     PercentileRule,
+    ReferenceUnitRule,
     ZScoreRule,
 )
 from evaluator.scheme.weights import is_trace_only
@@ -509,7 +511,8 @@ class TraceRanked(Rule):
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for ind in ctx.indicators:
             rule = ind.rule
-            relative = isinstance(rule, MinMaxRule | PercentileRule | ZScoreRule) or (
+            relative = isinstance(rule, MinMaxRule | PercentileRule | ZScoreRule
+                                  | FractionOfMaxRule | ReferenceUnitRule) or (
                 isinstance(rule, EfficacyRule) and (rule.good is None or rule.bad is None)
             )
             if ind.evidence is Evidence.trace and relative:

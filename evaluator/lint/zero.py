@@ -85,7 +85,7 @@ def _rule_reaches_zero(ind: Indicator, r: ValueRange) -> bool:
         # higher: 100·x/target is 0 at x ≤ 0; lower: 100·target/x never reaches 0
         return up and r.reaches_down_to(0.0)
     if isinstance(rule, MinMaxRule):  # the worst unit gets the bottom of the rule's range
-        return float(getattr(rule, "range", (0.0, 100.0))[0]) <= 0.0
+        return rule.range[0] <= 0.0
     return True  # percentile (the worst unit), zscore, and any rule added later
 
 

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from evaluator.scheme.models import (
+    Aggregation,
     BandsRule,
     Dimension,
     Direction,
@@ -39,7 +40,39 @@ def cross_check(scheme: Scheme) -> list[Problem]:
         *_rule_directions(scheme),
         *_log_parameters(scheme),
         *_magnitudes(scheme),
+        *_aggregations(scheme),
     ]
+
+
+def _aggregations(scheme: Scheme) -> list[Problem]:
+    """Settings each node's aggregation needs (a power, two children for a ratio)."""
+    nodes: list[tuple[Loc, Aggregation, float | None, int]] = [
+        ((), scheme.aggregation, scheme.power, len(scheme.dimensions))]
+    nodes += [(loc, d.aggregation, d.power, len(d.indicators) + len(d.dimensions))
+              for loc, d in _walk(scheme) if isinstance(d, Dimension)]
+    out: list[Problem] = []
+    for loc, agg, power, children in nodes:
+        problem = aggregation_problem(agg, power, children)
+        if problem:
+            out.append(((*loc, problem[0]), problem[1]))
+    return out
+
+
+def aggregation_problem(agg: Aggregation, power: float | None, children: int
+                        ) -> tuple[str, str] | None:
+    """(key to point at, why) when an aggregation's settings cannot be computed, or None."""
+    if agg is Aggregation.generalised:
+        if power is None:
+            return "aggregation", "aggregation `generalised` needs `power` (e.g. 2 for the quadratic mean)"
+        if power == 0:
+            return "power", "`power: 0` is the geometric mean: write `aggregation: geometric`"
+    elif power is not None:
+        return "power", ("`power` is read only by `aggregation: generalised`: remove it or change "
+                         "the aggregation")
+    if agg is Aggregation.ratio and children != 2:
+        return "aggregation", (f"aggregation `ratio` divides the first child by the second: it needs exactly "
+                f"two children (has {children})")
+    return None
 
 
 def _magnitudes(scheme: Scheme) -> list[Problem]:
@@ -240,7 +273,16 @@ def _log_parameters(scheme: Scheme) -> list[Problem]:
     log and would refuse the scheme (the HDI's income goalposts are ln(100)–ln(75,000))."""
     problems: list[Problem] = []
     for loc, node in _walk(scheme):
-        if not isinstance(node, Indicator) or node.transform is None or not node.transform.log:
+        t = node.transform if isinstance(node, Indicator) else None
+        if isinstance(node, Indicator) and t is not None and (t.shifted_log or t.outliers):
+            problems += [((*loc, "rule", *sub),
+                          f"{what} {value:g} is in the measure's raw units, but "
+                          f"`{'outliers' if t.outliers else 'shifted_log'}` shifts values by "
+                          "the data: use a rule relative to the units (min_max, zscore, "
+                          "percentile…) or remove the transform")
+                         for sub, what, value in _raw_parameters(node)]
+            continue
+        if not isinstance(node, Indicator) or t is None or not (t.log or t.box_cox is not None):
             continue
         for sub, what, value in _raw_parameters(node):
             if value <= 0:

@@ -71,8 +71,15 @@ class Direction(StrEnum):
 
 
 class Aggregation(StrEnum):
+    """How a node combines its children's scores (formulas: docs/scheme.md)."""
+
     arithmetic = "arithmetic"
     geometric = "geometric"
+    harmonic = "harmonic"
+    generalised = "generalised"  # the power mean: needs `power`
+    median = "median"  # weighted median
+    mazziotta_pareto = "mazziotta_pareto"  # mean penalised by the spread (Compind's MPI)
+    ratio = "ratio"  # first child / second child (GDI = female HDI / male HDI)
 
 
 class Frequency(StrEnum):
@@ -106,6 +113,9 @@ class MissingPolicy(StrEnum):
     reweight = "reweight"  # drop it and re-normalise weights within the parent
     peer_median = "peer_median"  # impute the peer-group median of the indicator's value
     zero = "zero"  # score it as the bottom of the scale
+    group_mean = "group_mean"  # impute the mean of the unit's group (`impute_by`)
+    group_median = "group_median"  # impute the median of the unit's group (`impute_by`)
+    previous_period = "previous_period"  # impute the unit's own value of the year before
 
 
 # --------------------------------------------------------------------------- data sources
@@ -132,12 +142,26 @@ class MeasurementError(Strict):
 
 
 class MeasureSource(Strict):
-    """A measure in the `outcomes` table."""
+    """A measure in the `outcomes` table, optionally denominated by another (per capita…)."""
 
     measure: Id = Field(min_length=1)
     rollup: Rollup = Rollup.mean
     error: MeasurementError | None = Field(
         default=None, description="measurement error for the bootstrap (none: exact)")
+    per: Id | None = Field(
+        default=None, description="denominator measure: the value is measure / per × factor "
+        "(e.g. per: population, factor: 10000 for a rate per 10,000 residents)")
+    factor: float = Field(default=1.0, gt=0, description="multiplier of a denominated value")
+
+    @model_validator(mode="after")
+    def _denominated(self) -> MeasureSource:
+        if self.per is None and self.factor != 1:
+            raise ValueError("`factor` multiplies a denominated value: add `per: <denominator "
+                             "measure>` or remove `factor`")
+        if self.per is not None and self.per == self.measure:
+            raise ValueError(f"`per` must name another measure than '{self.measure}' (a value "
+                             "divided by itself is always 1)")
+        return self
 
 
 class SurveyScale(Strict):
@@ -186,6 +210,30 @@ class Transform(Strict):
     winsorize: tuple[float, float] | None = Field(
         default=None, description="lower and upper quantiles, e.g. [0.05, 0.95]; bounds reported"
     )
+    outliers: bool = Field(
+        default=False, description="COINr's default outlier treatment: winsorise up to "
+        "`winmax` points until |skew| < skew_max or kurtosis < kurtosis_max, else shifted log")
+    winmax: int = Field(default=5, ge=1, description="most points `outliers` winsorises")
+    skew_max: float = Field(default=2.0, gt=0, description="`outliers`: |skewness| limit")
+    kurtosis_max: float = Field(default=3.5, gt=0, description="`outliers`: kurtosis limit")
+    shifted_log: bool = Field(
+        default=False, description="ln(x − min + 0.01·(max − min)) over the units scored")
+    box_cox: float | None = Field(
+        default=None, description="Box-Cox λ: (x^λ − 1)/λ, ln x for λ = 0; x must be > 0")
+
+    @model_validator(mode="after")
+    def _treatments(self) -> Transform:
+        logs = [k for k, on in (("log", self.log), ("shifted_log", self.shifted_log),
+                                ("box_cox", self.box_cox is not None)) if on]
+        if len(logs) > 1:
+            raise ValueError(f"choose one of {', '.join(logs)}: each is a log-like transform")
+        if self.outliers and (logs or self.winsorize is not None):
+            raise ValueError("`outliers` winsorises, or falls back to a shifted log, by itself: "
+                             f"remove {', '.join([*logs, *(['winsorize'] if self.winsorize else [])])}")
+        if not self.outliers and (self.winmax, self.skew_max, self.kurtosis_max) != (5, 2.0, 3.5):
+            raise ValueError("`winmax`, `skew_max` and `kurtosis_max` are read only with "
+                             "`outliers: true`")
+        return self
 
     @model_validator(mode="after")
     def _ordered(self) -> Transform:
@@ -204,10 +252,37 @@ class Transform(Strict):
 
 
 class MinMaxRule(Strict):
-    """100·(x − min)/(max − min) over the units scored (or within each peer group)."""
+    """low + (high − low)·(x − min)/(max − min) over the units scored (or each peer group)."""
 
     type: Literal["min_max"]
     within: Literal["all", "peer_group"] = "all"
+    range: tuple[float, float] = Field(
+        default=(0.0, 100.0), description="low and high score, e.g. [1, 100] so that a "
+        "geometric mean never meets a 0; within 0–100")
+    panel: tuple[int, int] | None = Field(
+        default=None, description="first and last year whose values together set the "
+        "reference (min, max, mean, sd), so that years compare; e.g. [2015, 2021]")
+
+    @model_validator(mode="after")
+    def _range(self) -> MinMaxRule:
+        low, high = self.range
+        if not 0 <= low < high <= 100:
+            raise ValueError(f"range [{low:g}, {high:g}] must satisfy 0 <= low < high <= 100: "
+                             "indicator scores live on 0–100 (the scheme's `scale` maps the "
+                             "total onto any other range)")
+        _check_panel(self)
+        return self
+
+
+def _check_panel(rule: MinMaxRule | ZScoreRule | FractionOfMaxRule) -> None:
+    """A panel spans years in order, over all units (peer groups would need a panel each)."""
+    if rule.panel is not None:
+        first, last = rule.panel
+        if first > last:
+            raise ValueError(f"panel [{first}, {last}]: the first year must not be after the last")
+        if rule.within != "all":
+            raise ValueError("a panel compares all units over several years: remove "
+                             "`within: peer_group` or the panel")
 
 
 class GoalpostsRule(Strict):
@@ -254,10 +329,15 @@ class BandsRule(Strict):
 
 
 class PercentileRule(Strict):
-    """Percentile rank among the units scored, 0–100."""
+    """Percentile rank among the units scored, 0–100: 100·(rank − 1)/(n − 1), worst rank 1.
+
+    `ties` is how tied units share ranks (R's ties.method): `average` (mid-rank), `min`
+    (the Borda score: units beaten), `max` (the competition rank counted from the best).
+    """
 
     type: Literal["percentile"]
     within: Literal["all", "peer_group"] = "all"
+    ties: Literal["average", "min", "max"] = "average"
 
 
 class ZScoreRule(Strict):
@@ -267,6 +347,15 @@ class ZScoreRule(Strict):
     center: float = 50
     spread: float = Field(default=15, gt=0)
     within: Literal["all", "peer_group"] = "all"
+    clamp: bool = Field(default=True, description="clamp to 0–100; false keeps the tails")
+    panel: tuple[int, int] | None = Field(
+        default=None, description="first and last year whose values together set the "
+        "reference (min, max, mean, sd), so that years compare; e.g. [2015, 2021]")
+
+    @model_validator(mode="after")
+    def _panel(self) -> ZScoreRule:
+        _check_panel(self)
+        return self
 
 
 class EfficacyRule(Strict):
@@ -297,6 +386,30 @@ class PassFailRule(Strict):
     fail_score: float = Field(default=0, ge=0, le=100)
 
 
+class FractionOfMaxRule(Strict):
+    """100·x/max over the units scored (lower: 100·min/x), clamped to 0–100."""
+
+    type: Literal["fraction_of_max"]
+    within: Literal["all", "peer_group"] = "all"
+    panel: tuple[int, int] | None = Field(
+        default=None, description="first and last year whose values together set the "
+        "reference (min, max, mean, sd), so that years compare; e.g. [2015, 2021]")
+
+    @model_validator(mode="after")
+    def _panel(self) -> FractionOfMaxRule:
+        _check_panel(self)
+        return self
+
+
+class ReferenceUnitRule(Strict):
+    """Distance to a reference unit: 100·(x − min)/(x_ref − min), so the reference scores 100
+    (lower: 100·(max − x)/(max − x_ref))."""
+
+    type: Literal["reference_unit"]
+    unit: Id = Field(description="unit_id of the reference unit")
+    clamp: bool = Field(default=True, description="clamp to 0–100 (units past the reference)")
+
+
 class DirectRule(Strict):
     """The value already is a 0–100 score (e.g. a satisfaction index); clamped to 0–100."""
 
@@ -313,7 +426,9 @@ Rule = Annotated[
     | EfficacyRule
     | DeductionRule
     | PassFailRule
-    | DirectRule,
+    | DirectRule
+    | FractionOfMaxRule
+    | ReferenceUnitRule,
     Field(discriminator="type"),
 ]
 
@@ -343,6 +458,9 @@ class Indicator(Strict):
     transform: Transform | None = None
     rule: Rule
     missing: MissingPolicy = MissingPolicy.reweight
+    impute_by: Literal["peer_group", "parent_id", "unit_type"] = Field(
+        default="peer_group", description="units column whose groups `group_mean` / "
+        "`group_median` impute within")
     frequency: Frequency = Frequency.annual
     burden_minutes: float | None = Field(
         default=None, ge=0, description="minutes of reporting work per unit per report"
@@ -350,6 +468,18 @@ class Indicator(Strict):
     department: str | None = None
     weight: float = Field(default=1.0, ge=0)
     lint: LintSettings | None = None
+
+    @model_validator(mode="after")
+    def _imputation(self) -> Indicator:
+        if self.impute_by != "peer_group" and self.missing not in (
+                MissingPolicy.group_mean, MissingPolicy.group_median):
+            raise ValueError("`impute_by` is read only by `missing: group_mean` or "
+                             "`group_median`: remove it or change `missing`")
+        if self.missing is MissingPolicy.previous_period and not isinstance(
+                self.source, MeasureSource):
+            raise ValueError("`missing: previous_period` needs a measure source (a survey "
+                             "index is not carried over from the year before)")
+        return self
 
     def burden_hours(self) -> float:
         """Reporting hours per unit per year: burden_minutes × reports per year / 60 (0 if undeclared)."""
@@ -365,6 +495,14 @@ class Dimension(Strict):
     weight: float = Field(default=1.0, ge=0)
     aggregation: Aggregation = Aggregation.arithmetic
     total_points: float | None = Field(default=None, gt=0)
+    power: float | None = Field(
+        default=None, description="exponent p of `aggregation: generalised` (≠ 0): "
+        "(Σ wᵢ sᵢᵖ / Σ wᵢ)^(1/p); 1 arithmetic, −1 harmonic, 2 quadratic")
+    min_coverage: float = Field(
+        default=0.0, ge=0, le=1,
+        description="share of this node's children (indicators and sub-dimensions of positive "
+        "weight) that must have a score for a unit to be scored here; 1 = all of them",
+    )
     indicators: list[Indicator] = Field(default_factory=list)
     dimensions: list[Dimension] = Field(default_factory=list)
 
@@ -560,6 +698,14 @@ class Scheme(Strict):
     scale: Scale = Field(default_factory=Scale)
     aggregation: Aggregation = Aggregation.arithmetic
     total_points: float | None = Field(default=None, gt=0)
+    power: float | None = Field(
+        default=None, description="exponent p of `aggregation: generalised` (≠ 0): "
+        "(Σ wᵢ sᵢᵖ / Σ wᵢ)^(1/p); 1 arithmetic, −1 harmonic, 2 quadratic")
+    min_coverage: float = Field(
+        default=0.0, ge=0, le=1,
+        description="share of the top-level dimensions (those of positive "
+        "weight) that must have a score for a unit to be given a total score; 1 = all of them",
+    )
     grades: list[Grade] = Field(default_factory=lambda: [Grade.model_validate(g) for g in DEFAULT_GRADES])
     vetoes: list[Veto] = Field(default_factory=list)
     adjustments: list[Adjustment] = Field(default_factory=list)

@@ -13,20 +13,28 @@ from __future__ import annotations
 import copy
 import difflib
 from itertools import count
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from evaluator.scheme.checks import Loc, Problem, cross_check
-from evaluator.scheme.models import Adjustment, Dimension, Grade, Indicator, Scheme, Veto
+from evaluator.scheme.models import (
+    Adjustment,
+    Dimension,
+    Grade,
+    Indicator,
+    Rule,
+    Scheme,
+    Veto,
+)
 
 ROUNDS = 8
 TAGGED = ("rule", "source")
 UNION_TAGS = {
-    "min_max", "goalposts", "target", "bands", "percentile", "zscore", "efficacy",
-    "deduction", "pass_fail", "direct", "measure", "survey",
-}  # fmt: skip
+    *(get_args(m.model_fields["type"].annotation)[0] for m in get_args(get_args(Rule)[0])),
+    "measure", "survey",
+}  # every rule type (from the `Rule` union) and the source kinds
 ENTITIES = ("indicators", "dimensions", "grades", "vetoes", "adjustments")
 TEXT = {"zh": "_", "en": "_"}
 MODELS: dict[str, type[BaseModel]] = {"indicators": Indicator, "dimensions": Dimension,

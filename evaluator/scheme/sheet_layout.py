@@ -288,6 +288,21 @@ LABELS: dict[str, tuple[str, str]] = {
     "max_score": ("最高得分", "score cap"),
     "points": ("每次分值", "points per event"),
     "cap": ("累计上限", "cap"),
+    "min_coverage": ("最低数据覆盖率", "minimum coverage"),
+    "source.per": ("分母数据项", "denominator measure"),
+    "source.factor": ("分母倍数（如每万人10000）", "denominator factor (e.g. 10000 per 10k)"),
+    "rule.range": ("得分区间（下限;上限）", "score range (low; high)"),
+    "rule.ties": ("并列处理", "tie rule"),
+    "rule.unit": ("参照单位编号", "reference unit id"),
+    "rule.panel": ("跨年标准化年份（起;止）", "panel years (first; last)"),
+    "power": ("广义均值幂次", "power of the generalised mean"),
+    "impute_by": ("插补分组依据", "impute within groups of"),
+    "transform.outliers": ("异常值处理（COINr默认）", "outlier treatment (COINr default)"),
+    "transform.winmax": ("最多缩尾个数", "most points winsorised"),
+    "transform.skew_max": ("偏度上限", "skewness limit"),
+    "transform.kurtosis_max": ("峰度上限", "kurtosis limit"),
+    "transform.shifted_log": ("平移对数", "shifted log"),
+    "transform.box_cox": ("Box-Cox 参数 λ", "Box-Cox λ"),
 }
 
 

@@ -4,6 +4,8 @@ Each dimension (and the total, node `__total__`) aggregates its children that ha
 positive weight, with weights re-normalised over those children, for the units with enough own
 data on it (values.COVERAGE: a unit without any is not scored on the node, nor on the total):
 arithmetic Σ wᵢsᵢ / Σ wᵢ, geometric exp(Σ wᵢ ln sᵢ / Σ wᵢ) (0 when a child scores 0).
+A node's `min_coverage` withholds its score from a unit with fewer than ⌈min_coverage · n⌉ of
+its n children (of positive weight) scored, so one component of three never makes an index.
 Weights are the `effective_local` shares of `weight_table` (trace policy applied) or, for the
 "declared" ranking, the declared `local` shares. Levels run deepest first: a loop over tree
 depth, never over data rows.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from evaluator.scheme.models import Dimension, Scheme
+from evaluator.scheme.models import Aggregation, Dimension, Scheme
 from evaluator.scheme.weights import NodeWeight, weight_table
 from evaluator.scoring.engine import Engine, create_temp, sql
 from evaluator.scoring.rules import INDICATOR_SCORES
@@ -54,11 +56,49 @@ def weights_frame(scheme: Scheme, table: list[NodeWeight] | None = None) -> pl.D
             "w_decl": n.local, "declared": n.declared, "effective": n.effective,
             "evidence": n.evidence.value if n.evidence is not None else None,
         })
-    return pl.DataFrame(rows, schema={
+    frame = pl.DataFrame(rows, schema={
         "node_id": pl.String, "kind": pl.String, "parent_id": pl.String, "p_depth": pl.Int64,
         "p_agg": pl.String, "w_eff": pl.Float64, "w_decl": pl.Float64, "declared": pl.Float64,
         "effective": pl.Float64, "evidence": pl.String,
     })
+    frame = with_needed_children(frame, node_min_coverage(scheme))
+    if not uses_other_means(scheme):
+        return frame
+    power = {ROOT: scheme.power, **{d.id: d.power for d in scheme.all_dimensions()}}
+    order = {n: i for i, n in enumerate(d.id for d in scheme.dimensions)}
+    for dim in scheme.all_dimensions():
+        order.update({c: i for i, c in enumerate(
+            [*(i.id for i in dim.indicators), *(d.id for d in dim.dimensions)])})
+    return frame.with_columns(
+        p_power=pl.col("parent_id").replace_strict(power, default=None, return_dtype=pl.Float64),
+        sib_ord=pl.col("node_id").replace_strict(order, return_dtype=pl.Int64))
+
+
+CLASSIC = frozenset({Aggregation.arithmetic, Aggregation.geometric})
+
+
+def uses_other_means(scheme: Scheme) -> bool:
+    """Whether any node aggregates other than arithmetic/geometric (see `other_means_level`)."""
+    return bool({scheme.aggregation, *(d.aggregation for d in scheme.all_dimensions())} - CLASSIC)
+
+
+def node_min_coverage(scheme: Scheme) -> dict[str, float]:
+    """Each node's `min_coverage` (the total's is the scheme's)."""
+    return {ROOT: float(scheme.min_coverage),
+            **{d.id: float(d.min_coverage) for d in scheme.all_dimensions()}}
+
+
+def with_needed_children(frame: pl.DataFrame, min_cov: dict[str, float]) -> pl.DataFrame:
+    """`p_need_w_eff` / `p_need_w_decl`: how many of the parent's children of positive weight
+    (under that weight column) must have a score: ⌈min_coverage · n⌉ (a tolerance keeps
+    2/3 · 3 at 2). Scheme metadata, one row per node: no data is read here."""
+    cov = pl.col("parent_id").replace_strict(min_cov, default=0.0, return_dtype=pl.Float64)
+    need = {
+        f"p_need_{w}": (cov * (pl.col(w) > 0).cast(pl.Float64).sum().over("parent_id") - 1e-9)
+        .ceil().clip(lower_bound=0).cast(pl.Int64)
+        for w in ("w_eff", "w_decl")
+    }
+    return frame.with_columns(**need)
 
 
 def max_depth(scheme: Scheme) -> int:
@@ -74,6 +114,9 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
     create_temp(engine, table, sql(
         f"SELECT unit_id, indicator_id AS node_id, score FROM {INDICATOR_SCORES}"))
     for d in range(max_depth(scheme), -2, -1):
+        if uses_other_means(scheme):
+            engine.append_temp(table, sql(other_means_level(table, weight), depth=d))
+            continue
         engine.append_temp(table, sql(
             f"""
             SELECT n.unit_id, w.parent_id AS node_id,
@@ -86,10 +129,66 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
             JOIN {COVERAGE} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
             WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0 AND c.covered
             GROUP BY n.unit_id, w.parent_id
+            HAVING COUNT(*) >= MAX(w.p_need_{weight})
             """,
             depth=d,
         ))
     return table
+
+
+def other_means_level(table: str, weight: str) -> str:
+    """One level of the tree when some node uses another mean (harmonic, generalised, median,
+    Mazziotta–Pareto, ratio): the children of each unit and parent with their running weight
+    (for the median) first, then one CASE arm per aggregation. Only schemes using these run
+    this query, so the arithmetic/geometric trees of every other scheme stay as they were."""
+    m = "SUM(k.wt * k.score) / SUM(k.wt)"  # the weighted mean, M
+    q = "SUM(k.wt * k.score * k.score) / SUM(k.wt)"  # the weighted mean of squares
+    half = "k.tot / 2.0"
+    return f"""
+        SELECT * FROM (
+        SELECT k.unit_id, k.node_id,
+               CASE WHEN MAX(k.p_agg) = 'geometric' THEN
+                        CASE WHEN MIN(k.score) <= 0 THEN 0.0
+                             ELSE EXP(SUM(k.wt * LN(CASE WHEN k.score > 0 THEN k.score END))
+                                      / SUM(k.wt)) END
+                    WHEN MAX(k.p_agg) = 'harmonic' THEN
+                        CASE WHEN MIN(k.score) <= 0 THEN 0.0
+                             ELSE SUM(k.wt) / SUM(k.wt / k.score) END
+                    WHEN MAX(k.p_agg) = 'generalised' THEN
+                        CASE WHEN MAX(k.p_power) < 0 AND MIN(k.score) <= 0 THEN 0.0
+                             ELSE POWER(SUM(k.wt * POWER(GREATEST(k.score, 0.0), k.p_power))
+                                        / SUM(k.wt), 1.0 / MAX(k.p_power)) END
+                    WHEN MAX(k.p_agg) = 'median' THEN
+                        CASE WHEN ABS(MIN(CASE WHEN k.cum >= {half} - 1e-12 * k.tot THEN k.cum END)
+                                      - MAX({half})) <= 1e-12 * MAX(k.tot)
+                             THEN (MIN(CASE WHEN k.cum >= {half} - 1e-12 * k.tot THEN k.score END)
+                                   + MIN(CASE WHEN k.cum > {half} + 1e-12 * k.tot
+                                              THEN k.score END)) / 2.0
+                             ELSE MIN(CASE WHEN k.cum >= {half} - 1e-12 * k.tot
+                                           THEN k.score END) END
+                    WHEN MAX(k.p_agg) = 'mazziotta_pareto' THEN
+                        CASE WHEN {m} <= 0 THEN 0.0
+                             ELSE GREATEST({m} - GREATEST({q} - {m} * {m}, 0.0) / ({m}), 0.0)
+                             END
+                    WHEN MAX(k.p_agg) = 'ratio' THEN
+                        100.0 * MAX(CASE WHEN k.sib_ord = 0 THEN k.score END)
+                        / NULLIF(MAX(CASE WHEN k.sib_ord = 1 THEN k.score END), 0)
+                    ELSE {m} END AS score
+        FROM (
+            SELECT n.unit_id, w.parent_id AS node_id, n.score, w.{weight} AS wt, w.p_agg,
+                   w.p_power, w.sib_ord, w.p_need_{weight} AS need,
+                   SUM(w.{weight}) OVER (PARTITION BY n.unit_id, w.parent_id ORDER BY n.score,
+                                         n.node_id ROWS BETWEEN UNBOUNDED PRECEDING
+                                         AND CURRENT ROW) AS cum,
+                   SUM(w.{weight}) OVER (PARTITION BY n.unit_id, w.parent_id) AS tot
+            FROM {table} n JOIN {WEIGHTS} w ON w.node_id = n.node_id
+            JOIN {COVERAGE} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
+            WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0 AND c.covered
+        ) k
+        GROUP BY k.unit_id, k.node_id
+        HAVING COUNT(*) >= MAX(k.need)
+        ) WHERE score IS NOT NULL
+        """
 
 
 @dataclass(frozen=True)
@@ -113,10 +212,14 @@ def contributions(engine: Engine, scheme: Scheme, nodes: str) -> Contributions:
         WHERE n.score IS NOT NULL AND w.w_eff > 0
         """
     ))
+    other = ("WHEN p_agg NOT IN ('arithmetic', 'geometric') THEN "
+             "CASE WHEN SUM(w_norm * score) OVER (PARTITION BY unit_id, parent_id) > 0 "
+             "THEN w_norm * score / SUM(w_norm * score) OVER (PARTITION BY unit_id, parent_id) "
+             "ELSE w_norm END") if uses_other_means(scheme) else ""
     create_temp(engine, SHARES, sql(
-        """
+        f"""
         SELECT *,
-               CASE WHEN p_agg = 'geometric' THEN
+               CASE {other} WHEN p_agg = 'geometric' THEN
                         CASE WHEN parent_score > 1 THEN w_norm * LN(GREATEST(score, 1e-300))
                                                         / LN(parent_score)
                              ELSE w_norm END

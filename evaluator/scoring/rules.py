@@ -25,17 +25,20 @@ from evaluator.scheme.models import (
     Direction,
     DirectRule,
     EfficacyRule,
+    FractionOfMaxRule,
     GoalpostsRule,
     Indicator,
     MinMaxRule,
     PassFailRule,
     PercentileRule,
+    ReferenceUnitRule,
     Scheme,
     TargetRule,
     ZScoreRule,
 )
 from evaluator.scoring.engine import Engine, create_temp, lit, sql
 from evaluator.scoring.errors import ScoringError
+from evaluator.scoring.panel import PANEL, build_panel_stats
 from evaluator.scoring.values import VALUES, log_expr, transform_param
 
 STATS = "_sc_stats"
@@ -75,7 +78,10 @@ class Ref:
         return col(f"{self.prefix}{name}")
 
 
-def ref(within: str) -> Ref:
+def ref(within: str, panel: tuple[int, int] | None = None) -> Ref:
+    """`p_` columns: the reference over a panel of years (scoring/panel.py)."""
+    if panel is not None:
+        return Ref("p_")
     return Ref("g_" if within == "peer_group" else "a_")
 
 
@@ -95,9 +101,16 @@ def param(ind: Indicator, value: float, what: str) -> exp.Expression:
 
 
 def min_max(ind: Indicator, rule: MinMaxRule) -> exp.Expression:
-    r = ref(rule.within)
+    r = ref(rule.within, rule.panel)
     num = (X - r.min) if higher(ind) else (r.max - X)
-    return exp.Case().when(r.max.eq(r.min), lit(100.0)).else_(lit(100.0) * div(num, r.max - r.min))
+    low, high = rule.range
+    if (low, high) == (0.0, 100.0) and rule.panel is None:  # the tree of every older scheme
+        return exp.Case().when(r.max.eq(r.min), lit(100.0)).else_(
+            lit(100.0) * div(num, r.max - r.min))
+    out = lit(low) + lit(high - low) * div(num, r.max - r.min)
+    # a year scored outside its panel may lie past the panel's bounds
+    return exp.Case().when(r.max.eq(r.min), lit(high)).else_(
+        clamp(out, low, high) if rule.panel is not None else out)
 
 
 def goalposts(ind: Indicator, rule: GoalpostsRule) -> exp.Expression:
@@ -127,18 +140,41 @@ def bands(ind: Indicator, rule: BandsRule) -> exp.Expression:
 
 
 def percentile(ind: Indicator, rule: PercentileRule) -> exp.Expression:
-    """Mid-rank percentile: 100·(units worse + (ties − 1)/2)/(n − 1); a lone unit gets 100."""
+    """100·(rank − 1)/(n − 1) with rank − 1 = units worse + a share of the others tied:
+    (ties − 1)/2 (average, the mid-rank), 0 (min), ties − 1 (max); a lone unit gets 100."""
     r = ref(rule.within)
     worse = r.below if higher(ind) else (r.n - r.below - r.equal)
-    pct = lit(100.0) * div(worse + (r.equal - lit(1)) / lit(2.0), r.n - lit(1))
+    tied = {"average": (r.equal - lit(1)) / lit(2.0), "min": None,
+            "max": r.equal - lit(1)}[rule.ties]
+    pct = lit(100.0) * div(worse if tied is None else worse + tied, r.n - lit(1))
     return exp.Case().when(r.n <= lit(1), lit(100.0)).else_(pct)
 
 
 def zscore(ind: Indicator, rule: ZScoreRule) -> exp.Expression:
-    r = ref(rule.within)
+    r = ref(rule.within, rule.panel)
     z = exp.Coalesce(this=div(X - r.mean, r.sd), expressions=[lit(0.0)])
     signed = z if higher(ind) else exp.Neg(this=exp.Paren(this=z))
-    return clamp(lit(rule.center) + lit(rule.spread) * signed)
+    out = lit(rule.center) + lit(rule.spread) * signed
+    return clamp(out) if rule.clamp else out
+
+
+def fraction_of_max(ind: Indicator, rule: FractionOfMaxRule) -> exp.Expression:
+    """100·x/max (no score when max ≤ 0); lower: 100·min/x (no score when x ≤ 0)."""
+    r = ref(rule.within, rule.panel)
+    if higher(ind):
+        return exp.Case().when(r.max > lit(0), clamp(lit(100.0) * div(X, r.max)))
+    return exp.Case().when(lit(0) < X, clamp(lit(100.0) * div(r.min, X)))
+
+
+def reference_unit(ind: Indicator, rule: ReferenceUnitRule) -> exp.Expression:
+    """COINr's n_dist2ref on 0–100: the reference unit's value (a window over the indicator's
+    units) scores 100, the worst unit 0; no score when the reference has no value."""
+    xref = sql("MAX(CASE WHEN unit_id = :unit THEN value END) OVER (PARTITION BY indicator_id)",
+               unit=rule.unit)
+    r = ref("all")
+    num, den = ((X - r.min, xref - r.min) if higher(ind) else (r.max - X, r.max - xref))
+    out = lit(100.0) * div(num, den)
+    return clamp(out) if rule.clamp else out
 
 
 def efficacy(ind: Indicator, rule: EfficacyRule) -> exp.Expression:
@@ -170,6 +206,7 @@ RULES: dict[type, Callable[..., exp.Expression]] = {
     MinMaxRule: min_max, GoalpostsRule: goalposts, TargetRule: target, BandsRule: bands,
     PercentileRule: percentile, ZScoreRule: zscore, EfficacyRule: efficacy,
     DeductionRule: deduction, PassFailRule: pass_fail, DirectRule: direct,
+    FractionOfMaxRule: fraction_of_max, ReferenceUnitRule: reference_unit,
 }  # fmt: skip
 
 
@@ -196,9 +233,12 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
     case = exp.Case(this=col("indicator_id"))
     for ind in scheme.indicators():
         case = case.when(lit(ind.id), rule_expr(ind), copy=False)  # linear, not quadratic
+    panels = ("p",) if build_panel_stats(engine, scheme) else ()
     stat_cols = ", ".join(
-        f"{p}.{c} AS {p}_{c}" for p in ("a", "g") for c in ("n", "min", "max", "mean", "sd")
+        f"{p}.{c} AS {p}_{c}" for p in ("a", "g", *panels)
+        for c in ("n", "min", "max", "mean", "sd")
     )
+    panel_join = f"LEFT JOIN {PANEL} p ON p.indicator_id = r.indicator_id" if panels else ""
     create_temp(engine, "_sc_ruled", sql(
         f"""
         WITH r AS (
@@ -212,7 +252,8 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
             SELECT r.*, {stat_cols}
             FROM r
             LEFT JOIN {STATS} a ON a.indicator_id = r.indicator_id AND a.pg IS NULL
-            LEFT JOIN {STATS} g ON g.indicator_id = r.indicator_id AND g.pg = r.pg)
+            LEFT JOIN {STATS} g ON g.indicator_id = r.indicator_id AND g.pg = r.pg
+            {panel_join})
         SELECT unit_id, indicator_id, CAST(:score AS DOUBLE) AS rule_score FROM j
         """,
         score=case,
@@ -229,7 +270,7 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
                    CASE WHEN v.raw_value IS NULL AND NOT COALESCE(v.imputed, FALSE)
                         THEN 'missing' END,
                    CASE WHEN v.value IS NOT NULL AND s.rule_score IS NULL THEN 'unscored' END,
-                   CASE WHEN v.imputed THEN 'imputed_peer_median' END,
+                   CASE WHEN v.imputed THEN CONCAT('imputed_', v.missing_policy) END,
                    CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero' AND v.covered
                         THEN 'scored_zero' END,
                    CASE WHEN NOT v.covered THEN 'no_own_data' END) AS flags

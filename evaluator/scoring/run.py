@@ -260,7 +260,8 @@ def aggregate_level(engine: Engine, scheme: Scheme, period: str) -> tuple[list[s
     unscored = engine.fetch_polars(sql(f"SELECT unit_id FROM {SCORES} WHERE score IS NULL "
                                        "ORDER BY unit_id LIMIT 10"))["unit_id"].to_list()
     if unscored:
-        warnings.append(f"units without any data for {period} (no score): {', '.join(unscored)}")
+        warnings.append(f"units without a score for {period} (no data, or below a "
+                        f"min_coverage): {', '.join(unscored)}")
     survey = SURVEY if engine.table_exists(SURVEY) else None
     return warnings, RunTables(
         units=UNITS, scores=SCORES, indicator_scores=INDICATOR_SCORES, meta=META,

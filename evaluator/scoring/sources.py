@@ -57,6 +57,9 @@ def scheme_sources(scheme: Scheme) -> pl.DataFrame:
         if isinstance(ind.source, MeasureSource):
             rows.append({"indicator_id": ind.id, "kind": "measure",
                          "source_id": ind.source.measure})
+            if ind.source.per is not None:
+                rows.append({"indicator_id": ind.id, "kind": "measure",
+                             "source_id": ind.source.per})
         elif isinstance(ind.source, SurveySource):
             rows += [{"indicator_id": ind.id, "kind": "question", "source_id": q}
                      for q in ind.source.questions]

@@ -69,14 +69,17 @@ def indicator_meta(scheme: Scheme) -> pl.DataFrame:
             "source_kind": "measure" if isinstance(src, MeasureSource) else "survey",
             "measure": src.measure if isinstance(src, MeasureSource) else None,
             "rollup": src.rollup.value if isinstance(src, MeasureSource) else None,
+            "per": src.per if isinstance(src, MeasureSource) else None,
+            "per_factor": src.factor if isinstance(src, MeasureSource) else None,
             "missing_policy": ind.missing.value,
             "rule": ind.rule.type,
             "ord": order,
         })
     return pl.DataFrame(rows, schema={
         "indicator_id": pl.String, "dimension_id": pl.String, "evidence": pl.String,
-        "source_kind": pl.String, "measure": pl.String, "rollup": pl.String,
-        "missing_policy": pl.String, "rule": pl.String, "ord": pl.Int64,
+        "source_kind": pl.String, "measure": pl.String, "rollup": pl.String, "per": pl.String,
+        "per_factor": pl.Float64, "missing_policy": pl.String, "rule": pl.String,
+        "ord": pl.Int64,
     })
 
 
@@ -144,9 +147,43 @@ def build_raw(engine: Engine, scheme: Scheme, period: str) -> bool:
         period=period, year=year,
     )
     create_temp(engine, MEASURES, measure_q)
+    if any(isinstance(i.source, MeasureSource) and i.source.per for i in scheme.indicators()):
+        denominate(engine, period)
     has_survey = build_survey(engine, scheme, period) is not None
     use_survey_column(engine, has_survey, "index_value")
     return has_survey
+
+
+def denominate(engine: Engine, period: str) -> None:
+    """Divide each denominated indicator's value by its `per` measure (× `factor`), in place in
+    `MEASURES`. The denominator is the unit's value of the year: the annual value, else the mean
+    of its sub-annual values (added in period order, as `build_raw` does). No denominator, or
+    0, leaves the value missing: a rate without its base is not a rate."""
+    create_temp(engine, "_sc_denoms", sql(
+        f"""
+        WITH o AS (
+            SELECT o.unit_id, o.measure, o.value,
+                   CASE WHEN o.period = :period THEN 0 ELSE 1 END AS sub,
+                   {_period_key()} AS period_key
+            FROM current_outcomes o JOIN {UNITS} u ON u.unit_id = o.unit_id
+            WHERE o.year = :year AND o.measure IN (SELECT per FROM {META} WHERE per IS NOT NULL)),
+        picked AS (SELECT *, MIN(sub) OVER (PARTITION BY unit_id, measure) AS best FROM o)
+        SELECT unit_id, measure, SUM(value ORDER BY period_key, value) / COUNT(value) AS base
+        FROM picked WHERE sub = best GROUP BY unit_id, measure
+        """,
+        period=period, year=int(period),
+    ))
+    create_temp(engine, "_sc_measures_num", sql(f"SELECT * FROM {MEASURES}"))
+    create_temp(engine, MEASURES, sql(
+        f"""
+        SELECT v.unit_id, v.indicator_id,
+               CASE WHEN m.per IS NULL THEN v.raw_value
+                    ELSE v.raw_value / NULLIF(d.base, 0) * m.per_factor END AS raw_value,
+               v.n_obs
+        FROM _sc_measures_num v JOIN {META} m ON m.indicator_id = v.indicator_id
+        LEFT JOIN _sc_denoms d ON d.unit_id = v.unit_id AND d.measure = m.per
+        """
+    ))
 
 
 SURVEY_VALUE_COLUMNS = ("index_value", "ci_low", "ci_high")
@@ -208,6 +245,10 @@ def transform_param(ind: Indicator, value: float) -> float:
         if value <= 0:
             return math.nan
         return math.log(value)
+    if ind.transform is not None and ind.transform.box_cox is not None:
+        from evaluator.scoring.treatment import box_cox_value  # lazy: it imports this module
+
+        return box_cox_value(value, ind.transform.box_cox)
     return value
 
 
@@ -263,6 +304,9 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
         LEFT JOIN _sc_medians a ON a.indicator_id = p.indicator_id AND a.pg IS NULL
         """
     ))
+    from evaluator.scoring import impute  # imports this module's tables: a lazy import
+
+    more_imputed = impute.build_imputations(engine, scheme, period)
     x = exp.column("v0")
     clipped = _case(scheme, {i.id: transform_expr(i, x) for i in inds
                              if i.transform is not None}, x)
@@ -316,3 +360,8 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
             WHERE unit_target IS NOT NULL
         """
     ))
+    if more_imputed:
+        engine.append_temp(REFS, sql(impute.group_refs_query()))
+    from evaluator.scoring.treatment import build_treatments  # lazy, as impute
+
+    build_treatments(engine, scheme)

@@ -278,8 +278,11 @@ class SparkEngine:
 
     # ------------------------------------------------------------------ inputs and outputs
 
-    def stage_store_inputs(self, con: duckdb.DuckDBPyConnection, period: str) -> None:
-        """Write the store's `current_*` views (the scored year only) as Parquet; read them."""
+    def stage_store_inputs(self, con: duckdb.DuckDBPyConnection, period: str,
+                           outcome_years: tuple[int, int] | None = None) -> None:
+        """Write the store's `current_*` views (the scored year only; outcomes of
+        `outcome_years`, first and last, when a scheme reads other years: see
+        `scoring.panel.outcome_years`) as Parquet; read them."""
         folder = self.work_dir / "inputs"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -287,6 +290,9 @@ class SparkEngine:
         for view, year_column in STORE_INPUTS.items():
             path = folder / f"{view}.parquet"
             where = f" WHERE {year_column} = {year}" if year_column else ""
+            if view == "current_outcomes" and outcome_years is not None:
+                first, last = (int(y) for y in outcome_years)
+                where = f" WHERE year BETWEEN {first} AND {last}"
             target = str(path).replace("'", "''")
             con.execute(f"COPY (SELECT * FROM {view}{where}) TO '{target}' (FORMAT parquet)")
             self._keep(view, self.spark.read.parquet(str(path)))

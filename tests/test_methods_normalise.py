@@ -1,0 +1,210 @@
+"""Normalisation methods: min_max to any range, zscore without the clamp, percentile ranks with
+a tie rule (average, min = Borda, max = rank), fraction of max, distance to a reference unit —
+hand-worked values, properties on random data (hypothesis), and located validation errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from helpers.scoring import (
+    add_units,
+    add_values,
+    approx,
+    col,
+    dimension,
+    indicator,
+    make_scheme,
+    memory_db,
+    one,
+    run,
+)
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+from evaluator.scheme import load_scheme
+from evaluator.scheme.loader import SchemeInvalid
+from evaluator.store import connect
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    yield from memory_db()
+
+
+def scores(con, rule: dict, values: list[float | None], **kw) -> list[float | None]:
+    ids = [f"u{i:02d}" for i in range(1, len(values) + 1)]
+    add_units(con, len(values))
+    add_values(con, "x", {u: v for u, v in zip(ids, values, strict=True) if v is not None})
+    _, _, inds = run(con, one(rule, **kw))
+    return col(inds, "score")
+
+
+def test_min_max_to_1_100(con) -> None:
+    assert approx(scores(con, {"type": "min_max", "range": [1, 100]}, [10, 20, 40]),
+                  [1.0, 1 + 99 * 10 / 30, 100.0])
+
+
+def test_min_max_range_lower_is_better(con) -> None:
+    assert approx(scores(con, {"type": "min_max", "range": [1, 100]}, [10, 20, 40],
+                         direction="lower"), [100.0, 1 + 99 * 20 / 30, 1.0])
+
+
+def test_min_max_range_all_equal_scores_the_top(con) -> None:
+    assert approx(scores(con, {"type": "min_max", "range": [10, 90]}, [5, 5]), [90.0, 90.0])
+
+
+def test_zscore_unclamped_keeps_the_tails(con) -> None:
+    # mean 50, sample sd 50: z = -1, 0, 1
+    rule = {"type": "zscore", "center": 50, "spread": 60, "clamp": False}
+    assert approx(scores(con, rule, [0, 50, 100]), [-10.0, 50.0, 110.0])
+
+
+def test_zscore_clamped_by_default(con) -> None:
+    assert approx(scores(con, {"type": "zscore", "spread": 60}, [0, 50, 100]),
+                  [0.0, 50.0, 100.0])
+
+
+@pytest.mark.parametrize(("ties", "expected"), [
+    ("average", [0.0, 50.0, 50.0, 100.0]),
+    ("min", [0.0, 100 / 3, 100 / 3, 100.0]),    # Borda: units beaten, 0 1 1 3, over n − 1
+    ("max", [0.0, 200 / 3, 200 / 3, 100.0]),    # competition rank from the best: 4 2 2 1
+])
+def test_percentile_tie_rules(con, ties: str, expected: list[float]) -> None:
+    assert approx(scores(con, {"type": "percentile", "ties": ties}, [1, 2, 2, 3]), expected)
+
+
+def test_percentile_min_lower_is_better(con) -> None:
+    # lower is better: u01 (1) beats 3 units, u02/u03 (2) beat 1, u04 (3) none
+    assert approx(scores(con, {"type": "percentile", "ties": "min"}, [1, 2, 2, 3],
+                         direction="lower"), [100.0, 100 / 3, 100 / 3, 0.0])
+
+
+def test_fraction_of_max(con) -> None:
+    assert approx(scores(con, {"type": "fraction_of_max"}, [10, 20, 40, -5]),
+                  [25.0, 50.0, 100.0, 0.0])
+
+
+def test_fraction_of_max_lower_is_better(con) -> None:
+    assert approx(scores(con, {"type": "fraction_of_max"}, [10, 20, 40], direction="lower"),
+                  [100.0, 50.0, 25.0])
+
+
+def test_fraction_of_max_without_a_positive_max_scores_nothing(con) -> None:
+    assert scores(con, {"type": "fraction_of_max"}, [-10, 0]) == [None, None]
+
+
+def test_reference_unit(con) -> None:
+    # (x − min)/(x_ref − min): u02 is the reference, u03 is past it
+    assert approx(scores(con, {"type": "reference_unit", "unit": "u02"}, [10, 20, 40]),
+                  [0.0, 100.0, 100.0])
+
+
+def test_reference_unit_unclamped_and_lower(con) -> None:
+    rule = {"type": "reference_unit", "unit": "u02", "clamp": False}
+    assert approx(scores(con, rule, [10, 20, 40], direction="lower"),
+                  [(40 - 10) / (40 - 20) * 100, 100.0, 0.0])
+
+
+def test_reference_unit_without_a_value_scores_nothing(con) -> None:
+    assert scores(con, {"type": "reference_unit", "unit": "u03"}, [10, 20, None]) == [
+        None, None, None]
+
+
+# ----------------------------------------------------------------------------- properties
+
+FAST = settings(max_examples=12, deadline=None,
+                phases=[Phase.explicit, Phase.reuse, Phase.generate])
+values = st.lists(st.integers(min_value=-50, max_value=50).map(float), min_size=2, max_size=7)
+ranges = st.tuples(st.floats(0, 99), st.floats(0.5, 100)).map(
+    lambda t: (t[0], min(100.0, t[0] + t[1])))
+RULES = {
+    "mm": {"type": "min_max"}, "pmin": {"type": "percentile", "ties": "min"},
+    "pavg": {"type": "percentile"}, "pmax": {"type": "percentile", "ties": "max"},
+    "fom": {"type": "fraction_of_max"}, "ref": {"type": "reference_unit", "unit": "u00",
+                                                "clamp": False},
+}
+
+
+def all_rules(xs: list[float], extra: dict[str, dict]) -> dict[str, list[float | None]]:
+    """One run scoring measure x under every rule (one indicator each)."""
+    con = connect(":memory:")
+    try:
+        ids = [f"u{i:02d}" for i in range(len(xs))]
+        add_units(con, [(u, None) for u in ids])
+        add_values(con, "x", dict(zip(ids, xs, strict=True)))
+        inds = [indicator(k, "x", rule) for k, rule in {**RULES, **extra}.items()]
+        _, _, out = run(con, make_scheme([dimension("d", inds)]))
+        return {k: col(out, "score", {"indicator_id": k}) for k in {**RULES, **extra}}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+@FAST
+@given(values, ranges, st.floats(0.01, 100), st.floats(-100, 100))
+def test_normalisations_on_random_data(xs: list[float], rng: tuple[float, float], a: float,
+                                       b: float) -> None:
+    got = all_rules(xs, {"mmr": {"type": "min_max", "range": list(rng)}})
+    low, high = rng
+    n = len(xs)
+    for x, mm, mmr, pmin, pavg, pmax in zip(xs, got["mm"], got["mmr"], got["pmin"],
+                                            got["pavg"], got["pmax"], strict=True):
+        assert mm is not None and mmr is not None
+        # min-max to any range is the 0–100 score mapped linearly onto it, within it
+        assert mmr == pytest.approx(low + (high - low) * mm / 100, abs=1e-9)
+        assert low - 1e-9 <= mmr <= high + 1e-9
+        # Borda on ties: `min` counts the units beaten, `max` adds the others tied, and the
+        # mid-rank is their mean
+        beaten, tied = sum(v < x for v in xs), sum(v == x for v in xs)
+        assert pmin == pytest.approx(100 * beaten / (n - 1))
+        assert pmax == pytest.approx(100 * (beaten + tied - 1) / (n - 1))
+        assert pavg == pytest.approx((pmin + pmax) / 2)
+    top = max(xs)
+    for x, fom in zip(xs, got["fom"], strict=True):
+        assert (fom is None) if top <= 0 else fom == pytest.approx(
+            100 * min(1.0, max(0.0, x / top)))
+    if xs[0] != min(xs):
+        assert got["ref"][0] == pytest.approx(100.0)  # the reference unit scores 100
+    # min-max and the percentile ranks do not move under a positive affine map of the data
+    moved = all_rules([a * x + b for x in xs], {"mmr": {"type": "min_max", "range": list(rng)}})
+    for k in ("mm", "mmr", "pmin", "pavg", "pmax"):
+        assert approx(moved[k], got[k], tol=1e-6), k
+
+
+# ----------------------------------------------------------------------------- validation
+
+SCHEME = """\
+id: t
+name: {zh: 测试, en: Test}
+year: 2026
+unit_types: [township]
+dimensions:
+  - id: d
+    name: {zh: 维度, en: Dimension}
+    indicators:
+      - id: x
+        name: {zh: 指标, en: Indicator}
+        evidence: outcome
+        source: {measure: x}
+        rule: RULE
+"""
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ("{type: min_max, range: [50, 10]}", "must satisfy 0 <= low < high <= 100"),
+    ("{type: min_max, range: [0, 200]}", "the scheme's `scale` maps the total"),
+    ("{type: percentile, ties: first}", "'first'"),
+    ("{type: reference_unit}", "rule.unit: required key is missing"),
+    ("{type: zscore, clamp: maybe}", "clamp"),
+])
+def test_bad_normalisation_is_refused_at_its_line(tmp_path: Path, rule: str,
+                                                  message: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCHEME.replace("RULE", rule), encoding="utf-8")
+    with pytest.raises(SchemeInvalid) as err:
+        load_scheme(path)
+    assert "s.yaml:13 dimensions[0].indicators[0].rule" in str(err.value)
+    assert message in str(err.value)

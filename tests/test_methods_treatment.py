@@ -1,0 +1,189 @@
+"""Treatment: COINr's default outlier treatment (winsorise up to `winmax` points until
+|skew| < 2 or kurtosis < 3.5, else its shifted log), the shifted log itself and Box-Cox —
+hand-worked, against a Python port of COINr's R code on random data, validation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+from helpers.scoring import add_units, add_values, approx, col, memory_db, one, run
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from evaluator.scheme.loader import SchemeInvalid, load_scheme_text
+from evaluator.scheme.models import Transform
+from evaluator.store import connect
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    yield from memory_db()
+
+
+# ------------------------------------------------------- COINr's R code, line for line
+
+def skew(x: list[float]) -> float | None:
+    n = len(x)
+    if n < 3:
+        return None
+    m = sum(x) / n
+    d = [v - m for v in x]
+    s2 = sum(v * v for v in d)
+    if s2 == 0:
+        return None
+    y = math.sqrt(n) * sum(v ** 3 for v in d) / s2 ** 1.5
+    return y * math.sqrt(n * (n - 1)) / (n - 2)
+
+
+def kurt(x: list[float]) -> float | None:
+    n = len(x)
+    if n < 4:
+        return None
+    m = sum(x) / n
+    d = [v - m for v in x]
+    s2 = sum(v * v for v in d)
+    if s2 == 0:
+        return None
+    r = n * sum(v ** 4 for v in d) / s2 ** 2
+    return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
+
+
+def passing(x: list[float]) -> bool:
+    sk, kt = skew(x), kurt(x)
+    return True if sk is None or kt is None else abs(sk) < 2 or kt < 3.5
+
+
+def coinr_treat(x: list[float], winmax: int = 5) -> tuple[list[float], int, bool]:
+    """Treat.numeric(f1 = winsorise, f2 = log_CT): (values, points winsorised, logged)."""
+    if passing(x):
+        return x, 0, False
+    y, imax, imin, nwin = list(x), [], [], 0
+    while not passing(y) and nwin < winmax:
+        if skew(y) >= 0:
+            top = max(y)
+            imax = [i for i, v in enumerate(y) if v == top]
+            rest = [v for i, v in enumerate(y) if i not in imax]
+            for i in imax:
+                y[i] = max(rest)
+        else:
+            low = min(y)
+            imin = [i for i, v in enumerate(y) if v == low]
+            rest = [v for i, v in enumerate(y) if i not in imin]
+            for i in imin:
+                y[i] = min(rest)
+        nwin = len(imax) + len(imin)
+    if passing(y):
+        return y, sum(a != b for a, b in zip(x, y, strict=True)), False
+    lo, hi = min(x), max(x)
+    return [math.log(v - lo + 0.01 * (hi - lo)) for v in x], 0, True
+
+
+# ----------------------------------------------------------------------------- by hand
+
+def treated(con, values: list[float], transform: dict) -> tuple[list, list, dict]:
+    add_units(con, len(values))
+    add_values(con, "x", {f"u{i:02d}": v for i, v in enumerate(values, start=1)})
+    run_id, _, inds = run(con, one({"type": "min_max"}, transform=transform))
+    refs = dict(con.execute("SELECT name, value FROM run_reference_values WHERE run_id = ? "
+                            "AND name LIKE 'outlier%'", [run_id]).fetchall())
+    return col(inds, "transformed_value"), col(inds, "flags"), refs
+
+
+def test_one_outlier_is_winsorised_to_the_next_value(con) -> None:
+    xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 100.0]
+    assert not passing(xs) and passing([*xs[:-1], 9.0])
+    values, flags, refs = treated(con, xs, {"outliers": True})
+    assert approx(values, [1, 2, 3, 4, 5, 6, 7, 8, 9, 9.0])
+    assert flags[-1] == "winsorised_high" and flags[0] is None
+    assert refs == {"outlier_points_winsorised": 1.0, "outlier_log": 0.0}
+
+
+def test_too_many_outliers_fall_back_to_the_shifted_log(con) -> None:
+    xs = [1.0] * 20 + [100.0, 200.0]
+    expected, nwin, logged = coinr_treat(xs, winmax=1)
+    assert logged and nwin == 0
+    values, flags, refs = treated(con, xs, {"outliers": True, "winmax": 1})
+    assert approx(values, expected, tol=1e-12)
+    assert values[0] == pytest.approx(math.log(0.01 * 199))  # ln(x − min + 0.01·(max − min))
+    assert set(flags) == {"outlier_log"} and refs["outlier_log"] == 1.0
+
+
+def test_shifted_log(con) -> None:
+    values, _, _ = treated(con, [2.0, 4.0, 12.0], {"shifted_log": True})
+    assert approx(values, [math.log(0.1), math.log(2.1), math.log(10.1)])
+
+
+@pytest.mark.parametrize(("lam", "f"), [(0.5, lambda x: (x ** 0.5 - 1) / 0.5),
+                                        (0, math.log), (-1, lambda x: (x ** -1 - 1) / -1)])
+def test_box_cox(con, lam: float, f) -> None:
+    values, flags, _ = treated(con, [1.0, 4.0, 9.0, 0.0], {"box_cox": lam})
+    assert approx(values[:3], [f(1.0), f(4.0), f(9.0)])
+    assert values[3] is None and "transform_of_nonpositive" in flags[3]
+
+
+def test_box_cox_parameters_go_on_the_transformed_scale(con) -> None:
+    add_units(con, 2)
+    add_values(con, "x", {"u01": 4.0, "u02": 16.0})
+    _, _, inds = run(con, one({"type": "goalposts", "lower": 1, "upper": 16},
+                              transform={"box_cox": 0.5}))
+    # (√x − 1)/0.5 on 1 → 0, 4 → 2, 16 → 6: (2 − 0)/(6 − 0)
+    assert approx(col(inds, "score"), [100 / 3, 100.0])
+
+
+FAST = settings(max_examples=15, deadline=None,
+                phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
+@pytest.mark.slow
+@FAST
+@given(st.lists(st.integers(0, 30).map(float), min_size=4, max_size=12),
+       st.lists(st.integers(100, 5000).map(float), min_size=0, max_size=4),
+       st.booleans(), st.integers(1, 6))
+def test_the_treatment_is_coinrs(body: list[float], tail: list[float], low: bool,
+                                 winmax: int) -> None:
+    xs = [-v for v in body + tail] if low else body + tail
+    expected, nwin, logged = coinr_treat(xs, winmax)
+    con = connect(":memory:")
+    try:
+        values, _, refs = treated(con, xs, {"outliers": True, "winmax": winmax})
+    finally:
+        con.close()
+    assert approx(values, expected, tol=1e-9)
+    assert refs == {"outlier_points_winsorised": float(nwin), "outlier_log": float(logged)}
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"log": True, "box_cox": 0.5}, "choose one of log, box_cox"),
+    ({"outliers": True, "winsorize": [0.05, 0.95]}, "remove winsorize"),
+    ({"winmax": 3}, "read only with `outliers: true`"),
+])
+def test_bad_treatment_is_refused(fields: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Transform.model_validate(fields)
+
+
+def test_raw_unit_parameters_with_a_data_shifted_transform_are_refused() -> None:
+    text = """\
+id: t
+name: {zh: 测试, en: Test}
+year: 2026
+unit_types: [township]
+dimensions:
+  - id: d
+    name: {zh: 维度, en: Dimension}
+    indicators:
+      - id: x
+        name: {zh: 指标, en: Indicator}
+        evidence: outcome
+        source: {measure: x}
+        transform: {shifted_log: true}
+        rule: {type: goalposts, lower: 0, upper: 10}
+"""
+    with pytest.raises(SchemeInvalid) as err:
+        load_scheme_text(text, "s.yaml")
+    assert "s.yaml:14 dimensions[0].indicators[0].rule.lower" in str(err.value)
+    assert "use a rule relative to the units" in str(err.value)
