@@ -481,3 +481,19 @@ def test_trace_share_matches_hand_formula_and_is_scale_free(
     assert b.summary["trace_weight_share"] == pytest.approx(share, abs=1e-5)
     if abs(share - limit) > 1e-6:
         assert bool(by_rule(a, "trace_weight_share")) is (share > limit)
+
+
+def test_zero_absorbing_means_other_than_the_geometric_warn_too(tmp_path: Path) -> None:
+    """The harmonic mean and a power mean with power ≤ 0 are 0 (or undefined) at one zero child,
+    as the geometric mean is; a positive power is not."""
+    for agg, power, warns in (("harmonic", None, True), ("generalised", -1.0, True),
+                              ("generalised", 2.0, False), ("arithmetic", None, False)):
+        data = scheme(
+            dim("health", ind("le", rule={"type": "goalposts", "lower": 20, "upper": 85})),
+            dim("income", ind("gni", rule={"type": "goalposts", "lower": 1, "upper": 9})),
+            aggregation=agg, **({"power": power} if power is not None else {}),
+        )
+        found = by_rule(lint(tmp_path, data), "geometric_zero")
+        assert bool(found) is warns, (agg, power)
+        if warns:
+            assert ("调和" if agg == "harmonic" else "幂") in found[0].message_zh

@@ -14,7 +14,7 @@ from evaluator.labels import Group
 from evaluator.labels import label as catalogue_label
 from evaluator.lint.base import Finding, LintContext, Rule, Severity
 from evaluator.lint.requests import repeated_requests
-from evaluator.lint.zero import can_score_zero
+from evaluator.lint.zero import absorbs_zero, can_score_zero
 from evaluator.scheme.models import (
     Aggregation,
     Dimension,
@@ -432,8 +432,9 @@ class SatisfactionShareLow(Rule):
 
 
 class GeometricZero(Rule):
-    """A node aggregated with the weighted geometric mean has a child that can score 0. One zero
-    makes the whole product 0, whatever the other children: COINr's known trap. Judged from the
+    """A node aggregated with a mean that one zero absorbs (geometric, harmonic, or the power mean
+    with a power ≤ 0) has a child that can score 0. One zero makes the whole node 0, whatever the
+    other children: COINr's known trap. Judged from the
     rule's real range: percentile, and min-max unless its `range` starts above 0, give the worst
     unit 0; goalposts give 0 at the
     worse goalpost, unless `transform.floor`/`cap` or the measure registry's valid `min`/`max`
@@ -448,26 +449,29 @@ class GeometricZero(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         s = ctx.scheme
-        Node = tuple[str, str, tuple[str | int, ...], Aggregation, list[Indicator | Dimension]]
+        Node = tuple[str, str, tuple[str | int, ...], Aggregation, float | None,
+                     list[Indicator | Dimension]]
         nodes: list[Node] = [
-            ("the scheme", "本方案", ("aggregation",), s.aggregation, list(s.dimensions))
+            ("the scheme", "本方案", ("aggregation",), s.aggregation, s.power, list(s.dimensions))
         ]
         for dim in s.all_dimensions():
             nodes.append((f"dimension '{dim.id}'", f"维度「{dim.name.zh}」",
                           (*ctx.locations[dim.id], "aggregation"),
-                          dim.aggregation, [*dim.indicators, *dim.dimensions]))
-        for label, label_zh, where, agg, children in nodes:
-            if agg is not Aggregation.geometric:
+                          dim.aggregation, dim.power, [*dim.indicators, *dim.dimensions]))
+        for label, label_zh, where, agg, power, children in nodes:
+            if not absorbs_zero(agg, power):
                 continue
+            mean = catalogue_label(Group.aggregation, agg.value, "en").lower()
+            mean_zh = catalogue_label(Group.aggregation, agg.value, "zh")
             for child in children:
                 if not can_score_zero(child, ctx.registry, silenced=False):
                     continue
-                en = (f"{label} uses the geometric mean and '{child.id}' can score 0, which makes "
+                en = (f"{label} uses the {mean} and '{child.id}' can score 0, which makes "
                       "the whole node 0: bound the values inside the goalposts "
                       "(transform.floor/cap, or the measure's min/max in the registry), set a "
                       "score floor above 0, silence it on the indicator with a reason (lint: "
                       "{ignore: [geometric_zero]}) or aggregate arithmetically")
-                zh = (f"{label_zh}采用几何平均，而「{child.name.zh}」可能得 0 分，"
+                zh = (f"{label_zh}采用{mean_zh}，而「{child.name.zh}」可能得 0 分，"
                       "会使整个节点得 0 分：请用 transform.floor/cap（或数据项登记表的 min/max）"
                       "把数值限定在阈值之内、设置大于 0 的最低分、在该指标上注明理由后屏蔽此规则"
                       "（lint: {ignore: [geometric_zero]}），或改用算术平均")

@@ -89,6 +89,14 @@ def _rule_reaches_zero(ind: Indicator, r: ValueRange) -> bool:
     return True  # percentile (the worst unit), zscore, and any rule added later
 
 
+def absorbs_zero(aggregation: Aggregation, power: float | None = None) -> bool:
+    """Whether one child at 0 makes the node 0 (or undefined) whatever the others: the geometric
+    and harmonic means, and the power mean with a power ≤ 0."""
+    if aggregation is Aggregation.generalised:
+        return power is not None and power <= 0
+    return aggregation in (Aggregation.geometric, Aggregation.harmonic)
+
+
 def can_score_zero(node: Indicator | Dimension, registry: LoadedRegistry | None = None, *,
                    silenced: bool = True) -> bool:
     """Whether the node's score can be exactly 0 for some unit.
@@ -99,7 +107,7 @@ def can_score_zero(node: Indicator | Dimension, registry: LoadedRegistry | None 
     if isinstance(node, Dimension):
         kids: list[Indicator | Dimension] = [*node.indicators, *node.dimensions]
         zero = [can_score_zero(k, registry) for k in kids]
-        return any(zero) if node.aggregation is Aggregation.geometric else all(zero)
+        return any(zero) if absorbs_zero(node.aggregation, node.power) else all(zero)
     if silenced and node.lint is not None and RULE_ID in node.lint.ignore:
         return False
     if node.missing is MissingPolicy.zero:
