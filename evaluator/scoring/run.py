@@ -431,7 +431,9 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
                   **params}
     batches = accepted_batches(con) if batch_ids is None else batch_ids
     outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id),
-               warnings_output(run_id), Output("run_funnels", FUNNEL_COLUMNS, funnel_rows(run_id))]
+               warnings_output(run_id)]
+    if any(o.table == "run_survey_quality" for o in outputs):  # funnels need survey rows
+        outputs.append(Output("run_funnels", FUNNEL_COLUMNS, funnel_rows(run_id)))
     if engine.SHARES_STORE:
         with engine.transaction():
             write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)
