@@ -54,11 +54,11 @@ trace_p AS (
     FROM ris WHERE evidence = 'trace' AND raw_value IS NOT NULL
 ),
 trace_u AS (
-    SELECT unit_id, AVG(p) AS trace_level, COUNT(*) AS n_trace, 1 AS one
+    SELECT unit_id, SUM(p ORDER BY p) / COUNT(p) AS trace_level, COUNT(*) AS n_trace, 1 AS one
     FROM trace_p WHERE p IS NOT NULL GROUP BY unit_id
 ),
 class_u AS (
-    SELECT unit_id, evidence, AVG(score) AS mean_score, 1 AS one
+    SELECT unit_id, evidence, SUM(score ORDER BY score) / COUNT(score) AS mean_score, 1 AS one
     FROM ris WHERE evidence IN ('outcome', 'satisfaction') AND score IS NOT NULL
     GROUP BY unit_id, evidence
 ),
@@ -67,7 +67,7 @@ class_p AS (
     FROM class_u
 ),
 results_u AS (
-    SELECT unit_id, AVG(p) AS results_level, 1 AS one,
+    SELECT unit_id, SUM(p ORDER BY p) / COUNT(p) AS results_level, 1 AS one,
            MAX(CASE WHEN evidence = 'outcome' THEN mean_score END) AS outcome_score,
            MAX(CASE WHEN evidence = 'satisfaction' THEN mean_score END) AS sat_score
     FROM class_p GROUP BY unit_id
