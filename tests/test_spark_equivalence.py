@@ -2,8 +2,8 @@
 
 Each case loads real data through `evaluator ingest`, scores it once with DuckDB and once with
 Spark into the same database, and compares every score, rank, grade, flag, indicator score,
-dimension score and survey statistic (floats bit for bit: tolerance 0). One SparkSession
-serves the whole test session. Skipped only where pyspark or Java is missing and CI is not set; in CI
+dimension score and survey statistic (floats within 1e-9). One SparkSession serves the whole
+test session. Skipped only where pyspark or Java is missing and CI is not set; in CI
 (`CI=true`) a missing Spark is a failure. Quick subset: `pytest -m "not spark"`.
 """
 
@@ -32,7 +32,7 @@ from evaluator.store import connect
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parent.parent
-TOL = 0.0  # bit for bit (docs/scale-out.md, "Same numbers"); the issue asked for 1e-9
+TOL = 1e-9  # the issue's bar; tests/test_spark_exact.py asks for the same bits (tolerance 0)
 KINDS = ("units", "outcomes", "targets", "events", "surveys")
 #: what must agree, table → key columns
 COMPARED = {
