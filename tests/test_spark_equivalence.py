@@ -33,7 +33,7 @@ from evaluator.store import connect
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parent.parent
-TOL = 1e-9  # the issue's bar; tests/test_spark_exact.py asks for the same bits (tolerance 0)
+TOL = 1e-9
 KINDS = ("units", "outcomes", "targets", "events", "surveys")
 #: what must agree, table → key columns
 COMPARED = {
@@ -245,8 +245,8 @@ def rows(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> pl.DataFram
                    params=[run_id]).pl()
 
 
-def assert_same_run(con: duckdb.DuckDBPyConnection, a: str, b: str, tol: float = TOL) -> None:
-    """Every compared table of runs a and b: same rows, same values (floats within `tol`)."""
+def assert_same_run(con: duckdb.DuckDBPyConnection, a: str, b: str) -> None:
+    """Every compared table of runs a and b: same rows, same values (floats within TOL)."""
     for table in COMPARED:
         x, y = rows(con, table, a), rows(con, table, b)
         assert x.columns == y.columns and x.height == y.height, (table, x.shape, y.shape)
@@ -254,7 +254,7 @@ def assert_same_run(con: duckdb.DuckDBPyConnection, a: str, b: str, tol: float =
             if x[c].dtype.is_float():
                 assert (x[c].is_null() == y[c].is_null()).all(), (table, c)
                 diff = (x[c] - y[c]).abs().max()
-                assert diff is None or float(diff) <= tol, (table, c, diff)  # type: ignore[arg-type]
+                assert diff is None or float(diff) <= TOL, (table, c, diff)  # type: ignore[arg-type]
             else:
                 assert x[c].to_list() == y[c].to_list(), (table, c)
     assert rows(con, "run_scores", a).height > 0

@@ -14,9 +14,6 @@ Contribution (points of the 0–100 total each node adds) is split top-down: at 
 a child gets wᵢsᵢ / S of the node's points, at a geometric node wᵢ ln sᵢ / ln S (log shares,
 which sum to one because ln S = Σ wᵢ ln sᵢ; when S ≤ 1 the split falls back to the weights).
 So indicator contributions always sum to the total.
-
-Every weighted sum adds in value order (`SUM(v ORDER BY v)`), so a node's score does not depend
-on the order its children's rows arrive in: the same bits on every engine (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -122,21 +119,17 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
             continue
         engine.append_temp(table, sql(
             f"""
-            SELECT unit_id, node_id,
-                   CASE WHEN MAX(p_agg) = 'geometric' THEN
-                        CASE WHEN MIN(score) <= 0 THEN 0.0
-                             ELSE EXP(SUM(wl ORDER BY wl) / SUM(wt ORDER BY wt)) END
-                        ELSE SUM(ws ORDER BY ws) / SUM(wt ORDER BY wt) END AS score
-            FROM (SELECT n.unit_id, w.parent_id AS node_id, w.p_agg, n.score, w.{weight} AS wt,
-                         w.{weight} * n.score AS ws,
-                         w.{weight} * LN(CASE WHEN n.score > 0 THEN n.score END) AS wl,
-                         w.p_need_{weight} AS need
-                  FROM {table} n JOIN {WEIGHTS} w ON w.node_id = n.node_id
-                  JOIN {COVERAGE} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
-                  WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0
-                        AND c.covered) AS x
-            GROUP BY unit_id, node_id
-            HAVING COUNT(*) >= MAX(need)
+            SELECT n.unit_id, w.parent_id AS node_id,
+                   CASE WHEN MAX(w.p_agg) = 'geometric' THEN
+                        CASE WHEN MIN(n.score) <= 0 THEN 0.0
+                             ELSE EXP(SUM(w.{weight} * LN(CASE WHEN n.score > 0 THEN n.score END))
+                                      / SUM(w.{weight})) END
+                        ELSE SUM(w.{weight} * n.score) / SUM(w.{weight}) END AS score
+            FROM {table} n JOIN {WEIGHTS} w ON w.node_id = n.node_id
+            JOIN {COVERAGE} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
+            WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0 AND c.covered
+            GROUP BY n.unit_id, w.parent_id
+            HAVING COUNT(*) >= MAX(w.p_need_{weight})
             """,
             depth=d,
         ))
@@ -210,19 +203,13 @@ def contributions(engine: Engine, scheme: Scheme, nodes: str) -> Contributions:
     """Per unit and node: re-normalised local weight, share of the parent's points, points."""
     create_temp(engine, "_sc_shares", sql(
         f"""
-        WITH c AS (
-            SELECT n.unit_id, n.node_id, w.parent_id, w.p_depth, n.score, w.w_eff,
-                   p.score AS parent_score, w.p_agg
-            FROM {nodes} n
-            JOIN {WEIGHTS} w ON w.node_id = n.node_id
-            JOIN {nodes} p ON p.unit_id = n.unit_id AND p.node_id = w.parent_id
-            WHERE n.score IS NOT NULL AND w.w_eff > 0),
-        t AS (  -- the weights of the children scored, added in value order
-            SELECT unit_id, parent_id, SUM(w_eff ORDER BY w_eff) AS w_total
-            FROM c GROUP BY unit_id, parent_id)
-        SELECT c.unit_id, c.node_id, c.parent_id, c.p_depth, c.score,
-               c.w_eff / t.w_total AS w_norm, c.parent_score, c.p_agg
-        FROM c JOIN t ON t.unit_id = c.unit_id AND t.parent_id = c.parent_id
+        SELECT n.unit_id, n.node_id, w.parent_id, w.p_depth, n.score,
+               w.w_eff / SUM(w.w_eff) OVER (PARTITION BY n.unit_id, w.parent_id) AS w_norm,
+               p.score AS parent_score, w.p_agg
+        FROM {nodes} n
+        JOIN {WEIGHTS} w ON w.node_id = n.node_id
+        JOIN {nodes} p ON p.unit_id = n.unit_id AND p.node_id = w.parent_id
+        WHERE n.score IS NOT NULL AND w.w_eff > 0
         """
     ))
     other = ("WHEN p_agg NOT IN ('arithmetic', 'geometric') THEN "

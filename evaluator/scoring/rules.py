@@ -216,35 +216,14 @@ def rule_expr(ind: Indicator) -> exp.Expression:
 
 
 def build_stats(engine: Engine) -> None:
-    """Reference values per indicator over all units (pg NULL) and per peer group.
-
-    Mean and sd add in value order (`SUM(v ORDER BY v)`; the sd in two passes), so they do not
-    depend on the order rows arrive in and are the same bits on every engine."""
+    """Reference values per indicator over all units (pg NULL) and per peer group."""
+    aggs = ("COUNT(value) AS n, MIN(value) AS min, MAX(value) AS max, AVG(value) AS mean, "
+            "STDDEV_SAMP(value) AS sd, MEDIAN(value) AS median")
     create_temp(engine, STATS, sql(
-        f"""
-        WITH v AS (
-            SELECT indicator_id, FALSE AS by_pg, CAST(NULL AS VARCHAR) AS pg, value
-            FROM {VALUES} WHERE value IS NOT NULL
-            UNION ALL
-            SELECT indicator_id, TRUE, pg, value FROM {VALUES} WHERE value IS NOT NULL),
-        m AS (
-            SELECT indicator_id, by_pg, pg, COUNT(value) AS n, MIN(value) AS min,
-                   MAX(value) AS max, SUM(value ORDER BY value) / COUNT(value) AS mean,
-                   MEDIAN(value) AS median
-            FROM v GROUP BY indicator_id, by_pg, pg),
-        d AS (
-            SELECT m.indicator_id, m.by_pg, m.pg,
-                   (v.value - m.mean) * (v.value - m.mean) AS d2
-            FROM v JOIN m ON m.indicator_id = v.indicator_id AND m.by_pg = v.by_pg
-                 AND (NOT v.by_pg OR m.pg = v.pg)),
-        s AS (
-            SELECT indicator_id, by_pg, pg,
-                   SQRT(SUM(d2 ORDER BY d2) / NULLIF(COUNT(d2) - 1, 0)) AS sd
-            FROM d GROUP BY indicator_id, by_pg, pg)
-        SELECT m.indicator_id, m.pg, m.n, m.min, m.max, m.mean, s.sd, m.median
-        FROM m JOIN s ON s.indicator_id = m.indicator_id AND s.by_pg = m.by_pg
-             AND (NOT m.by_pg OR s.pg = m.pg)
-        """
+        f"SELECT indicator_id, CAST(NULL AS VARCHAR) AS pg, {aggs} FROM {VALUES} "
+        f"WHERE value IS NOT NULL GROUP BY indicator_id "
+        f"UNION ALL SELECT indicator_id, pg, {aggs} FROM {VALUES} "
+        f"WHERE value IS NOT NULL GROUP BY indicator_id, pg"
     ))
 
 

@@ -56,9 +56,6 @@ class SurveyError(ScoringError):
 #   per_ind    per response and indicator: mean answer, any answer out of scale
 #   classified first exclusion reason (0 = valid), percent-to-max value, top-box indicator
 #   moments    Σw, Σw², weighted mean, Σw(x − x̄)², top-box share over valid responses
-# Every floating sum adds in value order (`SUM(v ORDER BY v)`, a mean is that ÷ COUNT, a variance
-# two passes of it), so the result does not depend on the order rows arrive in: the same bits on
-# DuckDB and on Spark, whose engine runs it as the same left fold (docs/scale-out.md).
 #   unit_est   one row per unit × indicator (zero counts for units without answers)
 #   peer / overall  between-unit mean and variance for the empirical-Bayes prior
 _TEMPLATE = """
@@ -116,7 +113,7 @@ validity AS (
 ),
 per_ind AS (
     SELECT a.unit_id, a.response_id, q.indicator_id,
-           SUM(a.answer ORDER BY a.answer) / COUNT(a.answer) AS mean_answer,
+           AVG(a.answer) AS mean_answer,
            MAX(CASE WHEN a.answer < q.scale_min OR a.answer > q.scale_max THEN 1 ELSE 0 END)
                AS out_of_scale
     FROM ans AS a JOIN qmap AS q ON a.question = q.question
@@ -146,28 +143,18 @@ counts AS (
     FROM classified GROUP BY unit_id, indicator_id
 ),
 valid_rows AS (
-    SELECT unit_id, indicator_id, response_id, w, pct, top, w * w AS ww, w * pct AS wx,
-           w * top AS wt
+    SELECT unit_id, indicator_id, response_id, w, pct, top,
+           SUM(w * pct) OVER (PARTITION BY unit_id, indicator_id)
+               / NULLIF(SUM(w) OVER (PARTITION BY unit_id, indicator_id), 0) AS wmean
     FROM classified WHERE reason = 0
 ),
-sums AS (
-    SELECT unit_id, indicator_id,
-           SUM(w ORDER BY w) AS sw, SUM(ww ORDER BY ww) AS sw2,
-           SUM(wx ORDER BY wx) / NULLIF(SUM(w ORDER BY w), 0) AS raw_index,
-           SUM(wt ORDER BY wt) / NULLIF(SUM(w ORDER BY w), 0) AS top_box_share
-    FROM valid_rows GROUP BY unit_id, indicator_id
-),
-dev AS (
-    SELECT v.unit_id, v.indicator_id, v.w * (v.pct - s.raw_index) * (v.pct - s.raw_index) AS d2
-    FROM valid_rows AS v
-    JOIN sums AS s ON v.unit_id = s.unit_id AND v.indicator_id = s.indicator_id
-),
 moments AS (
-    SELECT s.unit_id, s.indicator_id, s.sw, s.sw2, s.raw_index, d.ssq, s.top_box_share
-    FROM sums AS s
-    JOIN (SELECT unit_id, indicator_id, SUM(d2 ORDER BY d2) AS ssq
-          FROM dev GROUP BY unit_id, indicator_id) AS d
-      ON s.unit_id = d.unit_id AND s.indicator_id = d.indicator_id
+    SELECT unit_id, indicator_id,
+           SUM(w) AS sw, SUM(w * w) AS sw2,
+           SUM(w * pct) / NULLIF(SUM(w), 0) AS raw_index,
+           SUM(w * (pct - wmean) * (pct - wmean)) AS ssq,
+           SUM(w * top) / NULLIF(SUM(w), 0) AS top_box_share
+    FROM valid_rows GROUP BY unit_id, indicator_id
 ),
 unit_est0 AS (
     SELECT g.unit_id, g.peer_group, g.indicator_id,
@@ -186,46 +173,25 @@ unit_est0 AS (
     LEFT JOIN moments AS m ON g.unit_id = m.unit_id AND g.indicator_id = m.indicator_id
 ),
 pooled AS (
-    SELECT indicator_id, SUM(ns2 ORDER BY ns2) / NULLIF(SUM(n1 ORDER BY n1), 0) AS s2_pool
-    FROM (SELECT indicator_id, (n_eff - 1) * s2 AS ns2, n_eff - 1 AS n1
-          FROM unit_est0 WHERE s2 IS NOT NULL) AS e
-    GROUP BY indicator_id
+    SELECT indicator_id, SUM((n_eff - 1) * s2) / NULLIF(SUM(n_eff - 1), 0) AS s2_pool
+    FROM unit_est0 WHERE s2 IS NOT NULL GROUP BY indicator_id
 ),
 unit_est AS (
     SELECT e.*, p.s2_pool / e.n_eff AS v_pool,
            (e.valid < :min_sample) AS small_sample
     FROM unit_est0 AS e LEFT JOIN pooled AS p ON e.indicator_id = p.indicator_id
 ),
-indexed AS (  -- the units with an index: once overall, once in their peer group
-    SELECT FALSE AS by_peer, CAST(NULL AS VARCHAR) AS peer_group, indicator_id, raw_index, v_pool
-    FROM unit_est WHERE raw_index IS NOT NULL
-    UNION ALL
-    SELECT TRUE, peer_group, indicator_id, raw_index, v_pool FROM unit_est
-    WHERE raw_index IS NOT NULL AND peer_group IS NOT NULL
+peer AS (
+    SELECT peer_group, indicator_id, COUNT(*) AS k, AVG(raw_index) AS mu,
+           VAR_SAMP(raw_index) AS vb, AVG(v_pool) AS mean_v
+    FROM unit_est WHERE raw_index IS NOT NULL AND peer_group IS NOT NULL
+    GROUP BY peer_group, indicator_id
 ),
-between_mean AS (
-    SELECT by_peer, peer_group, indicator_id, COUNT(*) AS k,
-           SUM(raw_index ORDER BY raw_index) / COUNT(*) AS mu,
-           SUM(v_pool ORDER BY v_pool) / COUNT(v_pool) AS mean_v
-    FROM indexed GROUP BY by_peer, peer_group, indicator_id
+overall AS (
+    SELECT indicator_id, COUNT(*) AS k, AVG(raw_index) AS mu,
+           VAR_SAMP(raw_index) AS vb, AVG(v_pool) AS mean_v
+    FROM unit_est WHERE raw_index IS NOT NULL GROUP BY indicator_id
 ),
-between_dev AS (
-    SELECT m.by_peer, m.peer_group, m.indicator_id, (b.raw_index - m.mu) * (b.raw_index - m.mu) AS d2
-    FROM indexed AS b
-    JOIN between_mean AS m ON b.by_peer = m.by_peer AND b.indicator_id = m.indicator_id
-         AND (NOT b.by_peer OR b.peer_group = m.peer_group)
-),
-between_stats AS (  -- sample variance in two passes: Σ(x − x̄)² / (k − 1)
-    SELECT m.by_peer, m.peer_group, m.indicator_id, m.k, m.mu, m.mean_v, d.vb
-    FROM between_mean AS m
-    JOIN (SELECT by_peer, peer_group, indicator_id,
-                 SUM(d2 ORDER BY d2) / NULLIF(COUNT(*) - 1, 0) AS vb
-          FROM between_dev GROUP BY by_peer, peer_group, indicator_id) AS d
-      ON d.by_peer = m.by_peer AND d.indicator_id = m.indicator_id
-         AND (NOT d.by_peer OR d.peer_group = m.peer_group)
-),
-peer AS (SELECT * FROM between_stats WHERE by_peer),
-overall AS (SELECT * FROM between_stats WHERE NOT by_peer),
 prior AS (
     SELECT e.*,
            CASE WHEN p.k >= :min_peer THEN p.mu ELSE g.mu END AS mu,

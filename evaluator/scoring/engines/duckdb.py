@@ -15,7 +15,6 @@ import polars as pl
 from sqlglot import exp
 
 from evaluator.scoring.engine import Output, sql
-from evaluator.scoring.engines.portable import portable_quantiles
 
 
 class DuckDBEngine:
@@ -28,7 +27,7 @@ class DuckDBEngine:
         self.con = con
 
     def render(self, expr: exp.Expression) -> str:
-        return portable_quantiles(expr, self.dialect).sql(dialect=self.dialect)
+        return expr.sql(dialect=self.dialect)
 
     def execute(self, expr: exp.Expression) -> None:
         self.con.execute(self.render(expr)).fetchall()  # drain: DuckDB keeps results pending

@@ -12,22 +12,17 @@ transaction (evaluator.scoring.run).
 Where Spark SQL and DuckDB differ, the tree is rewritten before rendering so both give the same
 numbers (docs/scale-out.md): DuckDB's ROUND (half away from zero on the binary double) instead
 of Spark's decimal-string ROUND, decimal literals as doubles (DuckDB divides decimals in double
-precision; Spark keeps decimals), an ordered `SUM(v ORDER BY k)` as the same left fold (every
-floating sum of the scoring is written so), and `LN` / `EXP` as the C library's functions that
-DuckDB calls (Python UDFs over `math.log` / `math.exp`: Spark's own are Java's StrictMath, which
-differs in the last bit for some inputs). Medians and quantiles are spelled out the same way on
-every engine (`portable.py`).
+precision; Spark keeps decimals), `PERCENTILE(x, q)` for DuckDB's QUANTILE_CONT, and an ordered
+`SUM(v ORDER BY k)` (the roll-ups) as the same left fold.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -38,7 +33,6 @@ import sqlglot
 from sqlglot import exp
 
 from evaluator.scoring.engine import Output
-from evaluator.scoring.engines.portable import portable_quantiles
 from evaluator.scoring.errors import ScoringError
 
 if TYPE_CHECKING:  # pyspark is an optional extra
@@ -135,10 +129,7 @@ def start_session(master: str | None = None, remote: str | None = None,
                .config("spark.sql.ansi.enabled", "false"))
     if (master or "local[2]").startswith("local"):
         # one machine: a couple of partitions beat the default 200, and for the small tables
-        # of most steps compiling code and re-planning stages costs more than it saves; the
-        # Python workers (LN / EXP, c_math) run this interpreter unless PYSPARK_PYTHON says
-        # otherwise (pyspark reads the variable when the context starts)
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # of most steps compiling code and re-planning stages costs more than it saves
         builder = (builder.config("spark.sql.shuffle.partitions", "2")
                    .config("spark.sql.codegen.wholeStage", "false"))
     session = builder.getOrCreate()
@@ -193,57 +184,24 @@ def _ordered_sum(node: exp.Sum) -> exp.Expression:
     return tree.transform(fill)
 
 
-def c_math() -> dict[str, Callable[[float | None], float | None]]:
-    """Spark SQL function name → Python function: LN and EXP of the C library, which DuckDB
-    calls too (Python's math.log / math.exp are those functions). NULL where Spark's LN gives
-    NULL (x ≤ 0), ∞ where its EXP overflows. Defined inside a function so that Spark ships
-    them by value: the executors need Python, not this package."""
-
-    def c_ln(x: float | None) -> float | None:
-        return math.log(x) if x is not None and x > 0 else None
-
-    def c_exp(x: float | None) -> float | None:
-        if x is None:
-            return None
-        try:
-            return math.exp(x)
-        except OverflowError:
-            return math.inf
-
-    return {"evaluator_ln": c_ln, "evaluator_exp": c_exp}
-
-
 def _spark_tree(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Ln):
-        return exp.Anonymous(this="evaluator_ln", expressions=[node.this])
-    if isinstance(node, exp.Exp):
-        return exp.Anonymous(this="evaluator_exp", expressions=[node.this])
     if isinstance(node, exp.Round):
         return _duckdb_round(node)
     if isinstance(node, exp.Sum) and isinstance(node.this, exp.Order):
         if any(o.args.get("desc") for o in node.this.expressions):
             raise ValueError("ordered SUM on Spark supports ascending keys only")
         return _ordered_sum(node)
+    if isinstance(node, exp.PercentileCont):
+        return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
     if (isinstance(node, exp.Literal) and not node.is_string and "." in node.this
             and "e" not in node.this.lower()):
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
     return node
 
 
-def _bottom_up(node: exp.Expression) -> exp.Expression:
-    """Rewrite children first, then the node, so that a rewritten node (an ordered SUM inside
-    EXP, an ordered SUM inside ROUND) still has its insides rewritten: `transform` does not
-    descend into the nodes it replaces."""
-    for child in list(node.iter_expressions()):
-        new = _bottom_up(child)
-        if new is not child:
-            child.replace(new)
-    return _spark_tree(node)
-
-
 def render_spark(expr: exp.Expression) -> str:
     """A scoring tree as Spark SQL with the numeric behaviour of DuckDB."""
-    return _bottom_up(portable_quantiles(expr, "spark")).sql(dialect="spark")
+    return expr.transform(_spark_tree).sql(dialect="spark")
 
 
 # ------------------------------------------------------------------------- the engine
@@ -259,10 +217,6 @@ class SparkEngine:
         self.spark = spark
         self.work_dir = Path(work_dir)
         self._frames: dict[str, DataFrame] = {}
-        from pyspark.sql.functions import udf
-
-        for name, fn in c_math().items():  # LN / EXP as DuckDB computes them (render_spark)
-            spark.udf.register(name, udf(fn, "double", useArrow=True))
         #: (table, seconds) per materialised table, in order: where a run spends its time
         self.timings: list[tuple[str, float]] = []
 
