@@ -205,11 +205,12 @@ def test_drill_down_a_row_opens_its_unit_and_an_indicator_its_raw_values(serve, 
     page.get_by_text("3 of", exact=False).first.wait_for()
     sent = len(frames.tables)
     pick(page, "Show the indicators of", "Development and livelihoods")
-    assert "dim=development" in page.url
+    page.wait_for_url(lambda url: "dim=development" in url)  # the rerun writes the address
+    settle(page)
     shown = frames.last("Effective weight", after=sent).column("Dimension").to_pylist()
     assert set(shown) == {"Development and livelihoods"}
     pick(page, "Open an indicator's raw values", "Average clinic waiting time")
-    assert "ind=clinic_wait" in page.url
+    page.wait_for_url(lambda url: "ind=clinic_wait" in url)
     page.get_by_text("Behind the indicator: Average clinic waiting time").wait_for()
     values = frames.last("Row in the file")
     assert values.column("Raw value").to_pylist() == raw["value"].to_list()
