@@ -125,7 +125,7 @@ def start_session(master: str | None = None, remote: str | None = None,
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.driver.memory", os.environ.get("EVALUATOR_SPARK_MEMORY", "2g"))
+               .config("spark.driver.memory", os.environ.get("EVALUATOR_SPARK_MEMORY", "4g"))
                .config("spark.sql.ansi.enabled", "false"))
     if (master or "local[2]").startswith("local"):
         # one machine: a couple of partitions beat the default 200, and for the small tables
