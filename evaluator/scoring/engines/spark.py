@@ -126,6 +126,8 @@ def start_session(master: str | None = None, remote: str | None = None,
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.driver.memory", os.environ.get("EVALUATOR_SPARK_MEMORY", "4g"))
+               # deep plans (the scoring steps' nested CTEs) overflow the default thread stack
+               .config("spark.driver.extraJavaOptions", "-Xss64m")
                .config("spark.sql.ansi.enabled", "false"))
     if (master or "local[2]").startswith("local"):
         # one machine: a couple of partitions beat the default 200, and for the small tables
