@@ -82,6 +82,9 @@ class Aggregation(StrEnum):
     ratio = "ratio"  # first child / second child (GDI = female HDI / male HDI)
 
 
+RATIO_CEILING = 1e12  # "no top" for a ratio total: the largest number a scheme may hold
+
+
 class Frequency(StrEnum):
     annual = "annual"
     quarterly = "quarterly"
@@ -717,6 +720,14 @@ class Scheme(Strict):
     fairness: Fairness | None = Field(
         default=None, description="peer groups and value-added scores (docs/fairness.md)")
     dimensions: list[Dimension] = Field(min_length=1)
+
+    @property
+    def score_ceiling(self) -> float:
+        """The highest final score: `scale.max`, except for a total that is a ratio
+        (`aggregation: ratio`), which has no top. There `scale.max` is parity (the two
+        sub-scores equal) and a ratio above it is kept, as a Gender Development Index above 1
+        (female HDI above male) is; the floor stays `scale.min`."""
+        return RATIO_CEILING if self.aggregation is Aggregation.ratio else self.scale.max
 
     # ------------------------------------------------------------------ navigation helpers
 

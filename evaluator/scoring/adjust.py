@@ -5,7 +5,8 @@ gives `points` × Σ(event value, 1 when not given), between 0 and its `cap`; bo
 deductions are summed separately. A veto item applies when its event occurred at all: it caps
 the grade (see grades.py) and, with `max_score`, the score.
 
-score = clamp(base + bonus − deduction, scale.min, scale.max), then min(score, veto max_score).
+score = clamp(base + bonus − deduction, scale.min, scale.max), then min(score, veto max_score);
+a ratio total has no top (`Scheme.score_ceiling`: the caller binds it as :scale_hi).
 The declared-weight score goes through the same adjustments, so the two rankings compare
 weights only.
 """

@@ -100,7 +100,7 @@ class Preview:
             SELECT b.*, {round_in_scale('(' + final_score_sql('b.base_score') + ')')} AS score,
                    CAST(NULL AS DOUBLE) AS score_declared
             FROM _pv_base b JOIN {ADJUST} a ON a.unit_id = b.unit_id
-            """, scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals))
+            """, scale_lo=lo, scale_hi=scheme.score_ceiling, dec=scheme.scale.decimals))
         grades = assign_grades(self.engine, scheme, "_pv_final")
         create_temp(self.engine, PREVIEW_SCORES, sql(
             f"""

@@ -243,7 +243,7 @@ def aggregate_level(engine: Engine, scheme: Scheme, period: str) -> tuple[list[s
                      {final_score_sql('b.base_high')} AS high_full
               FROM _sc_scores0 b JOIN {ADJUST} a ON a.unit_id = b.unit_id)
         """,
-        scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals,
+        scale_lo=lo, scale_hi=scheme.score_ceiling, dec=scheme.scale.decimals,
     ))
     grades = assign_grades(engine, scheme, "_sc_scores1")
     intervals = rank_intervals(engine, "_sc_scores1")
