@@ -174,6 +174,57 @@ def test_normalisations_on_random_data(xs: list[float], rng: tuple[float, float]
         assert approx(moved[k], got[k], tol=1e-6), k
 
 
+def r_rank(xs: list[float], ties: str) -> list[float]:
+    """R's `rank(x, ties.method = ties)` (COINr's n_rank; n_borda is it − 1), written out."""
+    lo = [1 + sum(v < x for v in xs) for x in xs]
+    hi = [sum(v <= x for v in xs) for x in xs]
+    return {"min": lo, "max": hi, "average": [(a + b) / 2 for a, b in zip(lo, hi, strict=True)]
+            }[ties]
+
+
+@pytest.mark.slow
+@FAST
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=2, max_size=9))
+def test_borda_on_ties(rows: list[tuple[int, int]]) -> None:
+    """Ranks and Borda scores on data with many ties, against R's rank(): every tie rule, both
+    directions; tied units score alike, the mid-ranks keep the Borda total, and the arithmetic
+    mean of `ties: min` scores over two indicators is the Borda count (COINr's n_borda, summed)."""
+    con = connect(":memory:")
+    try:
+        n, ids = len(rows), [f"u{i:02d}" for i in range(len(rows))]
+        add_units(con, [(u, None) for u in ids])
+        for j in (0, 1):
+            add_values(con, f"x{j}", {u: float(r[j]) for u, r in zip(ids, rows, strict=True)})
+        inds = [indicator(f"{t}_{d}", "x0", {"type": "percentile", "ties": t}, direction=d)
+                for t in ("min", "average", "max") for d in ("higher", "lower")]
+        borda = [indicator(f"b{j}", f"x{j}", {"type": "percentile", "ties": "min"})
+                 for j in (0, 1)]
+        run_id, _, out = run(con, make_scheme([dimension("d", inds),
+                                               dimension("count", borda)]))
+        got = {i["id"]: col(out, "score", {"indicator_id": i["id"]}) for i in inds}
+        x0 = [float(r[0]) for r in rows]
+        for t in ("min", "average", "max"):
+            for d, xs in (("higher", x0), ("lower", [-x for x in x0])):
+                want = [100 * (r - 1) / (n - 1) for r in r_rank(xs, t)]
+                assert approx(got[f"{t}_{d}"], want), (t, d)
+                pairs = list(zip(xs, got[f"{t}_{d}"], strict=True))
+                assert all(a == b for (x, a) in pairs for (y, b) in pairs if x == y)
+                if t != "max":  # a unit strictly better scores strictly more
+                    assert all(a > b for (x, a) in pairs for (y, b) in pairs if x > y)
+        # ties shared at the mid-rank keep the total of the untied ranks: Σ (r − 1) = n(n − 1)/2
+        assert sum(got["average_higher"]) == pytest.approx(50.0 * n)
+        assert sum(got["min_higher"]) <= 50.0 * n + 1e-9 <= sum(got["max_higher"]) + 2e-9
+        count = [r[0] for r in con.execute(
+            "SELECT score FROM run_dimension_scores WHERE run_id = ? AND dimension_id = 'count' "
+            "ORDER BY unit_id", [run_id]).fetchall()]
+        points = [a + b - 2 for a, b in zip(r_rank(x0, "min"),
+                                            r_rank([float(r[1]) for r in rows], "min"),
+                                            strict=True)]
+        assert approx(count, [100 * p / (2 * (n - 1)) for p in points])
+    finally:
+        con.close()
+
+
 # ----------------------------------------------------------------------------- validation
 
 SCHEME = """\
@@ -199,6 +250,11 @@ dimensions:
     ("{type: percentile, ties: first}", "'first'"),
     ("{type: reference_unit}", "rule.unit: required key is missing"),
     ("{type: zscore, clamp: maybe}", "clamp"),
+    # COINr's names say how this scheme language writes them
+    ("{type: borda}", "Borda scores (units beaten) on 0–100 are a percentile rank with COINr's "
+                      "tie rule: `{type: percentile, ties: min}`"),
+    ("{type: n_rank}", "ranks on 0–100 are a percentile rank"),
+    ("{type: n_dist2max}", "the distance to the best is `{type: min_max}`"),
 ])
 def test_bad_normalisation_is_refused_at_its_line(tmp_path: Path, rule: str,
                                                   message: str) -> None:

@@ -43,10 +43,13 @@ def indicator_method(ind: Indicator, lang: str) -> str:
     return "; ".join(parts)
 
 
-def node_method(agg: str, power: float | None, min_coverage: float, lang: str) -> str:
+def node_method(agg: str, power: float | None, min_coverage: float, lang: str,
+                children: list[str] | None = None) -> str:
     zh = lang == "zh"
     text = f"{label(Group.aggregation, agg, lang)} ({agg}"
     text += f"; power={power:g})" if power is not None else ")"
+    if agg == "ratio" and children and len(children) == 2:  # which child is the numerator
+        text += f"; {children[0]} / {children[1]}"
     if min_coverage > 0:
         text += (f"; 最低覆盖率 {min_coverage:g}" if zh else f"; min_coverage {min_coverage:g}")
     return text
@@ -55,11 +58,14 @@ def node_method(agg: str, power: float | None, min_coverage: float, lang: str) -
 def method_rows(scheme: Scheme, lang: str) -> list[tuple[str, str, str, str]]:
     """(section, key, key name, value): the total, every dimension, every indicator."""
     rows = [("methods", f"node_{ROOT}", "总分" if lang == "zh" else "Total score",
-             node_method(scheme.aggregation.value, scheme.power, scheme.min_coverage, lang))]
+             node_method(scheme.aggregation.value, scheme.power, scheme.min_coverage, lang,
+                         [d.id for d in scheme.dimensions]))]
 
     def walk(dim: Dimension) -> None:
+        children = [*(i.id for i in dim.indicators), *(d.id for d in dim.dimensions)]
         rows.append(("methods", f"node_{dim.id}", dim.name.get(lang),
-                     node_method(dim.aggregation.value, dim.power, dim.min_coverage, lang)))
+                     node_method(dim.aggregation.value, dim.power, dim.min_coverage, lang,
+                                 children)))
         for ind in dim.indicators:
             rows.append(("methods", f"indicator_{ind.id}", ind.name.get(lang),
                          indicator_method(ind, lang)))

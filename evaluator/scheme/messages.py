@@ -38,6 +38,23 @@ def _quoted(text: str) -> list[str]:
     return re.findall(r"'([^']*)'", text)
 
 
+# COINr's normalisations (n_rank, n_borda, …) under their own names, and how a scheme writes
+# them on 0–100 (docs/scheme.md, "Ranks, Borda scores and the distance to the best")
+_RANKS = ("percentile rank with COINr's tie rule: `{type: percentile, ties: min}` "
+          "(ties: average for the mid-rank)")
+COINR_RULES = {
+    "rank": f" ranks on 0–100 are a {_RANKS}",
+    "borda": f" Borda scores (units beaten) on 0–100 are a {_RANKS}",
+    "prank": f" write a {_RANKS}",
+    "minmax": " did you mean 'min_max'?",
+    "zscore": " did you mean 'zscore'?",
+    "dist2max": " the distance to the best is `{type: min_max}`",
+    "dist2ref": " the distance to a reference unit is `{type: reference_unit, unit: …}`",
+    "fracmax": " did you mean 'fraction_of_max'?",
+    "goalposts": " did you mean 'goalposts'?",
+}
+
+
 def message(err: ErrorDetails, root: type[BaseModel] = Scheme) -> str:
     """One error, said as what is wrong and what to do (the location is added by the loader).
 
@@ -59,7 +76,8 @@ def message(err: ErrorDetails, root: type[BaseModel] = Scheme) -> str:
     if kind == "union_tag_invalid":
         tags = _quoted(str(ctx.get("expected_tags", "")))
         tag = str(ctx.get("tag", ""))
-        return (f"unknown rule type '{tag}':{suggest(tag, tags) or ' check the spelling'} "
+        hint = COINR_RULES.get(tag.lower().removeprefix("n_")) or suggest(tag, tags)
+        return (f"unknown rule type '{tag}':{hint or ' check the spelling'} "
                 f"(valid: {', '.join(tags)}); see docs/scheme.md for the rule types")
     if kind == "union_tag_not_found":
         return "the rule needs a `type` key, e.g. {type: min_max}; see docs/scheme.md"
