@@ -8,6 +8,8 @@ import polars as pl
 from typer.testing import CliRunner
 
 from evaluator.cli import app
+from evaluator.export.methods import method_rows
+from evaluator.scheme import load_scheme
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -47,3 +49,15 @@ def test_methodology_names_every_indicator_and_node_method(tmp_path: Path) -> No
         assert len(methods) == 1 + 3 + 4  # the total, three dimensions, four indicators
         for key, text in expect.items():
             assert text in methods[key], (key, methods[key])
+
+
+def test_methodology_of_a_ratio_names_numerator_and_denominator() -> None:
+    gdi = load_scheme(EXAMPLES / "hdi-gdi" / "scheme.yaml").scheme
+    for lang, ratio in (("en", "Ratio of two sub-scores (ratio); female / male"),
+                        ("zh", "两项之比 (ratio); female / male")):
+        rows = {key: text for _, key, _, text in method_rows(gdi, lang)}
+        assert rows["node___total__"] == ratio
+        assert rows["node_female"].startswith(("Weighted geometric mean (geometric); "
+                                               "min_coverage 1", "加权几何平均 (geometric)"))
+        assert "lower=22.5, upper=87.5" in rows["indicator_le_f"]
+        assert len(rows) == 1 + 8 + 8  # the total, eight dimensions, eight indicators
