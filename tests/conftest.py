@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from helpers.scoring import memory_db
 from hypothesis import HealthCheck, settings
 
 from evaluator.appstore import app_db_path
@@ -39,6 +41,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("CI: Debian's chromium is missing; `make browser` installs it")
     if os.environ.get("CI") and shutil.which("soffice") is None:
         raise pytest.UsageError("CI: LibreOffice (soffice) is missing; `make browser` installs it")
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory store with the real schema, for one test (a module may define its own)."""
+    yield from memory_db()
 
 
 @pytest.fixture(scope="session")

@@ -4,31 +4,15 @@ validation errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import accumulate
 
-import duckdb
 import pytest
-from helpers.scoring import (
-    add_units,
-    add_values,
-    col,
-    dimension,
-    indicator,
-    make_scheme,
-    memory_db,
-    run,
-)
+from helpers.methods import DIMENSION, refusal
+from helpers.scoring import add_units, add_values, col, dimension, indicator, make_scheme, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from evaluator.scheme.loader import SchemeInvalid, load_scheme_text
 from evaluator.store import connect
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
 
 
 def dim_score(con, run_id: str, dim: str) -> list[float | None]:
@@ -158,14 +142,7 @@ def test_means_on_random_data(rows: list[list[float]], weights: list[float]) -> 
 
 # ----------------------------------------------------------------------------- validation
 
-BASE = """\
-id: t
-name: {zh: 测试, en: Test}
-year: 2026
-unit_types: [township]
-dimensions:
-  - id: d
-    name: {zh: 维度, en: Dimension}
+BASE = DIMENSION + """\
     AGG
     indicators:
       - {id: a, name: {zh: 甲, en: A}, evidence: outcome, source: {measure: a}, rule: {type: direct}}
@@ -183,7 +160,6 @@ dimensions:
     ("aggregation: harmonc", "8 dimensions[0].aggregation", "did you mean 'harmonic'"),
 ])
 def test_bad_aggregation_is_refused_at_its_line(agg: str, where: str, message: str) -> None:
-    with pytest.raises(SchemeInvalid) as err:
-        load_scheme_text(BASE.replace("AGG", agg), "s.yaml")
-    assert f"s.yaml:{where}" in str(err.value)
-    assert message in str(err.value)
+    error = refusal(BASE.replace("AGG", agg))
+    assert f"s.yaml:{where}" in error
+    assert message in error

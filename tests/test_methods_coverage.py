@@ -5,29 +5,23 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from helpers.scoring import add_units, add_values, dimension, indicator, make_scheme, memory_db, run
+from helpers.methods import refusal
+from helpers.scoring import add_units, add_values, dimension, indicator, make_scheme, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from evaluator.cli import app
 from evaluator.scheme import load_scheme
-from evaluator.scheme.loader import SchemeInvalid
 from evaluator.scoring import score_run
 from evaluator.store import connect
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
 
 
 def dims(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple[str, str], float | None]:
@@ -74,15 +68,11 @@ def test_min_coverage_counts_only_children_of_positive_weight(con) -> None:
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5, "all"])
-def test_min_coverage_out_of_range_is_a_located_error(tmp_path: Path, value: object) -> None:
+def test_min_coverage_out_of_range_is_a_located_error(value: object) -> None:
     text = (EXAMPLES / "hdi" / "scheme.yaml").read_text(encoding="utf-8").replace(
         "    min_coverage: 1\n", f"    min_coverage: {value}\n")
-    path = tmp_path / "s.yaml"
-    path.write_text(text, encoding="utf-8")
     line = text.splitlines().index(f"    min_coverage: {value}") + 1
-    with pytest.raises(SchemeInvalid) as err:
-        load_scheme(path)
-    assert f"s.yaml:{line} dimensions[1].min_coverage" in str(err.value)
+    assert f"s.yaml:{line} dimensions[1].min_coverage" in refusal(text)
 
 
 FAST = settings(max_examples=10, deadline=None,

@@ -3,23 +3,13 @@ per 10k residents) — hand-worked, a property, and the validation errors at the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import duckdb
 import pytest
-from helpers.scoring import add_units, add_values, approx, col, memory_db, one, run
+from helpers.methods import refusal, scheme_text
+from helpers.scoring import add_units, add_values, approx, col, one, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from evaluator.scheme import load_scheme
-from evaluator.scheme.loader import SchemeInvalid
 from evaluator.store import connect
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
 
 
 def test_rate_per_10k_by_hand(con) -> None:
@@ -74,33 +64,12 @@ def test_scaling_numerator_and_denominator_together_changes_nothing(
     assert approx(scores[0], scores[1], tol=1e-6)
 
 
-SCHEME = """\
-id: t
-name: {zh: 测试, en: Test}
-year: 2026
-unit_types: [township]
-dimensions:
-  - id: d
-    name: {zh: 维度, en: Dimension}
-    indicators:
-      - id: x
-        name: {zh: 指标, en: Indicator}
-        evidence: outcome
-        source: SOURCE
-        rule: {type: direct}
-"""
-
-
 @pytest.mark.parametrize(("source", "message"), [
     ("{measure: crimes, factor: 1000}", "add `per: <denominator measure>`"),
     ("{measure: crimes, per: crimes}", "`per` must name another measure"),
     ("{measure: crimes, per: pop, factor: 0}", "factor: must be more than 0 (got 0)"),
 ])
-def test_bad_denomination_is_refused_at_its_line(tmp_path: Path, source: str,
-                                                 message: str) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(SCHEME.replace("SOURCE", source), encoding="utf-8")
-    with pytest.raises(SchemeInvalid) as err:
-        load_scheme(path)
-    assert "s.yaml:12 dimensions[0].indicators[0].source" in str(err.value)
-    assert message in str(err.value)
+def test_bad_denomination_is_refused_at_its_line(source: str, message: str) -> None:
+    error = refusal(scheme_text(source=source))
+    assert "s.yaml:12 dimensions[0].indicators[0].source" in error
+    assert message in error

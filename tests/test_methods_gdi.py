@@ -4,27 +4,12 @@ and the rule by hand (a ratio above the top kept, the floor and a ratio below th
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
-import duckdb
 import polars as pl
 import pytest
-from helpers.scoring import (
-    add_events,
-    add_units,
-    add_values,
-    dimension,
-    indicator,
-    make_scheme,
-    memory_db,
-    run,
-)
-from typer.testing import CliRunner
-
-from evaluator.cli import app
+from helpers.methods import load_script, score_example
+from helpers.scoring import add_events, add_units, add_values, dimension, indicator, make_scheme, run
 
 GDI = Path(__file__).resolve().parent.parent / "examples" / "hdi-gdi"
 
@@ -33,17 +18,10 @@ GDI = Path(__file__).resolve().parent.parent / "examples" / "hdi-gdi"
 def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, pl.DataFrame]:
     """scores.csv and dimension_scores.csv of `score --out` on examples/hdi-gdi, joined to
     UNDP's published GDI and female / male HDI."""
-    tmp = tmp_path_factory.mktemp("gdi")
-    runner, db, out = CliRunner(), tmp / "gdi.duckdb", tmp / "out"
-    for kind in ("units", "outcomes"):
-        done = runner.invoke(app, ["ingest", "--db", str(db), "--kind", kind,
-                                   str(GDI / f"{kind}.csv")])
-        assert done.exit_code == 0, done.output
-    done = runner.invoke(app, ["score", "--db", str(db), "--scheme", str(GDI / "scheme.yaml"),
-                               "--period", "2021", "--out", str(out)])
-    assert done.exit_code == 0, done.output
+    out = tmp_path_factory.mktemp("gdi") / "out"
+    scores = score_example(GDI, GDI / "scheme.yaml", out, "2021")
     published = pl.read_csv(GDI / "units.csv")
-    scores = pl.read_csv(out / "scores.csv").join(published, on="unit_id", how="inner")
+    scores = scores.join(published, on="unit_id", how="inner")
     dims = pl.read_csv(out / "dimension_scores.csv").join(published, on="unit_id", how="inner")
     assert scores.height == dims["unit_id"].n_unique() == published.height == 172
     return scores, dims
@@ -69,18 +47,10 @@ def test_female_and_male_hdi_reproduce(scored) -> None:
         assert worst is not None and float(worst) < 1e-8, (sex, worst)  # type: ignore[arg-type]
 
 
-def _make_data() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gdi_make_data", GDI / "make_data.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_make_data_rebuilds_the_committed_csvs(tmp_path: Path) -> None:
     """The committed CSVs written back in UNDP's layout (plus a row without a GDI, left out)
     come out of make_data.py byte for byte."""
-    module = _make_data()
+    module = load_script(GDI / "make_data.py")
     units = pl.read_csv(GDI / "units.csv", infer_schema_length=0)
     wide = (pl.read_csv(GDI / "outcomes.csv", infer_schema_length=0)
             .with_columns(pl.col("measure").replace_strict(module.MEASURES) + "_2021")
@@ -99,11 +69,6 @@ def test_make_data_rebuilds_the_committed_csvs(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- by hand
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
 
 
 def _ratio(con, f: dict[str, float], m: dict[str, float], **top) -> pl.DataFrame:

@@ -5,32 +5,15 @@ validation errors."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
 
-import duckdb
 import pytest
-from helpers.scoring import (
-    _batch,
-    add_values,
-    approx,
-    col,
-    dimension,
-    indicator,
-    make_scheme,
-    memory_db,
-    run,
-)
+from helpers.scoring import _batch, add_values, approx, col, dimension, indicator, make_scheme, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from evaluator.scheme.models import Indicator
 from evaluator.store import connect
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
 
 
 def add_units(con, rows: list[tuple[str, str | None, str | None]]) -> None:

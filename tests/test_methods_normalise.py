@@ -4,34 +4,13 @@ hand-worked values, properties on random data (hypothesis), and located validati
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import duckdb
 import pytest
-from helpers.scoring import (
-    add_units,
-    add_values,
-    approx,
-    col,
-    dimension,
-    indicator,
-    make_scheme,
-    memory_db,
-    one,
-    run,
-)
+from helpers.methods import refusal, scheme_text
+from helpers.scoring import add_units, add_values, approx, col, dimension, indicator, make_scheme, one, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from evaluator.scheme import load_scheme
-from evaluator.scheme.loader import SchemeInvalid
 from evaluator.store import connect
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
 
 
 def scores(con, rule: dict, values: list[float | None], **kw) -> list[float | None]:
@@ -227,23 +206,6 @@ def test_borda_on_ties(rows: list[tuple[int, int]]) -> None:
 
 # ----------------------------------------------------------------------------- validation
 
-SCHEME = """\
-id: t
-name: {zh: 测试, en: Test}
-year: 2026
-unit_types: [township]
-dimensions:
-  - id: d
-    name: {zh: 维度, en: Dimension}
-    indicators:
-      - id: x
-        name: {zh: 指标, en: Indicator}
-        evidence: outcome
-        source: {measure: x}
-        rule: RULE
-"""
-
-
 @pytest.mark.parametrize(("rule", "message"), [
     ("{type: min_max, range: [50, 10]}", "must satisfy 0 <= low < high <= 100"),
     ("{type: min_max, range: [0, 200]}", "the scheme's `scale` maps the total"),
@@ -256,11 +218,7 @@ dimensions:
     ("{type: n_rank}", "ranks on 0–100 are a percentile rank"),
     ("{type: n_dist2max}", "the distance to the best is `{type: min_max}`"),
 ])
-def test_bad_normalisation_is_refused_at_its_line(tmp_path: Path, rule: str,
-                                                  message: str) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(SCHEME.replace("RULE", rule), encoding="utf-8")
-    with pytest.raises(SchemeInvalid) as err:
-        load_scheme(path)
-    assert "s.yaml:13 dimensions[0].indicators[0].rule" in str(err.value)
-    assert message in str(err.value)
+def test_bad_normalisation_is_refused_at_its_line(rule: str, message: str) -> None:
+    error = refusal(scheme_text(rule=rule))
+    assert "s.yaml:13 dimensions[0].indicators[0].rule" in error
+    assert message in error

@@ -5,33 +5,15 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterator
 
-import duckdb
 import pytest
-from helpers.scoring import (
-    add_units,
-    add_values,
-    approx,
-    col,
-    dimension,
-    indicator,
-    make_scheme,
-    memory_db,
-    run,
-)
+from helpers.scoring import add_units, add_values, approx, col, dimension, indicator, make_scheme, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from evaluator.scheme.models import MinMaxRule
 from evaluator.store import connect
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
-
 
 PANEL = [2025, 2026]
 

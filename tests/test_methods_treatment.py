@@ -5,49 +5,45 @@ hand-worked, against a Python port of COINr's R code on random data, validation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
-import duckdb
 import pytest
-from helpers.scoring import add_units, add_values, approx, col, memory_db, one, run
+from helpers.methods import refusal, scheme_text
+from helpers.scoring import add_units, add_values, approx, col, one, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from evaluator.scheme.loader import SchemeInvalid, load_scheme_text
 from evaluator.scheme.models import Transform
 from evaluator.store import connect
 
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
-
-
 # ------------------------------------------------------- COINr's R code, line for line
 
-def skew(x: list[float]) -> float | None:
+def _deviations(x: list[float], least: int) -> tuple[int, list[float], float] | None:
+    """n, the deviations from the mean and their sum of squares; None for fewer than `least`
+    values or no spread (then `passing` treats nothing)."""
     n = len(x)
-    if n < 3:
+    if n < least:
         return None
     m = sum(x) / n
     d = [v - m for v in x]
     s2 = sum(v * v for v in d)
-    if s2 == 0:
+    return None if s2 == 0 else (n, d, s2)
+
+
+def skew(x: list[float]) -> float | None:
+    """e1071::skewness(type = 2)."""
+    if (dev := _deviations(x, 3)) is None:
         return None
+    n, d, s2 = dev
     y = math.sqrt(n) * sum(v ** 3 for v in d) / s2 ** 1.5
     return y * math.sqrt(n * (n - 1)) / (n - 2)
 
 
 def kurt(x: list[float]) -> float | None:
-    n = len(x)
-    if n < 4:
+    """e1071::kurtosis(type = 2), the excess kurtosis."""
+    if (dev := _deviations(x, 4)) is None:
         return None
-    m = sum(x) / n
-    d = [v - m for v in x]
-    s2 = sum(v * v for v in d)
-    if s2 == 0:
-        return None
+    n, d, s2 = dev
     r = n * sum(v ** 4 for v in d) / s2 ** 2
     return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
 
@@ -167,23 +163,7 @@ def test_bad_treatment_is_refused(fields: dict, message: str) -> None:
 
 
 def test_raw_unit_parameters_with_a_data_shifted_transform_are_refused() -> None:
-    text = """\
-id: t
-name: {zh: 测试, en: Test}
-year: 2026
-unit_types: [township]
-dimensions:
-  - id: d
-    name: {zh: 维度, en: Dimension}
-    indicators:
-      - id: x
-        name: {zh: 指标, en: Indicator}
-        evidence: outcome
-        source: {measure: x}
-        transform: {shifted_log: true}
-        rule: {type: goalposts, lower: 0, upper: 10}
-"""
-    with pytest.raises(SchemeInvalid) as err:
-        load_scheme_text(text, "s.yaml")
-    assert "s.yaml:14 dimensions[0].indicators[0].rule.lower" in str(err.value)
-    assert "use a rule relative to the units" in str(err.value)
+    error = refusal(scheme_text(transform="{shifted_log: true}",
+                                rule="{type: goalposts, lower: 0, upper: 10}"))
+    assert "s.yaml:14 dimensions[0].indicators[0].rule.lower" in error
+    assert "use a rule relative to the units" in error

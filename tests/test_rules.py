@@ -15,17 +15,11 @@ from helpers.scoring import (
     dimension,
     indicator,
     make_scheme,
-    memory_db,
     one,
     run,
 )
 
 from evaluator.scoring import ScoringError
-
-
-@pytest.fixture
-def con():
-    yield from memory_db()
 
 
 def scores_of(con, loaded, values: dict[str, float], units: int | None = None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -24,21 +23,12 @@ from helpers.scoring import (
     dimension,
     indicator,
     make_scheme,
-    memory_db,
     one,
     run,
 )
 
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scoring import ScoringError, score_run
-
-# ----------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from memory_db()
-
 
 # ----------------------------------------------------------------------------- aggregation
 
