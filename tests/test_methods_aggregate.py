@@ -116,8 +116,10 @@ def test_means_on_random_data(rows: list[list[float]], weights: list[float]) -> 
             add_values(con, f"x{j}", {u: r[j] for u, r in zip(ids, rows, strict=True)})
         dims = [dimension(k, [indicator(f"{k}{j}", f"x{j}", weight=weights[j])
                               for j in range(3)], **kw) for k, kw in MEANS.items()]
+        dims += [dimension(k, [indicator(f"{k}{j}", f"x{j}", weight=weights[j]) for j in pair],
+                           aggregation="ratio") for k, pair in (("ra", (0, 1)), ("rb", (1, 0)))]
         run_id, _, _ = run(con, make_scheme(dims))
-        got = {k: dim_score(con, run_id, k) for k in MEANS}
+        got = {k: dim_score(con, run_id, k) for k in [*MEANS, "ra", "rb"]}
         total = sum(weights)
         for i, r in enumerate(rows):
             s = {k: v[i] for k, v in got.items()}
@@ -136,6 +138,10 @@ def test_means_on_random_data(rows: list[list[float]], weights: list[float]) -> 
             if abs(cum[k] - total / 2) > 1e-12 * total:
                 assert s["md"] == pytest.approx(order[k][0])
             assert min(r) - eps <= s["md"] <= max(r) + eps
+            # ratio: the first child over the second, whatever the weights, past 100 too; the
+            # children swapped give the reciprocal
+            assert s["ra"] == pytest.approx(100 * r[0] / r[1])
+            assert s["ra"] * s["rb"] == pytest.approx(100.0 ** 2)
     finally:
         con.close()
 

@@ -4,6 +4,8 @@ hand-worked values, properties on random data (hypothesis), and located validati
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 from helpers.methods import refusal, scheme_text
 from helpers.scoring import add_units, add_values, approx, col, dimension, indicator, make_scheme, one, run
@@ -104,6 +106,7 @@ RULES = {
     "pavg": {"type": "percentile"}, "pmax": {"type": "percentile", "ties": "max"},
     "fom": {"type": "fraction_of_max"}, "ref": {"type": "reference_unit", "unit": "u00",
                                                 "clamp": False},
+    "zs": {"type": "zscore", "clamp": False, "center": 50, "spread": 10}, "zsc": {"type": "zscore"},
 }
 
 
@@ -147,9 +150,15 @@ def test_normalisations_on_random_data(xs: list[float], rng: tuple[float, float]
             100 * min(1.0, max(0.0, x / top)))
     if xs[0] != min(xs):
         assert got["ref"][0] == pytest.approx(100.0)  # the reference unit scores 100
+    # z-scores: unclamped, their mean is `center` and their sample sd `spread` (all at the
+    # center when the data do not vary); clamped, the same z on 50 ± 15 cut at 0 and 100
+    zs = [float(v) for v in got["zs"]]
+    assert statistics.fmean(zs) == pytest.approx(50.0)
+    assert statistics.stdev(zs) == pytest.approx(10.0 if len(set(xs)) > 1 else 0.0)
+    assert approx(got["zsc"], [min(100.0, max(0.0, 50 + 1.5 * (z - 50))) for z in zs])
     # min-max and the percentile ranks do not move under a positive affine map of the data
     moved = all_rules([a * x + b for x in xs], {"mmr": {"type": "min_max", "range": list(rng)}})
-    for k in ("mm", "mmr", "pmin", "pavg", "pmax"):
+    for k in ("mm", "mmr", "pmin", "pavg", "pmax", "zs", "zsc"):
         assert approx(moved[k], got[k], tol=1e-6), k
 
 

@@ -8,7 +8,7 @@ import math
 
 import pytest
 from helpers.methods import refusal, scheme_text
-from helpers.scoring import add_units, add_values, approx, col, one, run
+from helpers.scoring import add_units, add_values, approx, col, dimension, indicator, make_scheme, one, run
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -150,6 +150,37 @@ def test_the_treatment_is_coinrs(body: list[float], tail: list[float], low: bool
         con.close()
     assert approx(values, expected, tol=1e-9)
     assert refs == {"outlier_points_winsorised": float(nwin), "outlier_log": float(logged)}
+
+
+@pytest.mark.slow
+@FAST
+@given(st.lists(st.floats(0.01, 1000), min_size=2, max_size=8),
+       st.one_of(st.just(0.0), st.floats(-2, 2).filter(lambda v: abs(v) > 0.01)))
+def test_box_cox_and_shifted_log_are_their_formulas(xs: list[float], lam: float) -> None:
+    con = connect(":memory:")
+    try:
+        add_units(con, len(xs))
+        add_values(con, "x", {f"u{i:02d}": v for i, v in enumerate(xs, start=1)})
+        _, _, inds = run(con, make_scheme([dimension("d", [
+            indicator("bc", "x", {"type": "min_max"}, transform={"box_cox": lam}),
+            indicator("sl", "x", {"type": "min_max"}, transform={"shifted_log": True})])]))
+    finally:
+        con.close()
+    lo, hi = min(xs), max(xs)
+    box_cox = [math.log(x) if lam == 0 else (x ** lam - 1) / lam for x in xs]
+    shifted = [math.log(x - lo + 0.01 * (hi - lo)) if hi > lo else None for x in xs]
+    bc, sl = (col(inds, "transformed_value", {"indicator_id": k}) for k in ("bc", "sl"))
+    assert approx(bc, box_cox, tol=1e-9 * max(1.0, *map(abs, box_cox)))
+    if hi > lo:
+        assert approx(sl, shifted, tol=1e-9)  # type: ignore[arg-type]
+    else:  # no spread: ln 0 for every unit, so none is scored (as COINr's log_CT gives -Inf)
+        assert sl == [None] * len(xs)
+        assert "transform_of_nonpositive" in col(inds, "flags", {"indicator_id": "sl"})[0]
+    # both keep the units' order, so a min-max on either ranks them as on the raw values
+    for k in (("bc", "sl") if hi > lo else ("bc",)):
+        scores = col(inds, "score", {"indicator_id": k})
+        assert all((a < b) <= (s <= t) for a, s in zip(xs, scores, strict=True)
+                   for b, t in zip(xs, scores, strict=True))
 
 
 @pytest.mark.parametrize(("fields", "message"), [
