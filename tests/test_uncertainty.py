@@ -17,9 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evaluator.runs import read_run, stored_scheme
-from evaluator.scoring.grades import grades_by_tier
 from evaluator.scheme.loader import SchemeInvalid, load_scheme_text
 from evaluator.scoring.engine import DuckDBEngine
+from evaluator.scoring.grades import grades_by_tier
 from evaluator.store import connect
 from evaluator.uncertainty import UncertaintyError, compute_uncertainty
 from evaluator.uncertainty.bootstrap import FINAL, GRADES, run_bootstrap
