@@ -329,6 +329,7 @@ def test_exports_carry_intervals_tiers_sensitivity_and_the_level(db: Path, tmp_p
         assert ("等次稳定性" if lang == "zh" else "grade_stability") in header
         summary = list(wb[wb.sheetnames[0]].iter_rows(values_only=True))
         assert ("梯队" if lang == "zh" else "tier") in summary[0]
+        assert ("按梯队等次" if lang == "zh" else "tier_grade") in header
     out = tmp_path / "csv"
     assert cli("export", "--db", db, "--run", run_id, "--format", "csv", "--out", out
                ).exit_code == 0
