@@ -10,8 +10,10 @@ Each replicate r = 0 … R−1 redraws the data a run rests on, then rescores it
 * everything else (administrative data without declared error, imputed values, the winsor
   bounds, bonuses, deductions and vetoes) stays as the run had it.
 
-The draws are hashes of (seed, replicate, unit, response or indicator): the same seed gives the
-same replicates on the same data, whatever the order rows arrive in. Rescoring mirrors the run:
+The draws are integer hashes (`mix_sql`: shifts, XOR, small products, remainders) of (seed,
+replicate, the response's or unit's position in id order, indicator): the same seed gives the
+same replicates on the same data, whatever the order rows arrive in, on DuckDB and on Spark
+alike (their own HASH functions differ). Rescoring mirrors the run:
 transforms, the indicator rules with their reference values (min, max, mean, sd, ranks)
 recomputed per replicate, the weighted tree, adjustments, rounding, ranks and grades with quotas.
 Every table carries `rep`; the only Python loop is over the depth of the dimension tree.
