@@ -79,6 +79,11 @@ def _figures() -> dict[str, Figure]:
                                 "lower"),
         "uncertainty_s_per_100": Figure("bootstrap per 100 replicates 每百次重抽样", "s", "lower"),
         "uncertainty_rss_mb": Figure("peak RSS (uncertainty process) 内存峰值", "MB", "lower"),
+        "uncertainty_cpu_s": Figure("uncertainty, CPU seconds (all threads) CPU 时间", "s",
+                                    "lower"),
+        "uncertainty_floor_s_per_100": Figure(
+            "floor: one resampled mean per unit, per 100 replicates 下限", "s", "lower"),
+        "uncertainty_floor_ratio": Figure("bootstrap ÷ floor 与下限之比", "×", "lower"),
         "export_xlsx_s": Figure("export xlsx 导出", "s", "lower"),
         "export_csv_s": Figure("export csv 导出", "s", "lower"),
         "peak_rss_mb": Figure("peak RSS (pipeline) 内存峰值", "MB", "lower"),
@@ -228,22 +233,51 @@ def generate_apart(out_dir: Path, units: int, seed: int) -> Generated:
 UNCERTAINTY_REPLICATES = 500
 
 
+#: the floor of the bootstrap in DuckDB alone: every valid response × replicate with a hashed
+#: Poisson(1) count, one weighted mean per replicate × unit (of the first survey question),
+#: nothing else: what resampling respondents costs before any rescoring
+UNCERTAINTY_FLOOR = """
+CREATE OR REPLACE TEMP TABLE _floor AS
+WITH r AS (SELECT CAST(range AS INTEGER) AS rep FROM range({reps})),
+v AS (SELECT unit_id, response_id, coalesce(weight, 1.0) AS w, answer,
+             hash(response_id) AS h FROM current_survey_responses
+      WHERE year = 2026 AND question = (SELECT min(question) FROM current_survey_responses)),
+d AS (SELECT r.rep, v.*, ((hash(xor(v.h, CAST(r.rep AS UBIGINT))) % 4294967296) + 0.5)
+             / 4294967296.0 AS u FROM v CROSS JOIN r),
+k AS (SELECT *, CASE WHEN u < 0.36787944117144233 THEN 0 WHEN u < 0.7357588823428847 THEN 1
+                     WHEN u < 0.9196986029286058 THEN 2 WHEN u < 0.9810118431238462 THEN 3
+                     ELSE 4 END AS k FROM d)
+SELECT rep, unit_id, sum(k * w * answer) / nullif(sum(k * w), 0) AS mean
+FROM k GROUP BY rep, unit_id
+"""
+
+
 def uncertainty_apart(db: Path, run_id: str) -> dict[str, float]:
-    """`evaluator uncertainty` (500 replicates) in its own process, so its peak RSS is its own."""
-    code = ("import json, resource, sys; from evaluator.store import connect; "
+    """`evaluator uncertainty` (500 replicates) in its own process, so its peak RSS is its own;
+    then, in the same process, the floor (UNCERTAINTY_FLOOR) on the same data."""
+    code = ("import json, resource, sys, time; from evaluator.store import connect; "
             "from evaluator.uncertainty import compute_uncertainty; con = connect(sys.argv[1]); "
+            "c0 = time.process_time(); "
             "r = compute_uncertainty(con, sys.argv[2], replicates=int(sys.argv[3])); "
+            "cpu = time.process_time() - c0; rss = resource.getrusage(resource.RUSAGE_SELF)"
+            ".ru_maxrss; con.execute('SET enable_progress_bar = false'); "
+            "t = time.perf_counter(); con.execute(sys.argv[4]); f = time.perf_counter() - t; "
             "print(json.dumps({'s': r.seconds, 'boot': r.summary['bootstrap_seconds'], "
-            "'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))")
+            "'rss': rss, 'cpu': cpu, 'floor': f}))")
     proc = subprocess.run([sys.executable, "-c", code, str(db), run_id,
-                           str(UNCERTAINTY_REPLICATES)], capture_output=True, text=True, cwd=ROOT)
+                           str(UNCERTAINTY_REPLICATES),
+                           UNCERTAINTY_FLOOR.format(reps=UNCERTAINTY_REPLICATES)],
+                          capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"evaluator uncertainty failed:\n{proc.stderr[-2000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
-    return {"uncertainty_s": out["s"],
-            "uncertainty_s_per_100": out["boot"] * 100 / UNCERTAINTY_REPLICATES,
-            "uncertainty_rss_mb": out["rss"] * scale}
+    per_100 = out["boot"] * 100 / UNCERTAINTY_REPLICATES
+    floor_100 = out["floor"] * 100 / UNCERTAINTY_REPLICATES
+    return {"uncertainty_s": out["s"], "uncertainty_s_per_100": per_100,
+            "uncertainty_rss_mb": out["rss"] * scale, "uncertainty_cpu_s": out["cpu"],
+            "uncertainty_floor_s_per_100": floor_100,
+            "uncertainty_floor_ratio": per_100 / floor_100 if floor_100 else float("nan")}
 
 
 def _say(msg: str) -> None:
@@ -307,7 +341,9 @@ def measure(units: int, seed: int, work: Path, *, pandas: bool = True, export: b
         fig.update(uncertainty_apart(db, run_id))
         _say(f"{units} units: uncertainty ({UNCERTAINTY_REPLICATES} replicates) "
              f"{fig['uncertainty_s']:.1f} s, bootstrap {fig['uncertainty_s_per_100']:.2f} s per "
-             f"100 replicates, peak RSS {fig['uncertainty_rss_mb']:.0f} MB")
+             f"100 replicates (floor {fig['uncertainty_floor_s_per_100']:.2f} s, "
+             f"×{fig['uncertainty_floor_ratio']:.1f}), CPU {fig['uncertainty_cpu_s']:.1f} s, "
+             f"peak RSS {fig['uncertainty_rss_mb']:.0f} MB, load {os.getloadavg()[0]:.1f}")
     else:
         notes.append("uncertainty skipped (--no-uncertainty)")
     if export:

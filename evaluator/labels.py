@@ -391,6 +391,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         resolved_by=("处理人", "Resolved by"),
         resolved_at=("处理时间", "Resolved at"),
         tier=("梯队", "Tier"),
+        tier_grade=("按梯队等次", "Grade by tier"),
         interval_source=("区间来源", "Interval from"),
         rank_median=("中位排名（自助法）", "Median rank (bootstrap)"),
         p_top10=("前 10% 概率", "P(top 10%)"),

@@ -141,7 +141,7 @@ def stored_scheme(scheme_yaml: str, run_id: str) -> LoadedScheme | None:
 def read_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
     """scores.csv of a run: CONTRACT columns first, interval columns when computed (the
     bootstrap's once `evaluator uncertainty` ran, see the `run_intervals` view), `tier` when
-    tiers were computed."""
+    tiers were computed, `tier_grade` when the scheme grades by tier too."""
     frame = _frame(con, "SELECT s.* EXCLUDE (score_low, score_high, rank_low, rank_high), "
                         "i.* EXCLUDE (run_id, unit_id) FROM run_scores s JOIN run_intervals i "
                         "USING (run_id, unit_id) WHERE s.run_id = ? "
@@ -151,6 +151,8 @@ def read_scores(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
         cols += UNCERTAINTY_COLUMNS
     if frame["tier"].is_not_null().any():
         cols.append("tier")
+    if "tier_grade" in frame.columns and frame["tier_grade"].is_not_null().any():
+        cols.append("tier_grade")
     return frame.select(cols)
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from evaluator.runs import read_run, stored_scheme
 from evaluator.scheme.loader import SchemeInvalid, load_scheme_text
 from evaluator.scoring.engine import DuckDBEngine
+from evaluator.scoring.grades import grades_by_tier
 from evaluator.store import connect
 from evaluator.uncertainty import UncertaintyError, compute_uncertainty
 from evaluator.uncertainty.bootstrap import FINAL, GRADES, run_bootstrap
@@ -74,7 +75,8 @@ def test_replicates_without_draws_are_the_run_itself(db: Path) -> None:
 def test_cli_score_uncertainty_writes_intervals_and_tiers(db: Path, tmp_path: Path) -> None:
     scheme = tmp_path / "tiered.yaml"
     scheme.write_text(DEMO_SCHEME.read_text(encoding="utf-8")
-                      + "\nuncertainty:\n  tiers: true\n  draws: 200\n", encoding="utf-8")
+                      + "\nuncertainty:\n  tiers: true\n  tier_grades: true\n  draws: 200\n",
+                      encoding="utf-8")
     out = tmp_path / "out"
     res = cli("score", "--db", db, "--scheme", scheme, "--period", "2026", "--uncertainty",
               "--out", out)
@@ -93,6 +95,13 @@ def test_cli_score_uncertainty_writes_intervals_and_tiers(db: Path, tmp_path: Pa
     assert inside is not None and inside >= 0.95
     t = scores.sort("rank")["tier"].to_numpy()
     assert t[0] == 1 and (np.diff(t) >= 0).all() and t.max() > 1
+    # grades by tier: one grade per tier (a veto caps only its own unit), beside the score grade
+    assert "tier_grade" in scores.columns and scores["tier_grade"].null_count() == 0
+    unvetoed = scores.join(pl.read_csv(out / "scores.csv", schema_overrides={
+        "unit_id": pl.String}).select("unit_id", "veto"), on="unit_id").filter(
+        pl.col("veto").is_null()) if "veto" in scores.columns else scores
+    assert (unvetoed.group_by("tier").agg(pl.col("tier_grade").n_unique())["tier_grade"] == 1
+            ).all()
     con = duckdb.connect(str(db), read_only=True)
     run_id = latest(con)
     settings = con.execute("SELECT replicates, level, seed, tiers, summary FROM "
@@ -320,6 +329,7 @@ def test_exports_carry_intervals_tiers_sensitivity_and_the_level(db: Path, tmp_p
         assert ("等次稳定性" if lang == "zh" else "grade_stability") in header
         summary = list(wb[wb.sheetnames[0]].iter_rows(values_only=True))
         assert ("梯队" if lang == "zh" else "tier") in summary[0]
+        assert ("按梯队等次" if lang == "zh" else "tier_grade") in header
     out = tmp_path / "csv"
     assert cli("export", "--db", db, "--run", run_id, "--format", "csv", "--out", out
                ).exit_code == 0
@@ -356,3 +366,68 @@ def test_tiers_are_ordered_and_leaders_are_distinguishable(spans: list[tuple[int
         assert (low[members[1:]] <= high[first]).all()  # a tier reaches its leader
         if k + 1 < len(leaders):
             assert low[leaders[k + 1]] > high[first]  # the next tier's leader does not
+
+
+# --------------------------------------------------------------------------- grades by tier
+
+
+def _tier_scheme(share: float | None = None):
+    grades = [{"code": "a", "name": {"zh": "甲", "en": "A"}, "min_score": 80,
+               **({"max_share": share} if share else {})},
+              {"code": "b", "name": {"zh": "乙", "en": "B"}, "min_score": 60},
+              {"code": "c", "name": {"zh": "丙", "en": "C"}}]
+    return make_scheme([dimension("d", [indicator("x")])], grades=grades,
+                       uncertainty={"tiers": True, "tier_grades": True}).scheme
+
+
+def _tiered(scores: list[float], tier: list[int], veto: list[int | None] | None = None
+            ) -> pl.DataFrame:
+    n = len(scores)
+    order = np.argsort(-np.array(scores), kind="stable")
+    rank = np.empty(n, int)
+    rank[order] = np.arange(1, n + 1)
+    return pl.DataFrame({"unit_id": [f"u{i}" for i in range(n)], "score": scores,
+                         "rank": rank, "tier": tier,
+                         "veto_grade_ord": veto or [None] * n},
+                        schema_overrides={"veto_grade_ord": pl.Int64})
+
+
+def test_grades_by_tier_take_the_median_unit_band_and_whole_tier_quotas() -> None:
+    # tier 1: 95, 85, 78 (median 85: a); tier 2: 75, 62, 61, 50 (median of four: the better
+    # middle unit, 62: b); tier 3: 40 (c)
+    units = _tiered([95, 85, 78, 75, 62, 61, 50, 40], [1, 1, 1, 2, 2, 2, 2, 3])
+    got = dict(grades_by_tier(units, _tier_scheme()).iter_rows())
+    assert got == {"u0": "a", "u1": "a", "u2": "a", "u3": "b", "u4": "b", "u5": "b",
+                   "u6": "b", "u7": "c"}
+    # a quota of 25% (2 of 8) cannot hold tier 1 (3 units): the whole tier moves down to b
+    got = dict(grades_by_tier(units, _tier_scheme(share=0.25)).iter_rows())
+    assert got["u0"] == got["u1"] == got["u2"] == "b"
+    # a veto capping at c caps only its own unit
+    vetoed = _tiered([95, 85, 78, 75, 62, 61, 50, 40], [1, 1, 1, 2, 2, 2, 2, 3],
+                     [None, 2, None, None, None, None, None, None])
+    got = dict(grades_by_tier(vetoed, _tier_scheme()).iter_rows())
+    assert got["u1"] == "c" and got["u0"] == got["u2"] == "a"
+
+
+def test_tier_grades_need_tiers() -> None:
+    with pytest.raises(Exception, match="tier_grades"):
+        make_scheme([dimension("d", [indicator("x")])], uncertainty={"tier_grades": True})
+
+
+@given(st.lists(st.tuples(st.floats(0, 100), st.integers(1, 3)), min_size=1, max_size=30),
+       st.sampled_from([None, 0.1, 0.3, 0.6]))
+def test_grades_by_tier_never_split_a_tier_and_keep_quotas(
+        rows: list[tuple[float, int]], share: float | None) -> None:
+    scores = sorted((r[0] for r in rows), reverse=True)
+    steps = [r[1] for r in rows]
+    tier = list(np.cumsum([s == 1 for s in steps]) + 1)  # non-decreasing tiers in rank order
+    got = grades_by_tier(_tiered(scores, tier), _tier_scheme(share)).join(
+        pl.DataFrame({"unit_id": [f"u{i}" for i in range(len(scores))], "tier": tier}),
+        on="unit_id")
+    assert got.height == len(scores)
+    assert (got.group_by("tier").agg(pl.col("tier_grade").n_unique())["tier_grade"] == 1).all()
+    codes = {"a": 0, "b": 1, "c": 2}
+    ords = got.sort("tier")["tier_grade"].replace_strict(codes).to_numpy()
+    assert (np.diff(ords) >= 0).all()  # a better tier never gets a worse grade
+    if share is not None:
+        assert (ords == 0).sum() <= int(share * len(scores) + 1e-9)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import duckdb
 import typer
 
 from evaluator.cli.common import DbOpt, console, fail
+from evaluator.cli.score_cmds import EngineName, EngineOpt, SparkMasterOpt
 from evaluator.store import DEFAULT_DB, connect
 from evaluator.uncertainty.compute import DEFAULT_LEVEL, DEFAULT_REPLICATES, DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from evaluator.scoring.engine import Engine
 
 RunOpt = Annotated[str | None, typer.Option(
     "--run", help="run id or a unique prefix (default: the latest run) / 计分编号")]
@@ -22,17 +30,26 @@ SeedOpt = Annotated[int, typer.Option(
 
 
 def report(con: duckdb.DuckDBPyConnection, run_id: str, replicates: int, level: float,
-           seed: int) -> None:
+           seed: int, engine: EngineName = EngineName.duckdb,
+           spark_master: str | None = None) -> None:
     """Compute and store; print what a reader needs to know, in both languages."""
     from evaluator.uncertainty import UncertaintyError, compute_uncertainty
 
     try:
-        result = compute_uncertainty(con, run_id, replicates=replicates, level=level, seed=seed)
+        with _engine(engine, spark_master, db_dir=None) as eng:
+            result = compute_uncertainty(con, run_id, replicates=replicates, level=level,
+                                         seed=seed, engine=eng)
     except UncertaintyError as exc:
         fail(str(exc))
     except duckdb.Error as exc:
         fail(f"the uncertainty of run {run_id} could not be computed ({exc}); nothing was stored "
              "/ 计算失败，未保存")
+    except Exception as exc:  # Spark's own errors: explain, never a JVM traceback
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fail(f"Spark could not bootstrap run {run_id}: {first[:400]}; nothing was stored "
+             "/ Spark 计算失败，未保存")
     s = result.summary
     console.print(
         f"[green]✓[/] run {run_id}: {replicates} bootstrap replicates at level {level:g} "
@@ -46,19 +63,48 @@ def report(con: duckdb.DuckDBPyConnection, run_id: str, replicates: int, level: 
                       "draws / 保持原等次的比例")
 
 
+@contextmanager
+def _engine(name: EngineName, master: str | None, db_dir: Path | None
+            ) -> Iterator[Engine | None]:
+    """None for DuckDB (the store's own connection); a Spark engine on `master` (default
+    local[2]; an active session, a notebook's or a test's, is used and left open)."""
+    if name is EngineName.duckdb:
+        yield None
+        return
+    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+
+    missing = spark_available()
+    if missing:
+        fail(f"--engine spark: {missing}")
+    from pyspark.sql import SparkSession
+
+    reused = SparkSession.getActiveSession()
+    spark = reused or start_session(master=master)
+    try:
+        with tempfile.TemporaryDirectory(prefix="evaluator-spark-", dir=db_dir) as work:
+            yield SparkEngine(spark, Path(work))
+    finally:
+        if reused is None:
+            spark.stop()
+
+
 def uncertainty(
     db: DbOpt = DEFAULT_DB,
     run: RunOpt = None,
     replicates: ReplicatesOpt = DEFAULT_REPLICATES,
     level: LevelOpt = DEFAULT_LEVEL,
     seed: SeedOpt = DEFAULT_SEED,
+    engine: EngineOpt = EngineName.duckdb,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Bootstrap intervals, tiers and weight sensitivity of a stored run. / 计算排名不确定性。"""
     from evaluator.runs import resolve_run
 
+    if engine is EngineName.duckdb and spark_master:
+        fail("--spark-master needs --engine spark / 该选项需配合 --engine spark")
     con = connect(db, create=False)
     try:
-        report(con, resolve_run(con, run), replicates, level, seed)
+        report(con, resolve_run(con, run), replicates, level, seed, engine, spark_master)
     finally:
         con.close()
 

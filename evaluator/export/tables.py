@@ -255,6 +255,17 @@ def _uncertainty_rows(ctx: ExportContext) -> list[tuple[str, str, str]]:
                     else "in rank order, a tier opens with its best unit; a following unit "
                     "whose best plausible rank reaches the leader's worst joins it, the first "
                     "that does not opens the next tier"))
+    if ctx.con.execute("SELECT count(*) FROM run_uncertainty WHERE run_id = ? AND tier_grade "
+                       "IS NOT NULL", [ctx.run.run_id]).fetchall()[0][0]:
+        out.append(("uncertainty", "tier_grades",
+                    "按梯队定等（tier_grade）：同一梯队的单位统计上无法区分，定同一等次，即该梯队"
+                    "中位单位按分数线所得等次；一票否决仍限制其本单位；名额按整个梯队计，超出名额的"
+                    "梯队整体降一档。按分数定的等次（grade）保持不变，二者并列" if zh
+                    else "grades by tier (tier_grade): units of one tier cannot be told apart, so "
+                    "they share one grade, the band its median unit reaches by the thresholds; a "
+                    "veto still caps its own unit; quotas count whole tiers, a tier that would "
+                    "exceed one moves down a band whole. The score-band grade (grade) is kept "
+                    "beside it"))
     return out
 
 
@@ -591,7 +602,8 @@ def _sensitivity(ctx: ExportContext) -> tuple[str, list[Any]]:
         f"""
         SELECT s.unit_id, s.unit_name, s.rank, s.grade, coalesce(g.name_{ctx.lang}, s.grade)
                    AS grade_name, s.score, u.score_low, u.score_high, u.rank_low, u.rank_high,
-               u.rank_median, u.tier, u.p_top10, u.p_bottom10, p.grade_probabilities,
+               u.rank_median, u.tier, u.tier_grade, u.p_top10, u.p_bottom10,
+               p.grade_probabilities,
                w.rank_median AS mc_rank_median, w.rank_p05 AS mc_rank_p05,
                w.rank_p95 AS mc_rank_p95, w.grade_stability, w.firm
         FROM run_uncertainty u

@@ -619,6 +619,17 @@ class UncertaintySettings(Strict):
     vary_aggregation: bool = Field(default=True, description="also draw arithmetic or "
                                    "geometric per dimension")
     draws: int = Field(default=1000, ge=10, le=100000, description="weight Monte-Carlo draws")
+    tier_grades: bool = Field(default=False, description="also grade by tier: units of one tier "
+                              "(statistically indistinguishable) get one grade, the grade its "
+                              "median unit earns; quotas admit or move down whole tiers; needs "
+                              "tiers: true")
+
+    @model_validator(mode="after")
+    def _tier_grades_need_tiers(self) -> UncertaintySettings:
+        if self.tier_grades and not self.tiers:
+            raise ValueError("uncertainty.tier_grades: true needs uncertainty.tiers: true (grades "
+                             "by tier are computed from the tiers) / 按梯队定等需先开启 tiers")
+        return self
 
 
 class LintLimits(Strict):

@@ -141,3 +141,42 @@ def rank_intervals(engine: Engine, scores: str) -> str:
         """
     ))
     return RANK_INTERVALS
+
+
+def grades_by_tier(units: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
+    """Grades that never split a tier (scheme `uncertainty.tier_grades`).
+
+    `units`: unit_id, score, rank (the run's), tier, veto_grade_ord (NULL: no veto). Units of
+    one tier cannot be told apart at the run's level, so they get one grade: the band (by the
+    thresholds) of the tier's median unit in rank order (of an even tier, the better of the two
+    middle units). A veto still caps its own unit (a fact, not noise). Then quotas, best band
+    first, count whole tiers: a tier whose units would take the band past floor(share · n)
+    moves down one band whole, as tied scores do in the score-band grades. Returns unit_id,
+    tier_grade (the band's code). Set-based: a loop over bands, never over units or tiers."""
+    items = grades_frame(scheme)
+    last = items.height - 1
+    mins = [(i, g.min_score) for i, g in enumerate(scheme.grades) if g.min_score is not None]
+    band = pl.lit(last, dtype=pl.Int64)
+    for i, m in reversed(mins):
+        band = pl.when(pl.col("score") >= m).then(pl.lit(i, dtype=pl.Int64)).otherwise(band)
+    ranked = units.filter(pl.col("score").is_not_null() & pl.col("tier").is_not_null())
+    ranked = ranked.sort("rank", "unit_id").with_columns(
+        band.alias("band"),
+        pl.int_range(pl.len()).over("tier").alias("pos"), pl.len().over("tier").alias("size"))
+    median = (ranked.filter(pl.col("pos") == (pl.col("size") - 1) // 2)
+              .select("tier", pl.col("band").alias("tier_band")))
+    graded = ranked.join(median, on="tier").with_columns(
+        pl.max_horizontal("tier_band", pl.col("veto_grade_ord").fill_null(-1)).alias("ord"))
+    n = graded.height
+    for k, g in enumerate(scheme.grades):
+        if g.max_share is None or k == last:
+            continue
+        allowed = int(g.max_share * n + 1e-9)
+        per_tier = (graded.filter(pl.col("ord") == k).group_by("tier").agg(pl.len().alias("m"))
+                    .sort("tier").with_columns(pl.col("m").cum_sum().alias("through")))
+        over = per_tier.filter(pl.col("through") > allowed)["tier"]
+        graded = graded.with_columns(
+            pl.when((pl.col("ord") == k) & pl.col("tier").is_in(over.implode()))
+            .then(k + 1).otherwise(pl.col("ord")).alias("ord"))
+    return (graded.join(items.select("ord", pl.col("code").alias("tier_grade")), on="ord")
+            .select("unit_id", "tier_grade"))

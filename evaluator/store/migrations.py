@@ -452,4 +452,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             SELECT * EXCLUDE (superseded_by) FROM survey_responses WHERE superseded_by IS NULL;
         """,
     ),
+    (
+        8,
+        "run_uncertainty.tier_grade: the grade by tier (scheme uncertainty.tier_grades)",
+        """
+        ALTER TABLE run_uncertainty ADD COLUMN tier_grade VARCHAR;
+        CREATE OR REPLACE VIEW run_intervals AS
+        SELECT s.run_id, s.unit_id,
+               CASE WHEN u.unit_id IS NULL THEN s.score_low ELSE u.score_low END AS score_low,
+               CASE WHEN u.unit_id IS NULL THEN s.score_high ELSE u.score_high END AS score_high,
+               CASE WHEN u.unit_id IS NULL THEN s.rank_low ELSE u.rank_low END AS rank_low,
+               CASE WHEN u.unit_id IS NULL THEN s.rank_high ELSE u.rank_high END AS rank_high,
+               u.tier,
+               CASE WHEN u.unit_id IS NOT NULL THEN 'bootstrap'
+                    WHEN s.score_low IS NOT NULL THEN 'survey_ci' END AS interval_source,
+               u.tier_grade
+        FROM run_scores s
+        LEFT JOIN run_uncertainty u ON u.run_id = s.run_id AND u.unit_id = s.unit_id;
+        """,
+    ),
 ]

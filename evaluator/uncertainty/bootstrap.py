@@ -10,8 +10,10 @@ Each replicate r = 0 … R−1 redraws the data a run rests on, then rescores it
 * everything else (administrative data without declared error, imputed values, the winsor
   bounds, bonuses, deductions and vetoes) stays as the run had it.
 
-The draws are hashes of (seed, replicate, unit, response or indicator): the same seed gives the
-same replicates on the same data, whatever the order rows arrive in. Rescoring mirrors the run:
+The draws are integer hashes (`mix_sql`: shifts, XOR, small products, remainders) of (seed,
+replicate, the response's or unit's position in id order, indicator): the same seed gives the
+same replicates on the same data, whatever the order rows arrive in, on DuckDB and on Spark
+alike (their own HASH functions differ). Rescoring mirrors the run:
 transforms, the indicator rules with their reference values (min, max, mean, sd, ranks)
 recomputed per replicate, the weighted tree, adjustments, rounding, ranks and grades with quotas.
 Every table carries `rep`; the only Python loop is over the depth of the dimension tree.
@@ -46,18 +48,37 @@ GRADES = "_u_grades"
 FIXED = -1  # the `rep` of rows that are the same in every replicate (stored once)
 
 TWO32 = 4294967296
+MIX = 0x45D9F3B  # Mueller's 32-bit hash multiplier (< 2^27: x · MIX < 2^59 fits a BIGINT)
+GOLDEN = 0x9E3779B9  # 2^32 / φ: the Weyl step between one replicate's stream and the next
 # Poisson(1) cumulative probabilities P(K ≤ k), k = 0 … 6 (k = 7 beyond: P > 7 is 1e-5)
 POISSON1_CDF = [sum(math.exp(-1) / math.factorial(j) for j in range(k + 1)) for k in range(7)]
 
 
-def uniform(seed: int, *keys: str) -> str:
-    """SQL for a uniform draw in (0, 1) from a hash of the seed and the row's keys.
+def mix_py(x: int) -> int:
+    """Mueller's 32-bit integer hash (a bijection of 0 … 2^32 − 1), in Python: `mix_sql`."""
+    x %= TWO32
+    x = ((x >> 16) ^ x) * MIX % TWO32
+    x = ((x >> 16) ^ x) * MIX % TWO32
+    return (x >> 16) ^ x
 
-    The keys are joined into one string first: DuckDB's several-argument HASH combines the
-    arguments' hashes in a way that leaves draws of one replicate correlated (the variance of
-    a sum of Poisson(1) counts came out three times too large); one string's hash does not."""
-    return (f"((HASH(CONCAT_WS('|', {int(seed)}, {', '.join(keys)})) % {TWO32}) + 0.5) "
-            f"/ {TWO32}.0")
+
+def mix_sql(x: str) -> str:
+    """SQL: `mix_py` of the non-negative BIGINT column `x` < 2^32. Only shifts, XOR, products
+    below 2^59 and remainders, so every engine computes the same bits (DuckDB's HASH and
+    Spark's HASH differ, and the draws must not). `x` must be a column name: it is repeated."""
+    a = f"((XOR({x} >> 16, {x})) * {MIX}) % {TWO32}"
+    b = f"((XOR(({a}) >> 16, ({a}))) * {MIX}) % {TWO32}"
+    return f"(XOR(({b}) >> 16, ({b})))"
+
+
+def stream_sql(key: str, rep: str) -> str:
+    """SQL: the 32-bit draw of replicate `rep` in the stream of `key` (a mixed 32-bit value)."""
+    return mix_sql(f"(({key} + CAST({rep} AS BIGINT) * {GOLDEN}) % {TWO32})")
+
+
+def to_uniform(h: str) -> str:
+    """SQL: a 32-bit draw as a uniform in (0, 1) (exact in a double)."""
+    return f"(({h}) + 0.5) / {TWO32}.0"
 
 
 def poisson1(u: str) -> str:
@@ -69,24 +90,31 @@ def poisson1(u: str) -> str:
 def load_run(engine: Engine, scheme: Scheme, run_id: str, replicates: int) -> None:
     """The run's own rows as the bootstrap's inputs: units with their adjustments, and every
     unit × indicator with its raw, transformed and scored value."""
-    create_temp(engine, REPS, sql("SELECT CAST(range AS INTEGER) AS rep FROM range(:n)",
-                                  n=int(replicates)))
+    engine.register(REPS, pl.DataFrame({"rep": pl.arange(0, int(replicates), eager=True)
+                                        .cast(pl.Int32)}))
     order = grade_order(scheme)
     engine.register("_u_veto_items", pl.DataFrame(
         [{"veto_id": v.id, "max_grade_ord": order[v.max_grade], "max_score": v.max_score}
          for v in scheme.vetoes],
         schema={"veto_id": pl.String, "max_grade_ord": pl.Int64, "max_score": pl.Float64}))
+    # a unit's vetoes, one row each (the run stores them comma-separated): a small frame
+    vetoes = engine.fetch_polars(sql(
+        "SELECT unit_id, veto FROM run_scores WHERE run_id = :run AND veto IS NOT NULL",
+        run=run_id))
+    engine.register("_u_vetoes", vetoes.with_columns(pl.col("veto").str.split(","))
+                    .explode("veto").select("unit_id", pl.col("veto").alias("veto_id"))
+                    if vetoes.height else
+                    pl.DataFrame(schema={"unit_id": pl.String, "veto_id": pl.String}))
     create_temp(engine, UNITS, sql(
         """
         WITH v AS (
             SELECT s.unit_id, MAX(i.max_grade_ord) AS veto_grade_ord,
                    MIN(i.max_score) AS veto_max_score
-            FROM (SELECT unit_id, UNNEST(STRING_SPLIT(veto, ',')) AS veto_id FROM run_scores
-                  WHERE run_id = :run AND veto IS NOT NULL) s
-            JOIN _u_veto_items i ON i.veto_id = s.veto_id GROUP BY s.unit_id)
+            FROM _u_vetoes s JOIN _u_veto_items i ON i.veto_id = s.veto_id GROUP BY s.unit_id)
         SELECT s.unit_id, s.peer_group, COALESCE(s.peer_group, '') AS pg,
                COALESCE(s.bonus, 0.0) AS bonus, COALESCE(s.deduction, 0.0) AS deduction,
-               v.veto_grade_ord, v.veto_max_score, s.score AS run_score, s.rank AS run_rank
+               v.veto_grade_ord, v.veto_max_score, s.score AS run_score, s.rank AS run_rank,
+               CAST(ROW_NUMBER() OVER (ORDER BY s.unit_id) AS BIGINT) AS ux
         FROM run_scores s LEFT JOIN v ON v.unit_id = s.unit_id WHERE s.run_id = :run
         """, run=run_id))
     create_temp(engine, BASE, sql(
@@ -108,46 +136,95 @@ def load_run(engine: Engine, scheme: Scheme, run_id: str, replicates: int) -> No
     engine.register(agg.WEIGHTS, agg.weights_frame(scheme))
 
 
+def drawn(source: str, cols: list[str], key: str, seed_rows: str = "") -> str:
+    """SQL: `source` × replicates with each row's uniform draw `u` in the stream of its `key`
+    (a mixed 32-bit value), one hash stage per projection (each stage reads its input once)."""
+    keep = ", ".join(["rep", *cols])
+    mixed = [f"((XOR(x{i} >> 16, x{i})) * {MIX}) % {TWO32}" for i in (0, 1)]
+    return f"""
+        SELECT {keep}, ((XOR(x2 >> 16, x2)) + 0.5) / {TWO32}.0 AS u FROM (
+          SELECT {keep}, {mixed[1]} AS x2 FROM (
+            SELECT {keep}, {mixed[0]} AS x1 FROM (
+              SELECT r.rep, {", ".join(f"v.{c}" for c in cols)},
+                     (v.{key} + CAST(r.rep AS BIGINT) * {GOLDEN}) % {TWO32} AS x0
+              FROM {source} v CROSS JOIN {REPS} r {seed_rows}) s0) s1) s2"""
+
+
 def survey_replicates(engine: Engine, scheme: Scheme, run_id: str, period: str, seed: int,
                       resample: bool = True) -> exp.Expression | None:
     """Replicate survey indices from respondents resampled within unit (None: no surveys).
 
-    One row per response carries its value on every survey indicator (so one draw of k serves
-    all the indicators a respondent answered) and a hash of (seed, unit, response) computed
-    once; each replicate's draw hashes that with the replicate number."""
+    One row per response carries w × value on every survey indicator it answered, its weight
+    w, and the key of its stream: the mixed (seed, position in unit and response order). One
+    draw of k serves all the indicators a respondent answered; a replicate's draw mixes the key
+    with the replicate number. The sums are Σ k·w·value per indicator and Σ k·w over every
+    response; the weights of the responses that skipped an indicator (item non-response, a
+    few) are summed apart and taken off. Responses drawn k = 0 times (37%) add nothing and are
+    left out; every unit with responses still has a row per replicate."""
     inds = [i for i, _ in survey_indicators(scheme)]
     if not inds:
         return None
     build_valid_responses(engine, scheme, period, UNITS, "_u_valid")
+    n_ind = len(inds)
     cols = ", ".join(
-        f"MAX(CASE WHEN indicator_id = {lit(i).sql('duckdb')} THEN pct END) AS p{k}"
+        f"MAX(CASE WHEN indicator_id = {lit(i).sql('duckdb')} THEN w * pct END) AS a{k}, "
+        f"MAX(CASE WHEN indicator_id = {lit(i).sql('duckdb')} AND pct IS NOT NULL THEN 1 END) "
+        f"AS has{k}"
         for k, i in enumerate(inds))
+    create_temp(engine, "_u_resp0", sql(
+        f"SELECT unit_id, response_id, MAX(w) AS w, {cols} FROM _u_valid "
+        f"GROUP BY unit_id, response_id"))
+    a_cols = [f"a{j}" for j in range(n_ind)]
+    m_cols = ", ".join(f"CASE WHEN has{j} IS NULL THEN w ELSE 0.0 END AS m{j}"
+                       for j in range(n_ind))
+    partial = " OR ".join(f"has{j} IS NULL" for j in range(n_ind))
     create_temp(engine, "_u_resp", sql(
         f"""
-        SELECT unit_id, MAX(w) AS w, HASH(CONCAT_WS('|', :seed, unit_id, response_id)) AS h0,
-               {cols}
-        FROM _u_valid GROUP BY unit_id, response_id
-        """, seed=int(seed)))
-    u = f"((HASH(XOR(v.h0, CAST(r.rep AS UBIGINT))) % {TWO32}) + 0.5) / {TWO32}.0"
+        WITH n AS (
+            SELECT *, (CAST(ROW_NUMBER() OVER (ORDER BY unit_id, response_id) AS BIGINT)
+                       + :salt) % {TWO32} AS x
+            FROM _u_resp0)
+        SELECT unit_id, w, {", ".join(a_cols)}, {m_cols}, {partial} AS partial,
+               {mix_sql("x")} AS h0
+        FROM n
+        """, salt=mix_py(seed)))
+    engine.drop_temp("_u_resp0")
     k = poisson1("u") if resample else "1"
-    sums = ", ".join(f"SUM(wk * p{j}) AS s{j}, SUM(CASE WHEN p{j} IS NOT NULL THEN wk END) "
-                     f"AS n{j}" for j in range(len(inds)))
+    keep = "WHERE u >= " + repr(POISSON1_CDF[0]) if resample else ""
+    sums = ", ".join([f"SUM(k * a{j}) AS s{j}" for j in range(n_ind)] + ["SUM(k * w) AS nw"])
+    msums = ", ".join(f"SUM(k * m{j}) AS m{j}" for j in range(n_ind))
+    draws_a = drawn("_u_resp", ["unit_id", "w", *a_cols], "h0")
+    draws_m = drawn("_u_resp", ["unit_id", *[f"m{j}" for j in range(n_ind)]], "h0",
+                    "WHERE v.partial")
     create_temp(engine, "_u_survey_est", sql(
         f"""
-        WITH d AS (SELECT r.rep, v.*, {u} AS u FROM _u_resp v CROSS JOIN {REPS} r),
-        b AS (SELECT *, w * ({k}) AS wk FROM d)
-        SELECT rep, unit_id, {sums} FROM b GROUP BY rep, unit_id
+        WITH e AS (
+            SELECT rep, unit_id, {sums} FROM (
+                SELECT *, {k} AS k FROM ({draws_a}) d
+                {keep}) b
+            GROUP BY rep, unit_id),
+        m AS (
+            SELECT rep, unit_id, {msums} FROM (
+                SELECT *, {k} AS k FROM ({draws_m}) d
+                {keep}) b
+            GROUP BY rep, unit_id)
+        SELECT r.rep, g.unit_id, {", ".join(f"e.s{j}" for j in range(n_ind))},
+               {", ".join(f"e.nw - COALESCE(m.m{j}, 0.0) AS n{j}" for j in range(n_ind))}
+        FROM (SELECT DISTINCT unit_id FROM _u_resp) g CROSS JOIN {REPS} r
+        LEFT JOIN e ON e.rep = r.rep AND e.unit_id = g.unit_id
+        LEFT JOIN m ON m.rep = r.rep AND m.unit_id = g.unit_id
         """))
-    create_temp(engine, "_u_survey_rep", union_all([sql(
-        f"SELECT rep, unit_id, CAST(:ind AS VARCHAR) AS indicator_id, s{j} / NULLIF(n{j}, 0) "
-        f"AS raw_r FROM _u_survey_est", ind=i) for j, i in enumerate(inds)]))
+    engine.register("_u_sinds", pl.DataFrame({"j": list(range(n_ind)), "indicator_id": inds},
+                                              schema={"j": pl.Int64, "indicator_id": pl.String}))
+    raw_r = " ".join(f"WHEN {j} THEN e.s{j} / NULLIF(e.n{j}, 0)" for j in range(n_ind))
     return sql(
-        """
-        SELECT e.rep, e.unit_id, e.indicator_id,
-               q.index_value + q.shrinkage * (COALESCE(e.raw_r, q.raw_index) - q.raw_index)
-                   AS raw_rep
-        FROM _u_survey_rep e JOIN run_survey_quality q ON q.run_id = :run
-             AND q.unit_id = e.unit_id AND q.indicator_id = e.indicator_id
+        f"""
+        SELECT e.rep, e.unit_id, i.indicator_id,
+               q.index_value + q.shrinkage * (COALESCE(CASE i.j {raw_r} END, q.raw_index)
+                                              - q.raw_index) AS raw_rep
+        FROM _u_survey_est e CROSS JOIN _u_sinds i
+        JOIN run_survey_quality q ON q.run_id = :run
+             AND q.unit_id = e.unit_id AND q.indicator_id = i.indicator_id
         WHERE q.index_value IS NOT NULL
         """, run=run_id)
 
@@ -170,9 +247,9 @@ def measure_replicates(engine: Engine, scheme: Scheme, period: str, seed: int,
     errors = error_frame(scheme)
     if errors.is_empty():
         return None
-    engine.register("_u_errors", errors)
-    u1 = uniform(seed, "r.rep", "b.unit_id", "b.indicator_id", "1")
-    u2 = uniform(seed, "r.rep", "b.unit_id", "b.indicator_id", "2")
+    engine.register("_u_errors", errors.with_row_index("ix").with_columns(
+        pl.col("ix").cast(pl.Int64)))
+    salt = mix_py(seed)
     return sql(
         f"""
         WITH unit_sd AS (
@@ -183,15 +260,22 @@ def measure_replicates(engine: Engine, scheme: Scheme, period: str, seed: int,
             WHERE o.year = :year GROUP BY o.unit_id, e.indicator_id),
         sds AS (
             SELECT b.unit_id, b.indicator_id, b.raw_value,
-                   COALESCE(e.sd, e.relative * ABS(b.raw_value), s.sd) AS sd
+                   COALESCE(e.sd, e.relative * ABS(b.raw_value), s.sd) AS sd,
+                   (u.ux * 4096 + e.ix * 2 + :salt) % {TWO32} AS x
             FROM {BASE} b JOIN _u_errors e ON e.indicator_id = b.indicator_id
+            JOIN {UNITS} u ON u.unit_id = b.unit_id
             LEFT JOIN unit_sd s ON s.unit_id = b.unit_id AND s.indicator_id = b.indicator_id
-            WHERE b.raw_value IS NOT NULL)
-        SELECT r.rep, b.unit_id, b.indicator_id,
-               b.raw_value + COALESCE(b.sd, 0.0) * :noise
-                   * SQRT(-2.0 * LN({u1})) * COS(2.0 * PI() * {u2}) AS raw_rep
-        FROM sds b CROSS JOIN {REPS} r
-        """, period=period, year=int(period[:4]), noise=1.0 if resample else 0.0)
+            WHERE b.raw_value IS NOT NULL),
+        keyed AS (SELECT *, {mix_sql("x")} AS h1, {mix_sql("x1")} AS h2
+                  FROM (SELECT *, (x + 1) % {TWO32} AS x1 FROM sds) s),
+        drawn AS (SELECT r.rep, b.*, {to_uniform(stream_sql("b.h1", "r.rep"))} AS u1,
+                         {to_uniform(stream_sql("b.h2", "r.rep"))} AS u2
+                  FROM keyed b CROSS JOIN {REPS} r)
+        SELECT rep, unit_id, indicator_id,
+               raw_value + COALESCE(sd, 0.0) * :noise
+                   * SQRT(-2.0 * LN(u1)) * COS(2.0 * PI() * u2) AS raw_rep
+        FROM drawn
+        """, period=period, year=int(period[:4]), noise=1.0 if resample else 0.0, salt=salt)
 
 
 def winsor_bounds(engine: Engine, run_id: str) -> dict[str, tuple[float, float]]:
@@ -232,19 +316,27 @@ def varying(scheme: Scheme) -> list[str]:
             if not isinstance(i.source, MeasureSource) or i.source.error is not None]
 
 
+def nested(query: exp.Expression, alias: str = "z") -> exp.Expression:
+    """SELECT * FROM (query) alias: a query with its own WITH can then sit in a UNION."""
+    return exp.select("rep", "unit_id", "indicator_id", "raw_rep").from_(exp.Subquery(
+        this=query, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+
+
 def build_values(engine: Engine, scheme: Scheme, run_id: str, period: str, seed: int,
                  resample: bool = True) -> None:
     """`VALUES`: rep × unit × redrawn indicator with the value each replicate scores."""
     parts = [q for q in (survey_replicates(engine, scheme, run_id, period, seed, resample),
                          measure_replicates(engine, scheme, period, seed, resample))
              if q is not None]
-    create_temp(engine, "_u_raw0", union_all(parts) if parts else sql(
+    drawn_rows = union_all([nested(q, f"p{i}") for i, q in enumerate(parts)]) if parts else sql(
         "SELECT 0 AS rep, CAST(NULL AS VARCHAR) AS unit_id, CAST(NULL AS VARCHAR) AS "
-        "indicator_id, CAST(NULL AS DOUBLE) AS raw_rep WHERE FALSE"))
+        "indicator_id, CAST(NULL AS DOUBLE) AS raw_rep WHERE FALSE")
     # the transformed replicate value, computed once per drawn row
-    create_temp(engine, RAW, sql(
-        "SELECT rep, unit_id, indicator_id, :t AS raw_rep FROM _u_raw0",
-        t=transform_case(scheme, winsor_bounds(engine, run_id))))
+    create_temp(engine, RAW, exp.select(
+        "rep", "unit_id", "indicator_id",
+        exp.alias_(transform_case(scheme, winsor_bounds(engine, run_id)), "raw_rep"),
+    ).from_(exp.Subquery(
+        this=drawn_rows, alias=exp.TableAlias(this=exp.to_identifier("z")))))
     # drawn pairs take their replicate values; a redrawn indicator's other units (no responses,
     # an imputed value) keep the run's value in every replicate
     create_temp(engine, VALUES, sql(
@@ -387,7 +479,7 @@ def run_bootstrap(engine: Engine, scheme: Scheme, run_id: str, period: str, repl
     every replicate is then the run itself (the check that rescoring mirrors the run)."""
     load_run(engine, scheme, run_id, replicates)
     build_values(engine, scheme, run_id, period, seed, resample)
-    forget(engine, "_u_resp", "_u_survey_est", "_u_survey_rep", "_u_raw0", RAW)
+    forget(engine, "_u_resp", "_u_survey_est", RAW)
     score_indicators(engine, scheme)
     forget(engine, VALUES, "_u_stats", "_u_ranks")
     aggregate(engine, scheme)
@@ -407,31 +499,50 @@ def summarise(engine: Engine, level: float, replicates: int, decimals: int
     """Per unit: score and rank intervals at `level`, median rank, P(top / bottom 10%); and
     P(grade) per unit and grade band."""
     q_lo, q_hi = (1 - level) / 2, (1 + level) / 2
+    def interp(end: str) -> str:
+        """QUANTILE_CONT's interpolation written out (lo + (hi − lo) · fraction at position
+        q·(R − 1)), so both engines do the same floating-point operations on the same two
+        scores: a percentile that falls on a rounding boundary rounds alike."""
+        lo = f"MAX(CASE WHEN spos = CAST(FLOOR(h_{end}) AS BIGINT) THEN score END)"
+        hi = f"MAX(CASE WHEN spos = CAST(CEIL(h_{end}) AS BIGINT) THEN score END)"
+        frac = f"MAX(h_{end} - FLOOR(h_{end}))"
+        return f"({lo} + ({hi} - {lo}) * {frac})"
+
+    # rounded scores as exact integers (DECIMAL(38, 0): exact sums on every engine, whatever
+    # the order rows are added in); rank percentiles as the first rank whose cumulative share
+    # reaches q (position ⌈q·R⌉ in the sorted replicate ranks, as DuckDB's QUANTILE_DISC)
     units = engine.fetch_polars(sql(
         f"""
+        WITH f AS (
+            SELECT unit_id, score, rank, n_ranked,
+                   CAST(ROUND(score * :unit) AS DECIMAL(38, 0)) AS si,
+                   ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY rank) AS pos,
+                   ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY score) - 1 AS spos,
+                   COUNT(*) OVER (PARTITION BY unit_id) AS reps
+            FROM {FINAL}),
+        h AS (SELECT *, :q_lo * CAST(reps - 1 AS DOUBLE) AS h_lo,
+                     :q_hi * CAST(reps - 1 AS DOUBLE) AS h_hi FROM f),
+        s AS (
+            SELECT unit_id, COUNT(*) AS n, SUM(si) AS s1, SUM(si * si) AS s2,
+                   {interp("lo")} AS score_low, {interp("hi")} AS score_high,
+                   QUANTILE_CONT(rank, 0.5) AS rank_median,
+                   MAX(CASE WHEN pos = GREATEST(1, CAST(CEIL(:q_lo * reps) AS BIGINT))
+                            THEN rank END) AS rank_low,
+                   MAX(CASE WHEN pos = GREATEST(1, CAST(CEIL(:q_hi * reps) AS BIGINT))
+                            THEN rank END) AS rank_high,
+                   AVG(CASE WHEN rank <= GREATEST(1, CEIL(0.1 * n_ranked)) THEN 1.0 ELSE 0.0 END)
+                       AS p_top10,
+                   AVG(CASE WHEN rank > n_ranked - GREATEST(1, CEIL(0.1 * n_ranked))
+                            THEN 1.0 ELSE 0.0 END) AS p_bottom10
+            FROM h GROUP BY unit_id)
         SELECT u.unit_id,
-               -- exact integer sums of the rounded scores: the same digits whatever the
-               -- order the threads add them in
-               ROUND(CAST(SUM(CAST(ROUND(f.score * :unit) AS HUGEINT)) AS DOUBLE)
-                     / COUNT(*) / :unit, :dec + 2) AS score_mean,
-               ROUND(SQRT(GREATEST(CAST(
-                   COUNT(*) * SUM(CAST(ROUND(f.score * :unit) AS HUGEINT)
-                                  * CAST(ROUND(f.score * :unit) AS HUGEINT))
-                   - SUM(CAST(ROUND(f.score * :unit) AS HUGEINT))
-                     * SUM(CAST(ROUND(f.score * :unit) AS HUGEINT)) AS DOUBLE), 0.0)
-                   / (COUNT(*) * (COUNT(*) - 1))) / :unit, :dec + 2) AS score_sd,
-               ROUND(QUANTILE_CONT(f.score, :q_lo), :dec) AS score_low,
-               ROUND(QUANTILE_CONT(f.score, :q_hi), :dec) AS score_high,
-               MEDIAN(f.rank) AS rank_median,
-               CAST(QUANTILE_DISC(f.rank, :q_lo) AS INTEGER) AS rank_low,
-               CAST(QUANTILE_DISC(f.rank, :q_hi) AS INTEGER) AS rank_high,
-               AVG(CASE WHEN f.rank <= GREATEST(1, CEIL(0.1 * f.n_ranked)) THEN 1.0 ELSE 0.0 END)
-                   AS p_top10,
-               AVG(CASE WHEN f.rank > f.n_ranked - GREATEST(1, CEIL(0.1 * f.n_ranked))
-                        THEN 1.0 ELSE 0.0 END) AS p_bottom10,
-               u.run_rank
-        FROM {UNITS} u JOIN {FINAL} f ON f.unit_id = u.unit_id
-        GROUP BY u.unit_id, u.run_rank
+               ROUND(CAST(s.s1 AS DOUBLE) / s.n / :unit, :dec + 2) AS score_mean,
+               ROUND(SQRT(GREATEST(CAST(s.n * s.s2 - s.s1 * s.s1 AS DOUBLE), 0.0)
+                          / (s.n * (s.n - 1))) / :unit, :dec + 2) AS score_sd,
+               ROUND(s.score_low, :dec) AS score_low, ROUND(s.score_high, :dec) AS score_high,
+               s.rank_median, CAST(s.rank_low AS INTEGER) AS rank_low,
+               CAST(s.rank_high AS INTEGER) AS rank_high, s.p_top10, s.p_bottom10, u.run_rank
+        FROM {UNITS} u JOIN s ON s.unit_id = u.unit_id
         ORDER BY u.run_rank NULLS LAST, u.unit_id
         """, dec=decimals, q_lo=q_lo, q_hi=q_hi, unit=10 ** decimals))
     grades = engine.fetch_polars(sql(

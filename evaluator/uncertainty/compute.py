@@ -22,7 +22,10 @@ import polars as pl
 
 from evaluator.errors import EvaluatorError
 from evaluator.runs import read_run, stored_scheme
+from evaluator.scheme.models import Scheme
+from evaluator.scoring.adjust import grade_order
 from evaluator.scoring.engine import DuckDBEngine, Engine, sql
+from evaluator.scoring.grades import grades_by_tier
 from evaluator.uncertainty.bootstrap import FINAL, GRADES, forget, run_bootstrap, summarise
 from evaluator.uncertainty.sensitivity import FIRM, sensitivity
 from evaluator.uncertainty.tiers import tiers
@@ -32,7 +35,7 @@ DEFAULT_LEVEL = 0.95
 DEFAULT_SEED = 20260
 
 UNIT_COLUMNS = ("unit_id", "score_mean", "score_sd", "score_low", "score_high", "rank_median",
-                "rank_low", "rank_high", "p_top10", "p_bottom10", "tier")
+                "rank_low", "rank_high", "p_top10", "p_bottom10", "tier", "tier_grade")
 
 
 class UncertaintyError(EvaluatorError):
@@ -100,11 +103,33 @@ def grade_summary(units: pl.DataFrame, sens: pl.DataFrame, grades: pl.DataFrame
     }
 
 
+#: the store's tables and views the bootstrap reads, with how to limit them to one run
+RUN_INPUTS: dict[str, str] = {
+    "run_scores": "run_id = ?", "run_indicator_scores": "run_id = ?",
+    "run_reference_values": "run_id = ?", "run_dimension_scores": "run_id = ?",
+    "run_survey_quality": "run_id = ?", "current_units": "TRUE",
+    "current_questions": "TRUE", "current_outcomes": "year = ?",
+    "current_survey_responses": "year = ?",
+}
+
+
+def stage_run(con: duckdb.DuckDBPyConnection, engine: Engine, run_id: str, period: str) -> None:
+    """An engine that does not share the store gets the run's rows and the scored year's
+    inputs as its own tables under the same names (through `Engine.register`)."""
+    for name, where in RUN_INPUTS.items():
+        arg = int(period[:4]) if where.startswith("year") else run_id
+        params = [arg] if "?" in where else []
+        engine.register(name, con.sql(f"SELECT * FROM {name} WHERE {where}", params=params).pl())
+
+
 def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
                         replicates: int = DEFAULT_REPLICATES, level: float = DEFAULT_LEVEL,
-                        seed: int = DEFAULT_SEED, draws: int | None = None
-                        ) -> UncertaintyResult:
-    """Bootstrap, tiers and weight sensitivity of stored run `run_id`, stored with it."""
+                        seed: int = DEFAULT_SEED, draws: int | None = None,
+                        engine: Engine | None = None) -> UncertaintyResult:
+    """Bootstrap, tiers and weight sensitivity of stored run `run_id`, stored with it.
+
+    The bootstrap runs on `engine` (default: DuckDB on `con`; a Spark engine gets the run's
+    rows staged first); weight sensitivity (numpy) and the store are always `con`'s."""
     check_args(replicates, level)
     info = read_run(con, run_id)
     if info is None:
@@ -115,12 +140,8 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
                                "version; score it again / 旧方案无法读取，请重新计分")
     scheme = loaded.scheme
     started = time.perf_counter()
-    engine = DuckDBEngine(con)
-    with quiet(con):
-        run_bootstrap(engine, scheme, run_id, info.period, replicates, seed)
-        check_survey_data(engine, run_id)
-        units, grades = summarise(engine, level, replicates, scheme.scale.decimals)
-        forget(engine, FINAL, GRADES, "_u_valid", "_u_base", "_u_cov")
+    units, grades = bootstrap_summary(con, engine or DuckDBEngine(con), scheme, run_id,
+                                      info.period, replicates, level, seed)
     boot_s = time.perf_counter() - started
     if scheme.uncertainty.tiers and units.height:
         ranked = units.filter(pl.col("run_rank").is_not_null())
@@ -130,6 +151,11 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
             on="unit_id", how="left")
     else:
         units = units.with_columns(pl.lit(None, dtype=pl.Int64).alias("tier"))
+    if scheme.uncertainty.tier_grades and units.height:
+        units = units.join(grades_by_tier(run_units(con, scheme, run_id, units), scheme),
+                           on="unit_id", how="left")
+    else:
+        units = units.with_columns(pl.lit(None, dtype=pl.String).alias("tier_grade"))
     sens = sensitivity(con, scheme, run_id, seed, draws)
     run_grades = con.sql("SELECT unit_id, grade FROM run_scores WHERE run_id = ?",
                          params=[run_id]).pl()
@@ -144,6 +170,8 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
         "vary_aggregation": scheme.uncertainty.vary_aggregation,
         "tiers": "rank-interval overlap with the tier leader" if scheme.uncertainty.tiers
         else None,
+        "tier_grades": "one grade per tier: the band of its median unit; quotas by whole tier"
+        if scheme.uncertainty.tier_grades else None,
     }
     n_draws = draws if draws is not None else scheme.uncertainty.draws
     store(con, run_id, units, grades, sens.units, sens.indicators, {
@@ -151,6 +179,36 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
         "tiers": scheme.uncertainty.tiers, "method": json.dumps(method),
         "summary": json.dumps(summary, ensure_ascii=False, default=_plain)})
     return UncertaintyResult(run_id, replicates, level, seed, seconds, summary)
+
+
+def run_units(con: duckdb.DuckDBPyConnection, scheme: Scheme, run_id: str,
+              units: pl.DataFrame) -> pl.DataFrame:
+    """The run's score, rank and veto cap (grade ord) per unit, with its tier."""
+    order = grade_order(scheme)
+    caps = pl.DataFrame({"veto_id": [v.id for v in scheme.vetoes],
+                         "cap": [order[v.max_grade] for v in scheme.vetoes]},
+                        schema={"veto_id": pl.String, "cap": pl.Int64})
+    run = con.sql("SELECT unit_id, score, rank, veto FROM run_scores WHERE run_id = ?",
+                  params=[run_id]).pl()
+    vetoes = (run.select("unit_id", pl.col("veto").str.split(",").alias("veto_id"))
+              .explode("veto_id").join(caps, on="veto_id")
+              .group_by("unit_id").agg(pl.col("cap").max().alias("veto_grade_ord")))
+    return (run.join(units.select("unit_id", "tier"), on="unit_id", how="left")
+            .join(vetoes, on="unit_id", how="left"))
+
+
+def bootstrap_summary(con: duckdb.DuckDBPyConnection, engine: Engine, scheme: Scheme,
+                      run_id: str, period: str, replicates: int, level: float, seed: int
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The bootstrap on `engine`: per unit intervals, per unit and grade P(grade)."""
+    if not engine.SHARES_STORE:
+        stage_run(con, engine, run_id, period)
+    with quiet(con):
+        run_bootstrap(engine, scheme, run_id, period, replicates, seed)
+        check_survey_data(engine, run_id)
+        units, grades = summarise(engine, level, replicates, scheme.scale.decimals)
+        forget(engine, FINAL, GRADES, "_u_valid", "_u_base", "_u_cov")
+    return units, grades
 
 
 @contextmanager
