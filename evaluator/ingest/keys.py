@@ -67,7 +67,7 @@ def file_key_problems(con: duckdb.DuckDBPyConnection, kind: Kind, rows: str,
                    WHERE s.unit_id <> f.u OR s.period <> f.p""").pl())
     if not frames:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    return pl.concat([f.cast(PROBLEM_SCHEMA) for f in frames])  # type: ignore[arg-type]
+    return pl.concat([f.cast(PROBLEM_SCHEMA) for f in frames])
 
 
 def stored_key_problems(con: duckdb.DuckDBPyConnection, kind: Kind,
@@ -91,4 +91,4 @@ def stored_key_problems(con: duckdb.DuckDBPyConnection, kind: Kind,
                   || '该问卷编号已在其他批次中属于另一单位或期间' AS reason
            FROM survey_responses s JOIN o USING (response_id)
            WHERE s.batch_id = ? AND (s.unit_id <> o.u OR s.period <> o.p)""",
-        params=[batch_id, batch_id, batch_id]).pl().cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
+        params=[batch_id, batch_id, batch_id]).pl().cast(PROBLEM_SCHEMA)

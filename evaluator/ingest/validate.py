@@ -154,7 +154,8 @@ class RowChecks:
     def any(self) -> str:
         """True for a row with at least one problem (a NULL condition is no problem). Regex
         checks of one pattern are screened together, on the row's cells run together."""
-        parts, by_pattern = [], {}
+        parts: list[str] = []
+        by_pattern: dict[str, list[str]] = {}
         for c in self.found:
             if c.pattern is None:
                 parts.append(f"coalesce({c.condition}, FALSE)")
