@@ -360,13 +360,16 @@ def _memory_bound(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     10-million-row file spills its staging table to DuckDB's temporary directory instead of
     growing the process; the connection's own limit is put back afterwards."""
     limit = os.environ.get(MEMORY_ENV, "1GB")
-    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    setting = "SELECT current_setting('memory_limit')"
+    before = con.execute(setting).fetchall()[0][0]
     con.execute(f"SET memory_limit = {literal(limit)}")
     try:
         yield
     finally:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"SET memory_limit = {literal(before)}")
+            con.execute("RESET memory_limit")  # DuckDB's default (evaluator never sets one)
+            if con.execute(setting).fetchall()[0][0] != before:  # as shown: '2.0 GiB'
+                con.execute(f"SET memory_limit = {literal(before)}")
 
 
 def _insert_sql(spec: Kind, present: set[str], batch_id: int,
