@@ -1,10 +1,15 @@
 """Load one file as one batch, all or nothing.
 
-Order of work: checksum (already loaded? → done), open and decode, map the header, then inside a
-single DuckDB transaction: validate each batch of rows with polars, insert the valid ones through
-Arrow, check whole-file keys in SQL, and either record the batch as accepted and commit, or roll
-everything back, record the rejected attempt in `load_batches` and write the rejects file.
-A process killed half-way leaves an uncommitted transaction, which DuckDB discards on reopen.
+Order of work: checksum (already loaded? → done), open and decode, map the header, stage the
+file's rows as text in a temporary DuckDB table (`evaluator.ingest.stage`: DuckDB's `read_csv`
+for a plain CSV, the polars readers for the rest), run every row check as SQL over it
+(`evaluator.ingest.validate`: one aggregate pass when the file is clean) and the whole-file key
+checks (`evaluator.ingest.keys`); then, in one DuckDB transaction, `INSERT … SELECT` the typed
+rows (respondent ids hashed on the way), mark the rows they supersede and record the batch as
+accepted. A rejected file records its attempt in `load_batches` and writes the rejects file;
+nothing reaches a data table. A process killed half-way leaves an uncommitted transaction,
+which DuckDB discards on reopen. DuckDB's buffer pool is capped during the load
+(`EVALUATOR_INGEST_MEMORY`, default 1GB), so memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,9 +31,11 @@ import polars as pl
 
 from evaluator.ingest.columns import ColumnPlan, plan_columns
 from evaluator.ingest.errors import IngestError, IngestRejected, IngestResult, RowProblem
+from evaluator.ingest.keys import PROBLEM_SCHEMA, file_key_problems, stored_key_problems
 from evaluator.ingest.kinds import Kind, get_kind
 from evaluator.ingest.readers import BLANK, ROW, BadRows, Source, _first_line, open_source
-from evaluator.ingest.validate import PROBLEM_SCHEMA, Context, problems_frame, typed_frame
+from evaluator.ingest.stage import ROWS, drop, stage
+from evaluator.ingest.validate import RowChecks, literal, quote, value, year
 from evaluator.ingest.wide import InputShape, reshape_source
 from evaluator.pseudonym import Pseudonymiser, PseudonymKeyError
 from evaluator.store.current import mark_superseded
@@ -38,6 +45,8 @@ Progress = Callable[[int, int], None]  # (rows done, estimated total)
 SHOW = 1000  # problems kept in memory for the exception; the rejects file has all
 CHUNK_ENV = "EVALUATOR_INGEST_CHUNK_ROWS"
 PAUSE_ENV = "EVALUATOR_INGEST_PAUSE"  # "MARKER_FILE:SECONDS" — crash-safety tests only
+MEMORY_ENV = "EVALUATOR_INGEST_MEMORY"  # DuckDB memory_limit during a load
+BAD = "_ingest_bad"  # rows with a row problem (temporary), left out of the key checks
 
 
 def file_checksum(path: Path) -> str:
@@ -231,42 +240,48 @@ class _Attempt:
     # ------------------------------------------------------------------ the load
 
     def load(self, source: Source, plan: ColumnPlan, progress: Progress | None) -> IngestResult:
-        ctx = _context(self.con, self.spec)
         chunk_rows = int(os.environ.get(CHUNK_ENV, "200000"))
         found: list[pl.DataFrame] = []
-        n_found, rows, blank = 0, 0, 0
-        insert = _Inserter(self.con, self.spec, self.batch_id, self.db_path)
+        rows = blank = 0
         try:
-            with transaction(self.con):
-                for raw in source.batches(plan.rename, chunk_rows):
-                    # rows with every cell empty (a trailing newline, Excel's ",,," rows) are
-                    # skipped in every format; the others keep their spreadsheet row numbers
-                    skipped = int(raw.get_column(BLANK).sum())
-                    blank += skipped
-                    raw = raw.filter(~pl.col(BLANK)).drop(BLANK) if skipped else raw.drop(BLANK)
-                    typed = typed_frame(raw, self.spec)
-                    bad = problems_frame(raw, typed, self.spec, ctx)
-                    if bad.height:
-                        n_found += bad.height
-                        found.append(bad)
-                        typed = typed.join(bad.select(pl.col("row").alias(ROW)).unique(),
-                                           on=ROW, how="anti")
-                    insert(typed)
-                    rows += raw.height
-                    if progress:
-                        progress(rows + blank, max(rows + blank, source.est_rows))
-                    _maybe_pause()
-                mark_superseded(self.con, self.spec.table, self.batch_id)
-                keys = _key_problems(self.con, self.spec, self.batch_id)
+            with _memory_bound(self.con):
+                stage(self.con, source, plan, self.spec, chunk_rows, progress)  # outside the transaction
+                present = set(plan.rename.values())
+                scales = self.spec.name == "surveys" and bool(_count(self.con,
+                                                                     "current_questions"))
+                rc = RowChecks.of(self.spec, present, ROWS, units=self.spec.needs_units,
+                                  scales=scales)
+                blank, rows, n_bad = (int(v) for v in self.con.execute(
+                    f"SELECT count(*) FILTER (WHERE s.{BLANK}), count(*) FILTER (WHERE NOT "
+                    f"s.{BLANK}), count(*) FILTER (WHERE NOT s.{BLANK} AND {rc.any()}) "
+                    f"FROM {rc.source()}").fetchall()[0])
+                if progress:
+                    progress(rows + blank, rows + blank)
+                bad_rows = None
+                if n_bad:
+                    found.append(self.con.sql(rc.problems()).pl())
+                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE {BAD} AS SELECT DISTINCT "
+                                     f"s.{ROW} AS row FROM {rc.source()} WHERE NOT "
+                                     f"s.{BLANK} AND {rc.any()}")
+                    bad_rows = BAD
+                keys = file_key_problems(self.con, self.spec, ROWS, bad_rows)
                 if keys.height:
                     found.append(keys)
-                    n_found += keys.height
-                if n_found or (rows == 0 and not self.spec.allow_empty):
+                if found or (rows == 0 and not self.spec.allow_empty):
                     raise _Rollback
-                self.record("accepted", rows, _skipped(blank) or None, encoding=source.encoding,
-                            plan=plan)
+                with transaction(self.con):
+                    self.con.execute(*_insert_sql(self.spec, present, self.batch_id,
+                                                  self.db_path))
+                    _maybe_pause()
+                    mark_superseded(self.con, self.spec.table, self.batch_id)
+                    stored = stored_key_problems(self.con, self.spec, self.batch_id)
+                    if stored.height:
+                        found.append(stored)
+                        raise _Rollback
+                    self.record("accepted", rows, _skipped(blank) or None,
+                                encoding=source.encoding, plan=plan)
         except _Rollback:
-            if not n_found:
+            if not found:
                 found = [pl.DataFrame([{"row": 2, "column": "(all)", "value": None,
                                         "reason": "the file has a header but no data rows"
                                                   + (f" ({_skipped(blank)})" if blank else "")
@@ -274,10 +289,11 @@ class _Attempt:
                                                   "/ 文件只有表头，没有数据行"
                                                   + (f"（已跳过 {blank} 个空行）" if blank else "")}],
                                       schema=PROBLEM_SCHEMA)]
-            self.reject(pl.concat(found), encoding=source.encoding, plan=plan, rows=rows)
-        except BadRows as bad:  # the reader could not split some rows; found has the rest
-            problems = pl.concat([*found, bad.problems.cast(PROBLEM_SCHEMA)])  # type: ignore[arg-type]
-            self.reject(problems, encoding=source.encoding, plan=plan, rows=rows)
+            self.reject(pl.concat([f.cast(PROBLEM_SCHEMA) for f in found]),  # type: ignore[arg-type]
+                        encoding=source.encoding, plan=plan, rows=rows)
+        except BadRows as bad:  # the reader could not split some rows
+            self.reject(bad.problems.cast(PROBLEM_SCHEMA),  # type: ignore[arg-type]
+                        encoding=source.encoding, plan=plan, rows=rows)
         except PseudonymKeyError as exc:
             raise IngestError(str(exc)) from None
         except duckdb.Error as exc:  # a check we lack let a bad row reach the database
@@ -287,6 +303,10 @@ class _Attempt:
                 f"{self.path}: the database refused a row ({_first_line(exc)}); nothing was "
                 "loaded. Please report this file: a check should have named the row "
                 "/ 数据库拒绝写入，未导入任何数据") from None
+        finally:
+            drop(self.con)
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(f"DROP TABLE IF EXISTS temp.{BAD}")
         mapped = {h: t for h, t in plan.rename.items() if h != t}
         notes = []
         if mapped:
@@ -334,111 +354,50 @@ def _maybe_pause() -> None:
             time.sleep(float(seconds or 30))
 
 
-def _context(con: duckdb.DuckDBPyConnection, spec: Kind) -> Context:
-    units = None
-    if spec.needs_units:
-        units = con.sql("SELECT unit_id FROM current_units").pl().to_series()
-    scales = None
-    if spec.name == "surveys":
-        scales = con.sql("SELECT question, scale_min, scale_max FROM current_questions").pl()
-    return Context(units=units, scales=scales)
+@contextlib.contextmanager
+def _memory_bound(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's buffer pool capped for the load (`EVALUATOR_INGEST_MEMORY`, default 1GB), so a
+    10-million-row file spills its staging table to DuckDB's temporary directory instead of
+    growing the process; the connection's own limit is put back afterwards."""
+    limit = os.environ.get(MEMORY_ENV, "1GB")
+    setting = "SELECT current_setting('memory_limit')"
+    before = con.execute(setting).fetchall()[0][0]
+    con.execute(f"SET memory_limit = {literal(limit)}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET memory_limit")  # DuckDB's default (evaluator never sets one)
+            if con.execute(setting).fetchall()[0][0] != before:  # as shown: '2.0 GiB'
+                con.execute(f"SET memory_limit = {literal(before)}")
 
 
-class _Inserter:
-    """Append a typed batch to the kind's table via Arrow, hashing respondent ids on the way."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, spec: Kind, batch_id: int,
-                 db_path: Path | None):
-        self.con, self.spec, self.batch_id, self.db_path = con, spec, batch_id, db_path
-        self._sql: tuple[str, list[object]] | None = None
-
-    def _statement(self) -> tuple[str, list[object]]:
-        """INSERT … SELECT from the registered chunk; respondents are hashed once per distinct id
-        (each appears once per question) and joined back."""
-        if self._sql is None:
-            targets, selects = ["batch_id"], ["?"]
-            params: list[object] = [self.batch_id]
-            source = "_ingest_chunk AS c"
-            for col in self.spec.columns:
-                if col.name == "respondent":
-                    expr, keys = Pseudonymiser.for_db(self.db_path).sql("respondent")
-                    targets.append("respondent_hash")
-                    selects.append("h.respondent_hash")
-                    source += (f" LEFT JOIN (SELECT respondent, {expr} AS respondent_hash FROM "
-                               "(SELECT DISTINCT respondent FROM _ingest_chunk "
-                               "WHERE respondent IS NOT NULL)) AS h ON c.respondent = h.respondent")
-                    params.extend(keys)
-                else:
-                    targets.append(f'"{col.name}"')
-                    selects.append(f'c."{col.name}"')
-            if self.spec.has_period:
-                targets.append("year")
-                selects.append("c.year")
-            targets.append("source_row")
-            selects.append(f'c."{ROW}"')
-            self._sql = (f"INSERT INTO {self.spec.table} ({', '.join(targets)}) "
-                         f"SELECT {', '.join(selects)} FROM {source}", params)
-        return self._sql
-
-    def __call__(self, typed: pl.DataFrame) -> None:
-        if not typed.height:
-            return
-        sql, params = self._statement()
-        self.con.register("_ingest_chunk", typed.to_arrow())
-        try:
-            self.con.execute(sql, params)
-        finally:
-            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it too
-                self.con.unregister("_ingest_chunk")
-
-
-def _key_problems(con: duckdb.DuckDBPyConnection, spec: Kind, batch_id: int) -> pl.DataFrame:
-    """Duplicate keys within the file, and survey responses split across units or periods
-    (within the file and across batches)."""
-    frames = []
-    if spec.key:
-        keys = ", ".join(f'"{k}"' for k in spec.key)
-        shown = " || ' / ' || ".join(f'"{k}"' for k in spec.key)
-        frames.append(con.sql(
-            f"""SELECT source_row AS row, ? AS "column", {shown} AS value,
-                       'duplicate key (' || ? || '): same as row ' || first_row
-                       || ' / 重复的键，与第 ' || first_row || ' 行相同' AS reason
-                FROM (SELECT *, min(source_row) OVER (PARTITION BY {keys}) AS first_row
-                      FROM {spec.table} WHERE batch_id = ?)
-                WHERE source_row > first_row""",
-            params=["+".join(spec.key), ", ".join(spec.key), batch_id],
-        ).pl())
-    if spec.name == "surveys":
-        frames.append(con.sql(
-            """WITH f AS (SELECT response_id, arg_min(unit_id, source_row) AS u,
-                                 arg_min(period, source_row) AS p, min(source_row) AS r0
-                          FROM survey_responses WHERE batch_id = ? GROUP BY response_id)
-               SELECT s.source_row AS row, 'unit_id+period' AS "column",
-                      s.unit_id || ' / ' || s.period AS value,
-                      'response ' || s.response_id || ' is for ' || f.u || ' / ' || f.p
-                      || ' on row ' || f.r0 || '; one response belongs to one unit and period'
-                      || ' / 同一问卷编号对应了不同单位或期间' AS reason
-               FROM survey_responses s JOIN f USING (response_id)
-               WHERE s.batch_id = ? AND (s.unit_id <> f.u OR s.period <> f.p)""",
-            params=[batch_id, batch_id],
-        ).pl())
-        # … and across batches: answers of earlier batches that stay current (not superseded by
-        # this batch's rows for the same question) must be for the same unit and period
-        frames.append(con.sql(
-            """WITH mine AS (SELECT DISTINCT response_id FROM survey_responses WHERE batch_id = ?),
-               o AS (SELECT c.response_id, min(c.unit_id) AS u, min(c.period) AS p,
-                            min(c.batch_id) AS b
-                     FROM current_survey_responses c JOIN mine USING (response_id)
-                     WHERE c.batch_id <> ? GROUP BY c.response_id)
-               SELECT s.source_row AS row, 'response_id' AS "column", s.response_id AS value,
-                      'response ' || s.response_id || ' is already loaded for ' || o.u || ' / '
-                      || o.p || ' (batch ' || o.b || '); one response belongs to one unit and '
-                      || 'period: give it another id, or reload all its answers / '
-                      || '该问卷编号已在其他批次中属于另一单位或期间' AS reason
-               FROM survey_responses s JOIN o USING (response_id)
-               WHERE s.batch_id = ? AND (s.unit_id <> o.u OR s.period <> o.p)""",
-            params=[batch_id, batch_id, batch_id],
-        ).pl())
-    if not frames:
-        return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    return pl.concat([f.cast(PROBLEM_SCHEMA) for f in frames])
+def _insert_sql(spec: Kind, present: set[str], batch_id: int,
+                db_path: Path | None) -> tuple[str, list[object]]:
+    """INSERT … SELECT of the staged rows, typed as checked; respondent ids are hashed once per
+    distinct id (each appears once per question) and joined back."""
+    targets, selects = ["batch_id"], ["?"]
+    params: list[object] = [batch_id]
+    source = f"{ROWS} AS s"
+    for col in spec.columns:
+        if col.name == "respondent":
+            targets.append("respondent_hash")
+            if col.name in present:
+                expr, keys = Pseudonymiser.for_db(db_path).sql("respondent")
+                selects.append("h.respondent_hash")
+                source += (f" LEFT JOIN (SELECT respondent, {expr} AS respondent_hash FROM "
+                           f"(SELECT DISTINCT respondent FROM {ROWS} WHERE NOT {BLANK} AND "
+                           "respondent IS NOT NULL)) AS h ON s.respondent = h.respondent")
+                params.extend(keys)
+            else:
+                selects.append("NULL")
+            continue
+        targets.append(quote(col.name))
+        selects.append(value(col) if col.name in present else "NULL")
+    if spec.has_period:
+        targets.append("year")
+        selects.append(year("s.period"))
+    targets.append("source_row")
+    selects.append(f"s.{ROW}")
+    return (f"INSERT INTO {spec.table} ({', '.join(targets)}) "
+            f"SELECT {', '.join(selects)} FROM {source} WHERE NOT s.{BLANK}", params)

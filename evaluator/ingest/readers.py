@@ -44,12 +44,14 @@ class Source:
     notes: list[str] = field(default_factory=list)  # what reading changed (evaluator.ingest.wide)
 
     def batches(self, rename: dict[str, str], rows: int) -> Iterator[pl.DataFrame]:
-        """Mapped columns only, plus `_row` and `_blank` (every cell of the row, mapped or not,
-        empty or whitespace), in batches of about `rows` rows."""
-        blank = (pl.all_horizontal(pl.col(h).is_null() | (pl.col(h).str.strip_chars() == "")
-                                   for h in self.headers) if self.headers else pl.lit(False))
-        lf = self._frame.select([pl.col(ROW), *[pl.col(h).alias(t) for h, t in rename.items()],
-                                 blank.alias(BLANK)])
+        """Mapped columns only, trimmed (Unicode whitespace) with empty as null, plus `_row` and
+        `_blank` (every cell of the row, mapped or not, empty or whitespace), in batches of
+        about `rows` rows. Each cell is trimmed once: the blank test reads the trimmed cells."""
+        lf = self._frame.select(pl.col(ROW), *[_trimmed(h) for h in self.headers])
+        blank = (pl.all_horizontal(pl.col(h).is_null() for h in self.headers) if self.headers
+                 else pl.lit(False))
+        lf = lf.select([pl.col(ROW), *[pl.col(h).alias(t) for h, t in rename.items()],
+                        blank.alias(BLANK)])
         read = 0
         try:
             for batch in lf.collect_batches(chunk_size=rows):
@@ -79,6 +81,11 @@ class Source:
             if not unreadable(exc):
                 raise
             return None
+
+
+def _trimmed(col: str) -> pl.Expr:
+    stripped = pl.col(col).str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped).alias(col)
 
 
 class BadRows(Exception):
