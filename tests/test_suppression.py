@@ -21,6 +21,7 @@ from evaluator import readmodel as rm
 from evaluator import users as u
 from evaluator.cli import app
 from evaluator.readmodel import Viewer
+from evaluator.readmodel import downloads as dl
 from evaluator.snapshot import publish_snapshot
 
 SAT = ("sat_overall", "sat_responsiveness", "sat_fairness", "sat_service")
@@ -308,3 +309,16 @@ def test_a_card_with_suppressed_lines_still_prints_on_one_a4_page(site, tmp_path
                 assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, lang
         finally:
             browser.close()
+
+
+def test_the_card_a_unit_downloads_from_its_profile_is_suppressed_as_its_export(site, tmp_path):
+    """The dashboard's report-card download for a unit user is its `--audience unit` card: its
+    own small cells withheld too (the download once blanked them for leadership only)."""
+    db, run, floor, small, big = site
+    snapshot = db.parent / "snapshots" / db.name
+    unit = _export(db, tmp_path / "unit", "csv", "--audience", "unit", "--unit", small)
+    stamp = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\+00:00|Z)?")
+    for lang in ("zh", "en"):
+        got = dl.report_card(snapshot, db, run, small, lang, viewer=Viewer("unit", small)).decode()
+        assert "id='suppressed-note'" in got
+        assert stamp.sub("", got) == stamp.sub("", _card(unit, lang, small))
