@@ -86,6 +86,12 @@ def show(
             config[header(columns[col])] = st.column_config.TextColumn(width="large")
     fit = ROW_PX * (table.height + 1) + 3
     shown = table
+    for col in columns:  # Streamlit draws a missing number as "None" (English, in every page)
+        if col in df.columns and df[col].dtype.is_numeric() and df[col].null_count():
+            name = header(columns[col])
+            places = 1 if col in percent else (decimals or {}).get(col)
+            shown = shown.with_columns(_with_dash(pl.col(name), places, col in percent).alias(name))
+            config[name] = st.column_config.TextColumn(alignment="right")
     for col, colours in (tags or {}).items():
         if col in columns and col in df.columns:
             name = header(columns[col])
@@ -106,6 +112,19 @@ def show(
         column_config=config or None,
         **extra,
     )
+
+
+def _with_dash(col: pl.Expr, decimals: int | None, percent: bool) -> pl.Expr:
+    """A number column as the grid would show it (`decimals` fixed when given, a `%` sign for
+    shares), with "—" for a missing value; a polars expression, no loop over rows."""
+    text = col.cast(pl.String) if decimals is None else col.round(decimals).cast(pl.String)
+    if decimals:  # 88.5 → "88.50": pad the fraction the cast shortened
+        parts = col.round(decimals).cast(pl.String).str.split_exact(".", 1)
+        text = pl.format("{}.{}", parts.struct.field("field_0"),
+                         parts.struct.field("field_1").fill_null("").str.pad_end(decimals, "0"))
+    elif decimals == 0:
+        text = col.round(0).cast(pl.Int64).cast(pl.String)
+    return (text + "%" if percent else text).fill_null("—")
 
 
 def xlsx_bytes(table: pl.DataFrame, sheet: str = "rows") -> bytes:

@@ -40,6 +40,7 @@ grade_tags = {  # each grade's name in its colour (the grade palette, by the sch
 }
 
 if ctx.viewer.role == "unit":  # the published league table only: rank, score, grade, tier
+    overview_downloads(ctx)  # above the table: with 2,000 rows, below it is out of sight
     st.subheader(t("league"))
     show(
         league_all if league_all["tier"].is_not_null().any() else league_all.drop("tier"),
@@ -56,7 +57,6 @@ if ctx.viewer.role == "unit":  # the published league table only: rank, score, g
         tags={"grade_name": grade_tags},
     )
     st.page_link(PROFILE, label=t("page_unit"), icon=":material/arrow_forward:")
-    overview_downloads(ctx)
     st.stop()
 
 worst = len(codes) - 1
