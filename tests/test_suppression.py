@@ -322,3 +322,26 @@ def test_the_card_a_unit_downloads_from_its_profile_is_suppressed_as_its_export(
         got = dl.report_card(snapshot, db, run, small, lang, viewer=Viewer("unit", small)).decode()
         assert "id='suppressed-note'" in got
         assert stamp.sub("", got) == stamp.sub("", _card(unit, lang, small))
+
+
+def test_the_heat_map_and_league_table_blank_small_cells_for_leadership(site, con):
+    """The heat map (both levels) and the league table's dimension columns withhold what the
+    unit page and compare withhold: a small cell's indicator score, a dimension resting on
+    small cells only. The office sees every figure."""
+    db, run, floor, small, big = site
+    lead = Viewer("leadership")
+    for viewer, hidden in ((lead, True), (rm.OFFICE, False)):
+        ind = rm.heatmap(con, run, level="indicator", viewer=viewer)
+        row = ind.table.filter(pl.col("unit_id") == small)
+        cells = [row["cell__" + s][0] for s in SAT]
+        assert all(c is None for c in cells) == hidden and (ind.suppressed > 0) == hidden
+        assert all(row["band__" + s][0] is None for s in SAT) == hidden  # no colour either
+        assert all(ind.table.filter(pl.col("unit_id") == big)["cell__" + s][0] is not None
+                   for s in SAT)
+        dim = rm.heatmap(con, run, level="dimension", viewer=viewer)
+        assert (dim.table.filter(pl.col("unit_id") == small)["cell__satisfaction"][0]
+                is None) == hidden
+        league = rm.league_table(con, run, viewer=viewer)
+        assert (league.filter(pl.col("unit_id") == small)["dim__satisfaction"][0]
+                is None) == hidden
+    assert rm.heatmap(con, run, viewer=lead).min_responses == floor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel.disclosure import floor_for, top_dimension_cells
 from evaluator.readmodel.labels import (
     _grade_names,
     _in_scheme_order,
@@ -154,11 +155,11 @@ def league_table(
     out = _with_grade(df, labels, lang)
     if unit_view:
         return _sorted(out.select(UNIT_LEAGUE_COLUMNS), sort)
-    dims = _df(
+    dims = _df(  # a dimension resting on small survey cells only is blank for non-office roles
         con,
-        "SELECT unit_id, dimension_id, score FROM run_dimension_scores "
-        "WHERE run_id = ? AND parent_id IS NULL",
-        [run_id],
+        f"SELECT unit_id, node_id AS dimension_id, score FROM "
+        f"({top_dimension_cells(floor_for(con, run_id, viewer))})",
+        {"run": run_id},
     )
     order = top_dimensions(con, run_id, lang, viewer=viewer)["dimension_id"].to_list()
     if dims.height:
