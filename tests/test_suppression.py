@@ -345,3 +345,19 @@ def test_the_heat_map_and_league_table_blank_small_cells_for_leadership(site, co
         assert (league.filter(pl.col("unit_id") == small)["dim__satisfaction"][0]
                 is None) == hidden
     assert rm.heatmap(con, run, viewer=lead).min_responses == floor
+
+
+def test_movers_quote_no_small_cells_contribution_to_leadership(site, con):
+    """The movers' "mainly: indicator (+x)" drivers never name a small cell's contribution for
+    leadership (every unit taken as a mover here, so small cells are among them)."""
+    db, run, floor, small, big = site
+    previous = rm.previous_run_id(con, run)
+    names = set(_sat(rm.unit_indicators(con, run, small, "zh"))["indicator_name"])
+    small_units = set(_small_units(db, run, floor))
+
+    def quoted(viewer: Viewer) -> int:
+        moves = rm.movers(con, run, previous, "zh", top=10_000, viewer=viewer)
+        rows = moves.filter(pl.col("unit_id").is_in(list(small_units)))
+        return sum(any(n in d for n in names) for d in rows["drivers"].to_list())
+
+    assert quoted(rm.OFFICE) > 0 and quoted(Viewer("leadership")) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
-from evaluator.readmodel.disclosure import floor_for, top_dimension_cells
+from evaluator.readmodel.disclosure import floor_for, small_line, survey_join, top_dimension_cells
 from evaluator.readmodel.labels import (
     _grade_names,
     _in_scheme_order,
@@ -243,15 +243,18 @@ def movers(
         ((pl.col("direction") == "up") & (pl.col("change") > 0))
         | ((pl.col("direction") == "down") & (pl.col("change") < 0))
     )
+    floor = floor_for(con, run_id, viewer)  # a small survey cell's contribution is not quoted
+    lines = f"SELECT r.*, {small_line(floor)} AS small FROM run_indicator_scores r {survey_join()}"
     deltas = _df(
         con,
-        """
+        f"""
         SELECT coalesce(c.unit_id, p.unit_id) AS unit_id,
                coalesce(c.indicator_id, p.indicator_id) AS indicator_id,
                coalesce(c.contribution, 0) - coalesce(p.contribution, 0) AS delta
-        FROM (SELECT * FROM run_indicator_scores WHERE run_id = ?) c
-        FULL JOIN (SELECT * FROM run_indicator_scores WHERE run_id = ?) p
+        FROM ({lines} WHERE r.run_id = ?) c
+        FULL JOIN ({lines} WHERE r.run_id = ?) p
           ON p.unit_id = c.unit_id AND p.indicator_id = c.indicator_id
+        WHERE NOT coalesce(c.small, FALSE) AND NOT coalesce(p.small, FALSE)
         """,
         [run_id, previous],
     )
