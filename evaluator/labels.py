@@ -217,6 +217,7 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
     Group.node_kind: _g(
         dimension=("维度", "Dimension"),
         indicator=("指标", "Indicator"),
+        total=("总分", "Total score"),  # the whole score, as a row beside its indicators
     ),
     Group.adjustment: _g(
         veto=("一票否决", "Veto"),
@@ -420,7 +421,8 @@ CATALOGUE: dict[Group, dict[str, Label]] = {
         hi998=("99.8% 控制上限", "99.8% upper limit"),
         outside_95=("在 95% 控制限外", "Outside the 95% limits"),
         outside_998=("在 99.8% 控制限外", "Outside the 99.8% limits"),
-        peer=("同类组", "Peer group"),
+        peer=("同类组代码", "Peer group code"),
+        peer_name=("同类组", "Peer group"),
         observed=("实际得分", "Actual score"),
         expected=("预期得分", "Expected score"),
         value_added=("增值", "Value-added"),

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from evaluator import readmodel as rm
+from evaluator.grades_palette import colour_of
 from evaluator.readmodel.labels import _loaded_scheme
 from evaluator.scheme import load_scheme
 from evaluator.scoring import score_run
@@ -164,8 +165,15 @@ def test_the_whole_league_table_with_grade_colours_and_an_attention_block(monkey
             "FROM run_scores WHERE run_id = ?", [run_id, run_id]).fetchall()[0]
     grid = at.dataframe[0]
     assert len(grid.value) == n  # every row is sent…
-    styles = grid.proto.arrow_data.styler.styles
-    assert styles.count("background-color") >= 3  # …and coloured by grade (three grades here)
+    # …and each grade is a label in its grade colour (a column config, no Styler over the rows)
+    grade = json.loads(grid.proto.columns)["Grade"]["type_config"]
+    with duckdb.connect(str(ux_db), read_only=True) as con:
+        codes = rm.grade_codes(con, run_id)
+    assert grade["type"] == "multiselect"
+    assert [o["color"] for o in grade["options"]] == [colour_of(c, codes, light=True) for c in codes]
+    names = {o["value"] for o in grade["options"]}
+    assert {g for cell in grid.value["Grade"] for g in cell} <= names
+    assert len({g for cell in grid.value["Grade"] for g in cell}) >= 3  # three grades here
     assert grid.proto.selection_mode  # a row can be picked (it opens the profile)
     links = [e.proto for e in at.get("page_link")]
     assert all(lk.page == "unit" and lk.query_string.startswith("unit=") for lk in links)

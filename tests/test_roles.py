@@ -318,6 +318,7 @@ def test_every_page_as_each_role(monkeypatch, site, runs, who, role):
                 assert "c_flags" not in df.columns and "Flags" not in df.columns
             if page == "sensitivity":
                 assert other not in shown
+                assert "Your unit ranks" in shown and "unit(s)" not in shown  # its own interval
                 assert all(len(f) <= 1 for f in frames[:1]), "a unit sees only its own interval"
             if page == "unit":
                 assert f"({mine})" in at.selectbox(key="profile_unit").format_func(

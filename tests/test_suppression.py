@@ -21,6 +21,7 @@ from evaluator import readmodel as rm
 from evaluator import users as u
 from evaluator.cli import app
 from evaluator.readmodel import Viewer
+from evaluator.readmodel import downloads as dl
 from evaluator.snapshot import publish_snapshot
 
 SAT = ("sat_overall", "sat_responsiveness", "sat_fairness", "sat_service")
@@ -308,3 +309,55 @@ def test_a_card_with_suppressed_lines_still_prints_on_one_a4_page(site, tmp_path
                 assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, lang
         finally:
             browser.close()
+
+
+def test_the_card_a_unit_downloads_from_its_profile_is_suppressed_as_its_export(site, tmp_path):
+    """The dashboard's report-card download for a unit user is its `--audience unit` card: its
+    own small cells withheld too (the download once blanked them for leadership only)."""
+    db, run, floor, small, big = site
+    snapshot = db.parent / "snapshots" / db.name
+    unit = _export(db, tmp_path / "unit", "csv", "--audience", "unit", "--unit", small)
+    stamp = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\+00:00|Z)?")
+    for lang in ("zh", "en"):
+        got = dl.report_card(snapshot, db, run, small, lang, viewer=Viewer("unit", small)).decode()
+        assert "id='suppressed-note'" in got
+        assert stamp.sub("", got) == stamp.sub("", _card(unit, lang, small))
+
+
+def test_the_heat_map_and_league_table_blank_small_cells_for_leadership(site, con):
+    """The heat map (both levels) and the league table's dimension columns withhold what the
+    unit page and compare withhold: a small cell's indicator score, a dimension resting on
+    small cells only. The office sees every figure."""
+    db, run, floor, small, big = site
+    lead = Viewer("leadership")
+    for viewer, hidden in ((lead, True), (rm.OFFICE, False)):
+        ind = rm.heatmap(con, run, level="indicator", viewer=viewer)
+        row = ind.table.filter(pl.col("unit_id") == small)
+        cells = [row["cell__" + s][0] for s in SAT]
+        assert all(c is None for c in cells) == hidden and (ind.suppressed > 0) == hidden
+        assert all(row["band__" + s][0] is None for s in SAT) == hidden  # no colour either
+        assert all(ind.table.filter(pl.col("unit_id") == big)["cell__" + s][0] is not None
+                   for s in SAT)
+        dim = rm.heatmap(con, run, level="dimension", viewer=viewer)
+        assert (dim.table.filter(pl.col("unit_id") == small)["cell__satisfaction"][0]
+                is None) == hidden
+        league = rm.league_table(con, run, viewer=viewer)
+        assert (league.filter(pl.col("unit_id") == small)["dim__satisfaction"][0]
+                is None) == hidden
+    assert rm.heatmap(con, run, viewer=lead).min_responses == floor
+
+
+def test_movers_quote_no_small_cells_contribution_to_leadership(site, con):
+    """The movers' "mainly: indicator (+x)" drivers never name a small cell's contribution for
+    leadership (every unit taken as a mover here, so small cells are among them)."""
+    db, run, floor, small, big = site
+    previous = rm.previous_run_id(con, run)
+    names = set(_sat(rm.unit_indicators(con, run, small, "zh"))["indicator_name"])
+    small_units = set(_small_units(db, run, floor))
+
+    def quoted(viewer: Viewer) -> int:
+        moves = rm.movers(con, run, previous, "zh", top=10_000, viewer=viewer)
+        rows = moves.filter(pl.col("unit_id").is_in(list(small_units)))
+        return sum(any(n in d for n in names) for d in rows["drivers"].to_list())
+
+    assert quoted(rm.OFFICE) > 0 and quoted(Viewer("leadership")) == 0

@@ -190,6 +190,8 @@ def test_exports_carry_value_added(demo_build, tmp_path) -> None:
     assert (both["observed"] - both["score"]).abs().max() < 0.01  # the raw score, rounded
     assert total["value_added"].sum() == pytest.approx(0, abs=1e-6)
     assert set(total["peer"]) == {"urban", "rural"}
+    assert set(total["peer_name"]) == {"Urban", "Rural"}  # named, as the other tables' codes
+    assert set(total["indicator_name"]) == {"Total score"}  # not a blank name on the total row
 
 
 def test_a_unit_reads_only_its_own_value_added(demo_build) -> None:

@@ -44,17 +44,6 @@ class Selection:
     search: str | None
     sort: str
 
-    def kwargs(self) -> dict[str, Any]:
-        return {
-            "unit_types": self.unit_types, "peer_groups": self.peer_groups, "grades": self.grades,
-            "flags": self.flags, "parents": self.parents, "search": self.search, "sort": self.sort,
-        }
-
-    @property
-    def narrowed(self) -> bool:
-        return any((self.unit_types, self.peer_groups, self.grades, self.flags, self.parents,
-                    self.search))
-
 
 def _split(text: str) -> list[str]:
     return [v for v in text.split(",") if v]
@@ -96,12 +85,9 @@ def selection(ctx: Ctx, dims: pl.DataFrame, extra: dict[str, str] | None = None)
                         format_func=named[group].__getitem__, **widget)
         chosen[group] = list(st.session_state[widget["key"]] or [])
         to_url(param, ",".join(chosen[group]) or None)
-    sorts = {k: t(v) for k, v in SORT_LABELS.items()}
-    if ctx.viewer.role != "unit":
-        sorts |= {rm.DIM + d: n for d, n in zip(dims["dimension_id"], dims["dimension_name"],
-                                                strict=True)}
-    else:
-        sorts = {k: sorts[k] for k in ("rank", "score")}
+    sorts = {k: t(v) for k, v in SORT_LABELS.items()}  # (office and leadership pages only)
+    sorts |= {rm.DIM + d: n for d, n in zip(dims["dimension_id"], dims["dimension_name"],
+                                            strict=True)}
     sorts |= extra or {}
     widget = prepare("f_sort", "rank", lambda v: v in sorts, param="sort")
     cols = st.columns([1, 2])

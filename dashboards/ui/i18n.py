@@ -546,6 +546,10 @@ L: dict[str, tuple[str, str]] = {
     ),
     "sens_chart": ("排名区间", "Rank intervals"),
     "sens_params": ("计算参数", "Settings used"),
+    "sens_own_summary": (  # a unit user sees its own interval only
+        "本单位排名 {rank}，名次区间 {low}–{high}（宽 {width} 名）。",
+        "Your unit ranks {rank}, within an interval of {low}–{high} ({width} places wide).",
+    ),
     "sens_summary": (
         "中位排名区间宽度 {median:.0f} 名；{firm} 个单位的名次区间宽度不超过 2 名。",
         "Median rank interval width {median:.0f} places; {firm} unit(s) have an interval of at most "

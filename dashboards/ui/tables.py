@@ -53,7 +53,7 @@ def show(
     percent: tuple[str, ...] = (),
     wide: tuple[str, ...] = (),
     every_row: bool = False,
-    backgrounds: dict[str, list[str]] | None = None,
+    tags: dict[str, dict[str, str]] | None = None,
     select: str | None = None,
     download: str | None = None,
 ) -> Any:
@@ -62,8 +62,10 @@ def show(
     `decimals` fixes the shown decimals per column (scores per the scheme's scale), `percent`
     shows fractions as percentages with one decimal, `wide` gives long text columns room.
     `every_row` draws every row without an inner scroll box (a league table's bottom is as
-    visible as its top), `backgrounds` colours a column's cells (one CSS colour per row: grades),
-    and `select` (a widget key) lets the reader pick one row: the selection event is returned.
+    visible as its top), `tags` draws a column's values as coloured labels (value shown → CSS
+    colour: grades in the grade palette; a column config, so 2,000 rows cost nothing, where a
+    pandas Styler over the table took seconds), and `select` (a widget key) lets the reader
+    pick one row: the selection event is returned.
     Every table offers its rows as shown (headers and codes translated) as an XLSX download,
     named `download` (a file stem; the header ids when None), built only when clicked.
     """
@@ -83,12 +85,20 @@ def show(
         if col in columns and col in df.columns:
             config[header(columns[col])] = st.column_config.TextColumn(width="large")
     fit = ROW_PX * (table.height + 1) + 3
-    shown: Any = table
-    if backgrounds:
-        shown = table.to_pandas().style.apply(
-            lambda col: [f"background-color: {c}" for c in backgrounds[_source(columns, col.name)]],
-            subset=[header(columns[c]) for c in backgrounds if c in columns],
-        )
+    shown = table
+    for col in columns:  # Streamlit draws a missing number as "None" (English, in every page)
+        if col in df.columns and df[col].dtype.is_numeric() and df[col].null_count():
+            name = header(columns[col])
+            places = 1 if col in percent else (decimals or {}).get(col)
+            shown = shown.with_columns(_with_dash(pl.col(name), places, col in percent).alias(name))
+            config[name] = st.column_config.TextColumn(alignment="right")
+    for col, colours in (tags or {}).items():
+        if col in columns and col in df.columns:
+            name = header(columns[col])
+            shown = shown.with_columns(  # a one-label list per cell (none for an empty cell)
+                pl.when(pl.col(name) != "").then(pl.concat_list(name)).alias(name))
+            config[name] = st.column_config.MultiselectColumn(
+                options=list(colours), color=list(colours.values()))
     xlsx_button(table, download or "_".join(c for c in columns if c in df.columns)[:40])
     extra: dict[str, Any] = (
         {"on_select": "rerun", "selection_mode": "single-row", "key": select} if select else {}
@@ -102,6 +112,19 @@ def show(
         column_config=config or None,
         **extra,
     )
+
+
+def _with_dash(col: pl.Expr, decimals: int | None, percent: bool) -> pl.Expr:
+    """A number column as the grid would show it (`decimals` fixed when given, a `%` sign for
+    shares), with "—" for a missing value; a polars expression, no loop over rows."""
+    text = col.cast(pl.String) if decimals is None else col.round(decimals).cast(pl.String)
+    if decimals:  # 88.5 → "88.50": pad the fraction the cast shortened
+        parts = col.round(decimals).cast(pl.String).str.split_exact(".", 1)
+        text = pl.format("{}.{}", parts.struct.field("field_0"),
+                         parts.struct.field("field_1").fill_null("").str.pad_end(decimals, "0"))
+    elif decimals == 0:
+        text = col.round(0).cast(pl.Int64).cast(pl.String)
+    return (text + "%" if percent else text).fill_null("—")
 
 
 def xlsx_bytes(table: pl.DataFrame, sheet: str = "rows") -> bytes:
@@ -124,8 +147,3 @@ def xlsx_button(table: pl.DataFrame, stem: str) -> None:
         type="tertiary",
         on_click="ignore",
     )
-
-
-def _source(columns: dict[str, str], shown: object) -> str:
-    """The id of the column shown under the header `shown`."""
-    return next(c for c, key in columns.items() if header(key) == shown)

@@ -64,6 +64,8 @@ else:  # the legend: each band's colour, name and floor on the 0–100 scale of 
     st.markdown(t("heatmap_bands") + " " + "".join(chips), unsafe_allow_html=True)
 
 st.caption(t("rows_shown", n=table.height, total=ctx.info.units) + " · " + t("heatmap_print"))
+if heat.suppressed:  # blank cells: small survey cells withheld from this (non-office) reader
+    st.caption(t("suppressed_note", n=heat.suppressed, min=heat.min_responses))
 cell_names = dict(zip(heat.columns["column"], heat.columns["name"], strict=True))
 palette = {c: colour_of(c, codes, light=True) for c in codes}
 colours = table.select(

@@ -34,8 +34,13 @@ league_all: pl.DataFrame = read(  # the same call as the unfiltered table below:
 dist: pl.DataFrame = read(rm.grade_distribution, ctx.viewer, ctx.run_id, lang=ctx.lang)
 codes: list[str] = read(rm.grade_codes, ctx.viewer, ctx.run_id)
 d = ctx.decimals
+grade_tags = {  # each grade's name in its colour (the grade palette, by the scheme's order)
+    r["grade_name"]: colour_of(r["grade"], codes, light=True)
+    for r in dist.sort("grade_order").to_dicts() if r["grade_name"] is not None
+}
 
 if ctx.viewer.role == "unit":  # the published league table only: rank, score, grade, tier
+    overview_downloads(ctx)  # above the table: with 2,000 rows, below it is out of sight
     st.subheader(t("league"))
     show(
         league_all if league_all["tier"].is_not_null().any() else league_all.drop("tier"),
@@ -49,10 +54,9 @@ if ctx.viewer.role == "unit":  # the published league table only: rank, score, g
         },
         decimals={"score": d},
         every_row=True,
-        backgrounds={"grade_name": [colour_of(g, codes, light=True) for g in league_all["grade"]]},
+        tags={"grade_name": grade_tags},
     )
     st.page_link(PROFILE, label=t("page_unit"), icon=":material/arrow_forward:")
-    overview_downloads(ctx)
     st.stop()
 
 worst = len(codes) - 1
@@ -225,7 +229,7 @@ picked = show(
     decimals={"score": d, "prev_score": d} | dict.fromkeys(dim_columns, 1),
     wide=("flags",),
     every_row=True,
-    backgrounds={"grade_name": [colour_of(g, codes, light=True) for g in shown["grade"]]},
+    tags={"grade_name": grade_tags},
     select="ov_pick",
     download="league_table",
 )

@@ -30,13 +30,18 @@ league: pl.DataFrame = read(rm.league_table, ctx.viewer, ctx.run_id, lang=ctx.la
 with_grades = ranges.join(
     league.select("unit_id", "grade", "grade_name", "grade_order"), on="unit_id", how="left"
 )
-st.write(
-    t(
-        "sens_summary",
-        median=ranges["rank_spread"].median() or 0,
-        firm=ranges.filter(pl.col("rank_spread") <= 2).height,
+if ctx.viewer.role == "unit":  # one row, its own: a sentence about "units" would mislead
+    own = ranges.row(0, named=True)
+    st.write(t("sens_own_summary", rank=own["rank"], low=own["rank_low"], high=own["rank_high"],
+               width=own["rank_spread"]))
+else:
+    st.write(
+        t(
+            "sens_summary",
+            median=ranges["rank_spread"].median() or 0,
+            firm=ranges.filter(pl.col("rank_spread") <= 2).height,
+        )
     )
-)
 st.subheader(t("sens_chart"))
 st.plotly_chart(
     charts.rank_intervals(with_grades, read(rm.grade_codes, ctx.viewer, ctx.run_id)), width="stretch"

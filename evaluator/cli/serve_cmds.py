@@ -221,11 +221,11 @@ def dashboard(
         "--schemes", help="folder the scheme editor opens and saves schemes in (default "
         "indicators/) / 方案编辑读写的方案文件夹")] = None,
     oidc: Annotated[Path | None, typer.Option(
-        "--oidc", help="sign in through an OpenID Connect provider (pip install -e '.[auth]'); "
+        "--oidc", help="sign in through an OpenID Connect provider (pip install -e '.\\[auth]'); "
         "FILE maps each identity to its role and unit (docs/security.md) / 统一身份认证登录，"
         "FILE 为身份与角色的映射")] = None,
     secrets: Annotated[Path | None, typer.Option(
-        "--secrets", help="the provider's [auth] settings for --oidc (default "
+        "--secrets", help="the provider's \\[auth] settings for --oidc (default "
         ".streamlit/secrets.toml) / 身份认证配置文件")] = None,
 ) -> None:
     """Serve the dashboard on a read-only snapshot of DB. / 启动看板（只读快照）。"""

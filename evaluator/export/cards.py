@@ -288,7 +288,9 @@ def _kpis(unit: dict[str, Any], common: dict[str, Any], lang: str, d: int) -> st
         f"{e(unit['grade_name'] or unit['grade'])}</span>"
     )
     peer_n = common["peer_sizes"].get(unit["peer_group"], common["n"])
-    adjust = f"+{num(unit['bonus'] or 0, d)} / −{num(unit['deduction'] or 0, d)}"
+    bonus, deduction = unit["bonus"] or 0, unit["deduction"] or 0  # both stored as points >= 0
+    adjust = (f"{'+' if bonus else ''}{num(bonus, d)} / "  # no "−0.00" where nothing was deducted
+              f"{'−' if deduction else ''}{num(deduction, d)}")
     cells = [
         (t("score", lang), f'<span id="score">{score}</span>'),
         (t("grade", lang), grade),

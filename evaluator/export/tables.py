@@ -522,10 +522,15 @@ def _funnels(ctx: ExportContext) -> tuple[str, list[Any]]:
 
 def _value_added(ctx: ExportContext) -> tuple[str, list[Any]]:
     """Peer comparison and value-added beside the raw score (`observed`), per unit for the total
-    (`indicator_id` empty) and each indicator; empty when the scheme declares no `fairness`."""
+    (`indicator_id` empty, named "total score") and each indicator; empty when the scheme
+    declares no `fairness`."""
+    total = _quote(label(Group.node_kind, "total", ctx.lang))
     return (
-        f"""SELECT v.unit_id, s.unit_name, v.indicator_id, n.name_{ctx.lang} AS indicator_name,
-                   v.peer, v.observed, v.expected, v.value_added, v.peer_rank, v.peer_units,
+        f"""SELECT v.unit_id, s.unit_name, v.indicator_id,
+                   CASE WHEN v.indicator_id IS NULL THEN {total} ELSE n.name_{ctx.lang} END
+                       AS indicator_name,
+                   v.peer, {named(Group.peer_group, "v.peer", ctx.lang)} AS peer_name,
+                   v.observed, v.expected, v.value_added, v.peer_rank, v.peer_units,
                    v.peer_median, v.n_fit, v.r2
               FROM run_value_added v
               LEFT JOIN run_scores s ON s.run_id = v.run_id AND s.unit_id = v.unit_id

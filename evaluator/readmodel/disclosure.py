@@ -70,6 +70,31 @@ def hidden_dimensions(floor: int, run: str = "?") -> str:
         GROUP BY ALL HAVING bool_and({small_line(floor)}))"""
 
 
+def top_dimension_cells(floor: int) -> str:
+    """SQL (parameter `$run`): each unit's top-level dimension scores (unit_id, node_id, score,
+    suppressed), the score NULL where it rests on small cells only (the league table's and the
+    heat map's dimension columns)."""
+    return f"""
+        SELECT d.unit_id, d.dimension_id AS node_id,
+               CASE WHEN h.unit_id IS NULL THEN d.score END AS score,
+               h.unit_id IS NOT NULL AS suppressed
+        FROM run_dimension_scores d
+        LEFT JOIN {hidden_dimensions(floor, "$run")} h
+             ON h.unit_id = d.unit_id AND h.dimension_id = d.dimension_id
+        WHERE d.run_id = $run AND d.parent_id IS NULL"""
+
+
+def indicator_cells(floor: int) -> str:
+    """SQL (parameter `$run`): each unit's indicator scores (unit_id, node_id, score,
+    suppressed), the score NULL on a small satisfaction cell (the heat map's indicator level)."""
+    return f"""
+        SELECT r.unit_id, r.indicator_id AS node_id,
+               CASE WHEN {small_line(floor)} THEN NULL ELSE r.score END AS score,
+               {small_line(floor)} AS suppressed
+        FROM run_indicator_scores r {survey_join()}
+        WHERE r.run_id = $run"""
+
+
 def small_units(floor: int, run: str = "?") -> str:
     """SQL relation (unit_id) of units with at least one small satisfaction cell."""
     return (

@@ -3,7 +3,7 @@
 Nothing here formats a file: the year-end workbook is `export_run(..., audience=role)` on the
 snapshot, the leadership summary and a report card are `write_summary` / `write_cards` of
 evaluator.export with the context `export_run` builds for that audience (released runs only
-for leadership and units, small survey cells blanked for leadership, a unit only its own card).
+for leadership and units, small survey cells blanked for both, a unit only its own card).
 So a download has the content `evaluator export --audience ROLE` writes for the same run
 (only the time it was made differs).
 
@@ -60,7 +60,7 @@ def _context(con: duckdb.DuckDBPyConnection, db: str | Path | None, run_id: str,
     loaded = stored_scheme(run.scheme_yaml, run.run_id)
     appeals = appeals_for_export(con, db, run.run_id) if db is not None else None
     ctx = ExportContext(con, run, loaded.scheme if loaded else None, lang, appeals=appeals)
-    if viewer.role == "leadership":
+    if not viewer.office:  # leadership, and a unit on its own card (as `_export_unit`)
         ctx.min_responses = min_responses(con, run.run_id)
     return ctx
 

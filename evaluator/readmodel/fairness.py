@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from evaluator.labels import Group, label
 from evaluator.readmodel._base import Con, _df
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_run, require_unit
@@ -30,7 +31,7 @@ def unit_value_added(
         return df.with_columns(pl.lit(None, dtype=pl.String).alias("indicator_name"))
     labels = scheme_labels(con, run_id)
     total = df.filter(pl.col("indicator_id").is_null()).with_columns(
-        pl.lit("总分" if lang == "zh" else "Total score").alias("indicator_name"))
+        pl.lit(label(Group.node_kind, "total", lang)).alias("indicator_name"))
     parts = _in_scheme_order(
         _with_names(df.filter(pl.col("indicator_id").is_not_null()), labels, "indicator_id",
                     "indicator_name", lang), labels, "indicator_id")

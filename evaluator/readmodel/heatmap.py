@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel.disclosure import floor_for, indicator_cells, top_dimension_cells
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.overview import DIM, league_table, top_dimensions
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require_run
@@ -29,6 +30,8 @@ class Heatmap:
     table: pl.DataFrame  # ROW_COLUMNS + one `cell__<id>` score per column + `band__<id>` grade code
     columns: pl.DataFrame  # column, node_id, name, dimension_name (indicators), in scheme order
     bands: pl.DataFrame  # grade, grade_name, floor (0–100), grade_order; empty without floors
+    suppressed: int = 0  # cells left blank: small survey cells (non-office viewers)
+    min_responses: int = 0  # the threshold they fell below (0: the office, nothing withheld)
 
 
 def score_bands(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE) -> pl.DataFrame:
@@ -94,19 +97,9 @@ def heatmap(
         con, run_id, lang, unit_types, peer_groups, search, grades, flags, parents, viewer=viewer
     ).select(ROW_COLUMNS)
     columns = heatmap_columns(con, run_id, lang, level, viewer=viewer)
-    if level == "dimension":
-        cells = _df(
-            con,
-            "SELECT unit_id, dimension_id AS node_id, score FROM run_dimension_scores "
-            "WHERE run_id = ? AND parent_id IS NULL",
-            [run_id],
-        )
-    else:
-        cells = _df(
-            con,
-            "SELECT unit_id, indicator_id AS node_id, score FROM run_indicator_scores WHERE run_id = ?",
-            [run_id],
-        )
+    floor = floor_for(con, run_id, viewer)  # small survey cells are blank for non-office roles
+    query = top_dimension_cells(floor) if level == "dimension" else indicator_cells(floor)
+    cells = _df(con, query, {"run": run_id})
     bands = score_bands(con, run_id, lang, viewer=viewer)
     table = rows
     if cells.height:
@@ -119,9 +112,14 @@ def heatmap(
             band_of(pl.col(c), bands).alias(c.replace(CELL, "band__", 1)) for c in present
         )
         columns = columns.filter(pl.col("column").is_in(present))
+        withheld = cells.filter(pl.col("suppressed") & pl.col("unit_id").is_in(rows["unit_id"]
+                                                                             .implode())).height
+    else:
+        withheld = 0
     if sort and sort.startswith(DIM):  # the league table's dimension sort, on the same scores
         sort = CELL + sort[len(DIM):]
-    return Heatmap(table=_sort(table, sort), columns=columns, bands=bands)
+    return Heatmap(table=_sort(table, sort), columns=columns, bands=bands, suppressed=withheld,
+                   min_responses=floor)
 
 
 def heatmap_columns(

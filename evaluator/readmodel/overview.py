@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel.disclosure import floor_for, small_line, survey_join, top_dimension_cells
 from evaluator.readmodel.labels import (
     _grade_names,
     _in_scheme_order,
@@ -154,11 +155,11 @@ def league_table(
     out = _with_grade(df, labels, lang)
     if unit_view:
         return _sorted(out.select(UNIT_LEAGUE_COLUMNS), sort)
-    dims = _df(
+    dims = _df(  # a dimension resting on small survey cells only is blank for non-office roles
         con,
-        "SELECT unit_id, dimension_id, score FROM run_dimension_scores "
-        "WHERE run_id = ? AND parent_id IS NULL",
-        [run_id],
+        f"SELECT unit_id, node_id AS dimension_id, score FROM "
+        f"({top_dimension_cells(floor_for(con, run_id, viewer))})",
+        {"run": run_id},
     )
     order = top_dimensions(con, run_id, lang, viewer=viewer)["dimension_id"].to_list()
     if dims.height:
@@ -242,15 +243,18 @@ def movers(
         ((pl.col("direction") == "up") & (pl.col("change") > 0))
         | ((pl.col("direction") == "down") & (pl.col("change") < 0))
     )
+    floor = floor_for(con, run_id, viewer)  # a small survey cell's contribution is not quoted
+    lines = f"SELECT r.*, {small_line(floor)} AS small FROM run_indicator_scores r {survey_join()}"
     deltas = _df(
         con,
-        """
+        f"""
         SELECT coalesce(c.unit_id, p.unit_id) AS unit_id,
                coalesce(c.indicator_id, p.indicator_id) AS indicator_id,
                coalesce(c.contribution, 0) - coalesce(p.contribution, 0) AS delta
-        FROM (SELECT * FROM run_indicator_scores WHERE run_id = ?) c
-        FULL JOIN (SELECT * FROM run_indicator_scores WHERE run_id = ?) p
+        FROM ({lines} WHERE r.run_id = ?) c
+        FULL JOIN ({lines} WHERE r.run_id = ?) p
           ON p.unit_id = c.unit_id AND p.indicator_id = c.indicator_id
+        WHERE NOT coalesce(c.small, FALSE) AND NOT coalesce(p.small, FALSE)
         """,
         [run_id, previous],
     )
