@@ -46,6 +46,8 @@ ensure_lang()  # before the page titles below are translated
 # with the menu hidden, so a deep link like /unit opens the unit page right after signing in.
 open_ = no_auth() or signed_in_user() is not None
 role = current_viewer().role if open_ else None
+# A page the role may not use is left out of its menu but still routed (hidden), so an address
+# typed or bookmarked reaches the page's own refusal (ui.page.frame) instead of the Overview.
 pages = [
     st.Page(
         str(HERE / (path if open_ else "views/signin.py")),
@@ -53,9 +55,9 @@ pages = [
         icon=icon if open_ else ":material/lock:",
         url_path=slug,
         default=n == 0,
+        visibility="visible" if n == 0 or not open_ or role in roles else "hidden",
     )
     for n, (path, key, icon, slug, roles) in enumerate(PAGES)
-    if n == 0 or not open_ or role in roles
 ]
 
 
