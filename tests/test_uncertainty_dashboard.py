@@ -45,6 +45,8 @@ def test_sensitivity_page_shows_the_stored_uncertainty(monkeypatch, boot_db, lan
     weights = at.dataframe[2].value
     assert len(weights) == 120 and ("Grade stability" if lang == "en" else "等次稳定性") \
         in weights.columns
+    # every table has its rows-as-shown XLSX beside it (the grade probabilities had none)
+    assert len(at.get("download_button")) >= len(at.dataframe) == 4
 
 
 @pytest.mark.slow

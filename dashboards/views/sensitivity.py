@@ -10,7 +10,7 @@ from ui import charts
 from ui.context import read
 from ui.i18n import t
 from ui.page import start
-from ui.tables import show
+from ui.tables import show, xlsx_button
 
 from evaluator import readmodel as rm
 
@@ -78,10 +78,12 @@ if not probs.is_empty():
     present = [g for g in order if g in wide.columns]
     wide = names.join(wide, on="unit_id", how="inner").sort("rank")
     grade_names = dict(zip(league["grade"].to_list(), league["grade_name"].to_list(), strict=True))
+    shown_probs = wide.select("rank", "unit_name", *present).rename(
+        {"rank": t("c_rank"), "unit_name": t("c_unit_name"),
+         **{g: str(grade_names.get(g, g)) for g in present}})
+    xlsx_button(shown_probs, "grade_probabilities")
     st.dataframe(
-        wide.select("rank", "unit_name", *present).rename(
-            {"rank": t("c_rank"), "unit_name": t("c_unit_name"),
-             **{g: str(grade_names.get(g, g)) for g in present}}),
+        shown_probs,
         column_config={str(grade_names.get(g, g)): st.column_config.ProgressColumn(
             min_value=0.0, max_value=1.0, format="percent") for g in present},
         hide_index=True, width="stretch")
