@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -164,3 +165,24 @@ def test_evidence_numbers_parse(con) -> None:
     for text in (en, zh):
         assert "nan" not in text.lower() and "e+" not in text
         assert len(re.findall(r"-?\d+\.\d", text)) >= 6
+
+
+def test_the_evidence_names_the_trace_indicator_as_the_scheme_does(demo_build) -> None:
+    """The show-off evidence quotes the unit's most extreme trace indicator by its scheme name in
+    each language (readers of a card know "会议次数", not `meetings_held`)."""
+    from evaluator.scheme import load_scheme
+    from evaluator.store import connect
+
+    scheme = load_scheme(Path(__file__).resolve().parents[1] / "indicators/demo_township.yaml").scheme
+    traces = [i for i in scheme.indicators() if i.evidence == "trace"]
+    con = connect(demo_build.db, read_only=True)
+    try:
+        got = con.execute("SELECT evidence, evidence_zh FROM run_flags WHERE flag = 'show_off'"
+                          ).fetchall()
+    finally:
+        con.close()
+    assert got, "the demo has show-offs: without them this proves nothing"
+    for en, zh in got:
+        assert any(f"highest {i.name.en} " in en for i in traces), en
+        assert any(f"最高为 {i.name.zh} " in zh for i in traces), zh
+        assert not any(f" {i.id} " in en + zh for i in traces)

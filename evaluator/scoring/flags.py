@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from evaluator.scheme.models import Scheme
-from evaluator.scoring.engine import Engine, sql
+from evaluator.scheme.models import Evidence, Scheme
+from evaluator.scoring.engine import Engine, lit, sql
 
 FLAG_KINDS: tuple[str, ...] = ("show_off", "survey_stuffing", "small_sample")
 
@@ -104,7 +104,7 @@ scored AS (
 )
 SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'show_off' AS flag,
        '留痕强度 ' || {_NUM.format(x="t")} || '（' || CAST(n_trace AS VARCHAR)
-       || '项留痕指标稳健z值均值，最高为 ' || top_id || ' ' || {_NUM.format(x="top_z")}
+       || '项留痕指标稳健z值均值，最高为 ' || :top_zh || ' ' || {_NUM.format(x="top_z")}
        || '），实绩 ' || {_NUM.format(x="s")} || '（成效指标均分 '
        || COALESCE({_NUM.format(x="outcome_score")}, '—') || '，满意度指标均分 '
        || COALESCE({_NUM.format(x="sat_score")}, '—') || '）：高出按' || CAST(n_units AS VARCHAR)
@@ -112,7 +112,7 @@ SELECT CAST(:run_id AS VARCHAR) AS run_id, unit_id, 'show_off' AS flag,
        || CAST(:k AS VARCHAR) || '），实绩低于各单位中位数 ' || {_NUM.format(x="s_med")}
        AS evidence_zh,
        'trace intensity ' || {_NUM.format(x="t")} || ' (mean robust z of '
-       || CAST(n_trace AS VARCHAR) || ' trace measures, highest ' || top_id || ' '
+       || CAST(n_trace AS VARCHAR) || ' trace measures, highest ' || :top_en || ' '
        || {_NUM.format(x="top_z")} || ') against substance ' || {_NUM.format(x="s")}
        || ' (mean outcome score ' || COALESCE({_NUM.format(x="outcome_score")}, '—')
        || ', mean satisfaction score ' || COALESCE({_NUM.format(x="sat_score")}, '—')
@@ -198,7 +198,7 @@ def flag_rows(scheme: Scheme, run_id: str) -> exp.Expression:
     policy_zh, policy_en = _POLICY_TEXT[scheme.survey.small_sample]
     parts = [
         sql(_SHOW_OFF, run_id=run_id, min_units=SHOW_OFF_MIN_UNITS, k=SHOW_OFF_K,
-            trim=SHOW_OFF_TRIM),
+            trim=SHOW_OFF_TRIM, top_zh=_trace_name(scheme, "zh"), top_en=_trace_name(scheme, "en")),
         sql(_STUFFING, run_id=run_id, min_share=STUFFING_MIN_SHARE,
             factor=STUFFING_MEDIAN_FACTOR, min_count=STUFFING_MIN_COUNT),
         sql(_SMALL, run_id=run_id, min_sample=scheme.survey.min_sample,
@@ -206,6 +206,16 @@ def flag_rows(scheme: Scheme, run_id: str) -> exp.Expression:
     ]
     return exp.union(*[_select_all(p, k) for k, p in zip(FLAG_KINDS, parts, strict=True)],
                      distinct=False)
+
+
+def _trace_name(scheme: Scheme, lang: str) -> exp.Expression:
+    """The evidence names the unit's most extreme trace indicator as readers know it (its scheme
+    name in the evidence's language), not by its code; an id the scheme does not name stays."""
+    top = exp.column("top_id")
+    ifs = [exp.If(this=exp.EQ(this=top.copy(), expression=lit(ind.id)),
+                  true=lit(ind.name.zh if lang == "zh" else ind.name.en))
+           for ind in scheme.indicators() if ind.evidence is Evidence.trace]
+    return exp.Case(ifs=ifs, default=top) if ifs else top
 
 
 FLAG_COLUMNS: tuple[str, ...] = ("run_id", "unit_id", "flag", "evidence_zh", "evidence")
