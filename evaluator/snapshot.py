@@ -66,6 +66,11 @@ def parts_path(snapshot: str | Path) -> Path:
     return snap.with_name(snap.name + PARTS)
 
 
+def _q(name: str) -> str:
+    """A catalog name as a SQL identifier (a database file called `my-db.duckdb` is `my-db`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -93,18 +98,18 @@ def _one(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None
     return con.execute(query, params or []).fetchall()[0][0]
 
 
-BATCHES = "SELECT batch_id, checksum, status, loaded_at FROM {}.load_batches"
+BATCHES = "SELECT batch_id, checksum, status, loaded_at FROM {}.load_batches"  # quoted
 
 
 def _same_batches(con: duckdb.DuckDBPyConnection, src: str, snap: str, upto: int | None) -> bool:
     where = "" if upto is None else f" WHERE batch_id <= {int(upto)}"
-    a, b = BATCHES.format(src) + where, BATCHES.format(snap) + where
+    a, b = BATCHES.format(_q(src)) + where, BATCHES.format(_q(snap)) + where
     return not _one(con, f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL "
                          f"({b} EXCEPT ALL {a}))")
 
 
 def _schema(con: duckdb.DuckDBPyConnection, catalog: str) -> object:
-    return _one(con, f"SELECT max(version) FROM {catalog}.schema_version")
+    return _one(con, f"SELECT max(version) FROM {_q(catalog)}.schema_version")
 
 
 def _data_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
@@ -117,7 +122,7 @@ def _state(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[str, str] | No
                       "AND table_name = ?", [catalog, STATE])
     if not found:
         return None
-    rows = con.execute(f"SELECT generation, parts FROM {catalog}.{STATE}").fetchall()
+    rows = con.execute(f"SELECT generation, parts FROM {_q(catalog)}.{STATE}").fetchall()
     return (str(rows[0][0]), str(rows[0][1])) if rows else None
 
 
@@ -129,26 +134,26 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, src: str, snap: str) -> boo
         return False
     if _schema(con, src) != _schema(con, snap):
         return False
-    last = int(str(_one(con, f"SELECT coalesce(max(batch_id), 0) FROM {snap}.load_batches")))
+    last = int(str(_one(con, f"SELECT coalesce(max(batch_id), 0) FROM {_q(snap)}.load_batches")))
     if not _same_batches(con, src, snap, last):
         return False
     con.execute("BEGIN TRANSACTION")
     try:
         for table in tables:
             if table in VIEWS:  # raw data: new batches, and the marks they set on older rows
-                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table} "
+                con.execute(f"INSERT INTO {_q(snap)}.{table} SELECT * FROM {_q(src)}.{table} "
                             f"WHERE batch_id > ?", [last])
                 if table in KEYS:
                     keys = ("batch_id", *KEYS[table])
                     match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
                     con.execute(
-                        f"UPDATE {snap}.{table} AS t SET superseded_by = s.superseded_by FROM "
-                        f"(SELECT {', '.join(keys)}, superseded_by FROM {src}.{table} "
+                        f"UPDATE {_q(snap)}.{table} AS t SET superseded_by = s.superseded_by FROM "
+                        f"(SELECT {', '.join(keys)}, superseded_by FROM {_q(src)}.{table} "
                         f"WHERE batch_id <= ? AND superseded_by > ?) AS s WHERE {match}",
                         [last, last])
             else:  # load_batches, schema_version: small, replaced
-                con.execute(f"DELETE FROM {snap}.{table}")
-                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table}")
+                con.execute(f"DELETE FROM {_q(snap)}.{table}")
+                con.execute(f"INSERT INTO {_q(snap)}.{table} SELECT * FROM {_q(src)}.{table}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -161,9 +166,9 @@ def _copy_into(con: duckdb.DuckDBPyConnection, source_alias: str, target: Path) 
     alias = f"snap_{uuid.uuid4().hex[:8]}"
     con.execute(f"ATTACH {_sql_str(str(target))} AS {alias}")
     try:
-        con.execute(f'COPY FROM DATABASE "{source_alias}" TO {alias} (SCHEMA)')
+        con.execute(f'COPY FROM DATABASE {_q(source_alias)} TO {_q(alias)} (SCHEMA)')
         for table in _data_tables(con, source_alias):
-            con.execute(f"INSERT INTO {alias}.{table} SELECT * FROM {source_alias}.{table}")
+            con.execute(f"INSERT INTO {_q(alias)}.{table} SELECT * FROM {_q(source_alias)}.{table}")
         con.execute(f"CHECKPOINT {alias}")
     finally:
         con.execute(f"DETACH {alias}")
@@ -176,19 +181,19 @@ def _make_views(con: duckdb.DuckDBPyConnection, src: str, snap: str, gen: Path) 
             "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ? "
             "AND schema_name NOT IN ('main', 'information_schema', 'pg_catalog')",
             [snap]).fetchall()]:
-        con.execute(f'DROP SCHEMA {snap}."{schema}" CASCADE')
-    con.execute(f"DROP TABLE IF EXISTS {snap}.{STATE}")
+        con.execute(f'DROP SCHEMA {_q(snap)}."{schema}" CASCADE')
+    con.execute(f"DROP TABLE IF EXISTS {_q(snap)}.{STATE}")
     existing = set(_tables(con, snap))
     for table in _tables(con, src):
         if table in DATA_TABLES:
             continue
         if table in existing:
-            con.execute(f"DROP TABLE {snap}.{table}")
+            con.execute(f"DROP TABLE {_q(snap)}.{table}")
         files = gen / ("runs" if table in RUN_TABLES else "tables") / (
             f"{table}/*.parquet" if table in RUN_TABLES else f"{table}.parquet")
-        con.execute(f"CREATE OR REPLACE VIEW {snap}.{table} AS SELECT * FROM "
+        con.execute(f"CREATE OR REPLACE VIEW {_q(snap)}.{table} AS SELECT * FROM "
                     f"read_parquet({_sql_str(str(files))})")
-    con.execute(f"CREATE TABLE {snap}.{STATE} AS SELECT CAST(? AS VARCHAR) AS generation, "
+    con.execute(f"CREATE TABLE {_q(snap)}.{STATE} AS SELECT CAST(? AS VARCHAR) AS generation, "
                 f"CAST(? AS VARCHAR) AS parts", [gen.name, str(gen.parent)])
 
 
@@ -208,23 +213,23 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, query: str, params: list[obje
 def _write_parts(con: duckdb.DuckDBPyConnection, src: str, gen: Path) -> None:
     """The new runs' files (each run table, each run once), then every other table."""
     tables = [t for t in _tables(con, src) if t not in DATA_TABLES]
-    run_ids = [str(r[0]) for r in con.execute(f"SELECT run_id FROM {src}.runs").fetchall()]
+    run_ids = [str(r[0]) for r in con.execute(f"SELECT run_id FROM {_q(src)}.runs").fetchall()]
     for table in tables:
         if table not in RUN_TABLES:
             continue
         folder = gen / "runs" / table
         empty = folder / "_empty.parquet"  # the view's glob must match a file, with the columns
         if not empty.exists():
-            _write_parquet(con, f"SELECT * FROM {src}.{table} LIMIT 0", [], empty)
+            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table} LIMIT 0", [], empty)
         have = {p.stem for p in folder.glob("*.parquet")} - {"_empty"}
         for run in sorted(set(run_ids) - have):
-            _write_parquet(con, f"SELECT * FROM {src}.{table} WHERE run_id = ?", [run],
+            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table} WHERE run_id = ?", [run],
                            folder / f"{run}.parquet")
         for gone in have - set(run_ids):  # a rebuilt database: runs that are no more
             (folder / f"{gone}.parquet").unlink(missing_ok=True)
     for table in sorted(tables, key=lambda t: t == "runs"):  # `runs` last: it lists the runs
         if table not in RUN_TABLES:
-            _write_parquet(con, f"SELECT * FROM {src}.{table}", [],
+            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table}", [],
                            gen / "tables" / f"{table}.parquet")
 
 
