@@ -246,6 +246,7 @@ def _data_file_current(con: duckdb.DuckDBPyConnection, src: str, final: Path) ->
     try:
         state = _state(con, alias)
         if (state is None or Path(state[1]) != parts_path(final)
+                or not (parts_path(final) / state[0]).is_dir()
                 or _data_tables(con, src) != _data_tables(con, alias)
                 or _schema(con, src) != _schema(con, alias)
                 or not _same_batches(con, src, alias, None)):
@@ -264,9 +265,25 @@ def _view_names(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def _clean_stale_parts(parts: Path) -> None:
+    """Delete part files a killed publisher left half-written (`.<name>.<pid>.<random>.tmp`)."""
+    now = time.time()
+    for tmp in parts.rglob(".*.tmp"):
+        bits = tmp.name.rsplit(".", 3)
+        try:
+            age = now - tmp.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if len(bits) == 4 and bits[1].isdigit() and (not _alive(int(bits[1]))
+                                                     or age > STALE_AFTER_S):
+            tmp.unlink(missing_ok=True)
+
+
 def _publish(con: duckdb.DuckDBPyConnection, source_alias: str, final: Path) -> Path:
     """Publish `source_alias` as the snapshot `final`; returns it."""
     parts = parts_path(final)
+    if parts.is_dir():
+        _clean_stale_parts(parts)
     gen_name = _data_file_current(con, source_alias, final)
     if gen_name is not None:  # the raw data are as published: only the parts change
         _write_parts(con, source_alias, parts / gen_name)

@@ -126,3 +126,23 @@ def test_a_copied_site_republished_reads_its_own_parts(demo_db: Path, tmp_path: 
     shutil.rmtree(site)  # the parts the copied views pointed at are gone
     snap = snapshot.publish_snapshot(moved / "my-site.duckdb")
     _same(moved / "my-site.duckdb", snap)
+
+
+def test_a_killed_publishers_half_written_part_is_removed(demo_db: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "e.duckdb"
+    shutil.copy(demo_db, db)
+    snap = snapshot.publish_snapshot(db)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    parts = snapshot.parts_path(snap)
+    gen = next(p for p in parts.iterdir() if p.is_dir())
+    left = gen / "tables" / f".runs.parquet.{dead.pid}.0badc0de.tmp"
+    mine = gen / "tables" / f".runs.parquet.{os.getpid()}.0badc0de.tmp"  # a live publisher's
+    left.write_bytes(b"PAR1")
+    mine.write_bytes(b"PAR1")
+    snapshot.publish_snapshot(db)
+    assert not left.exists() and mine.exists()
+    mine.unlink()
