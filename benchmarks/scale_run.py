@@ -2,7 +2,8 @@
 
 `python -m benchmarks.run --size small|medium|province` drives it. Three fresh processes, so
 each peak RSS (ru_maxrss) belongs to one side only:
-  1. `engine`: ingest → score → re-score after a weight swap → snapshot → dashboard reads → export,
+  1. `engine`: ingest → score → re-score after a weight swap → snapshot → dashboard reads →
+     preview → re-score as a command (`evaluator score` in a new process) → export,
      each step's wall time and the peak RSS after it;
   2. `floor`: what DuckDB itself needs for the same work on the same files (read_csv of each
      file, the weighted mean per unit × question and mean per unit × measure on the loaded
@@ -28,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 YEAR = "2026"
 KINDS = ("units", "questions", "outcomes", "surveys")
 NO_EXPORT = "BENCH_NO_EXPORT"
-STEPS = ("ingest", "score", "rescore", "snapshot", "dashboard", "preview", "export")
+STEPS = ("ingest", "score", "rescore", "snapshot", "dashboard", "preview", "rescore_cmd",
+         "export")
 
 
 def _rss_mb() -> float:
@@ -126,6 +128,12 @@ def engine_side(data: Path, work: Path) -> dict[str, Any]:
         clock("preview", lambda: preview.score(draft))
     finally:
         preview.close()
+    # the re-score as a command: a new `evaluator score` process, weights swapped back (a
+    # weights-only edit of the last run's scheme), start-up and snapshot included
+    cmd = [sys.executable, "-m", "evaluator", "score", "--db", str(db), "--scheme",
+           str(data / "scheme.yaml"), "--period", YEAR]
+    clock("rescore_cmd", lambda: subprocess.run(cmd, check=True, cwd=ROOT,
+                                                stdout=subprocess.DEVNULL))
     if os.environ.get(NO_EXPORT):  # --no-export: the long XLSX step left out of this record
         return {"figures": clock.fig, "run": run, "rerun": rerun}
     clock("export_csv", lambda: export_run(db, run, fmt="csv", out=work / "export-csv",
@@ -217,7 +225,7 @@ if __name__ == "__main__":
 # --------------------------------------------------------------------------- one size, reported
 
 # issue 14's targets at province size (2 cores): step → (limit, what the limit is on)
-TARGETS = {"ingest": (3.0, "× floor"), "score": (3.0, "s"), "rescore": (2.0, "s"),
+TARGETS = {"ingest": (3.0, "× floor"), "score": (3.0, "s"), "rescore_cmd": (2.0, "s"),
            "preview": (0.5, "s"),
            "snapshot": (1.0, "s"), "dashboard": (8.0, "s (8 pages × 1 s)"),
            "export_xlsx": (30.0, "s"), "peak_rss": (2048.0, "MB")}
@@ -275,7 +283,7 @@ def report(rec: dict[str, Any]) -> list[str]:
     lines.append(f"baseline = engine: {rec['baseline_equality']}")
     if rec["size"] == "province":
         got = {"ingest": e["ingest_s"] / f["ingest_s"], "peak_rss": peak,
-               **{k: e.get(f"{k}_s") for k in ("score", "rescore", "snapshot", "dashboard",
+               **{k: e.get(f"{k}_s") for k in ("score", "rescore_cmd", "snapshot", "dashboard",
                                                 "preview", "export_xlsx")}}
         for k, (limit, unit) in TARGETS.items():
             v = got[k]

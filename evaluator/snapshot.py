@@ -1,20 +1,32 @@
-"""Read-only snapshots of the data DB for the dashboard, swapped in atomically.
+"""Read-only snapshots of the data DB for the dashboard, published without copying it again.
 
 DuckDB lets one process write a file or many processes read it, never both. The dashboard must
 stay up while `evaluator score` writes, so it never opens the main DB: it reads
 `<db dir>/snapshots/<db file name>` (the whole name, so `x.duckdb` and `x.db` in one folder never
-share a snapshot), which a writer publishes after committing. The copy is made
-by DuckDB itself (`COPY FROM DATABASE`, a consistent transaction), written to a temporary file in
-the same directory, checkpointed, made read-only and moved over the old snapshot with
-`os.replace`, so a reader sees either the old or the new snapshot, never half of one.
+share a snapshot), which a writer publishes after committing.
 
-Publishing is incremental when it can be: raw tables are append-only by batch (plus the
-`superseded_by` marks a new batch sets) and run tables are written once per run, so a byte copy
-of the previous snapshot plus the new batches' rows, the new runs' rows and the few small
-mutable tables (runs, load_batches, …) is the same database as a full copy, at a fraction of
-the cost (a full `COPY FROM DATABASE` re-encodes every survey answer ever loaded). When the
-previous snapshot is missing, of another schema version or of another history (a rebuilt
-database), the full copy is made instead.
+A snapshot is two parts, so that a run never copies the raw data again:
+
+- the **data file** `snapshots/<db name>`, a DuckDB file with the raw tables (units, outcomes,
+  survey answers, …, the `current_*` views), `load_batches` and `schema_version`, and one view
+  per other table. It changes only when the batches do (an ingest): it is then rebuilt beside
+  the old one — the previous file byte-copied and brought up to date with the new batches' rows
+  and the `superseded_by` marks they set (raw tables are append-only by batch), or, when the
+  previous one is missing, of another schema version or another history (a rebuilt database),
+  a full copy made by DuckDB (`COPY FROM DATABASE`) — checkpointed, made read-only and moved
+  over the old one with `os.replace`;
+- the **parts** `snapshots/<db name>.parts/<generation>/`, Parquet files the views read: each
+  run's rows in `runs/<table>/<run id>.parquet` (written once, when the run is first
+  published: runs are immutable) and every other table (runs, users, appeals, uncertainty
+  results, …: small, mutable) in `tables/<table>.parquet`, rewritten each time. Each file is
+  written under a temporary name and renamed into place; a run's files before the `runs` file
+  that lists it, so a reader never sees a run without its rows.
+
+So publishing after a run writes that run's rows once (what any snapshot must do) and the small
+tables; the raw data are not touched. `snapshot_version` changes with every publish (the data
+file's identity and the parts' `VERSION` file): readers key their caches on it. The views hold
+absolute paths: a snapshot folder moved elsewhere is republished (`evaluator publish`) before
+it is read there.
 """
 
 from __future__ import annotations
@@ -34,6 +46,8 @@ from evaluator.store.current import KEYS, VIEWS
 from evaluator.store.db import StoreError, check_db_path
 
 SNAPSHOT_DIR = "snapshots"
+PARTS = ".parts"
+STATE = "snapshot_state"  # in the data file: the generation its views read, and its parts path
 
 
 class SnapshotError(EvaluatorError):
@@ -46,23 +60,27 @@ def snapshot_path(db_path: str | Path) -> Path:
     return db.parent / SNAPSHOT_DIR / db.name
 
 
+def parts_path(snapshot: str | Path) -> Path:
+    """The folder of the snapshot's Parquet parts."""
+    snap = Path(snapshot)
+    return snap.with_name(snap.name + PARTS)
+
+
+def _q(name: str) -> str:
+    """A catalog name as a SQL identifier (a database file called `my-db.duckdb` is `my-db`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _copy_into(con: duckdb.DuckDBPyConnection, source_alias: str, target: Path) -> None:
-    alias = f"snap_{uuid.uuid4().hex[:8]}"
-    con.execute(f"ATTACH {_sql_str(str(target))} AS {alias}")
-    try:
-        con.execute(f'COPY FROM DATABASE "{source_alias}" TO {alias}')
-        con.execute(f"CHECKPOINT {alias}")
-    finally:
-        con.execute(f"DETACH {alias}")
-
-
-#: run result tables: written once, with the run, and never changed (appended by run_id)
+#: run result tables: written once, with the run, and never changed (one file per run)
 RUN_TABLES = ("run_scores", "run_indicator_scores", "run_dimension_scores",
-              "run_reference_values", "run_survey_quality", "run_flags", "run_lint", "run_weights")
+              "run_reference_values", "run_survey_quality", "run_flags", "run_lint", "run_weights",
+              "run_funnels", "run_warnings", "run_value_added")
+#: kept as tables in the data file: the raw data and what says which batches they hold
+DATA_TABLES = (*VIEWS, "load_batches", "schema_version")
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
@@ -70,58 +88,72 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]
         "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM "
         "information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' AND "
         "table_name IN (SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
-        "AND table_type = 'BASE TABLE') GROUP BY table_name", [catalog, catalog]).fetchall()
+        "AND table_schema = 'main' AND table_type = 'BASE TABLE') GROUP BY table_name",
+        [catalog, catalog]).fetchall()
     return {str(name): list(cols) for name, cols in rows}
 
 
-def _one(con: duckdb.DuckDBPyConnection, query: str) -> object:
-    return con.execute(query).fetchall()[0][0]
+def _one(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None
+         ) -> object:
+    return con.execute(query, params or []).fetchall()[0][0]
+
+
+BATCHES = "SELECT batch_id, checksum, status, loaded_at FROM {}.load_batches"  # quoted
+
+
+def _same_batches(con: duckdb.DuckDBPyConnection, src: str, snap: str, upto: int | None) -> bool:
+    where = "" if upto is None else f" WHERE batch_id <= {int(upto)}"
+    a, b = BATCHES.format(_q(src)) + where, BATCHES.format(_q(snap)) + where
+    return not _one(con, f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL "
+                         f"({b} EXCEPT ALL {a}))")
+
+
+def _schema(con: duckdb.DuckDBPyConnection, catalog: str) -> object:
+    return _one(con, f"SELECT max(version) FROM {_q(catalog)}.schema_version")
+
+
+def _data_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
+    return {t: c for t, c in _tables(con, catalog).items() if t in DATA_TABLES}
+
+
+def _state(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[str, str] | None:
+    """(generation, parts folder) the data file's views were made for; None: not ours."""
+    found = _one(con, "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? "
+                      "AND table_name = ?", [catalog, STATE])
+    if not found:
+        return None
+    rows = con.execute(f"SELECT generation, parts FROM {_q(catalog)}.{STATE}").fetchall()
+    return (str(rows[0][0]), str(rows[0][1])) if rows else None
 
 
 def _update_in_place(con: duckdb.DuckDBPyConnection, src: str, snap: str) -> bool:
-    """Bring the attached copy `snap` of the previous snapshot up to `src`; False (nothing
-    trusted) when its schema or history differ from the source's."""
-    tables = _tables(con, src)
-    if tables != _tables(con, snap) or "load_batches" not in tables or "runs" not in tables:
+    """Bring the attached copy `snap` of the previous data file up to `src` (new batches' rows
+    and the marks they set); False (nothing trusted) when its schema or history differ."""
+    tables = _data_tables(con, src)
+    if tables != _data_tables(con, snap) or "load_batches" not in tables:
         return False
-    version = "SELECT max(version) FROM {}.schema_version"
-    if _one(con, version.format(src)) != _one(con, version.format(snap)):
+    if _schema(con, src) != _schema(con, snap):
         return False
-    last = int(str(_one(con, f"SELECT coalesce(max(batch_id), 0) FROM {snap}.load_batches")))
-    batches = "SELECT batch_id, checksum, status, loaded_at FROM {}.load_batches WHERE batch_id <= ?"
-    differ = con.execute(
-        f"SELECT count(*) FROM (({batches.format(src)} EXCEPT ALL {batches.format(snap)}) "
-        f"UNION ALL ({batches.format(snap)} EXCEPT ALL {batches.format(src)}))",
-        [last, last, last, last]).fetchall()[0][0]
-    gone = _one(con, f"SELECT count(*) FROM {snap}.runs WHERE run_id NOT IN "
-                     f"(SELECT run_id FROM {src}.runs)")
-    if differ or gone:
+    last = int(str(_one(con, f"SELECT coalesce(max(batch_id), 0) FROM {_q(snap)}.load_batches")))
+    if not _same_batches(con, src, snap, last):
         return False
-    # the new runs, fixed before `runs` itself is replaced below
-    new_runs = [r[0] for r in con.execute(
-        f"SELECT run_id FROM {src}.runs EXCEPT SELECT run_id FROM {snap}.runs").fetchall()]
     con.execute("BEGIN TRANSACTION")
     try:
         for table in tables:
             if table in VIEWS:  # raw data: new batches, and the marks they set on older rows
-                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table} "
+                con.execute(f"INSERT INTO {_q(snap)}.{table} SELECT * FROM {_q(src)}.{table} "
                             f"WHERE batch_id > ?", [last])
                 if table in KEYS:
                     keys = ("batch_id", *KEYS[table])
                     match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
                     con.execute(
-                        f"UPDATE {snap}.{table} AS t SET superseded_by = s.superseded_by FROM "
-                        f"(SELECT {', '.join(keys)}, superseded_by FROM {src}.{table} "
+                        f"UPDATE {_q(snap)}.{table} AS t SET superseded_by = s.superseded_by FROM "
+                        f"(SELECT {', '.join(keys)}, superseded_by FROM {_q(src)}.{table} "
                         f"WHERE batch_id <= ? AND superseded_by > ?) AS s WHERE {match}",
                         [last, last])
-            elif table in RUN_TABLES:
-                if not new_runs:
-                    continue
-                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table} "
-                            f"WHERE list_contains(?, run_id)", [new_runs])
-            else:  # small and mutable (runs, load_batches, schema_version, …): replaced
-                con.execute(f"DELETE FROM {snap}.{table}")
-                con.execute(f"INSERT INTO {snap}.{table} SELECT * FROM {src}.{table}")
+            else:  # load_batches, schema_version: small, replaced
+                con.execute(f"DELETE FROM {_q(snap)}.{table}")
+                con.execute(f"INSERT INTO {_q(snap)}.{table} SELECT * FROM {_q(src)}.{table}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -129,10 +161,188 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, src: str, snap: str) -> boo
     return True
 
 
+def _copy_into(con: duckdb.DuckDBPyConnection, source_alias: str, target: Path) -> None:
+    """A full data file: every object's definition, then the data tables' rows."""
+    alias = f"snap_{uuid.uuid4().hex[:8]}"
+    con.execute(f"ATTACH {_sql_str(str(target))} AS {alias}")
+    try:
+        con.execute(f'COPY FROM DATABASE {_q(source_alias)} TO {_q(alias)} (SCHEMA)')
+        for table in _data_tables(con, source_alias):
+            con.execute(f"INSERT INTO {_q(alias)}.{table} SELECT * FROM {_q(source_alias)}.{table}")
+        con.execute(f"CHECKPOINT {alias}")
+    finally:
+        con.execute(f"DETACH {alias}")
+
+
+def _make_views(con: duckdb.DuckDBPyConnection, src: str, snap: str, gen: Path) -> None:
+    """In the data file `snap`: every table but the data tables a view over its parts (and no
+    copy of the score cache, which the read side never needs)."""
+    for schema in [r[0] for r in con.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ? "
+            "AND schema_name NOT IN ('main', 'information_schema', 'pg_catalog')",
+            [snap]).fetchall()]:
+        con.execute(f'DROP SCHEMA {_q(snap)}."{schema}" CASCADE')
+    con.execute(f"DROP TABLE IF EXISTS {_q(snap)}.{STATE}")
+    existing = set(_tables(con, snap))
+    for table in _tables(con, src):
+        if table in DATA_TABLES:
+            continue
+        if table in existing:
+            con.execute(f"DROP TABLE {_q(snap)}.{table}")
+        files = gen / ("runs" if table in RUN_TABLES else "tables") / (
+            f"{table}/*.parquet" if table in RUN_TABLES else f"{table}.parquet")
+        con.execute(f"CREATE OR REPLACE VIEW {_q(snap)}.{table} AS SELECT * FROM "
+                    f"read_parquet({_sql_str(str(files))})")
+    con.execute(f"CREATE TABLE {_q(snap)}.{STATE} AS SELECT CAST(? AS VARCHAR) AS generation, "
+                f"CAST(? AS VARCHAR) AS parts", [gen.name, str(gen.parent)])
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, query: str, params: list[object],
+                   target: Path) -> None:
+    """`query`'s rows as `target`, renamed into place (a reader never sees half a file)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        con.execute(f"COPY ({query}) TO {_sql_str(str(tmp))} (FORMAT parquet)", params)
+        tmp.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_parts(con: duckdb.DuckDBPyConnection, src: str, gen: Path) -> None:
+    """The new runs' files (each run table, each run once), then every other table."""
+    tables = [t for t in _tables(con, src) if t not in DATA_TABLES]
+    run_ids = [str(r[0]) for r in con.execute(f"SELECT run_id FROM {_q(src)}.runs").fetchall()]
+    for table in tables:
+        if table not in RUN_TABLES:
+            continue
+        folder = gen / "runs" / table
+        empty = folder / "_empty.parquet"  # the view's glob must match a file, with the columns
+        if not empty.exists():
+            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table} LIMIT 0", [], empty)
+        have = {p.stem for p in folder.glob("*.parquet")} - {"_empty"}
+        for run in sorted(set(run_ids) - have):
+            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table} WHERE run_id = ?", [run],
+                           folder / f"{run}.parquet")
+        for gone in have - set(run_ids):  # a rebuilt database: runs that are no more
+            (folder / f"{gone}.parquet").unlink(missing_ok=True)
+    for table in sorted(tables, key=lambda t: t == "runs"):  # `runs` last: it lists the runs
+        if table not in RUN_TABLES:
+            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table}", [],
+                           gen / "tables" / f"{table}.parquet")
+
+
+def _data_file_current(con: duckdb.DuckDBPyConnection, src: str, final: Path) -> str | None:
+    """The generation of the published data file when it already holds the source's data (same
+    schema, same batches, views made for this folder); None when it must be rebuilt."""
+    if not final.exists():
+        return None
+    alias = f"prev_{uuid.uuid4().hex[:8]}"
+    try:
+        con.execute(f"ATTACH {_sql_str(str(final))} AS {alias} (READ_ONLY)")
+    except duckdb.Error:
+        return None
+    try:
+        state = _state(con, alias)
+        if (state is None or Path(state[1]) != parts_path(final)
+                or not (parts_path(final) / state[0]).is_dir()
+                or _data_tables(con, src) != _data_tables(con, alias)
+                or _schema(con, src) != _schema(con, alias)
+                or not _same_batches(con, src, alias, None)):
+            return None
+        if set(_tables(con, src)) - set(DATA_TABLES) != _view_names(con, alias):
+            return None  # a table added or dropped: the views must follow
+        return state[0]
+    finally:
+        con.execute(f"DETACH {alias}")
+
+
+def _view_names(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
+    """The views over parts in a data file."""
+    rows = con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = ? AND "
+                       "NOT internal AND sql LIKE '%read_parquet(%'", [catalog]).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def _clean_stale_parts(parts: Path) -> None:
+    """Delete part files a killed publisher left half-written (`.<name>.<pid>.<random>.tmp`)."""
+    now = time.time()
+    for tmp in parts.rglob(".*.tmp"):
+        bits = tmp.name.rsplit(".", 3)
+        try:
+            age = now - tmp.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if len(bits) == 4 and bits[1].isdigit() and (not _alive(int(bits[1]))
+                                                     or age > STALE_AFTER_S):
+            tmp.unlink(missing_ok=True)
+
+
+def _publish(con: duckdb.DuckDBPyConnection, source_alias: str, final: Path) -> Path:
+    """Publish `source_alias` as the snapshot `final`; returns it."""
+    parts = parts_path(final)
+    if parts.is_dir():
+        _clean_stale_parts(parts)
+    gen_name = _data_file_current(con, source_alias, final)
+    if gen_name is not None:  # the raw data are as published: only the parts change
+        _write_parts(con, source_alias, parts / gen_name)
+        _bump(parts)
+        return final
+    tmp = _temp_beside(final)
+    try:
+        previous = _previous_generation(con, final)  # None: none, or of an older layout
+        trusted = _copy_or_update(con, source_alias, final if previous else None, tmp)
+        # the same history: the runs already written stay; else every run is written again
+        gen = parts / (previous if trusted and previous else f"g{time.time_ns():x}")
+        _write_parts(con, source_alias, gen)
+        alias = f"snap_{uuid.uuid4().hex[:8]}"
+        con.execute(f"ATTACH {_sql_str(str(tmp))} AS {alias}")
+        try:
+            _make_views(con, source_alias, alias, gen)
+            con.execute(f"CHECKPOINT {alias}")
+        finally:
+            con.execute(f"DETACH {alias}")
+    except BaseException:
+        _discard(tmp)
+        raise
+    _swap_in(tmp, final)
+    _bump(parts)
+    for old in parts.glob("g*"):  # generations no published file reads any more
+        if old.is_dir() and old != gen:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _previous_generation(con: duckdb.DuckDBPyConnection, final: Path) -> str | None:
+    if not final.exists():
+        return None
+    alias = f"prev_{uuid.uuid4().hex[:8]}"
+    try:
+        con.execute(f"ATTACH {_sql_str(str(final))} AS {alias} (READ_ONLY)")
+    except duckdb.Error:
+        return None
+    try:
+        state = _state(con, alias)
+    finally:
+        con.execute(f"DETACH {alias}")
+    if state is None or Path(state[1]) != parts_path(final):
+        return None
+    return state[0]
+
+
+def _bump(parts: Path) -> None:
+    """A new `VERSION` file: the snapshot changed (readers' caches key on it)."""
+    parts.mkdir(parents=True, exist_ok=True)
+    tmp = parts / f".VERSION.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+    os.replace(tmp, parts / "VERSION")
+
+
 def _copy_or_update(con: duckdb.DuckDBPyConnection, source_alias: str, previous: Path | None,
-                    target: Path) -> None:
-    """`target` := the source database: the previous snapshot brought up to date when it can
-    be trusted, else a full copy."""
+                    target: Path) -> bool:
+    """`target` := the source's data: the previous data file brought up to date when it can be
+    trusted (True), else a full copy (False)."""
     if previous is not None and previous.exists():
         shutil.copyfile(previous, target)  # a kernel-side byte copy; the new file is writable
         alias = f"snap_{uuid.uuid4().hex[:8]}"
@@ -144,9 +354,10 @@ def _copy_or_update(con: duckdb.DuckDBPyConnection, source_alias: str, previous:
         finally:
             con.execute(f"DETACH {alias}")
         if done:
-            return
+            return True
         _discard(target)
     _copy_into(con, source_alias, target)
+    return False
 
 
 def _swap_in(tmp: Path, final: Path) -> Path:
@@ -222,7 +433,8 @@ def publish_snapshot(db_path: str | Path) -> Path:
     except StoreError as exc:
         raise SnapshotError(str(exc)) from None
     final = snapshot_path(db)
-    tmp = _temp_beside(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(final)
     con = duckdb.connect()
     try:
         try:
@@ -233,17 +445,15 @@ def publish_snapshot(db_path: str | Path) -> Path:
                 "may be writing it: `evaluator score` publishes a fresh snapshot itself when it "
                 "finishes; otherwise retry when the writer is done"
             ) from None
-        _copy_or_update(con, "src", final, tmp)
+        _publish(con, "src", final)
         con.execute("DETACH src")
     except SnapshotError:
-        _discard(tmp)
         raise
     except (duckdb.Error, OSError) as exc:
-        _discard(tmp)
         raise SnapshotError(f"{db}: publishing the snapshot failed: {exc}") from None
     finally:
         con.close()
-    return _swap_in(tmp, final)
+    return final
 
 
 def publish_from_connection(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> Path:
@@ -252,15 +462,14 @@ def publish_from_connection(con: duckdb.DuckDBPyConnection, db_path: str | Path)
     Call it after the transaction that wrote the run has committed.
     """
     final = snapshot_path(db_path)
-    tmp = _temp_beside(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(final)
     rows = con.execute("SELECT current_database()").fetchall()
     source = str(rows[0][0]) if rows else "main"
     try:
-        _copy_or_update(con, source, final, tmp)
+        return _publish(con, source, final)
     except (duckdb.Error, OSError) as exc:
-        _discard(tmp)
         raise SnapshotError(f"{db_path}: publishing the snapshot failed: {exc}") from None
-    return _swap_in(tmp, final)
 
 
 def latest_snapshot(db_path: str | Path) -> Path | None:
@@ -270,9 +479,15 @@ def latest_snapshot(db_path: str | Path) -> Path | None:
 
 
 def snapshot_version(path: str | Path) -> int:
-    """Changes whenever a new snapshot is swapped in: caches key on it together with the run id."""
+    """Changes whenever a new snapshot is published (a new data file swapped in, or new parts):
+    caches key on it together with the run id."""
     try:
         st = Path(path).stat()
     except FileNotFoundError:
         return 0
-    return st.st_mtime_ns ^ st.st_ino
+    try:
+        parts = (parts_path(path) / "VERSION").stat()
+        extra = parts.st_mtime_ns ^ (parts.st_ino << 1)
+    except FileNotFoundError:
+        extra = 0
+    return st.st_mtime_ns ^ st.st_ino ^ extra

@@ -306,7 +306,12 @@ def test_snapshot_is_a_read_only_consistent_copy(tmp_path, demo_db):
     snap = publish_snapshot(db)
     assert snap == snapshot_path(db) == tmp_path / "snapshots" / "main.duckdb"
     assert not os.stat(snap).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
-    assert [p.name for p in snap.parent.iterdir()] == ["main.duckdb"]  # no temp files left
+    # the data file and its parts, no temp files left; every file read-only
+    assert sorted(p.name for p in snap.parent.iterdir()) == ["main.duckdb", "main.duckdb.parts"]
+    parts = [p for p in (snap.parent / "main.duckdb.parts").rglob("*") if p.is_file()]
+    assert parts and not [p for p in parts if ".tmp" in p.name]
+    assert not [p for p in parts if p.suffix == ".parquet"
+                and os.stat(p).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)]
     a = duckdb.connect(str(db), read_only=True)
     b = duckdb.connect(str(snap), read_only=True)
     for table in ("run_scores", "run_indicator_scores", "load_batches", "current_outcomes"):
@@ -335,12 +340,14 @@ def test_a_new_snapshot_is_swapped_in_while_a_reader_holds_the_old(tmp_path, dem
     publish_from_connection(writer, db)  # … and the writer publishes through its connection
     writer.close()
     assert snapshot_version(snap) != v1
-    assert reader.execute("SELECT count(*) FROM runs").fetchall()[0][0] == before  # old inode
+    # the raw data did not change, so the data file stayed; the reader that holds it reads the
+    # published run list (each part file is swapped in whole) and keeps working
+    assert reader.execute("SELECT count(*) FROM runs").fetchall()[0][0] == before + 1
     reader.close()
     fresh = duckdb.connect(str(snap), read_only=True)
     assert fresh.execute("SELECT count(*) FROM runs").fetchall()[0][0] == before + 1
     fresh.close()
-    assert sorted(p.name for p in snap.parent.iterdir()) == ["main.duckdb"]
+    assert sorted(p.name for p in snap.parent.iterdir()) == ["main.duckdb", "main.duckdb.parts"]
 
 
 def test_publishing_a_missing_db_is_a_clear_error(tmp_path):

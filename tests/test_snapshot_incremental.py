@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -86,3 +87,62 @@ def test_a_rebuilt_database_gets_a_full_copy(demo_db: Path, tmp_path: Path,
     con.close()
     assert len(copies) == 2
     _same(db, again)
+
+
+def test_a_run_adds_its_parts_and_leaves_the_raw_data_file_alone(
+        demo_db: Path, tmp_path: Path, copies: list[Path]) -> None:
+    db = tmp_path / "e.duckdb"
+    shutil.copy(demo_db, db)
+    first = snapshot.publish_snapshot(db)
+    inode, version = os.stat(first).st_ino, snapshot.snapshot_version(first)
+    con = connect(db)
+    params = con.execute("SELECT CAST(parameters AS VARCHAR) FROM runs LIMIT 1").fetchall()[0][0]
+    run = score_run(con, load_scheme(json.loads(params)["scheme_file"]), "2026",
+                    publish_snapshot=False)
+    again = snapshot.publish_from_connection(con, db)
+    con.close()
+    assert len(copies) == 1 and os.stat(again).st_ino == inode  # no new data: file untouched
+    assert snapshot.snapshot_version(again) != version  # … yet readers see a new version
+    gen = [p for p in snapshot.parts_path(again).iterdir() if p.is_dir()]
+    assert len(gen) == 1
+    for table in ("run_scores", "run_indicator_scores", "run_flags"):
+        assert (gen[0] / "runs" / table / f"{run}.parquet").exists()
+    _same(db, again)
+    ro = duckdb.connect(str(again), read_only=True)
+    schemas = {r[0] for r in ro.execute("SELECT schema_name FROM information_schema.schemata "
+                                        "WHERE catalog_name = current_database()").fetchall()}
+    assert "score_cache" not in schemas  # the scoring cache is not for readers
+    ro.close()
+
+
+def test_a_copied_site_republished_reads_its_own_parts(demo_db: Path, tmp_path: Path) -> None:
+    """(A database file name that is no SQL identifier, `my-site`, as well.)"""
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(demo_db, site / "my-site.duckdb")
+    snapshot.publish_snapshot(site / "my-site.duckdb")
+    moved = tmp_path / "moved"
+    shutil.copytree(site, moved)
+    shutil.rmtree(site)  # the parts the copied views pointed at are gone
+    snap = snapshot.publish_snapshot(moved / "my-site.duckdb")
+    _same(moved / "my-site.duckdb", snap)
+
+
+def test_a_killed_publishers_half_written_part_is_removed(demo_db: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "e.duckdb"
+    shutil.copy(demo_db, db)
+    snap = snapshot.publish_snapshot(db)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    parts = snapshot.parts_path(snap)
+    gen = next(p for p in parts.iterdir() if p.is_dir())
+    left = gen / "tables" / f".runs.parquet.{dead.pid}.0badc0de.tmp"
+    mine = gen / "tables" / f".runs.parquet.{os.getpid()}.0badc0de.tmp"  # a live publisher's
+    left.write_bytes(b"PAR1")
+    mine.write_bytes(b"PAR1")
+    snapshot.publish_snapshot(db)
+    assert not left.exists() and mine.exists()
+    mine.unlink()

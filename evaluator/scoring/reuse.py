@@ -6,6 +6,14 @@ every indicator must score from the same inputs (source, direction, transform, r
 policy) under the same unit types and survey settings (`indicator_inputs`). A stored run also
 writes each indicator's evidence, dimension and position, and reads the data as they are now, so
 its key (`run_key`) adds those, the period and the store's data version.
+
+Across processes (`evaluator score` after a weights-only edit) the connection's tables are gone,
+so a run also keeps them in the store, in schema `score_cache` (`store`, one table per cached
+table beside one key row, replaced by the next run with another key): a new process whose key
+matches copies them back (`restore`) and runs only the aggregation. The persisted key adds the
+code version, so an upgraded evaluator never reuses an older one's scores. The cache is derived
+data, never published in the dashboard snapshot; `forget` drops it (it is rebuilt by the next
+run).
 """
 
 from __future__ import annotations
@@ -15,11 +23,17 @@ from typing import Any
 
 from evaluator.scheme.models import Scheme
 from evaluator.scoring.engine import Engine, sql
+from evaluator.scoring.rules import INDICATOR_SCORES, STATS
+from evaluator.scoring.values import COVERAGE, META, REFS, SURVEY, UNITS
 
 # Indicator fields its 0–100 score does not depend on (weights and labels act later).
 NOT_INPUTS = frozenset({"name", "description", "weight", "department", "lint", "frequency",
                         "burden_minutes", "linked_outcomes", "evidence"})
 KEY_TABLE = "_sc_reuse_key"
+#: the indicator-level tables the aggregation and the run's rows read (SURVEY only when built)
+CACHED = (UNITS, META, INDICATOR_SCORES, STATS, REFS, COVERAGE, SURVEY)
+CACHE_SCHEMA = "score_cache"
+STORED_KEY = f"{CACHE_SCHEMA}.reuse_key"
 
 
 def indicator_inputs(scheme: Scheme) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -61,3 +75,69 @@ def remember(engine: Engine, key: str | None) -> None:
     engine.drop_temp(KEY_TABLE)
     if key is not None:
         engine.create_temp(KEY_TABLE, sql("SELECT CAST(:k AS VARCHAR) AS k", k=key))
+
+
+def _stored(name: str) -> str:
+    """The persisted copy of temporary table `name` (`_sc_ind` → `score_cache.cache_sc_ind`):
+    another name, so `table_exists` never mistakes it for the temporary table."""
+    return f"{CACHE_SCHEMA}.cache{name}"
+
+
+def _schema_exists(engine: Engine) -> bool:
+    rows = engine.fetch_polars(sql(
+        "SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = :s "
+        "AND catalog_name = current_database()", s=CACHE_SCHEMA))
+    return bool(rows["n"][0])
+
+
+def stored_key(engine: Engine) -> str | None:
+    """The key of the indicator-level tables kept in the store, if any."""
+    if not _schema_exists(engine):
+        return None
+    rows = engine.fetch_polars(sql(
+        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = :s "
+        "AND table_name = 'reuse_key' AND table_catalog = current_database()", s=CACHE_SCHEMA))
+    if not rows["n"][0]:
+        return None
+    keys = engine.fetch_polars(sql(f"SELECT k FROM {STORED_KEY}"))
+    return str(keys["k"][0]) if keys.height else None
+
+
+def store(engine: Engine, key: str) -> None:
+    """Keep the indicator-level tables just built (`remember`ed under `key`) in the store.
+
+    Call it inside the run's transaction: the cache then commits (or not) with the run. A no-op
+    when the store already holds this key."""
+    if stored_key(engine) == key:
+        return
+    engine.execute(sql(f"CREATE SCHEMA IF NOT EXISTS {CACHE_SCHEMA}"))
+    engine.execute(sql(f"DELETE FROM {STORED_KEY}") if stored_key(engine) is not None
+                   else sql(f"CREATE TABLE IF NOT EXISTS {STORED_KEY} (k VARCHAR)"))
+    for name in CACHED:
+        engine.execute(sql(f"DROP TABLE IF EXISTS {_stored(name)}"))
+        if engine.table_exists(name):
+            engine.execute(sql(f"CREATE TABLE {_stored(name)} AS SELECT * FROM {name}"))
+    engine.execute(sql(f"INSERT INTO {STORED_KEY} VALUES (CAST(:k AS VARCHAR))", k=key))
+
+
+def restore(engine: Engine, key: str) -> bool:
+    """Copy the stored indicator-level tables back when they were built under `key`; True when
+    they were (the caller then runs only the aggregation)."""
+    if stored_key(engine) != key:
+        return False
+    remember(engine, None)
+    kept = set(engine.fetch_polars(sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
+        "AND table_catalog = current_database()", s=CACHE_SCHEMA))["table_name"].to_list())
+    for name in CACHED:
+        if f"cache{name}" in kept:
+            engine.create_temp(name, sql(f"SELECT * FROM {_stored(name)}"))
+        else:  # a table the run did not build (no survey): absent here too
+            engine.drop_temp(name)
+    remember(engine, key)
+    return True
+
+
+def forget(engine: Engine) -> None:
+    """Drop the indicator-level tables kept in the store (the next run rebuilds them)."""
+    engine.execute(sql(f"DROP SCHEMA IF EXISTS {CACHE_SCHEMA} CASCADE"))

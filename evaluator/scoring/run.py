@@ -133,12 +133,14 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
     tables.
 
     With `reuse_key` (`reuse.run_key`): when the indicator-level tables left on this engine by
-    the previous call have the same key (a weights-only change, same data), only the
-    aggregation runs again; the numbers are those of a full run, digit for digit."""
+    the previous call, or kept in the store by an earlier run (`reuse.restore`), have the same
+    key (a weights-only change, same data), only the aggregation runs again; the numbers are
+    those of a full run, digit for digit."""
     warnings = check_period(scheme, period)
     warnings += [u.message() for u in unknown_sources(engine, scheme)]  # recorded in the note
     reused = (reuse_key is not None and not uncertainty
-              and reuse_mod.cached_key(engine) == reuse_key)
+              and (reuse_mod.cached_key(engine) == reuse_key
+                   or reuse_mod.restore(engine, reuse_key)))
     if not reused:
         reuse_mod.remember(engine, None)  # forget first: a failure below leaves nothing reusable
         warnings += indicator_level(engine, scheme, period, uncertainty)
@@ -422,7 +424,8 @@ def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
 def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme, period: str,
            uncertainty: bool, params: dict[str, Any], batch_ids: list[int] | None) -> str:
     scheme = loaded.scheme
-    key = (reuse_mod.run_key(scheme, period, reuse_mod.data_version(engine))
+    # the code version too: the key is kept in the store, where a newer evaluator may read it
+    key = (reuse_mod.run_key(scheme, period, reuse_mod.data_version(engine)) + code_version()
            if engine.SHARES_STORE else None)
     warnings, tables = compute(engine, scheme, period, uncertainty, reuse_key=key)
     lint = lint_findings(loaded)
@@ -439,6 +442,8 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
             write_run_row(engine, loaded, period, run_id, parameters, warnings, lint, batches)
             for out in outputs:
                 _insert(engine, out)
+            if key is not None and not uncertainty:  # for the next process's re-score
+                reuse_mod.store(engine, key)
             store_value_added(con, scheme, run_id)
         return run_id
     folder, files = engine.write_outputs(outputs, run_id)
