@@ -213,7 +213,9 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, query: str, params: list[obje
 def _write_parts(con: duckdb.DuckDBPyConnection, src: str, gen: Path) -> None:
     """The new runs' files (each run table, each run once), then every other table."""
     tables = [t for t in _tables(con, src) if t not in DATA_TABLES]
-    run_ids = [str(r[0]) for r in con.execute(f"SELECT run_id FROM {_q(src)}.runs").fetchall()]
+    # a database that is not ours (no runs table) is still published, so the dashboard can say so
+    run_ids = ([str(r[0]) for r in con.execute(f"SELECT run_id FROM {_q(src)}.runs").fetchall()]
+               if "runs" in tables else [])
     for table in tables:
         if table not in RUN_TABLES:
             continue
