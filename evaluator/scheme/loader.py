@@ -11,8 +11,7 @@ ruamel only if the file is invalid (for the lines of its errors); see `scheme/js
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
