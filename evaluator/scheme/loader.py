@@ -24,7 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from evaluator.errors import EvaluatorError
 from evaluator.scheme.checks import Loc, cross_check, format_path
 from evaluator.scheme.hints import yaml_hints
-from evaluator.scheme.jsonpath import line_tree, plain_json
+from evaluator.scheme.jsonpath import LineMap, LineSeq, line_tree, plain_json
 from evaluator.scheme.messages import message
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.salvage import UNION_TAGS, salvage_problems
@@ -82,13 +82,14 @@ def line_of(tree: Any, loc: Loc) -> int | None:
     """1-based line of the deepest node of `loc` that exists in the YAML tree."""
     node, line = tree, _start_line(tree)
     for part in loc:
-        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
+        if isinstance(node, CommentedMap | LineMap) and isinstance(part, str) and part in node:
             line = node.lc.key(part)[0] + 1
             node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+        elif (isinstance(node, CommentedSeq | LineSeq) and isinstance(part, int)
+              and 0 <= part < len(node)):
             line = node.lc.item(part)[0] + 1
             node = node[part]
-        elif isinstance(node, CommentedMap | CommentedSeq):
+        elif isinstance(node, CommentedMap | CommentedSeq | LineMap | LineSeq):
             continue  # a pydantic union tag such as 'min_max' or 'MeasureSource': not in the file
         else:
             break
