@@ -137,3 +137,17 @@ def test_line_tree_matches_ruamel_on_any_json_object(doc, indent, ascii_only) ->
         return
     theirs = YAML(typ="rt").load(text)
     _same_lines(line_tree(text), theirs)
+
+
+def test_a_big_json_scheme_validates_and_lints_with_lines(tmp_path: Path) -> None:
+    from helpers.ingest import cli
+
+    from benchmarks.scale_data import generate
+
+    scheme = generate(tmp_path, units=5, indicators=320, answers=200, periods=1).scheme
+    assert "✓" in cli("validate", scheme).output
+    result = cli("lint", scheme)
+    lines = [line.split("\t") for line in result.output.splitlines() if line.count("\t") == 4]
+    assert len(lines) > 300  # one plain line per finding, not a 300-row table
+    assert "--format json" in result.output.splitlines()[0]
+    assert all(row[3].isdigit() for row in lines if row[2] != "—")  # indicator findings: a line
