@@ -6,7 +6,8 @@
 
 Each point is generated with `benchmarks.scale_data` (answers scale with units unless the axis is
 `answers`) and measured in a fresh process (as `scale_run.engine_side`'s first steps): ingest,
-load + validate the scheme, `score_run`, and the re-score after a weights-only change. The table
+load + validate the scheme, lint it, `score_run`, and the re-score after a weights-only change,
+beside a floor measured in the same process (DuckDB's own `GROUP BY` of the year's outcomes). The table
 prints seconds and seconds per unit of the axis; a linear step keeps the per-unit figure flat.
 """
 
@@ -32,6 +33,7 @@ def point(data: Path) -> dict[str, float]:
     """One point, in this process: ingest, scheme load, score, re-score (seconds)."""
     from benchmarks.scale_run import KINDS, YEAR, reweighted
     from evaluator.ingest import ingest_file
+    from evaluator.lint.report import lint_scheme
     from evaluator.scheme import load_scheme
     from evaluator.scoring import score_run
     from evaluator.store import connect
@@ -43,9 +45,16 @@ def point(data: Path) -> dict[str, float]:
     for kind in KINDS:
         ingest_file(con, kind, data / f"{kind}.csv", db_path=db)
     fig["ingest_s"] = time.perf_counter() - t
+    t = time.perf_counter()  # the floor: DuckDB's own roll-up of the year's outcome values
+    con.execute("SELECT unit_id, measure, SUM(value), COUNT(*) FROM outcomes "
+                f"WHERE year = {int(YEAR)} GROUP BY unit_id, measure").fetchall()
+    fig["floor_s"] = time.perf_counter() - t
     t = time.perf_counter()
     loaded = load_scheme(data / "scheme.yaml")
     fig["scheme_load_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lint_scheme(loaded)
+    fig["lint_s"] = time.perf_counter() - t
     t = time.perf_counter()
     score_run(con, loaded, YEAR, publish_snapshot=False)
     fig["score_s"] = time.perf_counter() - t

@@ -67,11 +67,16 @@ def validate(scheme: SchemeArg) -> None:
 
 def _is_registry(path: Path) -> bool:
     """Whether the file is a measure registry (a top-level `measures` list, no `dimensions`)."""
-    from evaluator.scheme.loader import parse_yaml
+    from evaluator.scheme.jsonpath import plain_json
+    from evaluator.scheme.loader import MAX_DEPTH, parse_yaml
     from evaluator.scheme.measures import is_registry_text
 
     try:
-        return is_registry_text(parse_yaml(path.read_text(encoding="utf-8"), str(path)))
+        text = path.read_text(encoding="utf-8")
+        doc = plain_json(text, MAX_DEPTH)  # a big JSON scheme: no slow YAML parse for this
+        if doc is not None:
+            return "measures" in doc and "dimensions" not in doc
+        return is_registry_text(parse_yaml(text, str(path)))
     except (OSError, UnicodeDecodeError, SchemeInvalid):
         return False
 
@@ -127,6 +132,24 @@ def lint(
         raise typer.Exit(1)
 
 
+LONG_REPORT = 300  # findings; beyond, one plain line each instead of a table
+
+
+def _print_lines(report: LintReport, lang: str, titles: dict[str, str]) -> None:
+    """A long report (thousands of indicators) as one tab-separated line per finding: the
+    table's columns, without its layout."""
+    zh = lang == "zh"
+    n = len(report.findings)
+    typer.echo(f"{report.file} — 形式主义检查（{n} 条；完整数据请用 --format json）" if zh else
+               f"{report.file} — formalism lint ({n} findings; --format json for the full data)")
+    rows = []
+    for f in report.findings:
+        sev = label(Group.severity, f.severity, "zh") if zh else f.severity.value
+        rows.append("\t".join((sev, f"{f.rule} ({titles.get(f.rule, '')})", f.indicator or "—",
+                               str(f.line or ""), f.text(lang).replace("\n", " "))))
+    typer.echo("\n".join(rows))
+
+
 def _print_report(report: LintReport, lang: str) -> None:
     zh = lang == "zh"
     titles = {r.id: r.title(lang) for r in builtin_rules()}
@@ -140,7 +163,9 @@ def _print_report(report: LintReport, lang: str) -> None:
         table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{sev}[/]",
                       f"{f.rule}\n{titles.get(f.rule, '')}",
                       f.indicator or "—", str(f.line or ""), escape(f.text(lang)))
-    if report.findings:
+    if len(report.findings) > LONG_REPORT:  # rich lays a table out at ~10 ms a row
+        _print_lines(report, lang, titles)
+    elif report.findings:
         console.print(table)
     s = report.summary
     counts = {sev: report.count(sev) for sev in Severity}

@@ -119,7 +119,7 @@ class LintContext:
         Scheme-level findings name the key they are about (e.g. limits.max_trace_share) when the
         file sets it, else fall back to the next candidate."""
         for loc in candidates:
-            if _exists(self.loaded.tree, loc):
+            if _exists(self.loaded.yaml_tree(), loc):
                 return self.loaded.line_of(loc), format_path(loc)
         return (self.loaded.line_of(candidates[-1]) if candidates else None), ""
 

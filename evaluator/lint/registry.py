@@ -17,7 +17,9 @@ def collect(module: ModuleType) -> list[type[Rule]]:
         if inspect.isclass(obj) and issubclass(obj, Rule) and obj is not Rule
         and obj.__module__ == module.__name__ and "id" in vars(obj)
     ]
-    return sorted(found, key=lambda cls: inspect.getsourcelines(cls)[1])
+    # a module's namespace keeps definition order (reading each class's source to sort by line
+    # cost ~0.7 s per process)
+    return found
 
 
 @cache

@@ -3,13 +3,16 @@
 Locations come from ruamel.yaml's round-trip parser, which remembers the line of every key, so a
 pydantic error path such as ('dimensions', 0, 'indicators', 2, 'weight') becomes
 "demo.yaml:41 dimensions[0].indicators[2].weight".
+
+A big scheme written as plain JSON (JSON is YAML) takes a fast path: the C `json` parser, and
+ruamel only if the file is invalid (for the lines of its errors); see `scheme/jsonpath.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from evaluator.errors import EvaluatorError
 from evaluator.scheme.checks import Loc, cross_check, format_path
 from evaluator.scheme.hints import yaml_hints
+from evaluator.scheme.jsonpath import LineMap, LineSeq, line_tree, plain_json
 from evaluator.scheme.messages import message
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.salvage import UNION_TAGS, salvage_problems
@@ -56,27 +60,36 @@ class LoadedScheme:
     scheme: Scheme
     path: Path
     text: str
-    tree: Any  # the ruamel round-trip document, for line look-ups
+    tree: Any  # the ruamel round-trip document, for line look-ups (see `yaml_tree`)
+    # the fast JSON path builds the tree only when a line is asked for
+    lazy_tree: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
+    def yaml_tree(self) -> Any:
+        """The document tree with lines (`tree`), built on first use for a fast-loaded file."""
+        if self.tree is None and self.lazy_tree is not None:
+            object.__setattr__(self, "tree", self.lazy_tree())
+        return self.tree
+
     def line_of(self, loc: Loc) -> int | None:
-        return line_of(self.tree, loc)
+        return line_of(self.yaml_tree(), loc)
 
 
 def line_of(tree: Any, loc: Loc) -> int | None:
     """1-based line of the deepest node of `loc` that exists in the YAML tree."""
     node, line = tree, _start_line(tree)
     for part in loc:
-        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
+        if isinstance(node, CommentedMap | LineMap) and isinstance(part, str) and part in node:
             line = node.lc.key(part)[0] + 1
             node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+        elif (isinstance(node, CommentedSeq | LineSeq) and isinstance(part, int)
+              and 0 <= part < len(node)):
             line = node.lc.item(part)[0] + 1
             node = node[part]
-        elif isinstance(node, CommentedMap | CommentedSeq):
+        elif isinstance(node, CommentedMap | CommentedSeq | LineMap | LineSeq):
             continue  # a pydantic union tag such as 'min_max' or 'MeasureSource': not in the file
         else:
             break
@@ -121,7 +134,8 @@ def _has(node: Any, part: str | int) -> bool:
 
 
 MAX_DEPTH = 64  # nested mappings/lists: about 30 levels of dimensions, far beyond any scheme
-MAX_NODES = 100_000  # YAML nodes after expanding aliases (the demo scheme has about 1,500)
+MAX_NODES = 100_000  # YAML values aliases may expand to (a scheme written out has no limit:
+# 10,000 indicators are ~330,000 values; the demo scheme has about 1,500 and no alias)
 PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map",
                                                  "seq")}
 
@@ -132,6 +146,7 @@ def _prescan(yaml: YAML, text: str, file: str) -> None:
     (a "billion laughs" bomb), and tags other than YAML's plain ones (`!!python/…`)."""
     sizes: dict[str, int] = {}  # anchor -> nodes it stands for, aliases expanded
     stack: list[tuple[int, str | None]] = [(0, None)]  # open collections: (nodes, anchor)
+    expanded = 0  # values the aliases stand for (what is written out once does not count)
     for event in yaml.parse(text):
         kind = type(event).__name__
         line = event.start_mark.line + 1 if event.start_mark else None
@@ -157,6 +172,7 @@ def _prescan(yaml: YAML, text: str, file: str) -> None:
             add = n
         elif kind == "AliasEvent":
             add = sizes.get(event.anchor, 1)
+            expanded += add
         elif kind == "ScalarEvent":
             add = 1
             if getattr(event, "anchor", None):
@@ -165,7 +181,7 @@ def _prescan(yaml: YAML, text: str, file: str) -> None:
             continue
         total, anchor = stack[-1]
         stack[-1] = (total + add, anchor)
-        if total + add > MAX_NODES:
+        if expanded > MAX_NODES:
             raise SchemeInvalid([SchemeIssue(
                 file, line, "", f"the file expands to more than {MAX_NODES:,} YAML values (its "
                 "aliases `*name` repeat anchored parts over and over); write the parts out or "
@@ -221,6 +237,9 @@ def load_scheme_text(text: str, path: str | Path = "<scheme>") -> LoadedScheme:
     `path` only names the source in messages and in `LoadedScheme.path`."""
     path = Path(path)
     file = str(path)
+    fast = _fast(text, path)
+    if fast is not None:
+        return fast
     tree = parse_yaml(text, file)
     if not isinstance(tree, CommentedMap):
         raise SchemeInvalid(
@@ -245,6 +264,22 @@ def load_scheme_text(text: str, path: str | Path = "<scheme>") -> LoadedScheme:
             [SchemeIssue(file, line_of(tree, loc), format_path(loc), msg) for loc, msg in problems]
         )
     return LoadedScheme(scheme=scheme, path=path, text=text, tree=tree)
+
+
+def _fast(text: str, path: Path) -> LoadedScheme | None:
+    """The scheme through the C JSON parser when the file is plain JSON and valid; None sends it
+    down the ruamel path, which reports problems with their lines."""
+    doc = plain_json(text, MAX_DEPTH)
+    if doc is None:
+        return None
+    try:
+        scheme = Scheme.model_validate(doc)
+    except ValidationError:
+        return None
+    if cross_check(scheme):
+        return None
+    return LoadedScheme(scheme=scheme, path=path, text=text, tree=None,
+                        lazy_tree=lambda: line_tree(text))
 
 
 def _dedupe(issues: list[SchemeIssue]) -> list[SchemeIssue]:

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
 
+import polars as pl
 from sqlglot import exp
 
 from evaluator.scheme.models import (
+    Band,
     BandsRule,
     DeductionRule,
     Direction,
@@ -51,7 +55,8 @@ def col(name: str) -> exp.Column:
     return exp.column(name)
 
 
-def clamp(e: exp.Expression, lo: float = 0.0, hi: float = 100.0) -> exp.Expression:
+def clamp(e: exp.Expression, lo: float | exp.Expression = 0.0,
+          hi: float | exp.Expression = 100.0) -> exp.Expression:
     """lo ≤ e ≤ hi, NULL stays NULL (GREATEST/LEAST skip NULLs in some engines, so CASE)."""
     return (
         exp.Case()
@@ -89,7 +94,7 @@ def higher(ind: Indicator) -> bool:
     return ind.direction is Direction.HIGHER
 
 
-def param(ind: Indicator, value: float, what: str) -> exp.Expression:
+def param(ind: Indicator, value: float, what: str) -> float:
     """A raw-unit parameter on the transformed scale; a log of a value ≤ 0 is a scheme error."""
     out = transform_param(ind, value)
     if out != out:
@@ -97,32 +102,71 @@ def param(ind: Indicator, value: float, what: str) -> exp.Expression:
             f"indicator '{ind.id}': {what} {value:g} cannot be log-transformed (it must be > 0); "
             "change the parameter or remove `transform.log`"
         )
-    return lit(out)
+    return out
 
 
-def min_max(ind: Indicator, rule: MinMaxRule) -> exp.Expression:
+# ------------------------------------------------------------------ rules as data
+#
+# Each rule is written once, as a builder over its parameters `p` (name -> expression). The
+# builder reads the indicator only for discrete choices (direction, `within`, clamp, ties …),
+# which `_kind` spells out; numbers come from `p`. `rule_expr` gives the builder literals (one
+# tree per indicator, as a scheme reads); `score_indicators` gives it columns of a parameter
+# table (one row per indicator) and builds one tree per *kind*, so the SQL has a CASE over a
+# few kinds instead of a branch per indicator.
+#
+# The two are digit for digit the same: every literal parameter meets a DOUBLE before any
+# arithmetic (so it is that literal cast to DOUBLE, which is the float the table holds), except
+# the two differences of literals (goalposts upper − lower, efficacy good − bad), which engines
+# compute exactly in DECIMAL: `literal_diff` does the same.
+
+Params = dict[str, float | str | None]
+
+
+def _text(value: float) -> str:
+    return cast(str, lit(value).sql(dialect="duckdb"))
+
+
+def engine_double(value: float) -> float:
+    """The DOUBLE an engine makes of `lit(value)`: a decimal literal has no negative zero."""
+    return value + 0.0
+
+
+def literal_diff(a: float, b: float) -> float:
+    """`lit(a) - lit(b)` as an engine computes it: exact DECIMAL arithmetic, then one rounding
+    to DOUBLE; in DOUBLE when either literal is written with an exponent (a DOUBLE literal)."""
+    ta, tb = _text(a), _text(b)
+    if "e" in ta.lower() or "e" in tb.lower():
+        return engine_double(a) - engine_double(b)
+    return float(Decimal(ta) - Decimal(tb)) + 0.0
+
+
+def min_max(ind: Indicator, rule: MinMaxRule, p: dict[str, exp.Expression]) -> exp.Expression:
     r = ref(rule.within, rule.panel)
     num = (X - r.min) if higher(ind) else (r.max - X)
-    low, high = rule.range
-    if (low, high) == (0.0, 100.0) and rule.panel is None:  # the tree of every older scheme
+    if _default_range(rule):  # the tree of every older scheme
         return exp.Case().when(r.max.eq(r.min), lit(100.0)).else_(
             lit(100.0) * div(num, r.max - r.min))
-    out = lit(low) + lit(high - low) * div(num, r.max - r.min)
+    low, high = p["low"], p["high"]
+    out = low + p["span"] * div(num, r.max - r.min)
     # a year scored outside its panel may lie past the panel's bounds
-    return exp.Case().when(r.max.eq(r.min), lit(high)).else_(
-        clamp(out, low, high) if rule.panel is not None else out)
+    return exp.Case().when(r.max.eq(r.min), high.copy()).else_(
+        clamp(out, low.copy(), high.copy()) if rule.panel is not None else out)
 
 
-def goalposts(ind: Indicator, rule: GoalpostsRule) -> exp.Expression:
-    lo, up = param(ind, rule.lower, "goalpost lower"), param(ind, rule.upper, "goalpost upper")
+def _default_range(rule: MinMaxRule) -> bool:
+    return tuple(rule.range) == (0.0, 100.0) and rule.panel is None
+
+
+def goalposts(ind: Indicator, rule: GoalpostsRule, p: dict[str, exp.Expression]
+              ) -> exp.Expression:
+    lo, up = p["lo"], p["up"]
     num = (X - lo) if higher(ind) else (up.copy() - X)
-    out = lit(100.0) * div(num, up - lo)
+    out = lit(100.0) * div(num, p["span"])
     return clamp(out) if rule.clamp else out
 
 
-def target(ind: Indicator, rule: TargetRule) -> exp.Expression:
-    t = (param(ind, rule.target, "target") if rule.target is not None
-         else log_expr(ind, col("unit_target")))
+def target(ind: Indicator, rule: TargetRule, p: dict[str, exp.Expression]) -> exp.Expression:
+    t = p["t"] if rule.target is not None else log_expr(ind, col("unit_target"))
     if higher(ind):
         return (exp.Case().when(t.copy() <= lit(0), exp.Case().when(t.copy() <= X, lit(100.0))
                                 .else_(lit(0.0)))
@@ -131,15 +175,20 @@ def target(ind: Indicator, rule: TargetRule) -> exp.Expression:
             .when(lit(0) < X, clamp(lit(100.0) * div(t.copy(), X))).else_(lit(0.0)))
 
 
-def bands(ind: Indicator, rule: BandsRule) -> exp.Expression:
+def _bands(rule: BandsRule) -> list[Band]:
+    return sorted(rule.bands, key=lambda b: -b.score)  # the best band reached applies
+
+
+def bands(ind: Indicator, rule: BandsRule, p: dict[str, exp.Expression]) -> exp.Expression:
     case = exp.Case()
-    for band in sorted(rule.bands, key=lambda b: -b.score):  # the best band reached applies
-        t = param(ind, band.threshold, "band threshold")
-        case = case.when(t <= X if higher(ind) else t >= X, lit(band.score))
-    return case.else_(lit(rule.otherwise))
+    for k in range(len(rule.bands)):
+        t = p[f"b{k}_t"]
+        case = case.when(t <= X if higher(ind) else t >= X, p[f"b{k}_s"])
+    return case.else_(p["otherwise"])
 
 
-def percentile(ind: Indicator, rule: PercentileRule) -> exp.Expression:
+def percentile(ind: Indicator, rule: PercentileRule, p: dict[str, exp.Expression]
+               ) -> exp.Expression:
     """100·(rank − 1)/(n − 1) with rank − 1 = units worse + a share of the others tied:
     (ties − 1)/2 (average, the mid-rank), 0 (min), ties − 1 (max); a lone unit gets 100."""
     r = ref(rule.within)
@@ -150,15 +199,16 @@ def percentile(ind: Indicator, rule: PercentileRule) -> exp.Expression:
     return exp.Case().when(r.n <= lit(1), lit(100.0)).else_(pct)
 
 
-def zscore(ind: Indicator, rule: ZScoreRule) -> exp.Expression:
+def zscore(ind: Indicator, rule: ZScoreRule, p: dict[str, exp.Expression]) -> exp.Expression:
     r = ref(rule.within, rule.panel)
     z = exp.Coalesce(this=div(X - r.mean, r.sd), expressions=[lit(0.0)])
     signed = z if higher(ind) else exp.Neg(this=exp.Paren(this=z))
-    out = lit(rule.center) + lit(rule.spread) * signed
+    out = p["center"] + p["spread"] * signed
     return clamp(out) if rule.clamp else out
 
 
-def fraction_of_max(ind: Indicator, rule: FractionOfMaxRule) -> exp.Expression:
+def fraction_of_max(ind: Indicator, rule: FractionOfMaxRule, p: dict[str, exp.Expression]
+                    ) -> exp.Expression:
     """100·x/max (no score when max ≤ 0); lower: 100·min/x (no score when x ≤ 0)."""
     r = ref(rule.within, rule.panel)
     if higher(ind):
@@ -166,39 +216,41 @@ def fraction_of_max(ind: Indicator, rule: FractionOfMaxRule) -> exp.Expression:
     return exp.Case().when(lit(0) < X, clamp(lit(100.0) * div(r.min, X)))
 
 
-def reference_unit(ind: Indicator, rule: ReferenceUnitRule) -> exp.Expression:
+def reference_unit(ind: Indicator, rule: ReferenceUnitRule, p: dict[str, exp.Expression]
+                   ) -> exp.Expression:
     """COINr's n_dist2ref on 0–100: the reference unit's value (a window over the indicator's
     units) scores 100, the worst unit 0; no score when the reference has no value."""
     xref = sql("MAX(CASE WHEN unit_id = :unit THEN value END) OVER (PARTITION BY indicator_id)",
-               unit=rule.unit)
+               unit=p["unit"])
     r = ref("all")
     num, den = ((X - r.min, xref - r.min) if higher(ind) else (r.max - X, r.max - xref))
     out = lit(100.0) * div(num, den)
     return clamp(out) if rule.clamp else out
 
 
-def efficacy(ind: Indicator, rule: EfficacyRule) -> exp.Expression:
+def efficacy(ind: Indicator, rule: EfficacyRule, p: dict[str, exp.Expression]
+             ) -> exp.Expression:
     r = ref("all")
-    good = param(ind, rule.good, "good") if rule.good is not None else (
-        r.max if higher(ind) else r.min)
-    bad = param(ind, rule.bad, "bad") if rule.bad is not None else (
-        r.min if higher(ind) else r.max)
-    out = lit(60.0) + lit(40.0) * div(X - bad, good - bad.copy())
+    good = p["good"] if rule.good is not None else (r.max if higher(ind) else r.min)
+    bad = p["bad"] if rule.bad is not None else (r.min if higher(ind) else r.max)
+    span = p["span"] if "span" in p else good - bad.copy()
+    out = lit(60.0) + lit(40.0) * div(X - bad, span)
     return exp.Case().when(good.copy().eq(bad.copy()), lit(100.0)).else_(
-        clamp(out, rule.floor, 100.0))
+        clamp(out, p["floor"], lit(100.0)))
 
 
-def deduction(ind: Indicator, rule: DeductionRule) -> exp.Expression:
-    return clamp(lit(100.0) - lit(rule.points) * X, rule.floor, 100.0)
+def deduction(ind: Indicator, rule: DeductionRule, p: dict[str, exp.Expression]
+              ) -> exp.Expression:
+    return clamp(lit(100.0) - p["points"] * X, p["floor"], lit(100.0))
 
 
-def pass_fail(ind: Indicator, rule: PassFailRule) -> exp.Expression:
-    t = param(ind, rule.threshold, "threshold")
-    return exp.Case().when(t <= X if higher(ind) else t >= X, lit(100.0)).else_(
-        lit(rule.fail_score))
+def pass_fail(ind: Indicator, rule: PassFailRule, p: dict[str, exp.Expression]
+              ) -> exp.Expression:
+    t = p["t"]
+    return exp.Case().when(t <= X if higher(ind) else t >= X, lit(100.0)).else_(p["fail"])
 
 
-def direct(ind: Indicator, rule: DirectRule) -> exp.Expression:
+def direct(ind: Indicator, rule: DirectRule, p: dict[str, exp.Expression]) -> exp.Expression:
     return clamp(X if higher(ind) else lit(100.0) - X)
 
 
@@ -210,9 +262,99 @@ RULES: dict[type, Callable[..., exp.Expression]] = {
 }  # fmt: skip
 
 
+def rule_params(ind: Indicator) -> tuple[str, Params, dict[str, tuple[float, float]]]:
+    """(kind, parameters, differences) of an indicator's rule.
+
+    `kind` names every discrete choice the rule's builder reads, so indicators of one kind share
+    one tree; parameters are its numbers (on the transformed scale) and the reference unit;
+    differences are parameters that are a difference of two literals (name -> (a, b))."""
+    rule = ind.rule
+    hi = "higher" if higher(ind) else "lower"
+    parts: list[object] = [rule.type, hi]
+    out: Params = {}
+    diffs: dict[str, tuple[float, float]] = {}
+    if isinstance(rule, MinMaxRule):
+        parts += [rule.within, rule.panel is not None, _default_range(rule)]
+        low, high = rule.range
+        out.update(low=low, high=high, span=high - low)
+    elif isinstance(rule, GoalpostsRule):
+        parts.append(rule.clamp)
+        lo = param(ind, rule.lower, "goalpost lower")
+        up = param(ind, rule.upper, "goalpost upper")
+        out.update(lo=lo, up=up)
+        diffs["span"] = (up, lo)
+    elif isinstance(rule, TargetRule):
+        parts.append(rule.target is not None)
+        if rule.target is not None:
+            out["t"] = param(ind, rule.target, "target")
+        else:
+            parts.append(ind.transform is not None and ind.transform.log)
+    elif isinstance(rule, BandsRule):
+        parts.append(len(rule.bands))
+        for k, band in enumerate(_bands(rule)):
+            out[f"b{k}_t"] = param(ind, band.threshold, "band threshold")
+            out[f"b{k}_s"] = band.score
+        out["otherwise"] = rule.otherwise
+    elif isinstance(rule, PercentileRule):
+        parts += [rule.within, rule.ties]
+    elif isinstance(rule, ZScoreRule):
+        parts += [rule.within, rule.panel is not None, rule.clamp]
+        out.update(center=rule.center, spread=rule.spread)
+    elif isinstance(rule, FractionOfMaxRule):
+        parts += [rule.within, rule.panel is not None]
+    elif isinstance(rule, ReferenceUnitRule):
+        parts.append(rule.clamp)
+        out["unit"] = rule.unit
+    elif isinstance(rule, EfficacyRule):
+        parts += [rule.good is not None, rule.bad is not None]
+        if rule.good is not None:
+            out["good"] = param(ind, rule.good, "good")
+        if rule.bad is not None:
+            out["bad"] = param(ind, rule.bad, "bad")
+        if rule.good is not None and rule.bad is not None:
+            diffs["span"] = (cast(float, out["good"]), cast(float, out["bad"]))
+        out["floor"] = rule.floor
+    elif isinstance(rule, DeductionRule):
+        out.update(points=rule.points, floor=rule.floor)
+    elif isinstance(rule, PassFailRule):
+        out.update(t=param(ind, rule.threshold, "threshold"), fail=rule.fail_score)
+    return ":".join(str(x) for x in parts), out, diffs
+
+
 def rule_expr(ind: Indicator) -> exp.Expression:
-    """The indicator's score on 0–100 as an expression over `value` and the reference columns."""
-    return RULES[type(ind.rule)](ind, ind.rule)
+    """The indicator's score on 0–100 as an expression over `value` and the reference columns,
+    with its parameters as literals."""
+    _, values, diffs = rule_params(ind)
+    p: dict[str, exp.Expression] = {k: lit(v) for k, v in values.items()}
+    for name, (a, b) in diffs.items():
+        p[name] = lit(a) - lit(b)
+    return RULES[type(ind.rule)](ind, ind.rule, p)
+
+
+NUMERIC = pl.Float64
+
+
+def rule_table(inds: list[Indicator]) -> tuple[pl.DataFrame, dict[str, exp.Expression]]:
+    """One row of parameters per indicator (`indicator_id`, `kind`, the numbers as the engine
+    would read the literals) and one expression per kind over the table's columns (`q_*`)."""
+    rows: list[dict[str, object]] = []
+    first: dict[str, tuple[Indicator, list[str]]] = {}
+    for ind in inds:
+        kind, values, diffs = rule_params(ind)
+        row: dict[str, object] = {"indicator_id": ind.id, "kind": kind}
+        for k, v in values.items():
+            row[k] = engine_double(v) if isinstance(v, float) else v
+        for k, (a, b) in diffs.items():
+            row[k] = literal_diff(a, b)
+        rows.append(row)
+        first.setdefault(kind, (ind, [*values, *diffs]))
+    names = sorted({k for r in rows for k in r} - {"indicator_id", "kind"})
+    schema = {"indicator_id": pl.Utf8, "kind": pl.Utf8,
+              **{k: (pl.Utf8 if k == "unit" else NUMERIC) for k in names}}
+    frame = pl.from_dicts(rows, schema=schema)
+    kinds = {kind: RULES[type(ind.rule)](ind, ind.rule, {k: col(f"q_{k}") for k in used})
+             for kind, (ind, used) in first.items()}
+    return frame, kinds
 
 
 def build_stats(engine: Engine) -> None:
@@ -227,17 +369,34 @@ def build_stats(engine: Engine) -> None:
     ))
 
 
-def score_indicators(engine: Engine, scheme: Scheme) -> None:
-    """`INDICATOR_SCORES`: every unit × indicator with its score (NULL when missing)."""
+RULE_PARAMS = "_sc_rule_params"
+
+
+def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) -> None:
+    """`INDICATOR_SCORES`: every unit × indicator with its score (NULL when missing).
+
+    Rules as data: the parameter table `RULE_PARAMS` (one row per indicator) is joined to the
+    values, and the score is a CASE over the rule kinds (`rule_table`), so the statement's size
+    and its per-row work do not grow with the number of indicators. `as_data=False` writes the
+    reference form instead, a CASE over the indicators with their parameters as literals (one
+    branch per indicator: quadratic at thousands of indicators; the tests compare the two)."""
     build_stats(engine)
-    case = exp.Case(this=col("indicator_id"))
-    for ind in scheme.indicators():
-        case = case.when(lit(ind.id), rule_expr(ind), copy=False)  # linear, not quadratic
+    params, kinds = rule_table(scheme.indicators())
+    engine.register(RULE_PARAMS, params)
+    if as_data:
+        case = exp.Case(this=col("q_kind"))
+        for kind, expr in kinds.items():
+            case = case.when(lit(kind), expr, copy=False)
+    else:
+        case = exp.Case(this=col("indicator_id"))
+        for ind in scheme.indicators():
+            case = case.when(lit(ind.id), rule_expr(ind), copy=False)
     panels = ("p",) if build_panel_stats(engine, scheme) else ()
     stat_cols = ", ".join(
         f"{p}.{c} AS {p}_{c}" for p in ("a", "g", *panels)
         for c in ("n", "min", "max", "mean", "sd")
     )
+    param_cols = ", ".join(f"q.{c} AS q_{c}" for c in params.columns if c != "indicator_id")
     panel_join = f"LEFT JOIN {PANEL} p ON p.indicator_id = r.indicator_id" if panels else ""
     create_temp(engine, "_sc_ruled", sql(
         f"""
@@ -249,10 +408,11 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
                    COUNT(*) OVER (PARTITION BY indicator_id, pg, value) AS g_equal
             FROM {VALUES} v WHERE value IS NOT NULL),
         j AS (
-            SELECT r.*, {stat_cols}
+            SELECT r.*, {stat_cols}, {param_cols}
             FROM r
             LEFT JOIN {STATS} a ON a.indicator_id = r.indicator_id AND a.pg IS NULL
             LEFT JOIN {STATS} g ON g.indicator_id = r.indicator_id AND g.pg = r.pg
+            LEFT JOIN {RULE_PARAMS} q ON q.indicator_id = r.indicator_id
             {panel_join})
         SELECT unit_id, indicator_id, CAST(:score AS DOUBLE) AS rule_score FROM j
         """,
