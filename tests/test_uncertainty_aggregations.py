@@ -161,3 +161,27 @@ def test_draw_scores_round_as_the_run_rounds(values: list[float], decimals: int)
         "ORDER BY i", [decimals, values, values]).fetchall()]
     con.close()
     assert round_half_away(np.array(values), decimals).tolist() == want
+
+
+def test_a_draw_honours_min_coverage_when_a_weight_drops_out() -> None:
+    """d (min_coverage 0.6) over x, y, z; unit A has x, y (2 of 3: scored), B all three. With
+    x's weight at 0 (leave-one-out), d has two children of weight: A keeps only y, below
+    ⌈0.6 · 2⌉ = 2, so A's d is not scored and its total rests on e; B's d averages y and z."""
+    from evaluator.uncertainty.sensitivity import RunArrays
+
+    scheme = make_scheme([
+        dimension("d", [indicator("x"), indicator("y"), indicator("z")], min_coverage=0.6),
+        dimension("e", [indicator("v")])]).scheme
+    run = RunArrays(
+        unit_ids=["A", "B"], indicator_ids=["x", "y", "z", "v"],
+        scores=np.array([[90.0, 30.0, np.nan, 50.0], [60.0, 20.0, 40.0, 10.0]]),
+        covered={"__total__": np.ones(2, bool), "d": np.ones(2, bool), "e": np.ones(2, bool)},
+        bonus=np.zeros(2), deduction=np.zeros(2), veto_max=np.full(2, np.nan),
+        veto_ord=np.full(2, -1), rank=np.array([1, 2]), grade_ord=np.zeros(2, int))
+    t = tree(scheme)
+    w = {k: np.full(2, v) for k, v in t.weight.items()}
+    w["x"] = np.array([t.weight["x"], 0.0])  # draw 0 as declared, draw 1 without x
+    methods = {p: np.full(2, t.method[p]) for p in t.nodes}
+    total = aggregate(run, t, w, methods)
+    assert total[0].tolist() == pytest.approx([(60.0 + 50.0) / 2, (40.0 + 10.0) / 2])
+    assert total[1].tolist() == pytest.approx([50.0, (30.0 + 10.0) / 2])
