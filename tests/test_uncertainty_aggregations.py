@@ -185,3 +185,59 @@ def test_a_draw_honours_min_coverage_when_a_weight_drops_out() -> None:
     total = aggregate(run, t, w, methods)
     assert total[0].tolist() == pytest.approx([(60.0 + 50.0) / 2, (40.0 + 10.0) / 2])
     assert total[1].tolist() == pytest.approx([50.0, (30.0 + 10.0) / 2])
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_spark_draws_the_same_replicates_of_other_means(tmp_path) -> None:
+    """The other-means level query runs through the engine seam: a median, a Mazziotta–Pareto
+    and a ratio total, x redrawn (declared error), agree on DuckDB and Spark within 1e-9."""
+    import os
+
+    from evaluator.scoring.engine import DuckDBEngine, sql
+    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+    from evaluator.uncertainty.bootstrap import GRADES, run_bootstrap
+    from evaluator.uncertainty.compute import stage_run
+
+    missing = spark_available()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: the Spark bootstrap test must run: {missing}")
+        pytest.skip(missing)
+    from pyspark.sql import SparkSession
+
+    x = indicator("x", source={"error": {"relative": 0.1}}, weight=2)
+    loaded = make_scheme(
+        [dimension("d", [x, indicator("y"), indicator("z", weight=3)], aggregation="median",
+                   min_coverage=0.6),
+         dimension("e", [indicator("v"), indicator("q", weight=2)],
+                   aggregation="mazziotta_pareto")],
+        aggregation="ratio", scale={"min": 0, "max": 10, "decimals": 4})
+    con = connect(tmp_path / "s.duckdb")
+    add_units(con, len(UNITS))
+    for measure, values in VALUES.items():
+        add_values(con, measure, values)
+    run_id = score_run(con, loaded, "2026", publish_snapshot=False)
+    reused = SparkSession.getActiveSession()
+    spark = reused or start_session("local[2]")
+    out = {}
+    try:
+        for name, engine in (("duckdb", DuckDBEngine(con)),
+                             ("spark", SparkEngine(spark, tmp_path / "spark"))):
+            if not engine.SHARES_STORE:
+                stage_run(con, engine, run_id, "2026")
+            run_bootstrap(engine, loaded.scheme, run_id, "2026", 8, seed=5)
+            out[name] = engine.fetch_polars(sql(
+                f"SELECT f.rep, f.unit_id, f.score, f.rank, g.ord FROM {FINAL} f JOIN {GRADES} g "
+                "ON g.rep = f.rep AND g.unit_id = f.unit_id")).sort("rep", "unit_id")
+    finally:
+        if reused is None:
+            spark.stop()
+        con.close()
+    a, b = out["duckdb"], out["spark"]
+    assert a.height == b.height and a.height > 0
+    assert a["score"].n_unique() > len(UNITS)  # the draws move the scores
+    assert (a["score"] - b["score"]).abs().max() <= 1e-9
+    assert a.select("rep", "unit_id", "rank", "ord").equals(b.select("rep", "unit_id", "rank",
+                                                                     "ord"))
