@@ -21,6 +21,7 @@ and chunks of draws; every unit and every draw is an array axis.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -148,13 +149,12 @@ def draw_weights(t: Tree, draws: int, rng: np.random.Generator, spread: float,
 
 
 def node_mean(method: str, x: np.ndarray, w: np.ndarray, present: np.ndarray,
-              power: float) -> np.ndarray:
+              power: float, den: np.ndarray) -> np.ndarray:
     """One aggregation over the last axis (children) of draws × units × children, as
     `scoring.aggregate` computes it (docs/scheme.md): `x` is 0 and `w` 0 where a child is not
-    `present`; where no child is present the result is masked by the caller."""
-    den = w.sum(axis=-1)
-    nonpos = (present & (x <= 0)).any(axis=-1)
-    mean = (w * x).sum(axis=-1) / den
+    `present`; `den` is Σ w; where no child is present the result is masked by the caller."""
+    if method in ("geometric", "harmonic", "generalised"):
+        nonpos = (present & (x <= 0)).any(axis=-1)
     if method == "geometric":
         logs = np.where(present & (x > 0), np.log(np.where(x > 0, x, 1.0)), 0.0)
         return np.where(nonpos, 0.0, np.exp((w * logs).sum(axis=-1) / den))
@@ -165,6 +165,7 @@ def node_mean(method: str, x: np.ndarray, w: np.ndarray, present: np.ndarray,
         base = np.where(present, np.maximum(x, 0.0), 1.0)
         out = ((w * base ** power).sum(axis=-1) / den) ** (1.0 / power)
         return np.where(nonpos, 0.0, out) if power < 0 else out
+    mean = (w * x).sum(axis=-1) / den
     if method == "mazziotta_pareto":
         var = np.maximum((w * x * x).sum(axis=-1) / den - mean * mean, 0.0)
         return np.where(mean <= 0, 0.0, np.maximum(mean - var / mean, 0.0))
@@ -202,16 +203,20 @@ def aggregate(run: RunArrays, t: Tree, weights: dict[str, np.ndarray],
         present = ~np.isnan(x) & (w > 0)
         wp = np.where(present, w, 0.0)
         xs = np.where(present, x, 0.0)
-        score = np.full(present.shape[:2], np.nan)
+        den = wp.sum(axis=-1)
+        kinds = np.unique(methods[parent])
+        power = t.power.get(parent, float("nan"))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for method in np.unique(methods[parent]):
-                use = methods[parent] == method
-                score[use] = node_mean(str(method), xs[use], wp[use], present[use],
-                                       t.power.get(parent, float("nan")))
-        need = np.clip(np.ceil(t.min_coverage.get(parent, 0.0) * (w > 0).sum(axis=-1) - 1e-9),
-                       0, None)  # draws × 1
-        ok = ((present.sum(axis=-1) >= need) & (wp.sum(axis=-1) > 0)
-              & run.covered.get(parent, np.zeros(len(run.unit_ids), dtype=bool)))
+            score = node_mean(str(kinds[0]), xs, wp, present, power, den)
+            for method in kinds[1:]:  # several only with vary_aggregation: two, then
+                use = (methods[parent] == method)[:, None]
+                score = np.where(use, node_mean(str(method), xs, wp, present, power, den),
+                                 score)
+        ok = (den > 0) & run.covered.get(parent, np.zeros(len(run.unit_ids), dtype=bool))
+        cov = t.min_coverage.get(parent, 0.0)
+        if cov > 0:  # ⌈min_coverage · n⌉ of the n children of positive weight in the draw
+            need = np.clip(np.ceil(cov * (w > 0).sum(axis=-1) - 1e-9), 0, None)  # draws × 1
+            ok &= present.sum(axis=-1) >= need
         node_score[parent] = np.where(ok, score, np.nan)
     return node_score[agg.ROOT]
 
@@ -227,7 +232,7 @@ def finalise(run: RunArrays, scheme: Scheme, total: np.ndarray) -> np.ndarray:
 
 def two_product(a: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
     """a·b = hi + lo exactly (Dekker's product, no fused multiply-add needed)."""
-    def split(v: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    def split(v: Any) -> tuple[Any, Any]:
         c = 134217729.0 * v  # 2^27 + 1
         high = c - (c - v)
         return high, v - high
