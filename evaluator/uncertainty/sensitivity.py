@@ -208,7 +208,7 @@ def aggregate(run: RunArrays, t: Tree, weights: dict[str, np.ndarray],
         power = t.power.get(parent, float("nan"))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             score = node_mean(str(kinds[0]), xs, wp, present, power, den)
-            for method in kinds[1:]:  # several only with vary_aggregation: two, then
+            for method in kinds[1:]:  # several only under vary_aggregation
                 use = (methods[parent] == method)[:, None]
                 score = np.where(use, node_mean(str(method), xs, wp, present, power, den),
                                  score)
