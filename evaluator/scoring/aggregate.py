@@ -136,17 +136,21 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
     return table
 
 
-def other_means_level(table: str, weight: str) -> str:
+def other_means_level(table: str, weight: str, coverage: str = COVERAGE,
+                      by: tuple[str, ...] = ()) -> str:
     """One level of the tree when some node uses another mean (harmonic, generalised, median,
     Mazziotta–Pareto, ratio): the children of each unit and parent with their running weight
     (for the median) first, then one CASE arm per aggregation. Only schemes using these run
-    this query, so the arithmetic/geometric trees of every other scheme stay as they were."""
+    this query, so the arithmetic/geometric trees of every other scheme stay as they were.
+    `by`: further key columns of `table` computed apart (the bootstrap's `rep`); `coverage`:
+    the unit × node table with a `covered` column."""
+    nkeys, kkeys = ("".join(f"{a}.{c}, " for c in by) for a in ("n", "k"))
     m = "SUM(k.wt * k.score) / SUM(k.wt)"  # the weighted mean, M
     q = "SUM(k.wt * k.score * k.score) / SUM(k.wt)"  # the weighted mean of squares
     half = "k.tot / 2.0"
     return f"""
         SELECT * FROM (
-        SELECT k.unit_id, k.node_id,
+        SELECT {kkeys}k.unit_id, k.node_id,
                CASE WHEN MAX(k.p_agg) = 'geometric' THEN
                         CASE WHEN MIN(k.score) <= 0 THEN 0.0
                              ELSE EXP(SUM(k.wt * LN(CASE WHEN k.score > 0 THEN k.score END))
@@ -175,17 +179,17 @@ def other_means_level(table: str, weight: str) -> str:
                         / NULLIF(MAX(CASE WHEN k.sib_ord = 1 THEN k.score END), 0)
                     ELSE {m} END AS score
         FROM (
-            SELECT n.unit_id, w.parent_id AS node_id, n.score, w.{weight} AS wt, w.p_agg,
-                   w.p_power, w.sib_ord, w.p_need_{weight} AS need,
-                   SUM(w.{weight}) OVER (PARTITION BY n.unit_id, w.parent_id ORDER BY n.score,
-                                         n.node_id ROWS BETWEEN UNBOUNDED PRECEDING
-                                         AND CURRENT ROW) AS cum,
-                   SUM(w.{weight}) OVER (PARTITION BY n.unit_id, w.parent_id) AS tot
+            SELECT {nkeys}n.unit_id, w.parent_id AS node_id, n.score, w.{weight} AS wt,
+                   w.p_agg, w.p_power, w.sib_ord, w.p_need_{weight} AS need,
+                   SUM(w.{weight}) OVER (PARTITION BY {nkeys}n.unit_id, w.parent_id
+                                         ORDER BY n.score, n.node_id ROWS BETWEEN UNBOUNDED
+                                         PRECEDING AND CURRENT ROW) AS cum,
+                   SUM(w.{weight}) OVER (PARTITION BY {nkeys}n.unit_id, w.parent_id) AS tot
             FROM {table} n JOIN {WEIGHTS} w ON w.node_id = n.node_id
-            JOIN {COVERAGE} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
+            JOIN {coverage} c ON c.unit_id = n.unit_id AND c.node_id = w.parent_id
             WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0 AND c.covered
         ) k
-        GROUP BY k.unit_id, k.node_id
+        GROUP BY {kkeys}k.unit_id, k.node_id
         HAVING COUNT(*) >= MAX(k.need)
         ) WHERE score IS NOT NULL
         """

@@ -13,9 +13,10 @@ Each replicate r = 0 … R−1 redraws the data a run rests on, then rescores it
 The draws are integer hashes (`mix_sql`: shifts, XOR, small products, remainders) of (seed,
 replicate, the response's or unit's position in id order, indicator): the same seed gives the
 same replicates on the same data, whatever the order rows arrive in, on DuckDB and on Spark
-alike (their own HASH functions differ). Rescoring mirrors the run:
-transforms, the indicator rules with their reference values (min, max, mean, sd, ranks)
-recomputed per replicate, the weighted tree, adjustments, rounding, ranks and grades with quotas.
+alike (their own HASH functions differ). Rescoring mirrors the run: transforms, the indicator
+rules with their reference values (min, max, mean, sd, ranks) recomputed per replicate, the
+weighted tree with each node's declared mean and `min_coverage`, adjustments, clamping, rounding,
+ranks and grades with quotas.
 Every table carries `rep`; the only Python loop is over the depth of the dimension tree.
 """
 
@@ -128,10 +129,10 @@ def load_run(engine: Engine, scheme: Scheme, run_id: str, replicates: int) -> No
         """, run=run_id))
     create_temp(engine, "_u_cov", sql(
         """
-        SELECT unit_id, dimension_id AS node_id FROM run_dimension_scores
+        SELECT unit_id, dimension_id AS node_id, TRUE AS covered FROM run_dimension_scores
         WHERE run_id = :run AND score IS NOT NULL
         UNION ALL
-        SELECT unit_id, :root FROM run_scores WHERE run_id = :run AND base_score IS NOT NULL
+        SELECT unit_id, :root, TRUE FROM run_scores WHERE run_id = :run AND base_score IS NOT NULL
         """, run=run_id, root=agg.ROOT))
     engine.register(agg.WEIGHTS, agg.weights_frame(scheme))
 
@@ -404,14 +405,44 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
 
 
 def aggregate(engine: Engine, scheme: Scheme) -> None:
-    """`NODES`: replicate scores of every node, the tree walked deepest level first.
+    """`NODES`: replicate scores of every node, the tree walked deepest level first, each node
+    with its declared aggregation, as the run did (`scoring.aggregate`).
 
     A node's children split into those that move with the replicate and those that do not
-    (rep = FIXED); the fixed part of a node's sums is computed once and added to each
-    replicate's moving part, so a node without moving children is computed once, not R times.
+    (rep = FIXED); a node without moving children is computed once, not R times. For a tree of
+    arithmetic and geometric means the fixed part of a node's sums is computed once and added
+    to each replicate's moving part; a tree with another mean (harmonic, generalised, median,
+    Mazziotta–Pareto, ratio) copies the fixed children of a moving node into every replicate
+    and runs the run's own query for that level (`aggregate.other_means_level`) per replicate.
+    Only the units and nodes the run scored are scored (`_u_cov`: its coverage and
+    `min_coverage`); the other-means query checks `min_coverage` again per replicate.
     """
     create_temp(engine, NODES, sql(
         f"SELECT rep, unit_id, indicator_id AS node_id, score FROM {IND} WHERE score IS NOT NULL"))
+    if agg.uses_other_means(scheme):
+        for d in range(agg.max_depth(scheme), -2, -1):
+            create_temp(engine, "_u_parts", sql(
+                f"""
+                WITH kids AS (
+                    SELECT n.rep, n.unit_id, n.node_id, n.score, w.parent_id
+                    FROM {NODES} n JOIN {agg.WEIGHTS} w ON w.node_id = n.node_id
+                    WHERE w.p_depth = :depth AND n.score IS NOT NULL),
+                moving AS (SELECT DISTINCT unit_id, parent_id FROM kids WHERE rep <> :fixed)
+                SELECT rep, unit_id, node_id, score FROM kids WHERE rep <> :fixed
+                UNION ALL
+                SELECT r.rep, k.unit_id, k.node_id, k.score
+                FROM kids k JOIN moving m ON m.unit_id = k.unit_id AND m.parent_id = k.parent_id
+                CROSS JOIN {REPS} r WHERE k.rep = :fixed
+                UNION ALL
+                SELECT k.rep, k.unit_id, k.node_id, k.score FROM kids k
+                WHERE k.rep = :fixed AND NOT EXISTS (
+                    SELECT 1 FROM moving m WHERE m.unit_id = k.unit_id
+                    AND m.parent_id = k.parent_id)
+                """, depth=d, fixed=FIXED))
+            engine.append_temp(NODES, sql(
+                agg.other_means_level("_u_parts", "w_eff", coverage="_u_cov", by=("rep",)),
+                depth=d))
+        return
     for d in range(agg.max_depth(scheme), -2, -1):
         create_temp(engine, "_u_parts", sql(
             f"""
@@ -449,7 +480,8 @@ def aggregate(engine: Engine, scheme: Scheme) -> None:
 
 def final_scores(engine: Engine, scheme: Scheme) -> None:
     """`FINAL` (rep, unit, score, rank, veto cap) and `GRADES` (rep, unit, ord) per replicate;
-    a total that no replicate moves is copied into every replicate here."""
+    a total that no replicate moves is copied into every replicate here. Clamped as the run
+    clamps: to the scale, a ratio total only at `scale.min` (`Scheme.score_ceiling`)."""
     lo, hi = scheme.scale.min, scheme.scale.max
     adjusted = final_score_sql("(:lo + (:hi - :lo) * t.score / 100.0)")
     create_temp(engine, "_u_final0", sql(
@@ -462,8 +494,8 @@ def final_scores(engine: Engine, scheme: Scheme) -> None:
             WHERE n.node_id = :root AND n.rep = :fixed)
         SELECT t.rep, t.unit_id, {round_in_scale(f'({adjusted})')} AS score, a.veto_grade_ord
         FROM t JOIN {UNITS} a ON a.unit_id = t.unit_id
-        """, lo=lo, hi=hi, scale_lo=lo, scale_hi=hi, dec=scheme.scale.decimals, root=agg.ROOT,
-        fixed=FIXED))
+        """, lo=lo, hi=hi, scale_lo=lo, scale_hi=scheme.score_ceiling, dec=scheme.scale.decimals,
+        root=agg.ROOT, fixed=FIXED))
     create_temp(engine, FINAL, sql(
         """
         SELECT *, RANK() OVER (PARTITION BY rep ORDER BY score DESC) AS rank,

@@ -5,8 +5,10 @@ optionally, another aggregation per node:
 
 * weights: each local weight × U(1 − r, 1 + r) (`weight_range` r), or a Dirichlet around the
   declared sibling shares (`dirichlet`, α = concentration × share);
-* aggregation: with `vary_aggregation`, each node of each draw is arithmetic or geometric with
-  probability ½ (otherwise the scheme's own).
+* aggregation: each node's declared mean (arithmetic, geometric, harmonic, generalised,
+  weighted median, Mazziotta–Pareto, ratio: the formulas of `scoring.aggregate`, with its
+  `min_coverage`); with `vary_aggregation`, each node but a ratio of each draw is arithmetic or
+  geometric with probability ½.
 
 Each draw goes through the run's adjustments, rounding, ranking and grades (thresholds, veto
 caps, quotas) so a draw is the run as it would have come out under those weights. Per unit:
@@ -19,12 +21,13 @@ and chunks of draws; every unit and every draw is an array axis.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from evaluator.scheme.models import Scheme
+from evaluator.scheme.models import Scheme, UncertaintySettings
 from evaluator.scoring import aggregate as agg
 
 CHUNK = 128  # draws computed at once (memory: CHUNK × units × children floats per node)
@@ -98,24 +101,32 @@ class Tree:
     """The dimension tree as arrays: nodes deepest first, each with its children's positions."""
 
     nodes: list[str]  # dimensions and the total, deepest level first
-    children: dict[str, list[str]]
+    children: dict[str, list[str]]  # in sibling order (a ratio's first child over its second)
     weight: dict[str, float]  # local effective weight of every node (indicator or dimension)
-    geometric: dict[str, bool]  # the scheme's own aggregation of each parent
+    method: dict[str, str]  # the scheme's own aggregation of each parent
+    power: dict[str, float]  # the exponent of a generalised mean (NaN for the others)
+    min_coverage: dict[str, float]  # each parent's `min_coverage`
 
 
 def tree(scheme: Scheme) -> Tree:
     frame = agg.weights_frame(scheme)
+    if "sib_ord" in frame.columns:  # a ratio reads its children in sibling order
+        frame = frame.sort("sib_ord", maintain_order=True)
     children: dict[str, list[str]] = {}
     depth: dict[str, int] = {}
     weight: dict[str, float] = {}
-    geometric: dict[str, bool] = {}
+    method: dict[str, str] = {}
+    power: dict[str, float] = {}
     for row in frame.iter_rows(named=True):  # one row per scheme node
         children.setdefault(row["parent_id"], []).append(row["node_id"])
         depth[row["parent_id"]] = row["p_depth"]
         weight[row["node_id"]] = row["w_eff"]
-        geometric[row["parent_id"]] = row["p_agg"] == "geometric"
+        method[row["parent_id"]] = row["p_agg"]
+        p = row.get("p_power")
+        power[row["parent_id"]] = float(p) if p is not None else float("nan")
     nodes = sorted(children, key=lambda n: -depth[n])
-    return Tree(nodes=nodes, children=children, weight=weight, geometric=geometric)
+    return Tree(nodes=nodes, children=children, weight=weight, method=method, power=power,
+                min_coverage=agg.node_min_coverage(scheme))
 
 
 def draw_weights(t: Tree, draws: int, rng: np.random.Generator, spread: float,
@@ -137,9 +148,49 @@ def draw_weights(t: Tree, draws: int, rng: np.random.Generator, spread: float,
     return out
 
 
+def node_mean(method: str, x: np.ndarray, w: np.ndarray, present: np.ndarray,
+              power: float, den: np.ndarray) -> np.ndarray:
+    """One aggregation over the last axis (children) of draws × units × children, as
+    `scoring.aggregate` computes it (docs/scheme.md): `x` is 0 and `w` 0 where a child is not
+    `present`; `den` is Σ w; where no child is present the result is masked by the caller."""
+    if method in ("geometric", "harmonic", "generalised"):
+        nonpos = (present & (x <= 0)).any(axis=-1)
+    if method == "geometric":
+        logs = np.where(present & (x > 0), np.log(np.where(x > 0, x, 1.0)), 0.0)
+        return np.where(nonpos, 0.0, np.exp((w * logs).sum(axis=-1) / den))
+    if method == "harmonic":
+        inv = np.where(present & (x > 0), w / np.where(x > 0, x, 1.0), 0.0).sum(axis=-1)
+        return np.where(nonpos, 0.0, den / inv)
+    if method == "generalised":
+        base = np.where(present, np.maximum(x, 0.0), 1.0)
+        out = ((w * base ** power).sum(axis=-1) / den) ** (1.0 / power)
+        return np.where(nonpos, 0.0, out) if power < 0 else out
+    mean = (w * x).sum(axis=-1) / den
+    if method == "mazziotta_pareto":
+        var = np.maximum((w * x * x).sum(axis=-1) / den - mean * mean, 0.0)
+        return np.where(mean <= 0, 0.0, np.maximum(mean - var / mean, 0.0))
+    if method == "median":  # the first child whose running weight reaches W/2 (ties: a mean)
+        order = np.argsort(np.where(present, x, np.inf), axis=-1, kind="stable")
+        xs = np.take_along_axis(x, order, axis=-1)
+        cum = np.cumsum(np.take_along_axis(w, order, axis=-1), axis=-1)
+        half, tol = cum[..., -1:] / 2.0, 1e-12 * cum[..., -1:]
+        i1 = np.argmax(cum >= half - tol, axis=-1)[..., None]
+        i2 = np.argmax(cum > half + tol, axis=-1)[..., None]
+        s1, s2 = np.take_along_axis(xs, i1, -1), np.take_along_axis(xs, i2, -1)
+        exact = np.abs(np.take_along_axis(cum, i1, -1) - half) <= tol
+        return np.where(exact, (s1 + s2) / 2.0, s1)[..., 0]
+    if method == "ratio":  # 100 · first / second child; no score without both or at s₂ = 0
+        first = np.where(present[..., 0], x[..., 0], np.nan)
+        second = np.where(present[..., 1], x[..., 1], np.nan)
+        return np.where(second == 0, np.nan, 100.0 * first / np.where(second == 0, 1.0, second))
+    return mean
+
+
 def aggregate(run: RunArrays, t: Tree, weights: dict[str, np.ndarray],
-              geometric: dict[str, np.ndarray]) -> np.ndarray:
-    """Total (0–100) per draw × unit: the run's tree with these weights and aggregations."""
+              methods: dict[str, np.ndarray]) -> np.ndarray:
+    """Total (0–100) per draw × unit: the run's tree with these weights and, per node, these
+    aggregations (a (draws,) array of method names). A node is scored where the run scored the
+    unit there and at least ⌈min_coverage · n⌉ of its n children of positive weight are."""
     draws = next(iter(weights.values())).shape[0]
     col = {i: k for k, i in enumerate(run.indicator_ids)}
     node_score: dict[str, np.ndarray] = {}
@@ -151,25 +202,58 @@ def aggregate(run: RunArrays, t: Tree, weights: dict[str, np.ndarray],
         w = np.stack([weights[k] for k in kids], axis=-1)[:, None, :]
         present = ~np.isnan(x) & (w > 0)
         wp = np.where(present, w, 0.0)
-        den = wp.sum(axis=-1)
         xs = np.where(present, x, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            arith = (wp * xs).sum(axis=-1) / den
-            logs = np.where(present & (xs > 0), np.log(np.where(xs > 0, xs, 1.0)), 0.0)
-            geo = np.where((present & (xs <= 0)).any(axis=-1), 0.0,
-                           np.exp((wp * logs).sum(axis=-1) / den))
-        score = np.where(geometric[parent][:, None], geo, arith)
+        den = wp.sum(axis=-1)
+        kinds = np.unique(methods[parent])
+        power = t.power.get(parent, float("nan"))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            score = node_mean(str(kinds[0]), xs, wp, present, power, den)
+            for method in kinds[1:]:  # several only under vary_aggregation
+                use = (methods[parent] == method)[:, None]
+                score = np.where(use, node_mean(str(method), xs, wp, present, power, den),
+                                 score)
         ok = (den > 0) & run.covered.get(parent, np.zeros(len(run.unit_ids), dtype=bool))
+        cov = t.min_coverage.get(parent, 0.0)
+        if cov > 0:  # ⌈min_coverage · n⌉ of the n children of positive weight in the draw
+            need = np.clip(np.ceil(cov * (w > 0).sum(axis=-1) - 1e-9), 0, None)  # draws × 1
+            ok &= present.sum(axis=-1) >= need
         node_score[parent] = np.where(ok, score, np.nan)
     return node_score[agg.ROOT]
 
 
 def finalise(run: RunArrays, scheme: Scheme, total: np.ndarray) -> np.ndarray:
-    """The run's adjustments, clamping, veto caps and rounding on draws × units totals."""
-    lo, hi = scheme.scale.min, scheme.scale.max
-    s = np.clip(lo + (hi - lo) * total / 100.0 + run.bonus - run.deduction, lo, hi)
+    """The run's adjustments, clamping (a ratio total only at `scale.min`: `score_ceiling`),
+    veto caps and rounding on draws × units totals."""
+    lo, hi, top = scheme.scale.min, scheme.scale.max, scheme.score_ceiling
+    s = np.clip(lo + (hi - lo) * total / 100.0 + run.bonus - run.deduction, lo, top)
     s = np.where(np.isnan(run.veto_max), s, np.minimum(s, run.veto_max))
-    return np.clip(np.round(s, scheme.scale.decimals), lo, hi)
+    return np.clip(round_half_away(s, scheme.scale.decimals), lo, top)
+
+
+def two_product(a: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """a·b = hi + lo exactly (Dekker's product, no fused multiply-add needed)."""
+    def split(v: Any) -> tuple[Any, Any]:
+        c = 134217729.0 * v  # 2^27 + 1
+        high = c - (c - v)
+        return high, v - high
+    hi = a * b
+    (ah, al), (bh, bl) = split(a), split(b)
+    return hi, ((ah * bh - hi) + ah * bl + al * bh) + al * bl
+
+
+def round_half_away(x: np.ndarray, decimals: int) -> np.ndarray:
+    """SQL ROUND(x, decimals) on doubles as DuckDB does it: the exact binary value rounded to
+    `decimals` places, halves away from zero (numpy's `round` scales inexactly and rounds
+    halves to even, so 3.42675 − 2⁻⁵⁰ would come out 3.4268 where the run has 3.4267)."""
+    scale = 10.0 ** decimals
+    ax = np.abs(x)
+    hi, lo = two_product(ax, scale)
+    n = np.floor(hi + 0.5)
+    with np.errstate(invalid="ignore"):
+        n = np.where((hi - (n - 0.5)) + lo < 0, n - 1, n)  # the exact product is below n − ½
+        n = np.where((hi - (n + 0.5)) + lo >= 0, n + 1, n)  # … or at least n + ½
+    out = np.copysign(n / scale, x)
+    return np.where(np.isfinite(x), out, x)
 
 
 def count_at_least(values: np.ndarray, floor: float) -> np.ndarray:
@@ -210,6 +294,22 @@ def grades(scheme: Scheme, run: RunArrays, scores: np.ndarray) -> np.ndarray:
     return ords
 
 
+def draw_methods(t: Tree, draws: int, rng: np.random.Generator,
+                 cfg: UncertaintySettings) -> dict[str, np.ndarray]:
+    """Per node, a (draws,) array of aggregations: the scheme's own, or with `vary_aggregation`
+    arithmetic or geometric with probability ½ (a ratio node stays a ratio: its two children
+    are a numerator and a denominator, not scores to average)."""
+    out = {}
+    for p in t.nodes:
+        own = np.full(draws, t.method[p])
+        if cfg.vary_aggregation:
+            geo = rng.random(draws) < 0.5  # drawn for every node: the same stream as before
+            if t.method[p] != "ratio":
+                own = np.where(geo, "geometric", "arithmetic")
+        out[p] = own
+    return out
+
+
 @dataclass(frozen=True)
 class Sensitivity:
     units: pl.DataFrame  # unit_id, rank_median, rank_p05, rank_p95, grade_stability, firm
@@ -227,9 +327,7 @@ def monte_carlo(run: RunArrays, scheme: Scheme, draws: int, seed: int) -> tuple[
         d = min(CHUNK, draws - start)
         w = draw_weights(t, d, rng, cfg.weight_range, cfg.weight_draws,
                          cfg.dirichlet_concentration)
-        geo = {p: (rng.random(d) < 0.5) if cfg.vary_aggregation
-               else np.full(d, t.geometric[p]) for p in t.nodes}
-        scores = finalise(run, scheme, aggregate(run, t, w, geo))
+        scores = finalise(run, scheme, aggregate(run, t, w, draw_methods(t, d, rng, cfg)))
         rank_chunks.append(competition_ranks(scores))
         grade_chunks.append(grades(scheme, run, scores))
     return np.vstack(rank_chunks), np.vstack(grade_chunks)
@@ -243,8 +341,8 @@ def leave_one_out(run: RunArrays, scheme: Scheme) -> pl.DataFrame:
     for j, ind in enumerate(inds):
         w[ind] = w[ind].copy()
         w[ind][j] = 0.0
-    geo = {p: np.full(len(inds), t.geometric[p]) for p in t.nodes}
-    r = competition_ranks(finalise(run, scheme, aggregate(run, t, w, geo))).astype(float)
+    own = {p: np.full(len(inds), t.method[p]) for p in t.nodes}
+    r = competition_ranks(finalise(run, scheme, aggregate(run, t, w, own))).astype(float)
     base = run.rank.astype(float)[None, :]
     delta = np.abs(r - base)
     rc, bc = r - r.mean(axis=1, keepdims=True), base - base.mean()
