@@ -134,7 +134,12 @@ def start_session(master: str | None = None, remote: str | None = None,
         # one machine: a couple of partitions beat the default 200, and for the small tables
         # of most steps compiling code and re-planning stages costs more than it saves
         builder = (builder.config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.sql.codegen.wholeStage", "false"))
+                   .config("spark.sql.codegen.wholeStage", "false")
+                   # no adaptive re-planning: with two partitions it has little to adapt, and
+                   # its empty-relation plans nest logical and physical plans into each other
+                   # (EmptyRelation → LogicalQueryStage → …), which Spark's plan description
+                   # walks recursively: StackOverflowError in SparkPlanInfo late in a session
+                   .config("spark.sql.adaptive.enabled", "false"))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
