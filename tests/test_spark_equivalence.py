@@ -450,3 +450,26 @@ def test_roll_up_ties_are_ties_on_both_engines(spark_engine: Any, tmp_path: Path
         assert ranks[0] == ranks[1]
     finally:
         con.close()
+
+
+def test_every_kept_table_has_its_lineage_cut(spark_engine: Any) -> None:
+    """Each temporary table is materialised when made and keeps no parent RDDs: a chain of
+    steps, each reading the one before, stays one step deep however long the run. (A lazy
+    checkpoint kept every earlier step as a parent; Spark walks that lineage to describe a scan
+    and overflowed the driver's stack late in a long session.)"""
+    from evaluator.scoring.engine import sql
+
+    spark_engine.create_temp("_t_chain_0",
+                             sql("SELECT k, 1.0 AS v FROM (VALUES (1), (2), (3)) t(k)"))
+    for i in range(1, 11):
+        prev = f"_t_chain_{i - 1}"  # each step reads the one before and the first one
+        spark_engine.create_temp(f"_t_chain_{i}", sql(
+            f"SELECT a.k, a.v + b.v AS v FROM {prev} a JOIN _t_chain_0 b ON a.k = b.k"))
+    last = spark_engine._frames["_t_chain_10"]
+    lineage = last._jdf.queryExecution().analyzed().rdd().toDebugString()
+    assert lineage.count("RDD[") <= 3, lineage  # the checkpoint's own RDDs, no parents
+    got = spark_engine.fetch_polars(sql("SELECT count(*) AS n, min(v) AS lo, max(v) AS hi "
+                                        "FROM _t_chain_10"))
+    assert got.rows() == [(3, 11.0, 11.0)]
+    for i in range(11):
+        spark_engine.drop_temp(f"_t_chain_{i}")

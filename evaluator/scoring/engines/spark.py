@@ -4,8 +4,9 @@
 Inputs are Parquet: the store's `current_*` views written out for the period
 (`stage_store_inputs`) or files in the documented input formats (`stage_input_files`); each
 becomes a temporary view under the `current_*` name the scoring SQL reads. Every temporary
-table is materialised and its lineage cut (`localCheckpoint`), so a run of ~100 statements stays
-a chain of small plans instead of one plan that grows with every step. The run's tables are
+table is materialised when it is made and its lineage cut (an eager `localCheckpoint`), so a run
+of ~100 statements stays a chain of small plans instead of one plan (and one RDD lineage) that
+grows with every step. The run's tables are
 written as Parquet under `work_dir/<run_id>/` and the store (DuckDB) loads them in one
 transaction (evaluator.scoring.run).
 
@@ -133,7 +134,12 @@ def start_session(master: str | None = None, remote: str | None = None,
         # one machine: a couple of partitions beat the default 200, and for the small tables
         # of most steps compiling code and re-planning stages costs more than it saves
         builder = (builder.config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.sql.codegen.wholeStage", "false"))
+                   .config("spark.sql.codegen.wholeStage", "false")
+                   # no adaptive re-planning: with two partitions it has little to adapt, and
+                   # its empty-relation plans nest logical and physical plans into each other
+                   # (EmptyRelation → LogicalQueryStage → …), which Spark's plan description
+                   # walks recursively: StackOverflowError in SparkPlanInfo late in a session
+                   .config("spark.sql.adaptive.enabled", "false"))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -229,10 +235,14 @@ class SparkEngine:
         return self.spark.sql(self.render(expr))
 
     def _keep(self, name: str, df: DataFrame) -> None:
-        # lineage cut (a lazy local checkpoint: the first job that reads it materialises it),
-        # so later plans start from these rows instead of growing with every step. The blocks
-        # stay with the executors until the session ends: a later table may still read them.
-        df = df.localCheckpoint(eager=False)
+        # Materialise now and cut the lineage for real (an eager local checkpoint): later plans
+        # start from these rows, and the checkpointed RDD has no parents left. A lazy checkpoint
+        # (eager=False) keeps every earlier step's RDD as a parent until some job computes it;
+        # Spark (4.3) describes an RDD scan by walking that lineage for the plans that produced
+        # it, so a run of ~100 steps nested ~100 plans deep and overflowed the driver's stack
+        # (StackOverflowError in SparkPlanInfo, whatever -Xss). The blocks stay with the
+        # executors until the session ends: a later table may still read them.
+        df = df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
         self._frames[name] = df
 
