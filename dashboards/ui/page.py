@@ -140,6 +140,8 @@ def frame(roles: tuple[str, ...] = EVERYONE) -> None:
     else:
         account_sidebar()
         if current_viewer().role not in roles:
+            # one write (not a key at a time): the address echoes no run or unit it was not given
+            st.query_params.from_dict({k: v for k, v in st.query_params.items() if k == "lang"})
             st.error(t("page_refused"), icon=":material/block:")
             st.stop()
 
