@@ -52,8 +52,9 @@ def test_make_test_lints_and_type_checks_the_dashboard_too() -> None:
 
 
 def test_slow_tests_are_marked_so_a_quick_subset_exists() -> None:
-    """README's quick subset (`-m "not slow and not browser"`) relies on the marker being used."""
+    """README's quick subset (`-m "not slow and not browser and not spark"`) relies on the markers."""
     marked = [p for p in TESTS.rglob("test_*.py")
               if p != Path(__file__).resolve() and "pytest.mark.slow" in p.read_text("utf-8")]
     assert len(marked) >= 8
-    assert 'pytest -m "not slow and not browser"' in (TESTS.parent / "README.md").read_text("utf-8")
+    readme = (TESTS.parent / "README.md").read_text("utf-8")
+    assert 'pytest -m "not slow and not browser and not spark"' in readme
