@@ -31,12 +31,14 @@ it is read there.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import stat
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -238,14 +240,9 @@ def _write_parts(con: duckdb.DuckDBPyConnection, src: str, gen: Path) -> None:
 def _data_file_current(con: duckdb.DuckDBPyConnection, src: str, final: Path) -> str | None:
     """The generation of the published data file when it already holds the source's data (same
     schema, same batches, views made for this folder); None when it must be rebuilt."""
-    if not final.exists():
-        return None
-    alias = f"prev_{uuid.uuid4().hex[:8]}"
-    try:
-        con.execute(f"ATTACH {_sql_str(str(final))} AS {alias} (READ_ONLY)")
-    except duckdb.Error:
-        return None
-    try:
+    with _attached(con, final) as alias:
+        if alias is None:
+            return None
         state = _state(con, alias)
         if (state is None or Path(state[1]) != parts_path(final)
                 or not (parts_path(final) / state[0]).is_dir()
@@ -256,6 +253,23 @@ def _data_file_current(con: duckdb.DuckDBPyConnection, src: str, final: Path) ->
         if set(_tables(con, src)) - set(DATA_TABLES) != _view_names(con, alias):
             return None  # a table added or dropped: the views must follow
         return state[0]
+
+
+@contextlib.contextmanager
+def _attached(con: duckdb.DuckDBPyConnection, final: Path) -> Iterator[str | None]:
+    """The published snapshot `final` attached read-only under a fresh alias, detached after;
+    None when there is none or it cannot be opened (then it is rebuilt)."""
+    if not final.exists():
+        yield None
+        return
+    alias = f"prev_{uuid.uuid4().hex[:8]}"
+    try:
+        con.execute(f"ATTACH {_sql_str(str(final))} AS {alias} (READ_ONLY)")
+    except duckdb.Error:
+        yield None
+        return
+    try:
+        yield alias
     finally:
         con.execute(f"DETACH {alias}")
 
@@ -317,17 +331,8 @@ def _publish(con: duckdb.DuckDBPyConnection, source_alias: str, final: Path) -> 
 
 
 def _previous_generation(con: duckdb.DuckDBPyConnection, final: Path) -> str | None:
-    if not final.exists():
-        return None
-    alias = f"prev_{uuid.uuid4().hex[:8]}"
-    try:
-        con.execute(f"ATTACH {_sql_str(str(final))} AS {alias} (READ_ONLY)")
-    except duckdb.Error:
-        return None
-    try:
-        state = _state(con, alias)
-    finally:
-        con.execute(f"DETACH {alias}")
+    with _attached(con, final) as alias:
+        state = None if alias is None else _state(con, alias)
     if state is None or Path(state[1]) != parts_path(final):
         return None
     return state[0]
