@@ -110,7 +110,9 @@ def test_rerun_after_a_correction_batch_is_identical(demo_db: Path, tmp_path: Pa
     res = runner.invoke(app, ["score", "--scheme", scheme, "--db", str(db), "--top", "0"])
     assert res.exit_code == 0, res.output
 
-    res = runner.invoke(app, ["rerun", old[0][:15], "--db", str(db), "--out",
+    # an abbreviated id (timestamp and 4 of the 8 random hex digits), as a user would type it;
+    # the timestamp alone is ambiguous when two runs were scored in the same second
+    res = runner.invoke(app, ["rerun", old[0][:20], "--db", str(db), "--out",
                               str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert "identical" in res.output
