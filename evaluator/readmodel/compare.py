@@ -5,7 +5,13 @@ from __future__ import annotations
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
-from evaluator.readmodel.disclosure import floor_for, hidden_dimensions, small_line, survey_join
+from evaluator.readmodel.disclosure import (
+    dimension_floor,
+    floor_for,
+    hidden_dimensions,
+    small_line,
+    survey_join,
+)
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_run, require_units
 
@@ -30,7 +36,7 @@ def dimension_scores(
     """Top-level dimension scores (0–100) of the chosen units, in scheme order."""
     require_run(con, viewer, run_id)
     require_units(viewer, unit_ids)
-    hidden = hidden_dimensions(floor_for(con, run_id, viewer), "$run")
+    hidden = hidden_dimensions(dimension_floor(con, run_id, viewer), "$run")
     df = _df(
         con,
         f"""
@@ -66,29 +72,37 @@ def indicator_comparison(
     require_units(viewer, unit_ids)
     floor = floor_for(con, run_id, viewer)
     small = small_line(floor, "i")
+    # The chosen units' lines, and the peer medians from a lean scan (indicator, peer group,
+    # score) of only their peer groups' lines: the survey join only when a cell can be small.
+    peer_small = small if dimension_floor(con, run_id, viewer) > 0 else "FALSE"
+    peer_join = survey_join("i") if peer_small != "FALSE" else ""
     df = _df(
         con,
         f"""
-        WITH lines AS (
+        WITH chosen AS (
             SELECT i.unit_id, s.unit_name, s.peer_group, i.indicator_id, i.dimension_id,
                    i.evidence, i.raw_value, i.score, i.weight, {small} AS suppressed
             FROM run_indicator_scores i {survey_join("i")}
             JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
-            WHERE i.run_id = ?),
+            WHERE i.run_id = $run AND list_contains($units, i.unit_id)),
         peer AS (
-            SELECT indicator_id, peer_group,
-                   median(CASE WHEN NOT suppressed THEN score END) AS peer_median
-            FROM lines GROUP BY ALL)
+            SELECT i.indicator_id, s.peer_group,
+                   median(i.score) FILTER (WHERE NOT {peer_small}) AS peer_median
+            FROM run_indicator_scores i {peer_join}
+            JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
+            WHERE i.run_id = $run AND EXISTS (
+                SELECT 1 FROM run_scores c WHERE c.run_id = $run AND list_contains($units, c.unit_id)
+                AND c.peer_group IS NOT DISTINCT FROM s.peer_group)
+            GROUP BY ALL)
         SELECT l.unit_id, l.unit_name, l.peer_group, l.indicator_id, l.dimension_id, l.evidence,
                CASE WHEN NOT l.suppressed THEN l.raw_value END AS raw_value,
                CASE WHEN NOT l.suppressed THEN l.score END AS score, p.peer_median, l.weight,
                l.suppressed, {floor} AS min_responses
-        FROM lines l
+        FROM chosen l
         LEFT JOIN peer p ON p.indicator_id = l.indicator_id
              AND p.peer_group IS NOT DISTINCT FROM l.peer_group
-        WHERE list_contains(?, l.unit_id)
         """,
-        [run_id, unit_ids],
+        {"run": run_id, "units": unit_ids},
     )
     labels = scheme_labels(con, run_id)
     df = _with_names(df, labels, "indicator_id", "indicator_name", lang)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
-from evaluator.readmodel.disclosure import floor_for, indicator_cells, top_dimension_cells
+from evaluator.readmodel.disclosure import dimension_floor, floor_for, indicator_cells, top_dimension_cells
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.overview import DIM, league_table, top_dimensions
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require_run
@@ -94,11 +94,13 @@ def heatmap(
     if level not in LEVELS:
         raise ValueError(f"unknown heat-map level {level!r}: use one of {', '.join(LEVELS)}")
     rows = league_table(
-        con, run_id, lang, unit_types, peer_groups, search, grades, flags, parents, viewer=viewer
+        con, run_id, lang, unit_types, peer_groups, search, grades, flags, parents, viewer=viewer,
+        dimensions=False,
     ).select(ROW_COLUMNS)
     columns = heatmap_columns(con, run_id, lang, level, viewer=viewer)
     floor = floor_for(con, run_id, viewer)  # small survey cells are blank for non-office roles
-    query = top_dimension_cells(floor) if level == "dimension" else indicator_cells(floor)
+    query = (top_dimension_cells(dimension_floor(con, run_id, viewer)) if level == "dimension"
+             else indicator_cells(floor))
     cells = _df(con, query, {"run": run_id})
     bands = score_bands(con, run_id, lang, viewer=viewer)
     table = rows

@@ -5,7 +5,13 @@ from __future__ import annotations
 import polars as pl
 
 from evaluator.readmodel._base import Con, _df
-from evaluator.readmodel.disclosure import floor_for, small_line, survey_join, top_dimension_cells
+from evaluator.readmodel.disclosure import (
+    dimension_floor,
+    floor_for,
+    small_line,
+    survey_join,
+    top_dimension_cells,
+)
 from evaluator.readmodel.labels import (
     _grade_names,
     _in_scheme_order,
@@ -99,6 +105,7 @@ def league_table(
     sort: str | None = None,
     *,
     viewer: Viewer = OFFICE,
+    dimensions: bool = True,
 ) -> pl.DataFrame:
     """Scores, ranks (with interval when computed), grades, flags, last period's score and rank,
     and each top-level dimension's score (`dim__<id>`), best first or by `sort`.
@@ -106,6 +113,7 @@ def league_table(
     Filters combine with AND; within one filter any listed value matches (a unit matches `flags`
     when it has any of them). `parents` are the parent unit ids of the units' current record.
     `sort` is one of SORTS or `dim__<dimension id>`: scores and changes high first, rank low first.
+    `dimensions=False` leaves out the `dim__` columns (the heat map reads its own cells).
     """
     require_run(con, viewer, run_id)
     unit_view = viewer.role == "unit"  # the published table only: no other unit's flags or intervals
@@ -155,10 +163,12 @@ def league_table(
     out = _with_grade(df, labels, lang)
     if unit_view:
         return _sorted(out.select(UNIT_LEAGUE_COLUMNS), sort)
+    if not dimensions:
+        return _sorted(_with_veto_names(out, labels, lang), sort)
     dims = _df(  # a dimension resting on small survey cells only is blank for non-office roles
         con,
         f"SELECT unit_id, node_id AS dimension_id, score FROM "
-        f"({top_dimension_cells(floor_for(con, run_id, viewer))})",
+        f"({top_dimension_cells(dimension_floor(con, run_id, viewer))})",
         {"run": run_id},
     )
     order = top_dimensions(con, run_id, lang, viewer=viewer)["dimension_id"].to_list()
