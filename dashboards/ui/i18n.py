@@ -285,6 +285,8 @@ L: dict[str, tuple[str, str]] = {
     "heatmap_level": ("列", "Columns"),
     "heatmap_print": ("用浏览器打印本页（Ctrl+P）即得纸质热力图，侧栏和筛选框不会打印。", "Print this page from the browser (Ctrl+P) for a paper heat map; the sidebar and filters are left out."),
     "heatmap_open": ("打开单位画像", "Open a unit's profile"),
+    "heatmap_rows": ("显示行", "Rows shown"),
+    "heatmap_page": ("第 {first}–{last} 行（共 {total} 行）", "Rows {first}–{last} of {total}"),
     "heatmap_dimensions": ("一级维度", "Top-level dimensions"),
     "heatmap_indicators": ("全部指标", "Every indicator"),
     "heatmap_bands": ("分数段（0–100）：", "Score bands (0–100):"),

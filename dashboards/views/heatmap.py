@@ -18,6 +18,9 @@ from evaluator import readmodel as rm
 from evaluator.grades_palette import colour_of
 
 PROFILE = "views/unit.py"
+# Rows drawn at once. One HTML table of 20,000 units is ~8 MB that st.html alone takes ~1.4 s
+# to pass on (and a browser longer to lay out); above this the table comes in pages of it.
+PAGE_ROWS = 2000
 
 ctx = start("heatmap_title", roles=("office", "leadership"))
 st.caption(t("heatmap_intro"))
@@ -64,6 +67,14 @@ else:  # the legend: each band's colour, name and floor on the 0–100 scale of 
     st.markdown(t("heatmap_bands") + " " + "".join(chips), unsafe_allow_html=True)
 
 st.caption(t("rows_shown", n=table.height, total=ctx.info.units) + " · " + t("heatmap_print"))
+full = table  # every filtered row: the XLSX download has them all
+if table.height > PAGE_ROWS:
+    starts = list(range(0, table.height, PAGE_ROWS))
+    spans = {s0: t("heatmap_page", first=s0 + 1, last=min(s0 + PAGE_ROWS, table.height),
+                   total=table.height) for s0 in starts}
+    page = prepare("hm_page", 0, lambda v: v in spans)
+    first = st.selectbox(t("heatmap_rows"), starts, format_func=spans.__getitem__, **page)
+    table = table.slice(int(first or 0), PAGE_ROWS)
 if heat.suppressed:  # blank cells: small survey cells withheld from this (non-office) reader
     st.caption(t("suppressed_note", n=heat.suppressed, min=heat.min_responses))
 cell_names = dict(zip(heat.columns["column"], heat.columns["name"], strict=True))
@@ -94,7 +105,7 @@ else:
         {c: f"bg__{c}" for c in ["grade_name", *cell_names]},
         {"score": ctx.decimals} | dict.fromkeys(cell_names, 1),
     ))
-    xlsx_button(localise(table, {**columns, **cell_names}, coded={"peer_group": "peer_group"}),
+    xlsx_button(localise(full, {**columns, **cell_names}, coded={"peer_group": "peer_group"}),
                 "heatmap")
     names = {"": t("pick_indicator_none")} | {  # made now: AppTest formats outside the run
         u: f"{n or u} ({u})" for u, n in zip(table["unit_id"], table["unit_name"], strict=True)
