@@ -45,7 +45,8 @@ def test_proportions_within_sampling_error_keep_the_plain_limits(con) -> None:
     """Ten units, 100 responses each, 4–6 excluded: p̄ = 50/1000 = 0.05, se = √(.05·.95/100)
     = 0.0217945; z = ±0.01/se = ±0.458831 or 0; winsorising at the 10th/90th percentile changes
     nothing; φ = 6·0.210526/10 = 0.126316; k·φ = 1.26 < χ²₉(95%) = 16.90: not overdispersed,
-    τ² = 0; 99.8% limits 0.05 ± 3.090232·0.0217945 = 0.05 ± 0.067350."""
+    τ² = 0; 99.8% limits 0.05 ± 3.090232·0.0217945 = 0.05 ± 0.067350, the lower one stopped at
+    0 (a share cannot be negative); 95% limits 0.05 ± 1.959964·0.0217945 = 0.05 ± 0.042716."""
     bad = [4, 5, 6, 5, 4, 6, 5, 5, 4, 6]
     add_quality(con, [{"unit": f"u{i}", "responses": 100, "bad": b} for i, b in enumerate(bad)])
     f = funnels(con, "excluded_share")
@@ -55,10 +56,18 @@ def test_proportions_within_sampling_error_keep_the_plain_limits(con) -> None:
     assert row["z"] == pytest.approx(-0.458831, abs=1e-6)
     assert row["phi"] == pytest.approx(0.126316, abs=1e-6)
     assert row["overdispersed"] is False and row["tau2"] == 0
-    assert row["lo998"] == pytest.approx(0.05 - 0.067350, abs=1e-6)
+    assert row["lo998"] == 0.0  # 0.05 − 0.067350 < 0
     assert row["hi998"] == pytest.approx(0.05 + 0.067350, abs=1e-6)
+    assert row["lo95"] == pytest.approx(0.05 - 0.042716, abs=1e-6)
     assert row["z_adjusted"] == pytest.approx(row["z"])
     assert not f["outside_95"].any()
+    # the drawn lines stop at 0 as the stored limits do; the satisfaction funnel's do not
+    lines = limit_lines(row["centre"], row["spread"], row["tau2"], 100, 100, steps=1,
+                        funnel="excluded_share")
+    assert lines["lo998"][0] == 0.0 and lines["lo998_raw"][0] == 0.0
+    assert lines["lo95"][0] == pytest.approx(row["lo95"])
+    assert limit_lines(row["centre"], row["spread"], row["tau2"], 100, 100,
+                       steps=1)["lo998"][0] == pytest.approx(0.05 - 0.067350, abs=1e-6)
 
 
 def test_overdispersed_means_get_the_additive_correction(con) -> None:

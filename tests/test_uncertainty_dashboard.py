@@ -50,19 +50,21 @@ def test_sensitivity_page_shows_the_stored_uncertainty(monkeypatch, boot_db, lan
 
 
 @pytest.mark.slow
-def test_the_league_table_shows_tiers_once_computed(monkeypatch, demo_build, tmp_path):
+def test_the_league_table_shows_tiers_and_their_grades_once_computed(monkeypatch, demo_build,
+                                                                    tmp_path):
     from helpers.exports import rescore
 
     root = Path(__file__).resolve().parents[1]
     scheme = tmp_path / "tiers.yaml"
     scheme.write_text((root / "indicators/demo_township.yaml").read_text(encoding="utf-8")
-                      + "\nuncertainty:\n  tiers: true\n", encoding="utf-8")
+                      + "\nuncertainty:\n  tiers: true\n  tier_grades: true\n",
+                      encoding="utf-8")
     db = tmp_path / "evaluator.duckdb"
     shutil.copy(demo_build.db, db)
     run = rescore(db, scheme, "2026")
     publish_snapshot(db)
     before = run_page(monkeypatch, db, "overview", "en")  # the office's default: the newest run
-    assert "Tier" not in before.dataframe[-1].value.columns  # nothing computed: no empty column
+    assert not {"Tier", "Grade by tier"} & set(before.dataframe[-1].value.columns)  # no empty column
     con = connect(db)
     compute_uncertainty(con, run, replicates=30, seed=4, draws=40)
     con.close()
@@ -71,3 +73,12 @@ def test_the_league_table_shows_tiers_once_computed(monkeypatch, demo_build, tmp
     league = after.dataframe[-1].value
     assert "Tier" in league.columns and league["Tier"].notna().all()
     assert league["Tier"].is_monotonic_increasing  # in rank order, tier 1 first
+    # grades by tier: one grade per tier, named as grades are (a veto caps only its own unit)
+    # (a tag column: each cell is the list of its one label)
+    tier_grade = league["Grade by tier"].map(lambda cell: cell[0])
+    names = {g for cell in before.dataframe[-1].value["Grade"] for g in cell}
+    assert set(tier_grade) <= names
+    unvetoed = ((league["Veto"].isna() | (league["Veto"] == "")) if "Veto" in league.columns
+                else tier_grade.notna())
+    assert (tier_grade[unvetoed].groupby(league["Tier"][unvetoed]).nunique() == 1).all()
+    assert league["Tier"].nunique() > 1

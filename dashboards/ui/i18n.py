@@ -793,6 +793,7 @@ L: dict[str, tuple[str, str]] = {
     ),
     "sens_grade_probs": ("各等次概率（自助法）", "Probability of each grade (bootstrap)"),
     "c_tier": ("梯队", "Tier"),
+    "c_tier_grade": ("按梯队等次", "Grade by tier"),
     "c_p_top10": ("前 10% 概率", "P(top 10%)"),
     "c_p_bottom10": ("后 10% 概率", "P(bottom 10%)"),
     "c_rank_median": ("中位排名", "Median rank"),

@@ -39,11 +39,19 @@ grade_tags = {  # each grade's name in its colour (the grade palette, by the sch
     for r in dist.sort("grade_order").to_dicts() if r["grade_name"] is not None
 }
 
+
+
+def without_empty_tiers(df: pl.DataFrame) -> pl.DataFrame:
+    """Tiers only when `evaluator uncertainty` computed them; their grade only when the scheme
+    grades by tier (`uncertainty.tier_grades`)."""
+    return df.drop(c for c in ("tier", "tier_grade_name") if df[c].is_null().all())
+
+
 if ctx.viewer.role == "unit":  # the published league table only: rank, score, grade, tier
     overview_downloads(ctx)  # above the table: with 2,000 rows, below it is out of sight
     st.subheader(t("league"))
     show(
-        league_all if league_all["tier"].is_not_null().any() else league_all.drop("tier"),
+        without_empty_tiers(league_all),
         {
             "rank": "c_rank",
             "tier": "c_tier",
@@ -51,10 +59,11 @@ if ctx.viewer.role == "unit":  # the published league table only: rank, score, g
             "unit_id": "c_unit_id",
             "score": "c_score",
             "grade_name": "c_grade",
+            "tier_grade_name": "c_tier_grade",
         },
         decimals={"score": d},
         every_row=True,
-        tags={"grade_name": grade_tags},
+        tags={"grade_name": grade_tags, "tier_grade_name": grade_tags},
     )
     st.page_link(PROFILE, label=t("page_unit"), icon=":material/arrow_forward:")
     st.stop()
@@ -202,9 +211,7 @@ league = league.with_columns(
 )
 st.caption(t("rows_shown", n=league.height, total=league_all.height) + " · " + t("row_opens")
            + " " + t("filters_kept"))
-shown = league if has_interval else league.drop("rank_interval")
-if shown["tier"].is_null().all():  # tiers only when `evaluator uncertainty` computed them
-    shown = shown.drop("tier")
+shown = without_empty_tiers(league if has_interval else league.drop("rank_interval"))
 dim_columns = {rm.DIM + d: n for d, n in zip(dims["dimension_id"], dims["dimension_name"], strict=True)}
 picked = show(
     shown,
@@ -216,6 +223,7 @@ picked = show(
         "unit_id": "c_unit_id",
         "score": "c_score",
         "grade_name": "c_grade",
+        "tier_grade_name": "c_tier_grade",
         "prev_score": "c_prev_score",
         "rank_change": "c_rank_change",
         "veto_name": "c_veto",
@@ -229,7 +237,7 @@ picked = show(
     decimals={"score": d, "prev_score": d} | dict.fromkeys(dim_columns, 1),
     wide=("flags",),
     every_row=True,
-    tags={"grade_name": grade_tags},
+    tags={"grade_name": grade_tags, "tier_grade_name": grade_tags},
     select="ov_pick",
     download="league_table",
 )

@@ -146,7 +146,8 @@ def _funnel(con: Con, run_id: str, funnel: str, indicator_id: str | None, steps:
     first = points.row(0, named=True)
     n_min = max(1.0, float(points["n"].min()) * 0.8)  # type: ignore[arg-type]
     n_max = float(points["n"].max()) * 1.05  # type: ignore[arg-type]
-    limits = limit_lines(first["centre"], first["spread"], first["tau2"], n_min, n_max, steps)
+    limits = limit_lines(first["centre"], first["spread"], first["tau2"], n_min, n_max, steps,
+                         funnel=funnel)
     return Funnel(points=points.drop("centre", "spread", "phi", "tau2", "overdispersed"),
                   limits=limits, centre=first["centre"], sd=first["spread"], phi=first["phi"],
                   tau2=first["tau2"], overdispersed=bool(first["overdispersed"]))

@@ -183,6 +183,16 @@ def _with_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFra
     )
 
 
+def _with_tier_grade(df: pl.DataFrame, labels: SchemeLabels, lang: str) -> pl.DataFrame:
+    """`tier_grade` (a grade code, set when the scheme grades by tier) named as grades are."""
+    names = _grade_names(labels, lang).select(
+        pl.col("grade").alias("tier_grade"), pl.col("grade_name").alias("tier_grade_name")
+    )
+    return df.join(names, on="tier_grade", how="left", maintain_order="left").with_columns(
+        pl.col("tier_grade_name").fill_null(pl.col("tier_grade"))
+    )
+
+
 def grade_codes(con: Con, run_id: str, *, viewer: Viewer = OFFICE) -> list[str]:
     """The run's grade codes, best first (the scheme's order: what grade colours follow)."""
     require_run(con, viewer, run_id)

@@ -17,6 +17,7 @@ from evaluator.readmodel.labels import (
     _in_scheme_order,
     _with_grade,
     _with_names,
+    _with_tier_grade,
     _with_veto_names,
     scheme_labels,
 )
@@ -119,10 +120,11 @@ def league_table(
     unit_view = viewer.role == "unit"  # the published table only: no other unit's flags or intervals
     previous = previous_run_id(con, run_id, viewer=viewer)
     columns = (
-        "s.rank, s.unit_id, s.unit_name, s.score, s.grade, i.tier"
+        "s.rank, s.unit_id, s.unit_name, s.score, s.grade, i.tier, i.tier_grade"
         if unit_view
         else """s.rank, s.unit_id, s.unit_name, s.unit_type, s.peer_group, s.score,
-               i.rank_low, i.rank_high, i.score_low, i.score_high, i.tier, s.grade, s.grade_reason,
+               i.rank_low, i.rank_high, i.score_low, i.score_high, i.tier, i.tier_grade, s.grade,
+               s.grade_reason,
                s.peer_rank, s.veto, s.coverage, u.parent_id, pu.name AS parent_name,
                p.score AS prev_score, p.rank AS prev_rank,
                s.score - p.score AS score_change, p.rank - s.rank AS rank_change,
@@ -160,7 +162,7 @@ def league_table(
         },
     )
     labels = scheme_labels(con, run_id)
-    out = _with_grade(df, labels, lang)
+    out = _with_tier_grade(_with_grade(df, labels, lang), labels, lang)
     if unit_view:
         return _sorted(out.select(UNIT_LEAGUE_COLUMNS), sort)
     if not dimensions:
@@ -190,9 +192,10 @@ def _sorted(df: pl.DataFrame, sort: str | None) -> pl.DataFrame:
     )
 
 
-# What a unit sees of the league table: each unit's rank, score, grade (and its tier name).
+# What a unit sees of the league table: each unit's rank, score, grade (and its tier and, when the
+# scheme grades by tier, the tier's grade).
 UNIT_LEAGUE_COLUMNS = ("rank", "unit_id", "unit_name", "score", "grade", "grade_name", "grade_order",
-                       "tier")
+                       "tier", "tier_grade", "tier_grade_name")
 
 
 def grade_distribution(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = OFFICE) -> pl.DataFrame:

@@ -26,6 +26,9 @@ Z95, Z998 = 1.959964, 3.090232  # two-sided 95% and 99.8% normal points
 WINSOR = 0.10  # z-scores winsorised at their 10th and 90th percentiles (Spiegelhalter 2005)
 MIN_UNITS = 8  # fewer units: no overdispersion estimate, sampling-only limits
 CHI2_Z95 = 1.644854  # the one-sided 95% normal point behind the χ² test
+# A share cannot leave [0, 1]: its limits stop there (the normal approximation would draw a
+# lower limit below 0 % for small units), as NHS funnel plots of proportions do.
+BOUNDS: dict[str, tuple[float, float]] = {"excluded_share": (0.0, 1.0)}
 
 FUNNEL_COLUMNS: tuple[str, ...] = (
     "run_id", "funnel", "indicator_id", "unit_id", "n", "value", "centre", "spread", "z",
@@ -96,10 +99,16 @@ adj AS (
     FROM zs LEFT JOIN fit AS f
       ON zs.funnel = f.funnel AND COALESCE(zs.indicator_id, '') = COALESCE(f.indicator_id, '')
 ),
-half AS (SELECT adj.*, SQRT(se0 * se0 + tau2) AS h FROM adj)
+half AS (
+    SELECT adj.*, SQRT(se0 * se0 + tau2) AS h,
+           CASE WHEN funnel = 'excluded_share' THEN :share_lo END AS lo_bound,
+           CASE WHEN funnel = 'excluded_share' THEN :share_hi END AS hi_bound
+    FROM adj
+)
 SELECT CAST(:run_id AS VARCHAR) AS run_id, funnel, indicator_id, unit_id, n, value,
        c AS centre, spread, z, (value - c) / h AS z_adjusted, phi, tau2, overdispersed,
-       c - :z95 * h AS lo95, c + :z95 * h AS hi95, c - :z998 * h AS lo998, c + :z998 * h AS hi998,
+       GREATEST(c - :z95 * h, lo_bound) AS lo95, LEAST(c + :z95 * h, hi_bound) AS hi95,
+       GREATEST(c - :z998 * h, lo_bound) AS lo998, LEAST(c + :z998 * h, hi_bound) AS hi998,
        ABS(value - c) > :z95 * h AS outside_95, ABS(value - c) > :z998 * h AS outside_998
 FROM half WHERE h IS NOT NULL
 """
@@ -108,19 +117,24 @@ FROM half WHERE h IS NOT NULL
 def funnel_rows(run_id: str) -> exp.Expression:
     """The run's `run_funnels` rows (`FUNNEL_COLUMNS`), one per funnel, indicator and unit, from
     `run_survey_quality` of `run_id`; any engine runs it."""
+    share_lo, share_hi = BOUNDS["excluded_share"]
     return sql(_FUNNELS, run_id=run_id, lo_q=WINSOR, hi_q=1 - WINSOR, min_units=MIN_UNITS,
-               chi_z=CHI2_Z95, z95=Z95, z998=Z998)
+               chi_z=CHI2_Z95, z95=Z95, z998=Z998, share_lo=share_lo, share_hi=share_hi)
 
 
 def limit_lines(centre: float, spread: float, tau2: float, n_min: float, n_max: float,
-                steps: int = 60) -> pl.DataFrame:
+                steps: int = 60, funnel: str = "satisfaction") -> pl.DataFrame:
     """The funnel's limit lines over a grid of n: the applied ones (`lo95` … `hi998`, with τ²)
-    and the sampling-only 99.8% ones (`lo998_raw`, `hi998_raw`) for comparison."""
+    and the sampling-only 99.8% ones (`lo998_raw`, `hi998_raw`) for comparison, within the
+    funnel's `BOUNDS` as the stored limits are."""
     grid = pl.DataFrame({"n": pl.linear_space(n_min, n_max, steps, eager=True)})
     se2 = pl.lit(spread) ** 2 / pl.col("n")
     half, raw = (se2 + tau2).sqrt(), se2.sqrt()
+    lo, hi = BOUNDS.get(funnel, (None, None))
     return grid.with_columns(
-        (centre - Z95 * half).alias("lo95"), (centre + Z95 * half).alias("hi95"),
-        (centre - Z998 * half).alias("lo998"), (centre + Z998 * half).alias("hi998"),
-        (centre - Z998 * raw).alias("lo998_raw"), (centre + Z998 * raw).alias("hi998_raw"),
-    )
+        (centre - z * h).clip(lower_bound=lo).alias(f"lo{name}")
+        for z, h, name in ((Z95, half, "95"), (Z998, half, "998"), (Z998, raw, "998_raw"))
+    ).with_columns(
+        (centre + z * h).clip(upper_bound=hi).alias(f"hi{name}")
+        for z, h, name in ((Z95, half, "95"), (Z998, half, "998"), (Z998, raw, "998_raw"))
+    ).select("n", "lo95", "hi95", "lo998", "hi998", "lo998_raw", "hi998_raw")
