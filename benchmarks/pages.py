@@ -65,8 +65,10 @@ st.dataframe(df, hide_index=True, height=35 * (df.height + 1) + 3)
 
 
 def _evaluator(*args: str, stdin: str | None = None) -> str:
+    # wide: `users list` is a table whose cells are cut to the terminal's width otherwise
+    env = {**os.environ, "COLUMNS": "200"}
     out = subprocess.run([sys.executable, "-m", "evaluator", *args], input=stdin, text=True,
-                         capture_output=True, cwd=ROOT, check=False)
+                         capture_output=True, cwd=ROOT, check=False, env=env)
     if out.returncode != 0:
         raise SystemExit(f"evaluator {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
     return out.stdout
