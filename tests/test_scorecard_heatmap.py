@@ -178,3 +178,26 @@ def test_fixed_decimals_match_printf(values, decimals):
             continue
         assert re.fullmatch(r"-?\d+" + (rf"\.\d{{{decimals}}}" if decimals else ""), text), text
         assert abs(float(text) - v) <= 0.5 * 10 ** -decimals * (1 + 1e-9) + 1e-9
+
+
+def test_heatmap_pages_a_long_table_and_the_download_keeps_every_row(monkeypatch, dash_db, snap):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "dashboards"))
+    import ui.heat_table as heat_html  # the page reads its page size here at each run
+
+    monkeypatch.setattr(heat_html, "PAGE_ROWS", 7)
+    at = run_page(monkeypatch, dash_db, "heatmap", "en")
+    run = rm.latest_run_id(snap)
+    units = [r[0] for r in snap.execute(
+        "SELECT unit_id FROM run_scores WHERE run_id = ? ORDER BY rank NULLS LAST, score DESC, "
+        "unit_id", [run]).fetchall()]
+    assert len(units) > 14
+    _, rows = heat(at)
+    assert [r[2][1] for r in rows] == units[:7]
+    pager = at.selectbox(key="w_hm_page")
+    assert pager.options[:2] == [f"Rows 1–7 of {len(units)}", f"Rows 8–14 of {len(units)}"]
+    pager.set_value(7).run()
+    assert not at.exception
+    _, rows = heat(at)
+    assert [r[2][1] for r in rows] == units[7:14]
+    assert at.selectbox(key="hm_open").options[1:] == [
+        next(o for o in at.selectbox(key="hm_open").options if f"({u})" in o) for u in units[7:14]]

@@ -12,6 +12,10 @@ import html
 
 import polars as pl
 
+# Rows drawn at once. The table of 20,000 units is ~8 MB of HTML, which st.html alone takes
+# ~1.4 s to pass on (and a browser longer to lay out); above this the heat map is paged.
+PAGE_ROWS = 2000
+
 PRINT_CSS = """
 <style>
 .heat { border-collapse: collapse; font-size: 0.85rem; width: 100%; }

@@ -6,6 +6,7 @@ the peer group beside each unit, the bands named above the table. A row opens th
 
 import polars as pl
 import streamlit as st
+import ui.heat_table as heat_html
 from ui.context import read
 from ui.filters import selection
 from ui.heat_table import heat_table
@@ -18,9 +19,6 @@ from evaluator import readmodel as rm
 from evaluator.grades_palette import colour_of
 
 PROFILE = "views/unit.py"
-# Rows drawn at once. One HTML table of 20,000 units is ~8 MB that st.html alone takes ~1.4 s
-# to pass on (and a browser longer to lay out); above this the table comes in pages of it.
-PAGE_ROWS = 2000
 
 ctx = start("heatmap_title", roles=("office", "leadership"))
 st.caption(t("heatmap_intro"))
@@ -68,13 +66,14 @@ else:  # the legend: each band's colour, name and floor on the 0–100 scale of 
 
 st.caption(t("rows_shown", n=table.height, total=ctx.info.units) + " · " + t("heatmap_print"))
 full = table  # every filtered row: the XLSX download has them all
-if table.height > PAGE_ROWS:
-    starts = list(range(0, table.height, PAGE_ROWS))
-    spans = {s0: t("heatmap_page", first=s0 + 1, last=min(s0 + PAGE_ROWS, table.height),
+size = heat_html.PAGE_ROWS
+if table.height > size:  # in pages: one HTML table of 20,000 units is ~1.4 s of st.html alone
+    starts = list(range(0, table.height, size))
+    spans = {s0: t("heatmap_page", first=s0 + 1, last=min(s0 + size, table.height),
                    total=table.height) for s0 in starts}
     page = prepare("hm_page", 0, lambda v: v in spans)
     first = st.selectbox(t("heatmap_rows"), starts, format_func=spans.__getitem__, **page)
-    table = table.slice(int(first or 0), PAGE_ROWS)
+    table = table.slice(int(first or 0), size)
 if heat.suppressed:  # blank cells: small survey cells withheld from this (non-office) reader
     st.caption(t("suppressed_note", n=heat.suppressed, min=heat.min_responses))
 cell_names = dict(zip(heat.columns["column"], heat.columns["name"], strict=True))
