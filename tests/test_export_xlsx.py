@@ -78,6 +78,9 @@ TRICKY = pl.DataFrame(
 )
 
 
+TRICKY = TRICKY.with_columns(plain=pl.format("unit {}", pl.int_range(pl.len())))
+
+
 def _fast(df: pl.DataFrame, tmp: Path) -> Path:
     """`df` through the XLSX writer's own row path (header by xlsxwriter, rows by polars)."""
     wb = xlsxwriter.Workbook(str(tmp / "fast-book.xlsx"), OPTIONS)
@@ -88,7 +91,7 @@ def _fast(df: pl.DataFrame, tmp: Path) -> Path:
     ws.write_row(0, 0, df.columns)
     rows = xlsx._SheetRows(tmp)
     rows.start(ws, df.width)
-    rows.add(ws, xlsx._rows_xml(df, 1, xlsx._cell_exprs(wb, df.schema, df.schema, fmts)))
+    rows.add(ws, xlsx._rows_xml(df, 1, xlsx._cell_exprs(wb, df, df.schema, fmts)))
     rows.close()
     wb.close()
     xlsx._splice(tmp / "fast-book.xlsx", tmp / "fast.xlsx", wb, rows)
@@ -128,7 +131,7 @@ def test_rows_read_back_as_xlsxwriter_writes_them(tmp_path: Path) -> None:
 def test_number_formats_and_dimension(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(_fast(TRICKY, tmp_path))
     ws = wb["t"]
-    assert ws.dimensions == f"A1:F{TRICKY.height + 1}"
+    assert ws.dimensions == f"A1:G{TRICKY.height + 1}"
     assert ws["B2"].number_format == "0.00" and ws["C2"].number_format == "0"
     assert ws["E2"].number_format == ws["F2"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert ws["A2"].data_type == "s" and ws["B7"].data_type == "f"  # the #NUM! error formula

@@ -260,7 +260,6 @@ def _write_table(
     first: pl.DataFrame | None = None
     written = 0
     ws: Worksheet | None = None
-    cells: list[pl.Expr] = []
     row = 0
     for batch in batches(ctx, name):
         if first is None:
@@ -273,10 +272,10 @@ def _write_table(
                     sheets.append((ws, row - 1))
                 ws = _new_sheet(wb, fmts, ctx, name, len(sheets), first, banner)
                 out.start(ws, first.width)
-                cells = _cell_exprs(wb, batch.schema, first.schema, fmts)
                 row = 1
             take = min(batch.height - offset, max_rows - row + 1)
-            out.add(ws, _rows_xml(batch.slice(offset, take), row, cells))
+            part = batch.slice(offset, take)
+            out.add(ws, _rows_xml(part, row, _cell_exprs(wb, part, first.schema, fmts)))
             row += take
             offset += take
             written += take
@@ -413,17 +412,25 @@ _CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20))]
 # (as _xHHHH_, the escape Excel reads back; a literal _xHHHH_ gets its underscore escaped first).
 _ESCAPE_FROM = ["&", "<", ">", *_CONTROL, "\ufffe", "\uffff"]
 _ESCAPE_TO = ["&amp;", "&lt;", "&gt;", *(f"_x{ord(c):04X}_" for c in _CONTROL), "_xFFFE_", "_xFFFF_"]
+# Anything in a text that _cell must escape or mark as preserved whitespace.
+_SPECIAL = r"_x|[&<>\x00-\x08\x0B-\x1F\x{FFFE}\x{FFFF}]|^\s|\s$"
 _STRING_MAX = 32_767  # characters in a cell (xlsxwriter truncates longer strings too)
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 ZIP_LEVEL = 1  # deflate level of the sheets: 3x faster than the default 6, files ~25 % larger
 
 
 def _cell_exprs(
-    wb: Workbook, schema: pl.Schema, first: pl.Schema, fmts: dict[str, Any]
+    wb: Workbook, batch: pl.DataFrame, first: pl.Schema, fmts: dict[str, Any]
 ) -> list[pl.Expr]:
     """One expression per column giving each row's `<c>` element (null when the cell is empty:
     a null or an empty string), as xlsxwriter's constant-memory writer spells it: the column's
-    number format as the cell style, text as an inline string, NaN as #NUM! and ±inf as #DIV/0!."""
+    number format as the cell style, text as an inline string, NaN as #NUM! and ±inf as #DIV/0!.
+    Text columns are escaped only in the batches that have something to escape (one scan)."""
+    schema = batch.schema
+    texts = [c for c, t in schema.items() if t in (pl.String, pl.Categorical) or t == pl.Enum]
+    special = batch.select(
+        pl.col(c).cast(pl.String).str.contains(_SPECIAL).any().alias(c) for c in texts
+    ).row(0, named=True) if texts and batch.height else {}
     exprs = []
     for idx, (col, dtype) in enumerate(schema.items()):
         fmt = _column_format(col, first.get(col, dtype), fmts)
@@ -431,16 +438,18 @@ def _cell_exprs(
             fmt = wb.default_date_format  # what xlsxwriter's write_datetime does
         style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
         head = [pl.lit(f'<c r="{xl_col_to_name(idx)}'), pl.col(_ROW), pl.lit(f'"{style}')]
-        exprs.append(_cell(pl.col(col), dtype, head).alias(f"\x00{idx}"))
+        exprs.append(_cell(pl.col(col), dtype, head, special.get(col, True)).alias(f"\x00{idx}"))
     return exprs
 
 
-def _cell(value: pl.Expr, dtype: pl.DataType, head: list[pl.Expr]) -> pl.Expr:
+def _cell(value: pl.Expr, dtype: pl.DataType, head: list[pl.Expr], special: bool) -> pl.Expr:
     def tag(*parts: pl.Expr | str) -> pl.Expr:
         return pl.concat_str([*head, *(pl.lit(p) if isinstance(p, str) else p for p in parts)])
 
     if dtype == pl.String or dtype == pl.Categorical or dtype == pl.Enum:
         text = value.cast(pl.String).str.slice(0, _STRING_MAX)
+        if not special:  # nothing to escape in this batch, no edge whitespace
+            return pl.when(text != "").then(tag(' t="inlineStr"><is><t>', text, "</t></is></c>"))
         escaped = text.str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F${1}").str.replace_many(
             _ESCAPE_FROM, _ESCAPE_TO
         )
