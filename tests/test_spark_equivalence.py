@@ -9,8 +9,6 @@ test session. Skipped only where pyspark or Java is missing and CI is not set; i
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,21 +42,6 @@ COMPARED = {
     "run_survey_quality": ("unit_id", "indicator_id"),
     "run_funnels": ("funnel", "indicator_id", "unit_id"),
 }
-
-
-@pytest.fixture(scope="session")
-def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
-
-    missing = spark_available()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: the Spark equivalence test must run: {missing} (make install-test "
-                        "installs both)")
-        pytest.skip(missing)
-    spark = start_session("local[2]")
-    yield SparkEngine(spark, tmp_path_factory.mktemp("spark"))
-    spark.stop()
 
 
 # ------------------------------------------------------------------------------ data
