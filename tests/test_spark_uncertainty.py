@@ -144,7 +144,8 @@ def test_score_on_spark_bootstraps_on_the_same_session(run: tuple[Path, str], sp
     res = cli("score", "--db", db, "--scheme", scheme, "--period", "2026", "--engine", "spark",
               "--spark-dir", tmp_path / "sp", "--uncertainty", "--top", 0)
     assert res.exit_code == 0, res.output
-    assert f"{DEFAULT_REPLICATES} bootstrap replicates" in res.output and "on spark" in res.output
+    said = " ".join(res.output.split())  # rich wraps long lines
+    assert f"{DEFAULT_REPLICATES} bootstrap replicates" in said and ") on spark in" in said
 
     def stored(run_id: str) -> tuple[pl.DataFrame, str]:
         con = duckdb.connect(str(db), read_only=True)
