@@ -73,6 +73,8 @@ def _figures() -> dict[str, Figure]:
         "spark_stage_s": Figure("Spark: store views → Parquet 输入", "s", "lower"),
         "score_spark_s": Figure("score_run on Spark local[2] 评分", "s", "lower"),
         "score_spark_warm_s": Figure("score_run on Spark, again 再次评分", "s", "lower"),
+        "score_spark_cpu_s": Figure("Spark cold run, CPU (JVM + Python) 处理器时间", "s", "lower"),
+        "score_spark_load": Figure("load average during the Spark runs 负载", "", "lower"),
         "spark_max_score_diff": Figure("Spark vs DuckDB: max |score diff| 差异", "pts", "lower"),
         "spark_rank_diffs": Figure("Spark vs DuckDB: ranks that differ 排名差异", "units", "lower"),
         "uncertainty_s": Figure("uncertainty, 500 replicates (own process) 不确定性", "s",
@@ -387,9 +389,12 @@ def spark_figures(con: Any, loaded: Any, duckdb_run: str, work: Path,
         fig["spark_stage_s"], _ = _timed(lambda: engine.stage_store_inputs(con, PERIOD))
         run = functools.partial(score_run, con, loaded, PERIOD, engine=engine,
                                 publish_snapshot=False)
+        cpu0 = _spark_cpu_s(session)
         fig["score_spark_s"], spark_run = _timed(run)
+        fig["score_spark_cpu_s"] = _spark_cpu_s(session) - cpu0
         engine.timings.clear()
         fig["score_spark_warm_s"], _ = _timed(run)
+        fig["score_spark_load"] = os.getloadavg()[0]
         steps: dict[str, float] = {}
         for table, secs in engine.timings:  # the warm run's time per step (table made)
             step = ("survey" if table.startswith("survey_indices") else
@@ -408,13 +413,28 @@ def spark_figures(con: Any, loaded: Any, duckdb_run: str, work: Path,
         raise RuntimeError(f"Spark run {spark_run} did not score the units of {duckdb_run}")
     fig["spark_max_score_diff"], fig["spark_rank_diffs"] = float(diff[0] or 0.0), float(diff[1])
     _say(f"Spark local[2]: session {fig['spark_session_s']:.1f} s, staging "
-         f"{fig['spark_stage_s']:.1f} s, scored cold {fig['score_spark_s']:.1f} s, warm "
-         f"{fig['score_spark_warm_s']:.1f} s; against DuckDB: max |score diff| {diff[0]:.1e}, "
+         f"{fig['spark_stage_s']:.1f} s, scored cold {fig['score_spark_s']:.1f} s (CPU "
+         f"{fig['score_spark_cpu_s']:.1f} s), warm {fig['score_spark_warm_s']:.1f} s at load "
+         f"{fig['score_spark_load']:.1f}; against DuckDB: max |score diff| {diff[0]:.1e}, "
          f"{diff[1]} rank(s) differ")
     if diff[0] and diff[0] > 1e-9:
         return [f"Spark and DuckDB scores differ (max {diff[0]:g}, {diff[1]} ranks): a tie broken "
                 "by an order-dependent float sum (docs/scale-out.md, ties and the last bits)"]
     return []
+
+
+def _spark_cpu_s(session: Any) -> float:
+    """CPU seconds (user + sys) so far of this process and of the local Spark JVM, which
+    does the work (a child that has not exited, so os.times() does not count it)."""
+    own = os.times()
+    total = own.user + own.system
+    proc = getattr(getattr(session.sparkContext, "_gateway", None), "proc", None)
+    try:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (AttributeError, OSError, IndexError, ValueError):
+        pass  # not Linux, or no JVM of ours: this process only
+    return total
 
 
 def _best(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:

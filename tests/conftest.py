@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -94,3 +95,25 @@ def gate_db(dash_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert not app_db_path(db).exists()
     return db
 
+
+
+# --------------------------------------------------------------------------- Spark
+
+
+@pytest.fixture(scope="session")
+def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Spark local[2] session (one JVM start) for every Spark test of the test session.
+
+    Skipped where pyspark or Java is missing, unless CI is set: there a missing Spark fails the
+    test (`make install-test` installs both)."""
+    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
+
+    missing = spark_available()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: the Spark tests must run: {missing} (make install-test installs "
+                        "both)")
+        pytest.skip(missing)
+    spark = start_session("local[2]")
+    yield SparkEngine(spark, tmp_path_factory.mktemp("spark"))
+    spark.stop()

@@ -10,8 +10,8 @@ is missing and CI is not set (as tests/test_spark_equivalence.py).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from evaluator.scoring import score_run
 from evaluator.scoring.engine import DuckDBEngine, Engine, sql
 from evaluator.store import connect
 from evaluator.uncertainty.bootstrap import FINAL, GRADES, run_bootstrap, summarise
-from evaluator.uncertainty.compute import stage_run
+from evaluator.uncertainty.compute import DEFAULT_REPLICATES, stage_run
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -37,25 +37,6 @@ TOL = 1e-9
 REPS = 30
 SEED = 77
 UNITS = 24
-
-
-@pytest.fixture(scope="module")
-def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
-
-    missing = spark_available()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: the Spark bootstrap test must run: {missing} (make install-test "
-                        "installs both)")
-        pytest.skip(missing)
-    from pyspark.sql import SparkSession
-
-    reused = SparkSession.getActiveSession()  # the equivalence suite's, when it runs too
-    spark = reused or start_session("local[2]")
-    yield SparkEngine(spark, tmp_path_factory.mktemp("spark-u"))
-    if reused is None:
-        spark.stop()
 
 
 def _scheme_text() -> str:
@@ -115,6 +96,7 @@ def _same(a: pl.DataFrame, b: pl.DataFrame, what: str) -> None:
 def test_duckdb_and_spark_draw_the_same_replicates(run: tuple[Path, str],
                                                    spark_engine: Any) -> None:
     db, run_id = run
+    spark_engine.timings.clear()  # the session's engine is shared: time this test's steps only
     con = connect(db)
     try:
         on_duckdb = _bootstrap(con, DuckDBEngine(con), run_id)
@@ -148,3 +130,43 @@ def test_cli_uncertainty_on_spark_stores_the_duckdb_numbers(run: tuple[Path, str
         con.close()
     _same(stored["duckdb"], stored["spark"], "run_uncertainty")
     assert stored["spark"]["tier"].drop_nulls().n_unique() > 1
+
+
+def test_score_on_spark_bootstraps_on_the_same_session(run: tuple[Path, str], spark_engine: Any,
+                                                       tmp_path: Path) -> None:
+    """`score --engine spark --uncertainty` bootstraps on the Spark session that scored the run
+    (the stored method says so; it used to run on DuckDB after the session stopped) and stores
+    what DuckDB's bootstrap of that same run stores."""
+    db = tmp_path / "u.duckdb"
+    shutil.copy(run[0], db)
+    scheme = tmp_path / "demo.yaml"
+    scheme.write_text(_scheme_text(), encoding="utf-8")
+    res = cli("score", "--db", db, "--scheme", scheme, "--period", "2026", "--engine", "spark",
+              "--spark-dir", tmp_path / "sp", "--uncertainty", "--top", 0)
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())  # rich wraps long lines
+    assert f"{DEFAULT_REPLICATES} bootstrap replicates" in said and ") on spark in" in said
+
+    def stored(run_id: str) -> tuple[pl.DataFrame, str]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            units = con.sql("SELECT * EXCLUDE (run_id) FROM run_uncertainty WHERE run_id = ? "
+                            "ORDER BY unit_id", params=[run_id]).pl()
+            method = con.execute("SELECT method FROM run_uncertainty_settings WHERE run_id = ?",
+                                 [run_id]).fetchall()[0][0]
+        finally:
+            con.close()
+        return units, json.loads(method)["engine"]
+
+    con = duckdb.connect(str(db), read_only=True)
+    spark_run = con.execute("SELECT run_id FROM runs WHERE parameters->>'engine' = 'spark'"
+                            ).fetchall()[0][0]
+    con.close()
+    on_spark, engine = stored(spark_run)
+    assert engine == "spark" and on_spark.height == UNITS
+    res = cli("uncertainty", "--db", db, "--run", spark_run)  # the same defaults, on DuckDB
+    assert res.exit_code == 0, res.output
+    on_duckdb, engine = stored(spark_run)
+    assert engine == "duckdb"
+    _same(on_duckdb, on_spark, "run_uncertainty")
+    assert on_spark["score_high"].gt(on_spark["score_low"]).mean() > 0.9  # real intervals

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import duckdb
 import typer
@@ -17,6 +19,10 @@ from evaluator.runs import diff_runs, list_runs, resolve_run, write_outputs
 from evaluator.scheme import SchemeInvalid, load_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.store import DEFAULT_DB, connect
+
+if TYPE_CHECKING:
+    from evaluator.scoring.engine import Engine
+    from evaluator.scoring.engines.spark import SparkEngine
 
 SchemeOpt = Annotated[Path, typer.Option("--scheme", help="scheme YAML / 考核方案文件")]
 PeriodOpt = Annotated[str | None, typer.Option(
@@ -120,6 +126,7 @@ def score(
     if out is not None:
         _check_out_dir(out)  # before the run is stored: a bad --out must not leave a stray run
     con = connect(db, create=False)
+    stack = contextlib.ExitStack()
     try:
         unknown = [u.message() for u in unknown_sources(DuckDBEngine(con), s)]
         if strict and unknown:
@@ -127,10 +134,12 @@ def score(
             fail(f"--strict: {len(unknown)} indicator source(s) not in the store; nothing was "
                  "scored. Fix the ids in the scheme (or load the data) / 严格模式：未计分")
         params: dict[str, object] = {"scheme_file": str(scheme.resolve())}
+        on: Engine | None = None  # a Spark engine lasts until the bootstrap is done
         try:
             if engine is EngineName.spark:
-                run_id = _score_on_spark(con, loaded, period, uncertainty, params, db,
-                                         spark_master, spark_remote, inputs, spark_dir)
+                on = stack.enter_context(_spark_engine(db, spark_master, spark_remote, spark_dir))
+                run_id = _score_on_spark(con, on, loaded, period, uncertainty, params,
+                                         spark_master, spark_remote, inputs)
             else:
                 run_id = score_run(con, loaded, period, uncertainty=uncertainty,
                                    params=params, publish_snapshot=False)
@@ -153,7 +162,10 @@ def score(
                 DEFAULT_SEED,
             )
 
-            report(con, run_id, DEFAULT_REPLICATES, DEFAULT_LEVEL, DEFAULT_SEED)
+            # on the engine that scored the run (Spark: the same session), as `evaluator
+            # uncertainty --engine spark` does; the numbers are DuckDB's either way
+            report(con, run_id, DEFAULT_REPLICATES, DEFAULT_LEVEL, DEFAULT_SEED, on=on)
+        stack.close()  # stop a Spark session of our own: nothing below needs it
         note = con.execute("SELECT note FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
         for line in (note or "").splitlines():
             if line not in unknown:
@@ -170,6 +182,7 @@ def score(
                               f"with run {run_id} (`--strict` refuses such a run) "
                               "/ 以上指标未能计分，警告已随结果保存[/]")
     finally:
+        stack.close()  # a Spark session of our own, when a failure left it open
         con.close()
 
 
@@ -179,15 +192,14 @@ def _print_unknown(messages: list[str]) -> None:
         err_console.print(f"[bold red]![/] {escape(m)}")
 
 
-def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
-                    uncertainty: bool, params: dict[str, object], db: Path,
-                    master: str | None, remote: str | None, inputs: Path | None,
-                    spark_dir: Path | None, batch_ids: list[int] | None = None) -> str:
-    """Stage the inputs (DB views or --inputs files) as Parquet for Spark, score, register."""
-    from evaluator.scoring import ScoringError, score_run
+@contextlib.contextmanager
+def _spark_engine(db: Path, master: str | None, remote: str | None, spark_dir: Path | None
+                  ) -> Iterator[SparkEngine]:
+    """A Spark engine on `master` / `remote` (default local[2]) with its files in `spark_dir`
+    (default spark/ beside the database). An active session (a notebook's or a test's) is used
+    and left open; one of our own is stopped on leaving."""
+    from evaluator.scoring import ScoringError
     from evaluator.scoring.engines.spark import SparkEngine, spark_available, start_session
-    from evaluator.scoring.panel import outcome_years
-    from evaluator.scoring.rerun import input_checksums
 
     missing = spark_available(java=remote is None)
     if missing:
@@ -196,31 +208,42 @@ def _score_on_spark(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period
     console.print(f"spark: {remote or master or 'local[2]'}, files in {work} / 使用 Spark 计分")
     from pyspark.sql import SparkSession
 
-    reused = SparkSession.getActiveSession()  # a notebook's or a test's session: leave it open
+    reused = SparkSession.getActiveSession()
     spark = reused or start_session(master=master, remote=remote)
     try:
-        engine = SparkEngine(spark, work)
-        if inputs is not None:
-            kinds = engine.stage_input_files(inputs.resolve())
-            # checksums, so that `evaluator rerun` can tell whether the same files are at hand
-            params.update(inputs=str(inputs.resolve()), input_kinds=kinds,
-                          input_checksums=input_checksums(inputs.resolve(), kinds))
-        else:
-            engine.stage_store_inputs(con, period, outcome_years(loaded.scheme, period))
-        params.update(spark_master=remote or master or "local[2]")
-        try:
-            return score_run(con, loaded, period, engine=engine, uncertainty=uncertainty,
-                             params=params, publish_snapshot=False,
-                             batch_ids=[] if inputs is not None else batch_ids)
-        except Exception as exc:  # Spark's own errors: explain, never a JVM traceback
-            if not type(exc).__module__.startswith(("pyspark", "py4j")):
-                raise  # ours (ScoringError) and the store's (duckdb) are explained by the caller
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ScoringError(f"Spark could not score the run: {first[:400]}; nothing was "
-                               "stored") from None
+        yield SparkEngine(spark, work)
     finally:
         if reused is None:
             spark.stop()
+
+
+def _score_on_spark(con: duckdb.DuckDBPyConnection, engine: SparkEngine, loaded: LoadedScheme,
+                    period: str, uncertainty: bool, params: dict[str, object],
+                    master: str | None, remote: str | None, inputs: Path | None,
+                    batch_ids: list[int] | None = None) -> str:
+    """Stage the inputs (DB views or --inputs files) as Parquet for Spark, score, register."""
+    from evaluator.scoring import ScoringError, score_run
+    from evaluator.scoring.panel import outcome_years
+    from evaluator.scoring.rerun import input_checksums
+
+    if inputs is not None:
+        kinds = engine.stage_input_files(inputs.resolve())
+        # checksums, so that `evaluator rerun` can tell whether the same files are at hand
+        params.update(inputs=str(inputs.resolve()), input_kinds=kinds,
+                      input_checksums=input_checksums(inputs.resolve(), kinds))
+    else:
+        engine.stage_store_inputs(con, period, outcome_years(loaded.scheme, period))
+    params.update(spark_master=remote or master or "local[2]")
+    try:
+        return score_run(con, loaded, period, engine=engine, uncertainty=uncertainty,
+                         params=params, publish_snapshot=False,
+                         batch_ids=[] if inputs is not None else batch_ids)
+    except Exception as exc:  # Spark's own errors: explain, never a JVM traceback
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise  # ours (ScoringError) and the store's (duckdb) are explained by the caller
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScoringError(f"Spark could not score the run: {first[:400]}; nothing was "
+                           "stored") from None
 
 
 def _publish_snapshot(con: duckdb.DuckDBPyConnection, db: Path) -> None:
@@ -367,8 +390,9 @@ def rerun(run: RunArg, db: DbOpt = DEFAULT_DB, out: OutOpt = None) -> None:
         def score_it(p: rr.RerunPlan) -> str:
             if p.engine == "spark":
                 inputs = Path(p.parameters["inputs"]) if p.parameters.get("inputs") else None
-                return _score_on_spark(con, p.loaded, p.period, p.uncertainty, p.carried(), db,
-                                       None, None, inputs, None, p.batch_ids)
+                with _spark_engine(db, None, None, None) as engine:
+                    return _score_on_spark(con, engine, p.loaded, p.period, p.uncertainty,
+                                           p.carried(), None, None, inputs, p.batch_ids)
             return score_run(con, p.loaded, p.period, uncertainty=p.uncertainty,
                              params=p.carried(), publish_snapshot=False, batch_ids=p.batch_ids)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,12 +31,15 @@ SeedOpt = Annotated[int, typer.Option(
 
 def report(con: duckdb.DuckDBPyConnection, run_id: str, replicates: int, level: float,
            seed: int, engine: EngineName = EngineName.duckdb,
-           spark_master: str | None = None) -> None:
-    """Compute and store; print what a reader needs to know, in both languages."""
+           spark_master: str | None = None, *, on: Engine | None = None) -> None:
+    """Compute and store; print what a reader needs to know, in both languages. The bootstrap
+    runs on `on` when given (`score --engine spark --uncertainty`: the engine that scored the
+    run, on its session), else on an engine opened here by name."""
     from evaluator.uncertainty import UncertaintyError, compute_uncertainty
 
     try:
-        with _engine(engine, spark_master, db_dir=None) as eng:
+        with nullcontext(on) if on is not None else _engine(engine, spark_master,
+                                                             db_dir=None) as eng:
             result = compute_uncertainty(con, run_id, replicates=replicates, level=level,
                                          seed=seed, engine=eng)
     except UncertaintyError as exc:
@@ -51,9 +54,10 @@ def report(con: duckdb.DuckDBPyConnection, run_id: str, replicates: int, level: 
         fail(f"Spark could not bootstrap run {run_id}: {first[:400]}; nothing was stored "
              "/ Spark 计算失败，未保存")
     s = result.summary
+    where = f" on {eng.dialect}" if eng is not None else ""
     console.print(
         f"[green]✓[/] run {run_id}: {replicates} bootstrap replicates at level {level:g} "
-        f"(seed {seed}) in {result.seconds:.1f} s / 自助法区间已保存")
+        f"(seed {seed}){where} in {result.seconds:.1f} s / 自助法区间已保存")
     console.print(
         f"  grades firm under the weight Monte-Carlo 等次稳健: {s['firm_units']} units; "
         f"weight-dependent 随权重变化: {s['weight_dependent_units']}"

@@ -2,7 +2,9 @@
 
 A rule reads the transformed value `value` and reference columns computed over the units scored
 (`a_*` over all of them, `g_*` within the unit's peer group): n, min, max, mean, sd (sample),
-below (units strictly below the value), equal (units with the same value, itself included).
+below (units strictly below the value), equal (units with the same value, itself included;
+after a log-like transform values are compared on 12 significant digits, `ties.rank_key`, so the
+maths library's last bit is no tie-break).
 
 Direction: "better is higher" after the rule. For `lower` indicators the rules flip
 explicitly (min_max: (max − x)/(max − min); goalposts: (upper − x)/(upper − lower); bands and
@@ -43,6 +45,7 @@ from evaluator.scheme.models import (
 from evaluator.scoring.engine import Engine, create_temp, lit, sql
 from evaluator.scoring.errors import ScoringError
 from evaluator.scoring.panel import PANEL, build_panel_stats
+from evaluator.scoring.ties import rank_key
 from evaluator.scoring.values import VALUES, log_expr, transform_param
 
 STATS = "_sc_stats"
@@ -400,13 +403,14 @@ def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) ->
     panel_join = f"LEFT JOIN {PANEL} p ON p.indicator_id = r.indicator_id" if panels else ""
     create_temp(engine, "_sc_ruled", sql(
         f"""
-        WITH r AS (
-            SELECT v.*,
-                   RANK() OVER (PARTITION BY indicator_id ORDER BY value) - 1 AS a_below,
-                   COUNT(*) OVER (PARTITION BY indicator_id, value) AS a_equal,
-                   RANK() OVER (PARTITION BY indicator_id, pg ORDER BY value) - 1 AS g_below,
-                   COUNT(*) OVER (PARTITION BY indicator_id, pg, value) AS g_equal
-            FROM {VALUES} v WHERE value IS NOT NULL),
+        WITH k AS (SELECT v.*, :tk AS tie_key FROM {VALUES} v WHERE value IS NOT NULL),
+        r AS (
+            SELECT k.*,
+                   RANK() OVER (PARTITION BY indicator_id ORDER BY tie_key) - 1 AS a_below,
+                   COUNT(*) OVER (PARTITION BY indicator_id, tie_key) AS a_equal,
+                   RANK() OVER (PARTITION BY indicator_id, pg ORDER BY tie_key) - 1 AS g_below,
+                   COUNT(*) OVER (PARTITION BY indicator_id, pg, tie_key) AS g_equal
+            FROM k),
         j AS (
             SELECT r.*, {stat_cols}, {param_cols}
             FROM r
@@ -416,7 +420,7 @@ def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) ->
             {panel_join})
         SELECT unit_id, indicator_id, CAST(:score AS DOUBLE) AS rule_score FROM j
         """,
-        score=case,
+        score=case, tk=rank_key(scheme.indicators()),  # ties after a log: ties.py
     ))
     create_temp(engine, INDICATOR_SCORES, sql(
         f"""

@@ -35,6 +35,7 @@ from evaluator.scoring.grades import GRADE_ITEMS, assign_grades
 from evaluator.scoring.rules import rule_expr
 from evaluator.scoring.run import round_in_scale
 from evaluator.scoring.surveys import build_valid_responses, survey_indicators
+from evaluator.scoring.ties import rank_key
 from evaluator.scoring.values import log_expr, transform_expr
 
 REPS = "_u_reps"
@@ -369,13 +370,15 @@ def score_indicators(engine: Engine, scheme: Scheme) -> None:
     ranked = [i.id for i in inds if isinstance(i.rule, PercentileRule)]
     create_temp(engine, "_u_ranks", sql(
         f"""
+        WITH k AS (SELECT rep, unit_id, indicator_id, pg, :tk AS tie_key FROM {VALUES}
+                   WHERE value IS NOT NULL AND indicator_id IN :ids)
         SELECT rep, unit_id, indicator_id,
-               RANK() OVER (PARTITION BY rep, indicator_id ORDER BY value) - 1 AS a_below,
-               COUNT(*) OVER (PARTITION BY rep, indicator_id, value) AS a_equal,
-               RANK() OVER (PARTITION BY rep, indicator_id, pg ORDER BY value) - 1 AS g_below,
-               COUNT(*) OVER (PARTITION BY rep, indicator_id, pg, value) AS g_equal
-        FROM {VALUES} WHERE value IS NOT NULL AND indicator_id IN :ids
-        """, ids=[*ranked, ""]))
+               RANK() OVER (PARTITION BY rep, indicator_id ORDER BY tie_key) - 1 AS a_below,
+               COUNT(*) OVER (PARTITION BY rep, indicator_id, tie_key) AS a_equal,
+               RANK() OVER (PARTITION BY rep, indicator_id, pg ORDER BY tie_key) - 1 AS g_below,
+               COUNT(*) OVER (PARTITION BY rep, indicator_id, pg, tie_key) AS g_equal
+        FROM k
+        """, ids=[*ranked, ""], tk=rank_key(inds)))  # ties as the run decides them
     stat_cols = ", ".join(f"{p}.{c} AS {p}_{c}" for p in ("a", "g")
                           for c in ("n", "min", "max", "mean", "sd"))
     case = exp.Case(this=exp.column("indicator_id"))

@@ -164,6 +164,7 @@ def compute_uncertainty(con: duckdb.DuckDBPyConnection, run_id: str, *,
     summary |= {"bootstrap_seconds": round(boot_s, 2), "seconds": round(seconds, 2)}
     method = {
         "bootstrap": "Poisson(1) respondent weights within unit; declared measurement error",
+        "engine": (engine or DuckDBEngine(con)).dialect,  # where the replicates ran
         "weight_range": scheme.uncertainty.weight_range,
         "weight_draws": scheme.uncertainty.weight_draws,
         "dirichlet_concentration": scheme.uncertainty.dirichlet_concentration,

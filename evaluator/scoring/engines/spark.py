@@ -127,9 +127,12 @@ def start_session(master: str | None = None, remote: str | None = None,
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.driver.memory", os.environ.get("EVALUATOR_SPARK_MEMORY", "4g"))
-               # deep plans (the scoring steps' nested CTEs) overflow the default thread stack
-               .config("spark.driver.extraJavaOptions", "-Xss64m")
                .config("spark.sql.ansi.enabled", "false"))
+    # Adaptive query execution: off on one machine (below), the cluster's own setting on
+    # --spark-master and --spark-remote (docs/scale-out.md). There it coalesces the 200 shuffle
+    # partitions of the small per-unit steps and splits skewed survey joins, which is what a
+    # cluster is for; the empty-relation plans that overflowed the stack were only ever seen
+    # late in one long local session (the whole equivalence suite), after dozens of runs.
     if (master or "local[2]").startswith("local"):
         # one machine: a couple of partitions beat the default 200, and for the small tables
         # of most steps compiling code and re-planning stages costs more than it saves
