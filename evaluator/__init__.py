@@ -1,3 +1,3 @@
 """evaluator: outcome-first performance evaluation for the public sector."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
