@@ -17,7 +17,10 @@ A snapshot is two parts, so that a run never copies the raw data again:
   over the old one with `os.replace`;
 - the **parts** `snapshots/<db name>.parts/<generation>/`, Parquet files the views read: each
   run's rows in `runs/<table>/<run id>.parquet` (written once, when the run is first
-  published: runs are immutable) and every other table (runs, users, appeals, uncertainty
+  published: runs are immutable), the weight-independent indicator rows that runs share in
+  `runs/run_indicator_base/<base id>.parquet` (written once per base, so a weights-only re-score
+  adds only its small per-run parts; `run_indicator_scores` is a view joining them, copied with
+  the data file's definitions) and every other table (runs, users, appeals, uncertainty
   results, …: small, mutable) in `tables/<table>.parquet`, rewritten each time. Each file is
   written under a temporary name and renamed into place; a run's files before the `runs` file
   that lists it, so a reader never sees a run without its rows.

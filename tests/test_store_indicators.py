@@ -51,9 +51,10 @@ def test_migration_9_keeps_every_stored_row_and_column(tmp_path: Path) -> None:
 
 def test_insert_and_delete_through_the_store(tmp_path: Path) -> None:
     con = connect(tmp_path / "s.duckdb")
-    con.execute(f"CREATE TEMP TABLE rows ({', '.join(c + ' ' + t for c, t in zip(COLUMNS, [
-        'VARCHAR'] * 5 + ['DOUBLE', 'DOUBLE', 'VARCHAR'] + ['DOUBLE'] * 5 + [
-        'VARCHAR', 'BOOLEAN', 'VARCHAR'], strict=True))})")
+    types = ["VARCHAR"] * 5 + ["DOUBLE", "DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5 + [
+        "VARCHAR", "BOOLEAN", "VARCHAR"]
+    defs = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, types, strict=True))
+    con.execute(f"CREATE TEMP TABLE rows ({defs})")
     marks = ", ".join("?" * len(COLUMNS))
     con.executemany(f"INSERT INTO rows VALUES ({marks})", OLD_ROWS)
     insert_rows(con, "rows")
@@ -104,10 +105,10 @@ def test_a_weights_only_rescore_writes_no_indicator_base_rows_and_reads_as_a_fre
     cols = ", ".join(COLUMNS[1:])
     a = f"SELECT {cols} FROM a.run_indicator_scores WHERE run_id = '{again}'"
     b = f"SELECT {cols} FROM b.run_indicator_scores WHERE run_id = '{fresh}'"
-    n = con.execute(f"SELECT count(*) FROM {a}").fetchall()[0][0]
+    n = con.execute(f"SELECT count(*) FROM ({a})").fetchall()[0][0]
     assert n > 0 and n % n_units == 0
-    assert con.execute(f"SELECT count(*) FROM (({a}) EXCEPT ALL ({b})) UNION ALL "
-                       f"(({b}) EXCEPT ALL ({a}))").fetchall()[0][0] == 0
+    assert con.execute(f"SELECT count(*) FROM ((({a}) EXCEPT ALL ({b})) UNION ALL "
+                       f"(({b}) EXCEPT ALL ({a})))").fetchall()[0][0] == 0
     con.close()
 
 

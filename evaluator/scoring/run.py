@@ -370,18 +370,21 @@ def indicator_outputs(tables: RunTables, run_id: str, span: float,
             FROM {t.indicator_scores} s
             JOIN {t.meta} m ON m.indicator_id = s.indicator_id
             JOIN {t.weights} w ON w.node_id = s.indicator_id""", base=base_id)]
+    # positions: each indicator's rank by id (the same for every run of the base)
+    positions = (f"SELECT node_id, declared, effective, CAST(row_number() OVER (ORDER BY node_id)"
+                 f" - 1 AS INTEGER) AS pos FROM {t.weights} WHERE kind = 'indicator'")
     return [*outputs,
             _output("run_indicator_weights", ", ".join(WEIGHT_COLUMNS), f"""
-            SELECT CAST(:run AS VARCHAR), CAST(:base AS VARCHAR), w.node_id, w.declared,
-                   w.effective
-            FROM {t.weights} w WHERE w.kind = 'indicator'""", run=run_id, base=base_id),
+            SELECT CAST(:run AS VARCHAR), CAST(:base AS VARCHAR), node_id, pos, declared,
+                   effective
+            FROM ({positions})""", run=run_id, base=base_id),
             _output("run_indicator_parts", ", ".join(PART_COLUMNS), f"""
-            SELECT CAST(:run AS VARCHAR), c.unit_id, c.node_id, c.w_norm,
-                   p.points * :span / 100.0
+            SELECT CAST(:run AS VARCHAR), c.unit_id, list(w.pos ORDER BY w.pos),
+                   list(c.w_norm ORDER BY w.pos), list(p.points * :span / 100.0 ORDER BY w.pos)
             FROM {shares} c
-            JOIN {t.weights} w ON w.node_id = c.node_id AND w.kind = 'indicator'
-            LEFT JOIN {points} p ON p.unit_id = c.unit_id AND p.node_id = c.node_id""",
-                    run=run_id, span=span)]
+            JOIN ({positions}) w ON w.node_id = c.node_id
+            LEFT JOIN {points} p ON p.unit_id = c.unit_id AND p.node_id = c.node_id
+            GROUP BY c.unit_id""", run=run_id, span=span)]
 
 
 def flags_output(scheme: Scheme, run_id: str) -> Output:

@@ -3,9 +3,11 @@
 A weights-only re-score changes no indicator's score, raw value or flags, only weights and
 contributions. So the weight-independent columns are stored once per `base_id` (a hash of the
 run's indicator-level key, `scoring/reuse.run_key`) in `run_indicator_base`; each run adds its
-indicator weights (`run_indicator_weights`, which also names the base it reads) and, per unit
-and weighted indicator, its local weight and contribution (`run_indicator_parts`). The view
-joins them back into the contract's columns, so every reader's SQL is unchanged.
+indicator weights and positions (`run_indicator_weights`, which also names the base it reads)
+and, per unit (one row, not one per indicator), the lists of its weighted indicators'
+positions, local weights and contributions (`run_indicator_parts`). The view joins them back
+into the contract's columns, so every reader's SQL is unchanged; both of its joins have a small
+build side (the run's indicators; its units), so reading it costs about a table scan.
 
 Scoring writes the three tables from its own temporary tables (`scoring/run.py`); this module
 loads rows that come with all of the view's columns (an engine's Parquet output, tests).
@@ -23,8 +25,10 @@ COLUMNS = ("run_id", "unit_id", "indicator_id", "dimension_id", "evidence", "raw
            "contribution", "missing_policy", "imputed", "flags")
 BASE_COLUMNS = ("base_id", "unit_id", "indicator_id", "dimension_id", "evidence", "raw_value",
                 "transformed_value", "rule", "score", "missing_policy", "imputed", "flags")
-WEIGHT_COLUMNS = ("run_id", "base_id", "indicator_id", "declared_weight", "weight")
-PART_COLUMNS = ("run_id", "unit_id", "indicator_id", "local_weight", "contribution")
+WEIGHT_COLUMNS = ("run_id", "base_id", "indicator_id", "pos", "declared_weight", "weight")
+PART_COLUMNS = ("run_id", "unit_id", "positions", "local_weights", "contributions")
+#: an indicator's position in a run's lists: its rank by id among the run's indicators
+POSITION = "CAST(row_number() OVER (PARTITION BY run_id ORDER BY indicator_id) - 1 AS INTEGER)"
 
 
 def base_id(key: str) -> str:
@@ -49,10 +53,14 @@ def insert_rows(con: duckdb.DuckDBPyConnection, relation: str,
     con.execute(f"INSERT INTO run_indicator_base ({', '.join(BASE_COLUMNS)}) SELECT run_id, "
                 f"{', '.join(BASE_COLUMNS[1:])} FROM {src}", p)
     con.execute(f"INSERT INTO run_indicator_weights ({', '.join(WEIGHT_COLUMNS)}) SELECT run_id, "
-                "run_id, indicator_id, min(declared_weight), min(weight) FROM "
+                f"run_id, indicator_id, {POSITION}, min(declared_weight), min(weight) FROM "
                 f"{src} GROUP BY run_id, indicator_id", p)
-    con.execute(f"INSERT INTO run_indicator_parts ({', '.join(PART_COLUMNS)}) SELECT run_id, "
-                f"unit_id, indicator_id, local_weight, contribution FROM {src}", p)
+    runs = f"(SELECT DISTINCT run_id FROM {src})"
+    con.execute(f"INSERT INTO run_indicator_parts ({', '.join(PART_COLUMNS)}) SELECT s.run_id, "
+                "s.unit_id, list(w.pos ORDER BY w.pos), list(s.local_weight ORDER BY w.pos), "
+                f"list(s.contribution ORDER BY w.pos) FROM {src} s JOIN run_indicator_weights w "
+                "ON w.run_id = s.run_id AND w.indicator_id = s.indicator_id "
+                f"WHERE w.run_id IN {runs} GROUP BY s.run_id, s.unit_id", p + p)
 
 
 def delete_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

@@ -493,22 +493,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             imputed           BOOLEAN DEFAULT FALSE,
             flags             VARCHAR
         );
-        -- per run and indicator: its weights, and which base rows the run reads
+        -- per run and indicator: its weights, which base rows the run reads, and the
+        -- indicator's position in the run's lists below (0-based, in indicator_id order)
         CREATE TABLE run_indicator_weights (
             run_id          VARCHAR NOT NULL,
             base_id         VARCHAR NOT NULL,
             indicator_id    VARCHAR NOT NULL,
+            pos             INTEGER NOT NULL,
             declared_weight DOUBLE NOT NULL,
             weight          DOUBLE NOT NULL
         );
-        -- per run, unit and indicator: only where the unit's indicator carries weight (absent:
-        -- local weight 0, contribution 0 when scored)
+        -- per run and unit (not per indicator: 1/indicators of the rows): the positions of the
+        -- indicators that carry weight for the unit, and their local weight and contribution
+        -- (an absent one reads as local weight 0, and contribution 0 when scored)
         CREATE TABLE run_indicator_parts (
-            run_id       VARCHAR NOT NULL,
-            unit_id      VARCHAR NOT NULL,
-            indicator_id VARCHAR NOT NULL,
-            local_weight DOUBLE,
-            contribution DOUBLE
+            run_id        VARCHAR NOT NULL,
+            unit_id       VARCHAR NOT NULL,
+            positions     INTEGER[] NOT NULL,
+            local_weights DOUBLE[] NOT NULL,
+            contributions DOUBLE[] NOT NULL
         );
         -- stored runs keep their rows: each run is its own base
         INSERT INTO run_indicator_base
@@ -516,24 +519,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
                transformed_value, rule, score, missing_policy, imputed, flags
         FROM run_indicator_scores;
         INSERT INTO run_indicator_weights
-        SELECT run_id, run_id, indicator_id, min(declared_weight), min(weight)
+        SELECT run_id, run_id, indicator_id,
+               CAST(row_number() OVER (PARTITION BY run_id ORDER BY indicator_id) - 1 AS INTEGER),
+               min(declared_weight), min(weight)
         FROM run_indicator_scores GROUP BY run_id, indicator_id;
         INSERT INTO run_indicator_parts
-        SELECT run_id, unit_id, indicator_id, local_weight, contribution
-        FROM run_indicator_scores;
+        SELECT s.run_id, s.unit_id, list(w.pos ORDER BY w.pos),
+               list(s.local_weight ORDER BY w.pos), list(s.contribution ORDER BY w.pos)
+        FROM run_indicator_scores s
+        JOIN run_indicator_weights w ON w.run_id = s.run_id AND w.indicator_id = s.indicator_id
+        GROUP BY s.run_id, s.unit_id;
         DROP TABLE run_indicator_scores;
         -- the contract's columns, as the table had them
         CREATE VIEW run_indicator_scores AS
         SELECT w.run_id, b.unit_id, b.indicator_id, b.dimension_id, b.evidence, b.raw_value,
                b.transformed_value, b.rule, b.score, w.declared_weight, w.weight,
-               COALESCE(p.local_weight, 0.0) AS local_weight,
-               CASE WHEN b.score IS NULL THEN NULL ELSE COALESCE(p.contribution, 0.0) END
+               COALESCE(p.local_weights[list_position(p.positions, w.pos)], 0.0)
+                   AS local_weight,
+               CASE WHEN b.score IS NULL THEN NULL
+                    ELSE COALESCE(p.contributions[list_position(p.positions, w.pos)], 0.0) END
                    AS contribution,
                b.missing_policy, b.imputed, b.flags
         FROM run_indicator_weights w
         JOIN run_indicator_base b ON b.base_id = w.base_id AND b.indicator_id = w.indicator_id
-        LEFT JOIN run_indicator_parts p ON p.run_id = w.run_id AND p.unit_id = b.unit_id
-                                       AND p.indicator_id = b.indicator_id;
+        LEFT JOIN run_indicator_parts p ON p.run_id = w.run_id AND p.unit_id = b.unit_id;
         """,
     ),
 ]
