@@ -243,7 +243,7 @@ def _write_parts(con: duckdb.DuckDBPyConnection, src: str, gen: Path) -> None:
         for gone in have - set(keys):  # a rebuilt database: runs that are no more
             (folder / f"{gone}.parquet").unlink(missing_ok=True)
     for table in sorted(tables, key=lambda t: t == "runs"):  # `runs` last: it lists the runs
-        if table not in RUN_TABLES:
+        if table not in PER_KEY_TABLES:
             _write_parquet(con, f"SELECT * FROM {_q(src)}.{table}", [],
                            gen / "tables" / f"{table}.parquet")
 

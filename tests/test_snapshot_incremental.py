@@ -114,6 +114,7 @@ def test_a_run_adds_its_parts_and_leaves_the_raw_data_file_alone(
     src.close()
     written = {p.stem for p in (gen[0] / "runs" / "run_indicator_base").glob("*.parquet")}
     assert written - {"_empty"} == bases
+    assert not (gen[0] / "tables" / "run_indicator_base.parquet").exists()  # never per publish
     _same(db, again)
     ro = duckdb.connect(str(again), read_only=True)
     schemas = {r[0] for r in ro.execute("SELECT schema_name FROM information_schema.schemata "

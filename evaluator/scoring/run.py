@@ -30,8 +30,6 @@ from evaluator.lint import lint_scheme
 from evaluator.scheme.loader import LoadedScheme
 from evaluator.scheme.models import Scheme
 from evaluator.scheme.weights import weight_table
-from evaluator.store import indicators as indicator_rows
-from evaluator.store.indicators import BASE_COLUMNS, PART_COLUMNS, WEIGHT_COLUMNS
 from evaluator.scoring import aggregate as agg
 from evaluator.scoring import reuse as reuse_mod
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
@@ -57,6 +55,8 @@ from evaluator.scoring.values import (
     use_survey_column,
 )
 from evaluator.scoring.warnings import warnings_output
+from evaluator.store import indicators as indicator_rows
+from evaluator.store.indicators import BASE_COLUMNS, PART_COLUMNS, WEIGHT_COLUMNS
 
 SCORES = "_sc_scores"
 PERIOD_RE = re.compile(r"^\d{4}$")
@@ -289,7 +289,7 @@ def run_outputs(scheme: Scheme, tables: RunTables, run_id: str,
     with its own storage) computes the view's rows as one table, split when loaded."""
     span = scheme.scale.max - scheme.scale.min
     t = tables
-    shares, points = t.contributions.shares, t.contributions.points
+    points = t.contributions.points
     stats = " UNION ALL ".join(
         f"SELECT indicator_id, pg, NULL, '{name}', CAST({name} AS DOUBLE) FROM {t.stats}"
         for name in ("n", "min", "max", "mean", "sd", "median")
@@ -379,11 +379,18 @@ def indicator_outputs(tables: RunTables, run_id: str, span: float,
                    effective
             FROM ({positions})""", run=run_id, base=base_id),
             _output("run_indicator_parts", ", ".join(PART_COLUMNS), f"""
-            SELECT CAST(:run AS VARCHAR), c.unit_id, list(w.pos ORDER BY w.pos),
-                   list(c.w_norm ORDER BY w.pos), list(p.points * :span / 100.0 ORDER BY w.pos)
+            -- the three lists of one group are built from its rows in one order (no ORDER BY:
+            -- a sort per unit; the view finds each indicator by its position in `positions`)
+            SELECT CAST(:run AS VARCHAR), c.unit_id, list(w.pos), list(c.w_norm),
+                   list(p.points * c.share * :span / 100.0)
             FROM {shares} c
             JOIN ({positions}) w ON w.node_id = c.node_id
-            LEFT JOIN {points} p ON p.unit_id = c.unit_id AND p.node_id = c.node_id
+            -- an indicator's points are its parent's times its share (agg.contributions, the
+            -- same product): joining the parents' points only is a tenth of the rows
+            LEFT JOIN (SELECT unit_id, node_id, points FROM {points}
+                       WHERE node_id NOT IN (SELECT node_id FROM {t.weights}
+                                             WHERE kind = 'indicator')) p
+                   ON p.unit_id = c.unit_id AND p.node_id = c.parent_id
             GROUP BY c.unit_id""", run=run_id, span=span)]
 
 
