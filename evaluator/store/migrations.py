@@ -530,19 +530,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         JOIN run_indicator_weights w ON w.run_id = s.run_id AND w.indicator_id = s.indicator_id
         GROUP BY s.run_id, s.unit_id;
         DROP TABLE run_indicator_scores;
-        -- the contract's columns, as the table had them
+        -- the contract's columns, as the table had them. The parts are unnested before the
+        -- join (a list in a join's payload is copied once per matching row: 5x slower to read)
         CREATE VIEW run_indicator_scores AS
         SELECT w.run_id, b.unit_id, b.indicator_id, b.dimension_id, b.evidence, b.raw_value,
                b.transformed_value, b.rule, b.score, w.declared_weight, w.weight,
-               COALESCE(p.local_weights[list_position(p.positions, w.pos)], 0.0)
-                   AS local_weight,
-               CASE WHEN b.score IS NULL THEN NULL
-                    ELSE COALESCE(p.contributions[list_position(p.positions, w.pos)], 0.0) END
+               COALESCE(p.local_weight, 0.0) AS local_weight,
+               CASE WHEN b.score IS NULL THEN NULL ELSE COALESCE(p.contribution, 0.0) END
                    AS contribution,
                b.missing_policy, b.imputed, b.flags
         FROM run_indicator_weights w
         JOIN run_indicator_base b ON b.base_id = w.base_id AND b.indicator_id = w.indicator_id
-        LEFT JOIN run_indicator_parts p ON p.run_id = w.run_id AND p.unit_id = b.unit_id;
+        LEFT JOIN (SELECT run_id, unit_id, unnest(positions) AS pos,
+                          unnest(local_weights) AS local_weight,
+                          unnest(contributions) AS contribution
+                   FROM run_indicator_parts) p
+               ON p.run_id = w.run_id AND p.unit_id = b.unit_id AND p.pos = w.pos;
         """,
     ),
 ]
