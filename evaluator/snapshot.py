@@ -17,7 +17,10 @@ A snapshot is two parts, so that a run never copies the raw data again:
   over the old one with `os.replace`;
 - the **parts** `snapshots/<db name>.parts/<generation>/`, Parquet files the views read: each
   run's rows in `runs/<table>/<run id>.parquet` (written once, when the run is first
-  published: runs are immutable) and every other table (runs, users, appeals, uncertainty
+  published: runs are immutable), the weight-independent indicator rows that runs share in
+  `runs/run_indicator_base/<base id>.parquet` (written once per base, so a weights-only re-score
+  adds only its small per-run parts; `run_indicator_scores` is a view joining them, copied with
+  the data file's definitions) and every other table (runs, users, appeals, uncertainty
   results, …: small, mutable) in `tables/<table>.parquet`, rewritten each time. Each file is
   written under a temporary name and renamed into place; a run's files before the `runs` file
   that lists it, so a reader never sees a run without its rows.
@@ -78,9 +81,14 @@ def _sql_str(value: str) -> str:
 
 
 #: run result tables: written once, with the run, and never changed (one file per run)
-RUN_TABLES = ("run_scores", "run_indicator_scores", "run_dimension_scores",
-              "run_reference_values", "run_survey_quality", "run_flags", "run_lint", "run_weights",
-              "run_funnels", "run_warnings", "run_value_added")
+RUN_TABLES = ("run_scores", "run_indicator_weights", "run_indicator_parts",
+              "run_dimension_scores", "run_reference_values", "run_survey_quality", "run_flags",
+              "run_lint", "run_weights", "run_funnels", "run_warnings", "run_value_added")
+#: written once per indicator-level base (`store/indicators.py`), which many runs may share:
+#: table → (its key column, the query listing the keys the runs use)
+SHARED_TABLES = {"run_indicator_base": (
+    "base_id", "SELECT DISTINCT base_id FROM {}.run_indicator_weights")}
+PER_KEY_TABLES = (*RUN_TABLES, *SHARED_TABLES)
 #: kept as tables in the data file: the raw data and what says which batches they hold
 DATA_TABLES = (*VIEWS, "load_batches", "schema_version")
 
@@ -191,8 +199,8 @@ def _make_views(con: duckdb.DuckDBPyConnection, src: str, snap: str, gen: Path) 
             continue
         if table in existing:
             con.execute(f"DROP TABLE {_q(snap)}.{table}")
-        files = gen / ("runs" if table in RUN_TABLES else "tables") / (
-            f"{table}/*.parquet" if table in RUN_TABLES else f"{table}.parquet")
+        files = gen / ("runs" if table in PER_KEY_TABLES else "tables") / (
+            f"{table}/*.parquet" if table in PER_KEY_TABLES else f"{table}.parquet")
         con.execute(f"CREATE OR REPLACE VIEW {_q(snap)}.{table} AS SELECT * FROM "
                     f"read_parquet({_sql_str(str(files))})")
     con.execute(f"CREATE TABLE {_q(snap)}.{STATE} AS SELECT CAST(? AS VARCHAR) AS generation, "
@@ -219,20 +227,23 @@ def _write_parts(con: duckdb.DuckDBPyConnection, src: str, gen: Path) -> None:
     run_ids = ([str(r[0]) for r in con.execute(f"SELECT run_id FROM {_q(src)}.runs").fetchall()]
                if "runs" in tables else [])
     for table in tables:
-        if table not in RUN_TABLES:
+        if table not in PER_KEY_TABLES:
             continue
+        column, listing = SHARED_TABLES.get(table, ("run_id", ""))
+        keys = ([str(r[0]) for r in con.execute(listing.format(_q(src))).fetchall()]
+                if listing else run_ids)
         folder = gen / "runs" / table
         empty = folder / "_empty.parquet"  # the view's glob must match a file, with the columns
         if not empty.exists():
             _write_parquet(con, f"SELECT * FROM {_q(src)}.{table} LIMIT 0", [], empty)
         have = {p.stem for p in folder.glob("*.parquet")} - {"_empty"}
-        for run in sorted(set(run_ids) - have):
-            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table} WHERE run_id = ?", [run],
-                           folder / f"{run}.parquet")
-        for gone in have - set(run_ids):  # a rebuilt database: runs that are no more
+        for key in sorted(set(keys) - have):  # a base shared by a re-score is written once
+            _write_parquet(con, f"SELECT * FROM {_q(src)}.{table} WHERE {column} = ?", [key],
+                           folder / f"{key}.parquet")
+        for gone in have - set(keys):  # a rebuilt database: runs that are no more
             (folder / f"{gone}.parquet").unlink(missing_ok=True)
     for table in sorted(tables, key=lambda t: t == "runs"):  # `runs` last: it lists the runs
-        if table not in RUN_TABLES:
+        if table not in PER_KEY_TABLES:
             _write_parquet(con, f"SELECT * FROM {_q(src)}.{table}", [],
                            gen / "tables" / f"{table}.parquet")
 

@@ -13,6 +13,7 @@ from evaluator.scoring.engine import DuckDBEngine
 from evaluator.scoring.flags import compute_flags
 from evaluator.scoring.surveys import build_survey_indices
 from evaluator.store import connect
+from evaluator.store.indicators import insert_rows
 
 RUN = "run-1"
 
@@ -30,11 +31,12 @@ def add_indicator_scores(con, rows: list[tuple[str, str, str, float | None, floa
                                        "evidence": pl.String, "raw_value": pl.Float64,
                                        "score": pl.Float64}, orient="row")
     con.register("new_scores", frame.to_arrow())
-    con.execute(
-        "INSERT INTO run_indicator_scores (run_id, unit_id, indicator_id, dimension_id, evidence,"
-        " raw_value, rule, score, declared_weight, weight)"
-        f" SELECT '{RUN}', unit_id, indicator_id, 'd', evidence, raw_value, 'min_max', score,"
-        " 0.1, 0.1 FROM new_scores")
+    # run_indicator_scores is a view over three tables (migration 9): stored through the store
+    insert_rows(con, f"(SELECT '{RUN}' AS run_id, unit_id, indicator_id, 'd' AS dimension_id, "
+                "evidence, raw_value, NULL::DOUBLE AS transformed_value, 'min_max' AS rule, score, "
+                "0.1 AS declared_weight, 0.1 AS weight, 0.0 AS local_weight, "
+                "NULL::DOUBLE AS contribution, NULL AS missing_policy, FALSE AS imputed, "
+                "NULL AS flags FROM new_scores)")
     con.unregister("new_scores")
 
 

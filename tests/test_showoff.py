@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from evaluator.scoring.engine import DuckDBEngine
 from evaluator.scoring.flags import SHOW_OFF_K, SHOW_OFF_TRIM, compute_flags
 from evaluator.store import connect
+from evaluator.store.indicators import delete_run, insert_rows
 
 RUN = "run-1"
 Row = tuple[str, str, str, float | None, float | None]  # unit, indicator, evidence, raw, score
@@ -32,16 +33,17 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def store(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
-    con.execute("DELETE FROM run_indicator_scores")
+    delete_run(con, RUN)
     frame = pl.DataFrame(rows, schema={"unit_id": pl.String, "indicator_id": pl.String,
                                        "evidence": pl.String, "raw_value": pl.Float64,
                                        "score": pl.Float64}, orient="row")
     con.register("new_scores", frame.to_arrow())
-    con.execute(
-        "INSERT INTO run_indicator_scores (run_id, unit_id, indicator_id, dimension_id, evidence,"
-        " raw_value, rule, score, declared_weight, weight)"
-        f" SELECT '{RUN}', unit_id, indicator_id, 'd', evidence, raw_value, 'min_max', score,"
-        " 0.1, 0.1 FROM new_scores")
+    # run_indicator_scores is a view over three tables (migration 9): stored through the store
+    insert_rows(con, f"(SELECT '{RUN}' AS run_id, unit_id, indicator_id, 'd' AS dimension_id, "
+                "evidence, raw_value, NULL::DOUBLE AS transformed_value, 'min_max' AS rule, score, "
+                "0.1 AS declared_weight, 0.1 AS weight, 0.0 AS local_weight, "
+                "NULL::DOUBLE AS contribution, NULL AS missing_policy, FALSE AS imputed, "
+                "NULL AS flags FROM new_scores)")
     con.unregister("new_scores")
 
 

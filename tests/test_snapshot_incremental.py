@@ -105,8 +105,16 @@ def test_a_run_adds_its_parts_and_leaves_the_raw_data_file_alone(
     assert snapshot.snapshot_version(again) != version  # … yet readers see a new version
     gen = [p for p in snapshot.parts_path(again).iterdir() if p.is_dir()]
     assert len(gen) == 1
-    for table in ("run_scores", "run_indicator_scores", "run_flags"):
+    for table in ("run_scores", "run_indicator_weights", "run_indicator_parts", "run_flags"):
         assert (gen[0] / "runs" / table / f"{run}.parquet").exists()
+    # the weight-independent indicator rows: one file per base the runs read, not per run
+    src = duckdb.connect(str(db), read_only=True)
+    bases = {r[0] for r in src.execute(
+        "SELECT DISTINCT base_id FROM run_indicator_weights").fetchall()}
+    src.close()
+    written = {p.stem for p in (gen[0] / "runs" / "run_indicator_base").glob("*.parquet")}
+    assert written - {"_empty"} == bases
+    assert not (gen[0] / "tables" / "run_indicator_base.parquet").exists()  # never per publish
     _same(db, again)
     ro = duckdb.connect(str(again), read_only=True)
     schemas = {r[0] for r in ro.execute("SELECT schema_name FROM information_schema.schemata "

@@ -55,6 +55,8 @@ from evaluator.scoring.values import (
     use_survey_column,
 )
 from evaluator.scoring.warnings import warnings_output
+from evaluator.store import indicators as indicator_rows
+from evaluator.store.indicators import BASE_COLUMNS, PART_COLUMNS, WEIGHT_COLUMNS
 
 SCORES = "_sc_scores"
 PERIOD_RE = re.compile(r"^\d{4}$")
@@ -278,11 +280,16 @@ def _output(table: str, columns: str, query: str, **params: Any) -> Output:
     return Output(table, tuple(c.strip() for c in columns.split(",")), sql(query, **params))
 
 
-def run_outputs(scheme: Scheme, tables: RunTables, run_id: str) -> list[Output]:
-    """The run's rows computed by the engine, table by table (the flags come after these)."""
+def run_outputs(scheme: Scheme, tables: RunTables, run_id: str,
+                base: tuple[str, bool] | None = None) -> list[Output]:
+    """The run's rows computed by the engine, table by table (the flags come after these).
+
+    `base` = (base id, whether the store already holds its rows): the indicator rows go to the
+    three tables behind the `run_indicator_scores` view (`indicator_outputs`); None (an engine
+    with its own storage) computes the view's rows as one table, split when loaded."""
     span = scheme.scale.max - scheme.scale.min
     t = tables
-    shares, points = t.contributions.shares, t.contributions.points
+    points = t.contributions.points
     stats = " UNION ALL ".join(
         f"SELECT indicator_id, pg, NULL, '{name}', CAST({name} AS DOUBLE) FROM {t.stats}"
         for name in ("n", "min", "max", "mean", "sd", "median")
@@ -297,22 +304,7 @@ def run_outputs(scheme: Scheme, tables: RunTables, run_id: str) -> list[Output]:
                    deduction, veto, rank, peer_rank, grade, grade_reason, score_declared,
                    rank_declared, coverage, score_low, score_high, rank_low, rank_high
             FROM {t.scores}""", run=run_id),
-        _output("run_indicator_scores", """
-            run_id, unit_id, indicator_id, dimension_id, evidence, raw_value, transformed_value,
-            rule, score, declared_weight, weight, local_weight, contribution, missing_policy,
-            imputed, flags""", f"""
-            SELECT CAST(:run AS VARCHAR),
-                   s.unit_id, s.indicator_id, s.dimension_id, s.evidence, s.raw_value,
-                   s.value, m.rule, s.score, w.declared, w.effective, COALESCE(c.w_norm, 0.0),
-                   CASE WHEN s.score IS NULL THEN NULL
-                        ELSE COALESCE(p.points, 0.0) * :span / 100.0 END,
-                   s.missing_policy, s.imputed_any, NULLIF(s.flags, '')
-            FROM {t.indicator_scores} s
-            JOIN {t.meta} m ON m.indicator_id = s.indicator_id
-            JOIN {t.weights} w ON w.node_id = s.indicator_id
-            LEFT JOIN {shares} c ON c.unit_id = s.unit_id AND c.node_id = s.indicator_id
-            LEFT JOIN {points} p ON p.unit_id = s.unit_id AND p.node_id = s.indicator_id""",
-                run=run_id, span=span),
+        *indicator_outputs(tables, run_id, span, base),
         _output("run_dimension_scores", """
             run_id, unit_id, dimension_id, parent_id, depth, score, weight, contribution""", f"""
             SELECT CAST(:run AS VARCHAR),
@@ -339,6 +331,67 @@ def run_outputs(scheme: Scheme, tables: RunTables, run_id: str) -> list[Output]:
         outputs.append(Output("run_survey_quality", ("run_id", *QUALITY_COLUMNS), sql(
             f"SELECT CAST(:run AS VARCHAR), * FROM {t.survey}", run=run_id)))
     return outputs
+
+
+def indicator_outputs(tables: RunTables, run_id: str, span: float,
+                      base: tuple[str, bool] | None) -> list[Output]:
+    """The run's unit × indicator rows (evaluator/store/indicators.py says how they are kept).
+
+    With `base` = (id, present): the weight-independent rows of `id` (only when not `present`:
+    a weights-only re-score writes none), the run's indicator weights naming that base, and the
+    local weight and contribution of each weighted, scored (unit, indicator); the view reads a
+    missing one as 0 (as the LEFT JOINs of the one-table form did)."""
+    t = tables
+    shares, points = t.contributions.shares, t.contributions.points
+    if base is None:
+        return [
+            _output("run_indicator_scores", """
+            run_id, unit_id, indicator_id, dimension_id, evidence, raw_value, transformed_value,
+            rule, score, declared_weight, weight, local_weight, contribution, missing_policy,
+            imputed, flags""", f"""
+            SELECT CAST(:run AS VARCHAR),
+                   s.unit_id, s.indicator_id, s.dimension_id, s.evidence, s.raw_value,
+                   s.value, m.rule, s.score, w.declared, w.effective, COALESCE(c.w_norm, 0.0),
+                   CASE WHEN s.score IS NULL THEN NULL
+                        ELSE COALESCE(p.points, 0.0) * :span / 100.0 END,
+                   s.missing_policy, s.imputed_any, NULLIF(s.flags, '')
+            FROM {t.indicator_scores} s
+            JOIN {t.meta} m ON m.indicator_id = s.indicator_id
+            JOIN {t.weights} w ON w.node_id = s.indicator_id
+            LEFT JOIN {shares} c ON c.unit_id = s.unit_id AND c.node_id = s.indicator_id
+            LEFT JOIN {points} p ON p.unit_id = s.unit_id AND p.node_id = s.indicator_id""",
+                run=run_id, span=span),
+        ]
+    base_id, present = base
+    outputs = [] if present else [_output("run_indicator_base", ", ".join(BASE_COLUMNS), f"""
+            SELECT CAST(:base AS VARCHAR),
+                   s.unit_id, s.indicator_id, s.dimension_id, s.evidence, s.raw_value,
+                   s.value, m.rule, s.score, s.missing_policy, s.imputed_any, NULLIF(s.flags, '')
+            FROM {t.indicator_scores} s
+            JOIN {t.meta} m ON m.indicator_id = s.indicator_id
+            JOIN {t.weights} w ON w.node_id = s.indicator_id""", base=base_id)]
+    # positions: each indicator's rank by id (the same for every run of the base)
+    positions = (f"SELECT node_id, declared, effective, CAST(row_number() OVER (ORDER BY node_id)"
+                 f" - 1 AS INTEGER) AS pos FROM {t.weights} WHERE kind = 'indicator'")
+    return [*outputs,
+            _output("run_indicator_weights", ", ".join(WEIGHT_COLUMNS), f"""
+            SELECT CAST(:run AS VARCHAR), CAST(:base AS VARCHAR), node_id, pos, declared,
+                   effective
+            FROM ({positions})""", run=run_id, base=base_id),
+            _output("run_indicator_parts", ", ".join(PART_COLUMNS), f"""
+            -- the three lists of one group are built from its rows in one order (no ORDER BY:
+            -- a sort per unit; the view finds each indicator by its position in `positions`)
+            SELECT CAST(:run AS VARCHAR), c.unit_id, list(w.pos), list(c.w_norm),
+                   list(p.points * c.share * :span / 100.0)
+            FROM {shares} c
+            JOIN ({positions}) w ON w.node_id = c.node_id
+            -- an indicator's points are its parent's times its share (agg.contributions, the
+            -- same product): joining the parents' points only is a tenth of the rows
+            LEFT JOIN (SELECT unit_id, node_id, points FROM {points}
+                       WHERE node_id NOT IN (SELECT node_id FROM {t.weights}
+                                             WHERE kind = 'indicator')) p
+                   ON p.unit_id = c.unit_id AND p.node_id = c.parent_id
+            GROUP BY c.unit_id""", run=run_id, span=span)]
 
 
 def flags_output(scheme: Scheme, run_id: str) -> Output:
@@ -433,7 +486,11 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
                   **params}
     batches = accepted_batches(con) if batch_ids is None else batch_ids
-    outputs = [*run_outputs(scheme, tables, run_id), flags_output(scheme, run_id),
+    base = None
+    if engine.SHARES_STORE:  # a weights-only re-score reads the indicator rows already stored
+        bid = indicator_rows.base_id(key) if key is not None and not uncertainty else run_id
+        base = (bid, indicator_rows.has_base(con, bid))
+    outputs = [*run_outputs(scheme, tables, run_id, base), flags_output(scheme, run_id),
                warnings_output(run_id)]
     if any(o.table == "run_survey_quality" for o in outputs):  # funnels need survey rows
         outputs.append(Output("run_funnels", FUNNEL_COLUMNS, funnel_rows(run_id)))
@@ -452,12 +509,18 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
     with store.transaction():
         write_run_row(store, loaded, period, run_id, parameters, warnings, lint, batches)
         for out in outputs:
-            if out.table in files:  # an empty table leaves no file
+            if out.table == "run_indicator_scores" and out.table in files:  # the view's rows
+                indicator_rows.insert_rows(con, f"read_parquet({_quote(files[out.table])})")
+            elif out.table in files:  # an empty table leaves no file
                 store.execute(exp.insert(sql(
                     f"SELECT {', '.join(out.columns)} FROM read_parquet(:path)",
                     path=files[out.table]), out.table, columns=list(out.columns)))
         store_value_added(con, scheme, run_id)
     return run_id
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def publish(con: duckdb.DuckDBPyConnection) -> None:
