@@ -6,32 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers.scoring import DEMO_SCHEME, scheme_variant
 
 from evaluator.scheme import load_scheme
-from evaluator.scheme.dump import dump_scheme
-from evaluator.scheme.loader import LoadedScheme, load_scheme_text
-from evaluator.scheme.models import Scheme
 from evaluator.scoring import reuse, rules, score_run
 from evaluator.scoring.engine import DuckDBEngine
 from evaluator.scoring.rerun import differences
 from evaluator.store import connect
-
-DEMO = Path(__file__).resolve().parent.parent / "indicators/demo_township.yaml"
-
-
-def _variant(loaded: LoadedScheme, edit: str) -> LoadedScheme:
-    data = loaded.scheme.model_dump(mode="json")
-    first = data["dimensions"][0]["indicators"]
-    if edit == "weights":
-        first[0]["weight"], first[1]["weight"] = first[1]["weight"] + 1, first[0]["weight"]
-        data["dimensions"][1]["weight"] += 5
-        data["dimensions"][0]["weight"] -= 5
-    else:  # a rule changes: the indicator scores change too
-        first[0]["direction"] = "lower" if first[0].get("direction") == "higher" else "higher"
-    data.pop("total_points", None)
-    for d in data["dimensions"]:
-        d.pop("total_points", None)
-    return load_scheme_text(dump_scheme(Scheme.model_validate(data)), f"{edit}.yaml")
 
 
 @pytest.mark.parametrize("edit, reused", [("weights", True), ("rule", False)])
@@ -40,8 +21,8 @@ def test_rescore_reuses_indicator_scores_only_when_they_cannot_change(
         reused: bool) -> None:
     db = tmp_path / "e.duckdb"
     shutil.copy(demo_db, db)
-    loaded = load_scheme(DEMO)
-    changed = _variant(loaded, edit)
+    loaded = load_scheme(DEMO_SCHEME)
+    changed = scheme_variant(loaded, edit)
     calls: list[int] = []
     real = rules.score_indicators
 
@@ -75,7 +56,7 @@ def test_kept_tables_are_not_reused_on_new_data_or_after_a_failed_run(
         demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "e.duckdb"
     shutil.copy(demo_db, db)
-    loaded = load_scheme(DEMO)
+    loaded = load_scheme(DEMO_SCHEME)
     con = connect(db)
     first = score_run(con, loaded, "2026", publish_snapshot=False)
     key = reuse.stored_key(DuckDBEngine(con))
@@ -111,7 +92,7 @@ def test_kept_tables_are_not_reused_on_new_data_or_after_a_failed_run(
 def test_new_data_invalidates_the_reused_scores(demo_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "e.duckdb"
     shutil.copy(demo_db, db)
-    loaded = load_scheme(DEMO)
+    loaded = load_scheme(DEMO_SCHEME)
     con = connect(db)
     first = score_run(con, loaded, "2026", publish_snapshot=False)
     fix = con.sql("SELECT unit_id, period, measure, value * 2 + 1 AS value FROM current_outcomes "

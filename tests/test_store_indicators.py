@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_rescore_reuse import DEMO, _variant
+from helpers.scoring import DEMO_SCHEME, scheme_variant
 
 from evaluator.scheme import load_scheme
 from evaluator.scoring import reuse, score_run
@@ -76,8 +76,8 @@ def test_a_weights_only_rescore_writes_no_indicator_base_rows_and_reads_as_a_fre
     db, other = tmp_path / "e.duckdb", tmp_path / "fresh.duckdb"
     shutil.copy(demo_db, db)
     shutil.copy(demo_db, other)
-    loaded = load_scheme(DEMO)
-    changed = _variant(loaded, "weights")
+    loaded = load_scheme(DEMO_SCHEME)
+    changed = scheme_variant(loaded, "weights")
     con = connect(db)
     first = score_run(con, loaded, "2026", publish_snapshot=False)
     before = _counts(con)
@@ -118,7 +118,7 @@ def test_a_run_with_intervals_keeps_its_own_base(demo_db: Path, tmp_path: Path,
     db = tmp_path / "e.duckdb"
     shutil.copy(demo_db, db)
     con = connect(db)
-    run = score_run(con, load_scheme(DEMO), "2026", uncertainty=uncertainty,
+    run = score_run(con, load_scheme(DEMO_SCHEME), "2026", uncertainty=uncertainty,
                     publish_snapshot=False)
     assert con.execute("SELECT DISTINCT base_id FROM run_indicator_weights WHERE run_id = ?",
                        [run]).fetchall() == [(run,)]

@@ -11,11 +11,31 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from evaluator.scheme.loader import LoadedScheme
+from evaluator.scheme.dump import dump_scheme
+from evaluator.scheme.loader import LoadedScheme, load_scheme_text
 from evaluator.scheme.models import Scheme
 from evaluator.scoring import score_run
 from evaluator.store import connect
 from evaluator.store.current import mark_superseded
+
+DEMO_SCHEME = Path(__file__).resolve().parents[2] / "indicators/demo_township.yaml"
+
+
+def scheme_variant(loaded: LoadedScheme, edit: str) -> LoadedScheme:
+    """The scheme with its weights swapped (`edit="weights"`: the indicator level is reusable)
+    or its first indicator's direction flipped (any other `edit`: the indicator scores change)."""
+    data = loaded.scheme.model_dump(mode="json")
+    first = data["dimensions"][0]["indicators"]
+    if edit == "weights":
+        first[0]["weight"], first[1]["weight"] = first[1]["weight"] + 1, first[0]["weight"]
+        data["dimensions"][1]["weight"] += 5
+        data["dimensions"][0]["weight"] -= 5
+    else:
+        first[0]["direction"] = "lower" if first[0].get("direction") == "higher" else "higher"
+    data.pop("total_points", None)
+    for d in data["dimensions"]:
+        d.pop("total_points", None)
+    return load_scheme_text(dump_scheme(Scheme.model_validate(data)), f"{edit}.yaml")
 
 
 def indicator(id: str, measure: str | None = None, rule: dict | None = None, **kw: Any) -> dict:
