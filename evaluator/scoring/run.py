@@ -33,7 +33,7 @@ from evaluator.scheme.weights import weight_table
 from evaluator.scoring import aggregate as agg
 from evaluator.scoring import reuse as reuse_mod
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
-from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, sql
+from evaluator.scoring.engine import DuckDBEngine, Engine, Output, create_temp, lit, sql
 from evaluator.scoring.errors import ScoringError
 from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
 from evaluator.scoring.funnels import FUNNEL_COLUMNS, funnel_rows
@@ -510,17 +510,14 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
         write_run_row(store, loaded, period, run_id, parameters, warnings, lint, batches)
         for out in outputs:
             if out.table == "run_indicator_scores" and out.table in files:  # the view's rows
-                indicator_rows.insert_rows(con, f"read_parquet({_quote(files[out.table])})")
+                indicator_rows.insert_rows(
+                    con, f"read_parquet({lit(files[out.table]).sql('duckdb')})")
             elif out.table in files:  # an empty table leaves no file
                 store.execute(exp.insert(sql(
                     f"SELECT {', '.join(out.columns)} FROM read_parquet(:path)",
                     path=files[out.table]), out.table, columns=list(out.columns)))
         store_value_added(con, scheme, run_id)
     return run_id
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def publish(con: duckdb.DuckDBPyConnection) -> None:
