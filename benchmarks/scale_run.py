@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 YEAR = "2026"
 KINDS = ("units", "questions", "outcomes", "surveys")
 NO_EXPORT = "BENCH_NO_EXPORT"
-STEPS = ("ingest", "score", "rescore", "snapshot", "dashboard", "preview", "rescore_cmd",
-         "export")
+STEPS = ("ingest", "score", "rescore", "snapshot", "dashboard", "preview", "preview_rule",
+         "rescore_cmd", "rerule_cmd", "export")
 
 
 def _rss_mb() -> float:
@@ -65,6 +65,16 @@ def reweighted(scheme: Path, dst: Path) -> Path:
     doc = json.loads(scheme.read_text(encoding="utf-8"))
     first = doc["dimensions"][0]["indicators"]
     first[0]["weight"], first[1]["weight"] = first[1]["weight"], first[0]["weight"]
+    dst.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return dst
+
+
+def reruled(scheme: Path, dst: Path) -> Path:
+    """The scheme with its first indicator's rule changed (only that indicator scores again)."""
+    doc = json.loads(scheme.read_text(encoding="utf-8"))
+    first = doc["dimensions"][0]["indicators"][0]
+    first["rule"] = ({"type": "zscore"} if first["rule"]["type"] == "percentile"
+                     else {"type": "percentile"})
     dst.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return dst
 
@@ -126,6 +136,8 @@ def engine_side(data: Path, work: Path) -> dict[str, Any]:
     try:
         preview.score(load_scheme(data / "scheme.yaml").scheme)
         clock("preview", lambda: preview.score(draft))
+        ruled = load_scheme(reruled(data / "scheme.yaml", work / "reruled.yaml")).scheme
+        clock("preview_rule", lambda: preview.score(ruled))  # one indicator scored again
     finally:
         preview.close()
     # the re-score as a command: a new `evaluator score` process, weights swapped back (a
@@ -134,6 +146,9 @@ def engine_side(data: Path, work: Path) -> dict[str, Any]:
            str(data / "scheme.yaml"), "--period", YEAR]
     clock("rescore_cmd", lambda: subprocess.run(cmd, check=True, cwd=ROOT,
                                                 stdout=subprocess.DEVNULL))
+    cmd[cmd.index("--scheme") + 1] = str(work / "reruled.yaml")  # one rule changed
+    clock("rerule_cmd", lambda: subprocess.run(cmd, check=True, cwd=ROOT,
+                                               stdout=subprocess.DEVNULL))
     if os.environ.get(NO_EXPORT):  # --no-export: the long XLSX step left out of this record
         return {"figures": clock.fig, "run": run, "rerun": rerun}
     clock("export_csv", lambda: export_run(db, run, fmt="csv", out=work / "export-csv",

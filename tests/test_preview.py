@@ -91,17 +91,51 @@ def test_preview_equals_stored_runs_and_writes_nothing(demo_db: Path, tmp_path: 
     assert second.scores.equals(_stored(db, real))  # = a real run of the edited scheme
 
 
-def test_a_changed_rule_recomputes(demo_db: Path) -> None:
+def test_a_changed_rule_rescores_that_indicator_only(demo_db: Path) -> None:
+    """A rule or direction change scores only those indicators again; the numbers equal a
+    preview that computes everything. A transform changes the values: everything again."""
     scheme = load_scheme(DEMO).scheme
-    preview = Preview(demo_db, "2026")
+    data = scheme.model_dump(mode="json")
+    first = data["dimensions"][0]["indicators"][0]
+    first["rule"] = {"type": "percentile", "within": "peer_group"}
+    data["dimensions"][1]["indicators"][0]["direction"] = "lower"
+    ruled = Scheme.model_validate(data)
+    first["transform"] = {"log": True}
+    transformed = Scheme.model_validate(data)
+    preview, fresh = Preview(demo_db, "2026"), Preview(demo_db, "2026")
     try:
         preview.score(scheme)
-        data = scheme.model_dump(mode="json")
-        data["dimensions"][0]["indicators"][0]["rule"] = {"type": "percentile"}
-        again = preview.score(Scheme.model_validate(data))
-        assert not again.reused
+        again = preview.score(ruled)
+        assert again.reused and again.rescored == ("complaint_resolution", "income_growth")
+        expected = fresh.score(ruled)
+        assert not expected.reused and again.scores.equals(expected.scores)
+        assert not again.scores.equals(preview.score(scheme).scores)  # back: the rules moved
+        assert not preview.score(transformed).reused
     finally:
         preview.close()
+        fresh.close()
+
+
+@pytest.mark.parametrize("rule", [
+    {"type": "percentile", "ties": "average"}, {"type": "zscore", "within": "peer_group"},
+    {"type": "fraction_of_max", "panel": [2024, 2026]}, {"type": "pass_fail", "threshold": 5},
+    {"type": "efficacy"}, {"type": "bands", "bands": [{"threshold": 5, "score": 80}]}])
+def test_each_rule_kind_rescored_alone_equals_a_full_preview(demo_db: Path,
+                                                             rule: dict) -> None:
+    scheme = load_scheme(DEMO).scheme
+    data = scheme.model_dump(mode="json")
+    data["dimensions"][0]["indicators"][1]["rule"] = rule
+    edited = Scheme.model_validate(data)
+    preview, fresh = Preview(demo_db, "2026"), Preview(demo_db, "2026")
+    try:
+        before = preview.score(scheme)
+        again = preview.score(edited)
+        assert again.rescored == ("school_dropout",)
+        assert again.scores.equals(fresh.score(edited).scores)
+        assert not again.scores.equals(before.scores)  # the rule did change the scores
+    finally:
+        preview.close()
+        fresh.close()
 
 
 def test_preview_refuses_to_write(demo_db: Path) -> None:

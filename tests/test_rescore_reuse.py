@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,40 +16,67 @@ from evaluator.scoring.rerun import differences
 from evaluator.store import connect
 
 
-@pytest.mark.parametrize("edit, reused", [("weights", True), ("rule", False)])
+@pytest.mark.parametrize("edit, rescored", [
+    ("weights", set()), ("direction", {"income_growth"}),
+    ("rules", {"income_growth", "complaint_resolution"}), ("transform", None)])
 def test_rescore_reuses_indicator_scores_only_when_they_cannot_change(
         demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str,
-        reused: bool) -> None:
+        rescored: set[str] | None) -> None:
+    """`rescored`: the indicators scored again (None: everything, from the data)."""
     db = tmp_path / "e.duckdb"
     shutil.copy(demo_db, db)
     loaded = load_scheme(DEMO_SCHEME)
     changed = scheme_variant(loaded, edit)
-    calls: list[int] = []
-    real = rules.score_indicators
+    full: list[int] = []
+    partial: list[frozenset[str]] = []
+    real_full, real_partial = rules.score_indicators, rules.rescore_indicators
 
-    def counting(engine, scheme):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        real(engine, scheme)
+    def counting_full(engine, scheme):  # type: ignore[no-untyped-def]
+        full.append(1)
+        real_full(engine, scheme)
 
-    monkeypatch.setattr("evaluator.scoring.run.score_indicators", counting)
+    def counting_partial(engine, scheme, ids):  # type: ignore[no-untyped-def]
+        partial.append(ids)
+        real_partial(engine, scheme, ids)
+
+    monkeypatch.setattr("evaluator.scoring.run.score_indicators", counting_full)
+    monkeypatch.setattr("evaluator.scoring.run.rescore_indicators", counting_partial)
+
+    def expect(runs: int) -> None:  # after `runs` runs, alternating the original and the edit
+        if rescored is None:
+            assert (len(full), partial) == (runs, [])
+        else:
+            assert len(full) == 1 and all(ids == rescored for ids in partial)
+            assert len(partial) == (runs - 1 if rescored else 0)
+
     con = connect(db)
     reuse.forget(DuckDBEngine(con))  # the demo's own run kept its tables: start from none
-    score_run(con, loaded, "2026", publish_snapshot=False)
+    original = score_run(con, loaded, "2026", publish_snapshot=False)
     again = score_run(con, changed, "2026", publish_snapshot=False)
-    assert len(calls) == (1 if reused else 2)
+    expect(2)
     con.close()
     # a new process (`evaluator score` again): the tables kept in the store are reused
     con = connect(db)
+    score_run(con, loaded, "2026", publish_snapshot=False)  # back: the store keeps the original
+    con.close()
+    con = connect(db)
     stored = score_run(con, changed, "2026", publish_snapshot=False)
-    assert len(calls) == (1 if reused else 2)
+    expect(4)
     con.close()
     # the same edit scored from scratch, nothing kept: identical numbers, to the last bit
     con = connect(db)
     reuse.forget(DuckDBEngine(con))
+    monkeypatch.undo()
     fresh = score_run(con, changed, "2026", publish_snapshot=False)
-    assert len(calls) == (2 if reused else 3)
     assert not any(differences(con, again, fresh).values())
     assert not any(differences(con, stored, fresh).values())
+    if rescored:  # the edit changed the scores of the rescored indicators, and only those
+        moved = con.execute(
+            "SELECT DISTINCT a.indicator_id FROM run_indicator_scores a "
+            "JOIN run_indicator_scores b USING (unit_id, indicator_id) "
+            "WHERE a.run_id = ? AND b.run_id = ? AND a.score IS DISTINCT FROM b.score",
+            [original, fresh]).fetchall()
+        assert {r[0] for r in moved} == rescored
     con.close()
 
 
@@ -60,7 +88,7 @@ def test_kept_tables_are_not_reused_on_new_data_or_after_a_failed_run(
     con = connect(db)
     first = score_run(con, loaded, "2026", publish_snapshot=False)
     key = reuse.stored_key(DuckDBEngine(con))
-    assert key is not None and key.startswith('["2026"')
+    assert key is not None and json.loads(key)["scope"][0] == "2026"
     fix = con.sql("SELECT unit_id, period, measure, value * 2 + 1 AS value FROM current_outcomes "
                   "WHERE year = 2026 ORDER BY ALL LIMIT 50").pl()
     con.close()

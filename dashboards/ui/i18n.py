@@ -724,6 +724,8 @@ L: dict[str, tuple[str, str]] = {
     "se_pv_moved": ("名次变化的单位", "Units changing rank"),
     "se_pv_time": ("试算耗时", "Preview time"),
     "se_pv_reused": ("复用指标得分，仅重新合成", "indicator scores reused, aggregation only"),
+    "se_pv_rescored": ("复用其余指标得分，重算 {n} 个指标", "indicator scores reused, {n} indicators rescored"),
+    "se_pv_rescored_one": ("复用其余指标得分，重算 {n} 个指标", "indicator scores reused, {n} indicator rescored"),
     "se_pv_full": ("从数据完整计算", "computed from the data"),
     "se_c_unit_id": _field("unit_id"),
     "se_c_unit_name": _field("unit_name"),

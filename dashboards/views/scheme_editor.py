@@ -20,7 +20,7 @@ import polars as pl
 import streamlit as st
 from ui.auth import current_user
 from ui.context import db_path, no_auth, source
-from ui.i18n import lang, t
+from ui.i18n import counted, lang, t
 from ui.page import Ctx, start_without_run
 
 from evaluator.lint import Severity, lint_scheme
@@ -376,8 +376,9 @@ def what_would_change(scheme: Scheme | None, ctx: Ctx | None) -> None:
     m[0].metric(t("se_pv_units"), moves.height)
     m[1].metric(t("se_pv_grades"), changed)
     m[2].metric(t("se_pv_moved"), int((moves["rank_move"].fill_null(0) != 0).sum()))
-    m[3].metric(t("se_pv_time"), f"{result.seconds:.2f} s",
-                t("se_pv_reused") if result.reused else t("se_pv_full"), delta_color="off")
+    how = (counted("se_pv_rescored", len(result.rescored)) if result.rescored
+           else t("se_pv_reused") if result.reused else t("se_pv_full"))
+    m[3].metric(t("se_pv_time"), f"{result.seconds:.2f} s", how, delta_color="off")
     names = {g.code: g.name.get(lang()) for g in scheme.grades}
     shown = (moves.with_columns(pl.col("rank_move").abs().alias("_abs"),
                                 pl.col("grade_run", "grade_draft").replace(names))

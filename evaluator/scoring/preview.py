@@ -9,7 +9,9 @@ the indicator scores (0–100, the slow part: roll-ups, survey indices, rules) a
 previous call and only the steps after them run again — `aggregate`, `build_adjustments`,
 `assign_grades` and the ranks, the very functions a stored run uses — whenever every indicator
 of the draft scores from the same inputs (source, direction, transform, rule, missing policy)
-under the same unit types and survey settings. Anything else recomputes from the data.
+under the same unit types and survey settings. When only some indicators' rule or direction
+changed, those indicators alone are scored again first (`rules.rescore_indicators`). Anything
+else recomputes from the data.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -27,7 +28,8 @@ from evaluator.scoring import aggregate as agg
 from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, create_temp, sql
 from evaluator.scoring.grades import assign_grades, ranks_sql
-from evaluator.scoring.reuse import indicator_inputs
+from evaluator.scoring.reuse import Inputs, indicator_inputs, rule_changes
+from evaluator.scoring.rules import rescore_indicators
 from evaluator.scoring.run import SCORES, compute, round_in_scale
 from evaluator.scoring.values import UNITS
 
@@ -38,8 +40,9 @@ COLUMNS = ["unit_id", "unit_name", "score", "rank", "grade"]
 @dataclass(frozen=True)
 class PreviewResult:
     scores: pl.DataFrame  # unit_id, unit_name, score, rank, grade
-    reused: bool  # True: indicator scores were reused (aggregation only)
+    reused: bool  # True: indicator scores were reused (aggregation only, but `rescored`)
     seconds: float
+    rescored: tuple[str, ...] = ()  # indicators scored again (their rule or direction changed)
 
 
 class Preview:
@@ -50,35 +53,34 @@ class Preview:
         self.con = duckdb.connect(str(db), read_only=True)
         self.con.execute("SET threads = 1").fetchall()  # the same sums, digit for digit, as a run
         self.engine = DuckDBEngine(self.con)
-        self._inputs: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self._inputs: Inputs | None = None
 
     def close(self) -> None:
         self.con.close()
-
-    def _reusable(self, scheme: Scheme) -> bool:
-        if self._inputs is None:
-            return False
-        per, common = indicator_inputs(scheme)
-        cached, cached_common = self._inputs
-        return common == cached_common and all(cached.get(k) == v for k, v in per.items())
 
     def score(self, scheme: Scheme) -> PreviewResult:
         """Scores, ranks and grades of every unit under `scheme` (a `ScoringError` explains
         why not, e.g. no data for the period)."""
         start = time.perf_counter()
-        reused = self._reusable(scheme)
-        if reused:
+        inputs = indicator_inputs(scheme)
+        changed = rule_changes(self._inputs, inputs) if self._inputs is not None else None
+        if changed is not None:
+            if changed:
+                kept, common = self._inputs or ({}, {})
+                self._inputs = None  # half-rescored tables are not reusable
+                rescore_indicators(self.engine, scheme, changed)
+                self._inputs = ({**kept, **{k: inputs[0][k] for k in changed}}, common)
             self._reaggregate(scheme)
             table = PREVIEW_SCORES
         else:
             self._inputs = None
             compute(self.engine, scheme, self.period)
-            per, common = indicator_inputs(scheme)
-            self._inputs = (per, common)
+            self._inputs = inputs
             table = SCORES
         scores = self.engine.fetch_polars(sql(
             f"SELECT unit_id, unit_name, score, rank, grade FROM {table} ORDER BY unit_id"))
-        return PreviewResult(scores, reused, time.perf_counter() - start)
+        return PreviewResult(scores, changed is not None, time.perf_counter() - start,
+                             tuple(sorted(changed or ())))
 
     def _reaggregate(self, scheme: Scheme) -> None:
         """The steps after the indicator scores, exactly as `compute` runs them (no ranges,

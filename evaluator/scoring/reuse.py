@@ -3,17 +3,19 @@
 Indicator scores (0–100: roll-ups, survey indices, imputation, transforms, rules) do not depend
 on weights, grades or adjustments. The scheme editor's preview and `score_run` share this test:
 every indicator must score from the same inputs (source, direction, transform, rule, missing
-policy) under the same unit types and survey settings (`indicator_inputs`). A stored run also
-writes each indicator's evidence, dimension and position, and reads the data as they are now, so
-its key (`run_key`) adds those, the period and the store's data version.
+policy) under the same unit types and survey settings (`indicator_inputs`). When only some
+indicators' rule or direction changed (`rule_changes`), their values are unchanged: only those
+indicators are scored again (`rules.rescore_indicators`), then the aggregation runs. A stored
+run also writes each indicator's evidence, dimension and position, reads the data as they are
+now and is made by one code version, so its key (`run_key`) adds those and the period as its
+scope: a partial match needs the same scope.
 
 Across processes (`evaluator score` after a weights-only edit) the connection's tables are gone,
 so a run also keeps them in the store, in schema `score_cache` (`store`, one table per cached
 table beside one key row, replaced by the next run with another key): a new process whose key
-matches copies them back (`restore`) and runs only the aggregation. The persisted key adds the
-code version, so an upgraded evaluator never reuses an older one's scores. The cache is derived
-data, never published in the dashboard snapshot; `forget` drops it (it is rebuilt by the next
-run).
+matches, or differs in rules only, copies them back (`prepare`). An upgraded evaluator never
+reuses an older one's scores (the code version is in the scope). The cache is derived data,
+never published in the dashboard snapshot; `forget` drops it (it is rebuilt by the next run).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from evaluator.scoring.values import COVERAGE, META, REFS, SURVEY, UNITS
 # Indicator fields its 0–100 score does not depend on (weights and labels act later).
 NOT_INPUTS = frozenset({"name", "description", "weight", "department", "lint", "frequency",
                         "burden_minutes", "linked_outcomes", "evidence"})
+#: the fields whose change rescores only that indicator: its values stay what they were
+RULE_INPUTS = frozenset({"rule", "direction"})
 KEY_TABLE = "_sc_reuse_key"
 #: the indicator-level tables the aggregation and the run's rows read (SURVEY only when built)
 CACHED = (UNITS, META, INDICATOR_SCORES, STATS, REFS, COVERAGE, SURVEY)
@@ -43,13 +47,51 @@ def indicator_inputs(scheme: Scheme) -> tuple[dict[str, Any], dict[str, Any]]:
     return per, common
 
 
-def run_key(scheme: Scheme, period: str, data_version: str) -> str:
-    """Everything a stored run's indicator-level tables depend on, as one string."""
-    per, common = indicator_inputs(scheme)
+Inputs = tuple[dict[str, Any], dict[str, Any]]
+
+
+def rule_changes(old: Inputs, new: Inputs) -> frozenset[str] | None:
+    """The indicators of `new` whose rule or direction alone differ from `old`'s: empty when
+    none does (a weights-only change), None when anything else differs (an indicator `old`
+    has not scored, another source, transform or missing policy, other scheme-wide inputs):
+    then everything is scored again."""
+    (old_per, old_common), (new_per, new_common) = old, new
+    if old_common != new_common or not new_per.keys() <= old_per.keys():
+        return None
+    changed = set()
+    for ind_id, inputs in new_per.items():
+        if inputs == old_per[ind_id]:
+            continue
+        if _values_inputs(inputs) != _values_inputs(old_per[ind_id]):
+            return None
+        changed.add(ind_id)
+    return frozenset(changed)
+
+
+def _values_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in inputs.items() if k not in RULE_INPUTS}
+
+
+def run_key(scheme: Scheme, period: str, data_version: str, code: str) -> str:
+    """Everything a stored run's indicator-level tables depend on, as one string: the scope
+    (period, data, each indicator's evidence and dimensions, code version) and the inputs."""
     placed = [[ind.id, ind.evidence.value, [d.id for d in chain]]
               for chain, ind in scheme.indicator_paths()]
-    return json.dumps([period, data_version, per, common, placed], sort_keys=True,
-                      ensure_ascii=False, default=str)
+    return json.dumps({"scope": [period, data_version, placed, code],
+                       "inputs": list(indicator_inputs(scheme))},
+                      sort_keys=True, ensure_ascii=False, default=str)
+
+
+def key_rule_changes(old: str, new: str) -> frozenset[str] | None:
+    """`rule_changes` between the inputs of two run keys of the same scope (else None)."""
+    try:
+        before, after = json.loads(old), json.loads(new)
+    except ValueError:
+        return None
+    if not isinstance(before, dict) or before.get("scope") != after["scope"]:
+        return None
+    (old_per, old_common), (new_per, new_common) = before["inputs"], after["inputs"]
+    return rule_changes((old_per, old_common), (new_per, new_common))
 
 
 def data_version(engine: Engine) -> str:
@@ -120,9 +162,31 @@ def store(engine: Engine, key: str) -> None:
     engine.execute(sql(f"INSERT INTO {STORED_KEY} VALUES (CAST(:k AS VARCHAR))", k=key))
 
 
+def prepare(engine: Engine, key: str) -> frozenset[str] | None:
+    """Make reusable indicator-level tables current for a run under `key`: those left on this
+    connection, else those kept in the store (copied back). Returns the indicators the caller
+    must score again (`rule_changes`; empty: none, only the aggregation runs), or None when
+    nothing is reusable (a full run). Tables of the same key are preferred to a partial match."""
+    kept = [(k, on_connection) for k, on_connection in
+            ((cached_key(engine), True), (stored_key(engine), False)) if k is not None]
+    for exact in (True, False):
+        for candidate, on_connection in kept:
+            changed: frozenset[str] | None
+            if exact:
+                changed = frozenset() if candidate == key else None
+            else:
+                changed = key_rule_changes(candidate, key)
+            if changed is None:
+                continue
+            if not on_connection:
+                restore(engine, candidate)
+            return changed
+    return None
+
+
 def restore(engine: Engine, key: str) -> bool:
     """Copy the stored indicator-level tables back when they were built under `key`; True when
-    they were (the caller then runs only the aggregation)."""
+    they were."""
     if stored_key(engine) != key:
         return False
     remember(engine, None)

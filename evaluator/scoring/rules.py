@@ -384,7 +384,43 @@ def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) ->
     reference form instead, a CASE over the indicators with their parameters as literals (one
     branch per indicator: quadratic at thousands of indicators; the tests compare the two)."""
     build_stats(engine)
-    params, kinds = rule_table(scheme.indicators())
+    _rule_scores(engine, scheme, scheme.indicators(), VALUES, as_data)
+    create_temp(engine, INDICATOR_SCORES, sql(_with_policies(VALUES)))
+
+
+RESCORED = "_sc_rescored"
+
+
+def rescore_indicators(engine: Engine, scheme: Scheme, ids: frozenset[str]) -> None:
+    """Score `ids` again in `INDICATOR_SCORES`, in place, after a change to their rule or
+    direction only (`reuse.rule_changes`): their values, the statistics and every other row stay.
+
+    The rule step is partitioned by indicator (ranks, statistics, parameters), so these rows are
+    the ones a full run computes; the UPDATE keeps every row where it was, and the aggregation,
+    which sums in row order, gives a full run's numbers to the last bit."""
+    inds = [i for i in scheme.indicators() if i.id in ids]
+    engine.register("_sc_rescore_ids", pl.DataFrame({"indicator_id": [i.id for i in inds]},
+                                                    schema={"indicator_id": pl.Utf8}))
+    create_temp(engine, "_sc_values_part", sql(
+        f"SELECT * EXCLUDE (score, imputed_any, flags) FROM {INDICATOR_SCORES} "
+        "WHERE indicator_id IN (SELECT indicator_id FROM _sc_rescore_ids)"))
+    _rule_scores(engine, scheme, inds, "_sc_values_part", as_data=True)
+    create_temp(engine, RESCORED, sql(_with_policies("_sc_values_part")))
+    engine.execute(sql(
+        f"""
+        UPDATE {INDICATOR_SCORES} SET score = n.score, imputed_any = n.imputed_any,
+                                      flags = n.flags
+        FROM {RESCORED} n
+        WHERE n.unit_id = {INDICATOR_SCORES}.unit_id
+          AND n.indicator_id = {INDICATOR_SCORES}.indicator_id
+        """))
+
+
+def _rule_scores(engine: Engine, scheme: Scheme, inds: list[Indicator], values: str,
+                 as_data: bool) -> None:
+    """`_sc_ruled`: the rule's score of every valued row of `values` for indicators `inds`
+    (`STATS` holds their reference values)."""
+    params, kinds = rule_table(inds)
     engine.register(RULE_PARAMS, params)
     if as_data:
         case = exp.Case(this=col("q_kind"))
@@ -392,7 +428,7 @@ def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) ->
             case = case.when(lit(kind), expr, copy=False)
     else:
         case = exp.Case(this=col("indicator_id"))
-        for ind in scheme.indicators():
+        for ind in inds:
             case = case.when(lit(ind.id), rule_expr(ind), copy=False)
     panels = ("p",) if build_panel_stats(engine, scheme) else ()
     stat_cols = ", ".join(
@@ -403,7 +439,7 @@ def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) ->
     panel_join = f"LEFT JOIN {PANEL} p ON p.indicator_id = r.indicator_id" if panels else ""
     create_temp(engine, "_sc_ruled", sql(
         f"""
-        WITH k AS (SELECT v.*, :tk AS tie_key FROM {VALUES} v WHERE value IS NOT NULL),
+        WITH k AS (SELECT v.*, :tk AS tie_key FROM {values} v WHERE value IS NOT NULL),
         r AS (
             SELECT k.*,
                    RANK() OVER (PARTITION BY indicator_id ORDER BY tie_key) - 1 AS a_below,
@@ -420,10 +456,14 @@ def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) ->
             {panel_join})
         SELECT unit_id, indicator_id, CAST(:score AS DOUBLE) AS rule_score FROM j
         """,
-        score=case, tk=rank_key(scheme.indicators()),  # ties after a log: ties.py
+        score=case, tk=rank_key(inds),  # ties after a log: ties.py
     ))
-    create_temp(engine, INDICATOR_SCORES, sql(
-        f"""
+
+
+def _with_policies(values: str) -> str:
+    """Each row of `values` with its score (the rule's, or 0 under `missing: zero`), whether
+    anything was imputed, and its flags."""
+    return f"""
         SELECT v.*,
                CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero' AND v.covered
                     THEN 0.0 ELSE s.rule_score END AS score,
@@ -438,7 +478,6 @@ def score_indicators(engine: Engine, scheme: Scheme, *, as_data: bool = True) ->
                    CASE WHEN s.rule_score IS NULL AND v.missing_policy = 'zero' AND v.covered
                         THEN 'scored_zero' END,
                    CASE WHEN NOT v.covered THEN 'no_own_data' END) AS flags
-        FROM {VALUES} v
+        FROM {values} v
         LEFT JOIN _sc_ruled s ON s.unit_id = v.unit_id AND s.indicator_id = v.indicator_id
         """
-    ))

@@ -38,7 +38,7 @@ from evaluator.scoring.errors import ScoringError
 from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
 from evaluator.scoring.funnels import FUNNEL_COLUMNS, funnel_rows
 from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql
-from evaluator.scoring.rules import INDICATOR_SCORES, STATS, score_indicators
+from evaluator.scoring.rules import INDICATOR_SCORES, STATS, rescore_indicators, score_indicators
 from evaluator.scoring.sources import unknown_sources
 from evaluator.scoring.surveys import QUALITY_COLUMNS
 from evaluator.scoring.value_added import store_value_added
@@ -135,21 +135,26 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
     tables.
 
     With `reuse_key` (`reuse.run_key`): when the indicator-level tables left on this engine by
-    the previous call, or kept in the store by an earlier run (`reuse.restore`), have the same
-    key (a weights-only change, same data), only the aggregation runs again; the numbers are
-    those of a full run, digit for digit."""
+    the previous call, or kept in the store by an earlier run, have the same key (a weights-only
+    change, same data), only the aggregation runs again; when they differ only in some
+    indicators' rule or direction, those indicators are scored again first (`reuse.prepare`).
+    The numbers are those of a full run, digit for digit."""
     warnings = check_period(scheme, period)
     warnings += [u.message() for u in unknown_sources(engine, scheme)]  # recorded in the note
-    reused = (reuse_key is not None and not uncertainty
-              and (reuse_mod.cached_key(engine) == reuse_key
-                   or reuse_mod.restore(engine, reuse_key)))
-    if not reused:
+    changed = (reuse_mod.prepare(engine, reuse_key)
+               if reuse_key is not None and not uncertainty else None)
+    if changed is None:
         reuse_mod.remember(engine, None)  # forget first: a failure below leaves nothing reusable
         warnings += indicator_level(engine, scheme, period, uncertainty)
         reuse_mod.remember(engine, None if uncertainty else reuse_key)
     else:
         engine.register(agg.WEIGHTS, agg.weights_frame(scheme, weight_table(scheme)))
         no_intervals(engine)
+        if changed:
+            reuse_mod.remember(engine, None)  # as above: half-rescored tables are not reusable
+            engine.register(META, indicator_meta(scheme))  # the rule names
+            rescore_indicators(engine, scheme, changed)
+            reuse_mod.remember(engine, reuse_key)
     more, tables = aggregate_level(engine, scheme, period)
     return warnings + more, tables
 
@@ -478,7 +483,7 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
            uncertainty: bool, params: dict[str, Any], batch_ids: list[int] | None) -> str:
     scheme = loaded.scheme
     # the code version too: the key is kept in the store, where a newer evaluator may read it
-    key = (reuse_mod.run_key(scheme, period, reuse_mod.data_version(engine)) + code_version()
+    key = (reuse_mod.run_key(scheme, period, reuse_mod.data_version(engine), code_version())
            if engine.SHARES_STORE else None)
     warnings, tables = compute(engine, scheme, period, uncertainty, reuse_key=key)
     lint = lint_findings(loaded)

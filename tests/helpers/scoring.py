@@ -22,14 +22,22 @@ DEMO_SCHEME = Path(__file__).resolve().parents[2] / "indicators/demo_township.ya
 
 
 def scheme_variant(loaded: LoadedScheme, edit: str) -> LoadedScheme:
-    """The scheme with its weights swapped (`edit="weights"`: the indicator level is reusable)
-    or its first indicator's direction flipped (any other `edit`: the indicator scores change)."""
+    """The scheme with its weights swapped (`edit="weights"`: the indicator level is reusable),
+    two indicators' rules changed (`"rules"`: percentile within peer groups, z-score; only
+    those two score again), its first indicator's transform changed (`"transform"`: its values
+    change, everything scores again) or its first indicator's direction flipped (any other
+    `edit`: that indicator scores again)."""
     data = loaded.scheme.model_dump(mode="json")
     first = data["dimensions"][0]["indicators"]
     if edit == "weights":
         first[0]["weight"], first[1]["weight"] = first[1]["weight"] + 1, first[0]["weight"]
         data["dimensions"][1]["weight"] += 5
         data["dimensions"][0]["weight"] -= 5
+    elif edit == "rules":
+        first[0]["rule"] = {"type": "percentile", "within": "peer_group", "ties": "min"}
+        data["dimensions"][1]["indicators"][0]["rule"] = {"type": "zscore", "spread": 20}
+    elif edit == "transform":
+        first[0]["transform"] = {"floor": 0, "cap": 1e9}
     else:
         first[0]["direction"] = "lower" if first[0].get("direction") == "higher" else "higher"
     data.pop("total_points", None)
