@@ -179,3 +179,29 @@ def test_the_scheme_health_page_shows_them(monkeypatch: pytest.MonkeyPatch, lang
         assert "- indicator 'Same': all 7 units have the same value (5)" in shown
         assert "unit 'U007 (007)': scored on indicators carrying only 33%" in shown
     assert "indicator 'Same'" not in shown if lang == "zh" else "相同" not in shown
+
+
+def test_what_scoring_reads_from_its_tables_equals_the_stored_rows(demo_db: Path) -> None:
+    """A run computes its flags and warnings from the engine's tables; read back from the
+    stored run (the queries' default), they are the same rows."""
+    from evaluator.scheme import load_scheme
+    from evaluator.scoring.engine import DuckDBEngine
+    from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
+    from evaluator.scoring.warnings import COLUMNS, warnings_output
+
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        run, path = con.execute("SELECT run_id, scheme_id FROM runs ORDER BY created_at DESC "
+                                "LIMIT 1").fetchall()[0]
+        scheme = load_scheme(Path(__file__).resolve().parents[1] / f"indicators/{path}.yaml")
+        engine = DuckDBEngine(con)
+        for table, columns, query in (
+                ("run_flags", FLAG_COLUMNS, flag_rows(scheme.scheme, run)),
+                ("run_warnings", COLUMNS, warnings_output(run).query)):
+            stored = con.sql(f"SELECT {', '.join(columns[1:])} FROM {table} WHERE run_id = $r "
+                             "ORDER BY ALL", params={"r": run}).pl()
+            again = engine.fetch_polars(query).drop(pl.first()).sort(pl.all())
+            assert stored.height > 0, table
+            assert again.rows() == stored.rows(), table
+    finally:
+        con.close()

@@ -42,10 +42,7 @@ _ROBUST_SD = ("COALESCE(NULLIF(1.4826 * MEDIAN(ABS({dev})), 0), "
 # residual and its substance is below the run's median.
 _SHOW_OFF = f"""
 WITH
-ris AS (
-    SELECT unit_id, indicator_id, evidence, raw_value, score
-    FROM run_indicator_scores WHERE run_id = :run_id
-),
+ris AS (SELECT unit_id, indicator_id, evidence, raw_value, score FROM {{indicators}}),
 tr AS (
     SELECT unit_id, indicator_id, SIGN(raw_value) * LN(1 + ABS(raw_value)) AS x
     FROM ris WHERE evidence = 'trace' AND raw_value IS NOT NULL
@@ -189,15 +186,22 @@ def _select_all(query: exp.Expression, alias: str) -> exp.Select:
     return exp.select("*").from_(sub)
 
 
-def flag_rows(scheme: Scheme, run_id: str) -> exp.Expression:
-    """The run's show_off, survey_stuffing and small_sample rows (`FLAG_COLUMNS`), as one query
-    over `run_indicator_scores` and `run_survey_quality` of `run_id`.
+#: the run's indicator rows as the flags read them, by default the stored ones
+STORED_INDICATORS = "(SELECT * FROM run_indicator_scores WHERE run_id = :run_id) AS i"
 
-    Any engine runs it: on DuckDB over the stored tables, on Spark over the run's own rows.
+
+def flag_rows(scheme: Scheme, run_id: str, indicators: str = STORED_INDICATORS
+              ) -> exp.Expression:
+    """The run's show_off, survey_stuffing and small_sample rows (`FLAG_COLUMNS`), as one query
+    over the run's indicator rows and `run_survey_quality` of `run_id`.
+
+    `indicators`: a FROM item with `run_indicator_scores`' columns for the run (scoring passes
+    its own tables: the same rows, without the stored view's joins). Any engine runs it.
     """
     policy_zh, policy_en = _POLICY_TEXT[scheme.survey.small_sample]
     parts = [
-        sql(_SHOW_OFF, run_id=run_id, min_units=SHOW_OFF_MIN_UNITS, k=SHOW_OFF_K,
+        sql(_SHOW_OFF.format(indicators=indicators), run_id=run_id,
+            min_units=SHOW_OFF_MIN_UNITS, k=SHOW_OFF_K,
             trim=SHOW_OFF_TRIM, top_zh=_trace_name(scheme, "zh"), top_en=_trace_name(scheme, "en")),
         sql(_STUFFING, run_id=run_id, min_share=STUFFING_MIN_SHARE,
             factor=STUFFING_MEDIAN_FACTOR, min_count=STUFFING_MIN_COUNT),

@@ -399,9 +399,17 @@ def indicator_outputs(tables: RunTables, run_id: str, span: float,
             GROUP BY c.unit_id""", run=run_id, span=span)]
 
 
-def flags_output(scheme: Scheme, run_id: str) -> Output:
-    """The flags: read back from run_indicator_scores / run_survey_quality of this run."""
-    return Output("run_flags", FLAG_COLUMNS, flag_rows(scheme, run_id))
+def read_back_outputs(scheme: Scheme, tables: RunTables, run_id: str) -> list[Output]:
+    """The flags and warnings: what the run's rows say about it, read from the engine's tables
+    with the columns of `run_indicator_scores` (the same rows, without the stored view's joins;
+    `run_survey_quality` is read back as stored)."""
+    t = tables
+    indicators = (f"(SELECT s.unit_id, s.indicator_id, s.evidence, s.raw_value, "
+                  f"s.value AS transformed_value, m.rule, s.score, s.missing_policy "
+                  f"FROM {t.indicator_scores} s JOIN {t.meta} m ON m.indicator_id = s.indicator_id"
+                  f") AS i")
+    return [Output("run_flags", FLAG_COLUMNS, flag_rows(scheme, run_id, indicators)),
+            warnings_output(run_id, indicators, f"{t.scores} AS s")]
 
 
 def _insert(engine: Engine, out: Output) -> None:
@@ -495,8 +503,8 @@ def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme,
     if engine.SHARES_STORE:  # a weights-only re-score reads the indicator rows already stored
         bid = indicator_rows.base_id(key) if key is not None and not uncertainty else run_id
         base = (bid, indicator_rows.has_base(con, bid))
-    outputs = [*run_outputs(scheme, tables, run_id, base), flags_output(scheme, run_id),
-               warnings_output(run_id)]
+    outputs = [*run_outputs(scheme, tables, run_id, base),
+               *read_back_outputs(scheme, tables, run_id)]
     if any(o.table == "run_survey_quality" for o in outputs):  # funnels need survey rows
         outputs.append(Output("run_funnels", FUNNEL_COLUMNS, funnel_rows(run_id)))
     if engine.SHARES_STORE:

@@ -10,8 +10,9 @@
 - `low_coverage`: a unit scored on less than `LOW_COVERAGE` of the index's weight (the HDI of
   a country with one of three components present ranks it as if it were complete).
 
-One set-based query over the run's own rows (`run_indicator_scores`, `run_scores`), in the same
-transaction as the run, so any engine (DuckDB, Spark) stores them alike. Rows keep numbers, not
+One set-based query over the run's own rows (`run_indicator_scores`, `run_scores`, or the
+scoring engine's tables that become them), in the same transaction as the run, so any engine
+(DuckDB, Spark) stores them alike. Rows keep numbers, not
 sentences: `text` words them in Chinese or English for the CLI, the dashboard and exports.
 """
 
@@ -33,9 +34,7 @@ _QUERY = """
 WITH ind AS (
     SELECT i.unit_id, i.indicator_id, i.rule, i.transformed_value, i.score, i.missing_policy,
            s.base_score
-    FROM run_indicator_scores i
-    JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
-    WHERE i.run_id = :run),
+    FROM {indicators} JOIN {scores} ON s.unit_id = i.unit_id),
 per_ind AS (
     SELECT indicator_id, MIN(rule) AS rule, COUNT(transformed_value) AS n_values,
            MIN(transformed_value) AS lo, MAX(transformed_value) AS hi,
@@ -59,14 +58,21 @@ FROM per_ind WHERE reweighted > 0
 UNION ALL
 SELECT CAST(:run AS VARCHAR), 'low_coverage', CAST(NULL AS VARCHAR), unit_id,
        CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(coverage AS DOUBLE)
-FROM run_scores
-WHERE run_id = :run AND base_score IS NOT NULL AND coverage < :low
+FROM {scores}
+WHERE base_score IS NOT NULL AND coverage < :low
 """
+#: the run's stored rows, FROM items for `warnings_output`
+STORED_INDICATORS = "(SELECT * FROM run_indicator_scores WHERE run_id = :run) AS i"
+STORED_SCORES = "(SELECT * FROM run_scores WHERE run_id = :run) AS s"
 
 
-def warnings_output(run_id: str) -> Output:
-    """The run's `run_warnings` rows, read back from its indicator and unit rows."""
-    return Output("run_warnings", COLUMNS, sql(_QUERY, run=run_id, low=LOW_COVERAGE))
+def warnings_output(run_id: str, indicators: str = STORED_INDICATORS,
+                    scores: str = STORED_SCORES) -> Output:
+    """The run's `run_warnings` rows, read from its indicator and unit rows: FROM items with
+    the columns of `run_indicator_scores` (alias i) and `run_scores` (alias s); scoring passes
+    its own tables."""
+    return Output("run_warnings", COLUMNS, sql(_QUERY.format(indicators=indicators, scores=scores),
+                                               run=run_id, low=LOW_COVERAGE))
 
 
 @dataclass(frozen=True)
