@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from evaluator.defaults import MIN_UNITS as MIN_UNITS  # the demo commands check it too
+
 KINDS = ("units", "questions", "outcomes", "targets", "events", "surveys")
 QUESTIONS = {  # id: (zh, en, item effect on the 1–5 answer)
     "q_overall": ("您对本乡镇政府工作的总体满意度",
@@ -57,9 +59,6 @@ class DemoFiles:
         if name in KINDS:
             return self.path(name)
         raise AttributeError(name)
-
-
-MIN_UNITS = 8  # the planted problems need this many townships; both demo commands enforce it
 
 
 def generate(out_dir: Path, units: int = 120, seed: int = 2026,

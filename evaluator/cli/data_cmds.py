@@ -11,10 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evaluator.cli.common import console, err_console, error, fail
-from evaluator.demo_data import MIN_UNITS
-from evaluator.store import DEFAULT_DB, connect
+from evaluator.defaults import DEFAULT_DB, MIN_UNITS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `evaluator --help` loads no engine
     import duckdb
 
     from evaluator.ingest.wide import InputShape
@@ -86,6 +85,7 @@ def ingest(
     from evaluator.ingest.columns import parse_map
     from evaluator.ingest.kinds import get_kind
     from evaluator.ingest.wide import InputShape
+    from evaluator.store import connect
 
     pairs: list[str] = []
     map_files: list[Path] = []
@@ -175,6 +175,7 @@ def check(
     """Which units lack which data before scoring (评分前数据完整性检查)."""
     from evaluator.completeness import check_completeness
     from evaluator.scheme import SchemeInvalid, load_scheme
+    from evaluator.store import connect
 
     try:
         loaded = load_scheme(scheme)

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import console
-from evaluator.demo_data import MIN_UNITS
-from evaluator.store import DEFAULT_DB
+from evaluator.defaults import DEFAULT_DB, MIN_UNITS
 
 
 def demo(

@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evaluator.appeals import file_appeal, list_appeals, resolve_appeal
-from evaluator.appstore import app_db_path, connect_app
 from evaluator.cli.common import DbOpt, Lang, console, err_console, fail
-from evaluator.export import Progress as ExportProgress
-from evaluator.export import export_run
-from evaluator.export.runinfo import resolve_run
-from evaluator.labels import Group, label
-from evaluator.store import DEFAULT_DB, connect
+from evaluator.defaults import DEFAULT_DB
+
+if TYPE_CHECKING:  # imported where used: `evaluator --help` loads no export, readmodel or XLSX writer
+    from evaluator.export import Progress as ExportProgress
 
 
 class Fmt(StrEnum):
@@ -34,20 +30,23 @@ class Encoding(StrEnum):
     gb18030 = "gb18030"
 
 
-class _Bar(ExportProgress):
-    """Feeds export_run's progress into a Rich bar (rows written + cards rendered)."""
+def _bar(progress: Progress) -> ExportProgress:
+    """Feeds export_run's progress into a Rich bar (rows written + cards rendered). The class is
+    made here, not at import: it subclasses the export package's, which the CLI loads only for
+    `evaluator export`."""
+    from evaluator.export import Progress as ExportProgress
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task = progress.add_task("export", total=None)
+    class _Bar(ExportProgress):
+        def __init__(self) -> None:
+            self.task = progress.add_task("export", total=None)
 
-    def begin(self, total: int) -> None:
-        self.progress.update(self.task, total=total)
+        def begin(self, total: int) -> None:
+            progress.update(self.task, total=total)
 
-    def advance(self, label: str, n: int) -> None:
-        self.progress.update(self.task, advance=n, description=label)
+        def advance(self, label: str, n: int) -> None:
+            progress.update(self.task, advance=n, description=label)
 
-
+    return _Bar()
 
 
 def export(
@@ -66,6 +65,10 @@ def export(
         "--unit", help="the unit of --audience unit / 单位编号")] = None,
 ) -> None:
     """Year-end export of a stored run: tables, report cards, leadership summary, manifest.json."""
+    import duckdb
+
+    from evaluator.export import export_run
+
     try:
         with Progress(
             TextColumn("{task.description:<16}"),
@@ -84,7 +87,7 @@ def export(
                 encoding=encoding.value,
                 cards=cards,
                 summary=summary,
-                progress=_Bar(bar),
+                progress=_bar(bar),
                 audience=audience,
                 unit=unit,
             )
@@ -114,6 +117,9 @@ def appeals_list(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List appeals and their outcomes (oldest first)."""
+    from evaluator.appeals import list_appeals
+    from evaluator.appstore import app_db_path, connect_app
+
     if not app_db_path(db).exists():
         frame = None
     else:
@@ -157,6 +163,11 @@ def appeals_file(
     by: Annotated[str | None, typer.Option("--by", help="who files it")] = None,
 ) -> None:
     """File an appeal on one line (an indicator or an event) of a unit's result."""
+    from evaluator.appeals import file_appeal
+    from evaluator.appstore import connect_app
+    from evaluator.export.runinfo import resolve_run
+    from evaluator.store import connect
+
     con = connect(db, read_only=True)
     try:
         run_id = resolve_run(con, run).run_id
@@ -194,6 +205,11 @@ def appeals_resolve(
     by: Annotated[str | None, typer.Option("--by", help="who resolves it")] = None,
 ) -> None:
     """Accept (naming the correction batch and re-score run) or reject (with a reason) an appeal."""
+    from evaluator.appeals import resolve_appeal
+    from evaluator.appstore import connect_app
+    from evaluator.labels import Group, label
+    from evaluator.store import connect
+
     if accept == reject:
         fail("say --accept or --reject (exactly one) / 请选择采纳或不采纳")
     con = connect(db, read_only=True)

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from evaluator.cli.common import Lang, console, err_console, fail, print_issues
-from evaluator.store import DEFAULT_DB, connect
+from evaluator.defaults import DEFAULT_DB
 
 if TYPE_CHECKING:
     from evaluator.forms.report import OverlapReport
@@ -47,6 +47,7 @@ def forms(
     from evaluator.forms.report import overlap_report
     from evaluator.scheme import SchemeInvalid, load_scheme
     from evaluator.scheme.measures import find_registry, load_registry
+    from evaluator.store import connect
 
     paths = [*schemes, *(more or [])]
     loaded, bad = [], 0

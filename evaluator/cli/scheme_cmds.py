@@ -6,24 +6,19 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from evaluator.cli.common import Lang, console, err_console, fail, print_issues
-from evaluator.labels import Group, label
-from evaluator.lint import LintReport, Severity, builtin_rules, lint_scheme
-from evaluator.lint.report import unreadable_json
-from evaluator.scheme import LoadedScheme, SchemeInvalid, SchemeIssue, load_scheme
-from evaluator.scheme.dump import dump_scheme
-from evaluator.scheme.loader import load_scheme_text
-from evaluator.scheme.measures import LoadedRegistry, find_registry, load_registry
-from evaluator.scheme.spreadsheet import write_template
-from evaluator.scheme.spreadsheet_import import SpreadsheetInvalid, read_scheme_workbook
-from evaluator.scheme.weights import weight_table
-from evaluator.scoring.pca_weights import PcaWeight, pca_weights
+
+if TYPE_CHECKING:  # imported where used: `evaluator --help` loads no lint, openpyxl or numpy
+    from evaluator.lint import LintReport
+    from evaluator.scheme import LoadedScheme
+    from evaluator.scheme.measures import LoadedRegistry
+    from evaluator.scoring.pca_weights import PcaWeight
 
 
 class OutputFormat(StrEnum):
@@ -35,12 +30,15 @@ SchemeArg = Annotated[Path, typer.Argument(help="scheme YAML file")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="language of messages and names: en or zh")]
 
-SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}  # by lint Severity
 
 
 def _load_or_exit(scheme: Path, code: int, json_errors: bool = False) -> LoadedScheme:
     """Load a scheme; on failure print every issue with its location (stderr) and exit with
     `code`. With `json_errors`, stdout also gets them as a JSON object (`lint --format json`)."""
+    from evaluator.lint.report import unreadable_json
+    from evaluator.scheme import SchemeInvalid, load_scheme
+
     try:
         return load_scheme(scheme)
     except SchemeInvalid as exc:
@@ -67,6 +65,7 @@ def validate(scheme: SchemeArg) -> None:
 
 def _is_registry(path: Path) -> bool:
     """Whether the file is a measure registry (a top-level `measures` list, no `dimensions`)."""
+    from evaluator.scheme import SchemeInvalid
     from evaluator.scheme.jsonpath import plain_json
     from evaluator.scheme.loader import MAX_DEPTH, parse_yaml
     from evaluator.scheme.measures import is_registry_text
@@ -82,6 +81,9 @@ def _is_registry(path: Path) -> bool:
 
 
 def _load_registry_or_exit(path: Path, code: int) -> LoadedRegistry:
+    from evaluator.scheme import SchemeInvalid
+    from evaluator.scheme.measures import load_registry
+
     try:
         return load_registry(path)
     except SchemeInvalid as exc:
@@ -113,6 +115,11 @@ def lint(
     registry: RegistryOpt = None,
 ) -> None:
     """Formalism audit of a scheme: exit 0 without errors, 1 with errors, 2 when unreadable."""
+    from evaluator.lint import lint_scheme
+    from evaluator.lint.report import unreadable_json
+    from evaluator.scheme import SchemeIssue
+    from evaluator.scheme.measures import find_registry
+
     if _is_registry(scheme):
         issue = SchemeIssue(str(scheme), 1, "", "this is a measure registry, not a scheme: check "
                             "it with `evaluator validate`; lint a scheme that uses it")
@@ -138,6 +145,8 @@ LONG_REPORT = 300  # findings; beyond, one plain line each instead of a table
 def _print_lines(report: LintReport, lang: str, titles: dict[str, str]) -> None:
     """A long report (thousands of indicators) as one tab-separated line per finding: the
     table's columns, without its layout."""
+    from evaluator.labels import Group, label
+
     zh = lang == "zh"
     n = len(report.findings)
     typer.echo(f"{report.file} — 形式主义检查（{n} 条；完整数据请用 --format json）" if zh else
@@ -151,6 +160,9 @@ def _print_lines(report: LintReport, lang: str, titles: dict[str, str]) -> None:
 
 
 def _print_report(report: LintReport, lang: str) -> None:
+    from evaluator.labels import Group, label
+    from evaluator.lint import Severity, builtin_rules
+
     zh = lang == "zh"
     titles = {r.id: r.title(lang) for r in builtin_rules()}
     table = Table(title=f"{report.file} — {'形式主义检查' if zh else 'formalism lint'}",
@@ -203,6 +215,9 @@ def weights(
 ) -> None:
     """Declared vs effective (after the trace policy) weight of every dimension and indicator;
     with --pca-db, the PCA-derived local weight beside them."""
+    from evaluator.labels import Group, label
+    from evaluator.scheme.weights import weight_table
+
     loaded = _load_or_exit(scheme, 1)
     rows = weight_table(loaded.scheme)
     names = {d.id: d.name for d in loaded.scheme.all_dimensions()}
@@ -271,6 +286,7 @@ def weights(
 def _pca(loaded: LoadedScheme, db: Path, run: str | None) -> dict[str, PcaWeight]:
     """The PCA weights of a stored run of this scheme, by node; a clear error otherwise."""
     from evaluator.runs import RunNotFound, resolve_run
+    from evaluator.scoring.pca_weights import pca_weights
     from evaluator.store import connect
 
     if not db.exists():
@@ -303,6 +319,8 @@ def export_xlsx(
         "scheme.xlsx"),
 ) -> None:
     """Write the scheme as a documented XLSX template (settings, indicators, items, instructions)."""
+    from evaluator.scheme.spreadsheet import write_template
+
     loaded = _load_or_exit(scheme, 1) if scheme is not None else None
     if xlsx.suffix.lower() != ".xlsx":
         fail(f"{xlsx}: the template is an .xlsx file; give a name ending in .xlsx")
@@ -322,6 +340,12 @@ def import_xlsx(
 ) -> None:
     """Read a filled template back into a scheme YAML file, linted (exit 0); or list every error
     with its sheet, row and column and write nothing (exit 1)."""
+    from evaluator.lint import lint_scheme
+    from evaluator.scheme import SchemeInvalid
+    from evaluator.scheme.dump import dump_scheme
+    from evaluator.scheme.loader import load_scheme_text
+    from evaluator.scheme.spreadsheet_import import SpreadsheetInvalid, read_scheme_workbook
+
     try:
         scheme = read_scheme_workbook(file)
     except SpreadsheetInvalid as exc:

@@ -9,18 +9,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import duckdb
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from evaluator.cli.common import DbOpt, console, err_console, fail, warn
-from evaluator.runs import diff_runs, list_runs, resolve_run, write_outputs
-from evaluator.scheme import SchemeInvalid, load_scheme
-from evaluator.scheme.loader import LoadedScheme
-from evaluator.store import DEFAULT_DB, connect
+from evaluator.defaults import DEFAULT_DB
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `evaluator --help` loads no engine (tests/test_cli_startup.py)
+    import duckdb
+
+    from evaluator.scheme.loader import LoadedScheme
     from evaluator.scoring.engine import Engine
     from evaluator.scoring.engines.spark import SparkEngine
 
@@ -101,9 +100,14 @@ def score(
     spark_dir: SparkDirOpt = None,
 ) -> None:
     """Score every unit the scheme applies to and store the run. / 计分并保存本次结果。"""
+    import duckdb
+
+    from evaluator.runs import write_outputs
+    from evaluator.scheme import SchemeInvalid, load_scheme
     from evaluator.scoring import ScoringError, score_run
     from evaluator.scoring.engine import DuckDBEngine
     from evaluator.scoring.sources import unknown_sources
+    from evaluator.store import connect
 
     if engine is EngineName.duckdb and (spark_master or spark_remote or inputs or spark_dir):
         fail("--spark-master, --spark-remote, --inputs and --spark-dir need --engine spark "
@@ -328,6 +332,9 @@ def _print_league(con: duckdb.DuckDBPyConnection, run_id: str, decimals: int, to
 
 def runs(db: DbOpt = DEFAULT_DB) -> None:
     """List stored runs, newest first. / 列出已保存的计分结果。"""
+    from evaluator.runs import list_runs
+    from evaluator.store import connect
+
     con = connect(db, read_only=True)  # a StoreError is explained by evaluator.cli.main
     try:
         frame = list_runs(con)
@@ -351,6 +358,9 @@ def runs(db: DbOpt = DEFAULT_DB) -> None:
 def diff(run_a: RunArg, run_b: RunArg, db: DbOpt = DEFAULT_DB, all_units: AllOpt = False
          ) -> None:
     """Rank and score changes from RUN_A to RUN_B. / 比较两次计分的排名与得分变化。"""
+    from evaluator.runs import diff_runs, resolve_run
+    from evaluator.store import connect
+
     con = connect(db, read_only=True)  # StoreError, RunNotFound: explained by evaluator.cli.main
     try:
         a, b = resolve_run(con, run_a), resolve_run(con, run_b)
@@ -378,8 +388,12 @@ def diff(run_a: RunArg, run_b: RunArg, db: DbOpt = DEFAULT_DB, all_units: AllOpt
 def rerun(run: RunArg, db: DbOpt = DEFAULT_DB, out: OutOpt = None) -> None:
     """Rebuild a stored run with its own scheme on the data batches it saw; check that every
     number is identical (exit 1 when not). / 按原方案和原数据批次重算，核对结果完全一致。"""
+    import duckdb
+
+    from evaluator.runs import resolve_run, write_outputs
     from evaluator.scoring import ScoringError, score_run
     from evaluator.scoring import rerun as rr
+    from evaluator.store import connect
 
     if out is not None:
         _check_out_dir(out)

@@ -25,10 +25,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import console, fail, warn
-from evaluator.oidc import ENV_MAPPING, OidcError, check_setup
-from evaluator.publishing import default_actor, set_published
-from evaluator.snapshot import SnapshotError, latest_snapshot, publish_snapshot
-from evaluator.store import DEFAULT_DB
+from evaluator.defaults import DEFAULT_DB
 
 HOST = "127.0.0.1"
 APP_ENV = "EVALUATOR_DASHBOARD_APP"
@@ -66,6 +63,8 @@ def dashboard_command(
 ) -> tuple[list[str], dict[str, str]]:
     """The streamlit command line and environment that serve the dashboard (tests start it too);
     with `oidc` (the identity mapping), sign-in goes through the provider in `secrets`."""
+    from evaluator.oidc import ENV_MAPPING
+
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(dashboard_app()),
         "--server.address", HOST, "--server.port", str(port), "--server.headless", "true",
@@ -153,6 +152,8 @@ def run_child(cmd: list[str], env: dict[str, str], grace_s: float = GRACE_S) -> 
 
 def prepare_snapshot(db_path: Path) -> Path:
     """Publish a fresh snapshot; if a writer holds the DB, fall back to the last one published."""
+    from evaluator.snapshot import SnapshotError, latest_snapshot, publish_snapshot
+
     if not db_path.exists():
         fail(f"{db_path}: no such database. Build one with `evaluator demo --no-serve --db "
              f"{db_path}` or load data with `evaluator ingest --db {db_path} …` / 数据库不存在")
@@ -187,6 +188,8 @@ def serve_dashboard(
         fail("--oidc and --no-auth contradict each other: choose one / 二者只能选其一")
     snap = prepare_snapshot(db_path)
     if oidc is not None:
+        from evaluator.oidc import OidcError, check_setup
+
         try:
             mapped = check_setup(oidc, secrets or DEFAULT_SECRETS, snap)
         except OidcError as exc:
@@ -252,6 +255,9 @@ def publish(
     the app store), `--run RUN --withdraw --reason TEXT` takes it back. Either way the snapshot
     is refreshed so a running dashboard follows at once.
     """
+    from evaluator.publishing import default_actor, set_published
+    from evaluator.snapshot import publish_snapshot
+
     if not db.exists():
         fail(f"{db}: no such database / 数据库不存在")
     if withdraw and run is None:

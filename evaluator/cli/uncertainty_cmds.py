@@ -8,15 +8,15 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import duckdb
 import typer
 
 from evaluator.cli.common import DbOpt, console, fail
 from evaluator.cli.score_cmds import EngineName, EngineOpt, SparkMasterOpt
-from evaluator.store import DEFAULT_DB, connect
-from evaluator.uncertainty.compute import DEFAULT_LEVEL, DEFAULT_REPLICATES, DEFAULT_SEED
+from evaluator.defaults import DEFAULT_DB, DEFAULT_LEVEL, DEFAULT_REPLICATES, DEFAULT_SEED
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `evaluator --help` loads no engine
+    import duckdb
+
     from evaluator.scoring.engine import Engine
 
 RunOpt = Annotated[str | None, typer.Option(
@@ -35,6 +35,8 @@ def report(con: duckdb.DuckDBPyConnection, run_id: str, replicates: int, level: 
     """Compute and store; print what a reader needs to know, in both languages. The bootstrap
     runs on `on` when given (`score --engine spark --uncertainty`: the engine that scored the
     run, on its session), else on an engine opened here by name."""
+    import duckdb
+
     from evaluator.uncertainty import UncertaintyError, compute_uncertainty
 
     try:
@@ -103,6 +105,7 @@ def uncertainty(
 ) -> None:
     """Bootstrap intervals, tiers and weight sensitivity of a stored run. / 计算排名不确定性。"""
     from evaluator.runs import resolve_run
+    from evaluator.store import connect
 
     if engine is EngineName.duckdb and spark_master:
         fail("--spark-master needs --engine spark / 该选项需配合 --engine spark")

@@ -11,25 +11,11 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 from rich.table import Table
 
-from evaluator.appstore import app_db_path
 from evaluator.cli.common import console, fail, warn
-from evaluator.snapshot import latest_snapshot
-from evaluator.store import DEFAULT_DB
-from evaluator.users import (
-    ROLES,
-    add_user,
-    disable_user,
-    enable_user,
-    get_user,
-    list_users,
-    password_problem,
-    set_password,
-    unlock_user,
-)
+from evaluator.defaults import DEFAULT_DB
 
 users_app = typer.Typer(
     help="Dashboard users: add, list, change a password, disable, enable, unlock / 看板登录用户管理",
@@ -46,6 +32,10 @@ StdinOpt = Annotated[
 
 def _known_units(db: Path) -> set[str] | None:
     """Unit ids loaded in `db` (or its snapshot if the DB is busy); None when neither can be read."""
+    import duckdb
+
+    from evaluator.snapshot import latest_snapshot
+
     for path in (db, latest_snapshot(db)):
         if path is None or not Path(path).exists():
             continue
@@ -64,6 +54,8 @@ def _known_units(db: Path) -> set[str] | None:
 
 def _read_password(from_stdin: bool, name: str) -> str:
     """The new password: one stdin line for scripts, else typed twice without echo."""
+    from evaluator.users import password_problem
+
     if from_stdin:
         line = sys.stdin.readline()
         return line[:-1] if line.endswith("\n") else line
@@ -96,6 +88,9 @@ def users_add(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Add a dashboard user (the password is asked twice, hidden, or read with --password-stdin)."""
+    from evaluator.appstore import app_db_path
+    from evaluator.users import ROLES, add_user
+
     if role not in ROLES:
         fail(f"unknown role {role!r}: use one of {', '.join(ROLES)} / 角色须为 office、leadership 或 unit")
     known = _known_units(db) if role == "unit" and unit else None
@@ -116,6 +111,8 @@ def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List dashboard users (never their passwords)."""
+    from evaluator.users import list_users
+
     users = list_users(db)
     if as_json:
         rows = [u.__dict__ for u in users]
@@ -146,6 +143,8 @@ def users_passwd(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Set a new password (sessions signed in with the old one end)."""
+    from evaluator.users import get_user, set_password
+
     if get_user(db, name) is None:  # before asking for a password nobody can use
         fail(f"no user named {name!r}; see `evaluator users list --db {db}` / 没有该用户")
     set_password(db, name, _read_password(password_stdin, name))
@@ -155,6 +154,8 @@ def users_passwd(
 @users_app.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="user name")], db: DbOpt = DEFAULT_DB) -> None:
     """Stop a user from signing in (the user and the log are kept)."""
+    from evaluator.users import disable_user
+
     user = disable_user(db, name)
     console.print(f"disabled {user.name} / 已停用")
 
@@ -162,6 +163,8 @@ def users_disable(name: Annotated[str, typer.Argument(help="user name")], db: Db
 @users_app.command("enable")
 def users_enable(name: Annotated[str, typer.Argument(help="user name")], db: DbOpt = DEFAULT_DB) -> None:
     """Let a disabled user sign in again."""
+    from evaluator.users import enable_user
+
     user = enable_user(db, name)
     console.print(f"enabled {user.name} / 已启用")
 
@@ -169,6 +172,8 @@ def users_enable(name: Annotated[str, typer.Argument(help="user name")], db: DbO
 @users_app.command("unlock")
 def users_unlock(name: Annotated[str, typer.Argument(help="user name")], db: DbOpt = DEFAULT_DB) -> None:
     """Lift the lockout after repeated failed sign-ins (logged)."""
+    from evaluator.users import unlock_user
+
     user = unlock_user(db, name)
     console.print(f"unlocked {user.name} / 已解锁")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 
+from evaluator.defaults import DEFAULT_DB as DEFAULT_DB  # re-exported by evaluator.store
 from evaluator.errors import EvaluatorError
 from evaluator.store.migrations import MIGRATIONS
 
-DEFAULT_DB = Path("data/evaluator.duckdb")
 MAGIC_OFFSET, MAGIC = 8, b"DUCK"  # every DuckDB database file carries this at byte 8
 
 

@@ -20,6 +20,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from evaluator.defaults import DEFAULT_LEVEL as DEFAULT_LEVEL
+from evaluator.defaults import DEFAULT_REPLICATES as DEFAULT_REPLICATES
+from evaluator.defaults import DEFAULT_SEED as DEFAULT_SEED
 from evaluator.errors import EvaluatorError
 from evaluator.runs import read_run, stored_scheme
 from evaluator.scheme.models import Scheme
@@ -29,10 +32,6 @@ from evaluator.scoring.grades import grades_by_tier
 from evaluator.uncertainty.bootstrap import FINAL, GRADES, forget, run_bootstrap, summarise
 from evaluator.uncertainty.sensitivity import FIRM, sensitivity
 from evaluator.uncertainty.tiers import tiers
-
-DEFAULT_REPLICATES = 500
-DEFAULT_LEVEL = 0.95
-DEFAULT_SEED = 20260
 
 UNIT_COLUMNS = ("unit_id", "score_mean", "score_sd", "score_low", "score_high", "rank_median",
                 "rank_low", "rank_high", "p_top10", "p_bottom10", "tier", "tier_grade")
