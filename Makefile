@@ -46,7 +46,7 @@ demo: install
 
 ## Run the whole test suite (unit, end-to-end CLI, dashboard, browser), then lint and type checks
 test: install-test browser java
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/ruff check evaluator dashboards tests benchmarks
 	$(BIN)/mypy evaluator dashboards
 

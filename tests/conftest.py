@@ -17,6 +17,11 @@ from evaluator.appstore import app_db_path
 from evaluator.snapshot import publish_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
+# pytest-xdist's workers inherit COLUMNS=80 / LINES=24, which Rich reads once, when the CLI's
+# consoles are made: tests that set COLUMNS for one command would then see 80 columns. Without
+# them a worker prints as a plain `pytest` run does.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 # Property-based tests: a fixed budget in CI, more locally on demand (HYPOTHESIS_PROFILE=deep).
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
@@ -34,6 +39,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     fuzz = sys.modules.get("test_fuzz")
     if fuzz is not None and fuzz.STATS:
         terminalreporter.write_line(fuzz.summary())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n … --dist loadgroup` every Spark test runs on one worker: one JVM (the
+    session fixture below) instead of one per worker on the same cores."""
+    for item in items:
+        if "spark_engine" in getattr(item, "fixturenames", ()) or item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
