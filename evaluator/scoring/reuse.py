@@ -179,16 +179,13 @@ def prepare(engine: Engine, key: str) -> frozenset[str] | None:
             if changed is None:
                 continue
             if not on_connection:
-                restore(engine, candidate)
+                _copy_back(engine, candidate)
             return changed
     return None
 
 
-def restore(engine: Engine, key: str) -> bool:
-    """Copy the stored indicator-level tables back when they were built under `key`; True when
-    they were."""
-    if stored_key(engine) != key:
-        return False
+def _copy_back(engine: Engine, key: str) -> None:
+    """Copy the stored indicator-level tables (kept under `key`) back as this connection's."""
     remember(engine, None)
     kept = set(engine.fetch_polars(sql(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
@@ -199,7 +196,6 @@ def restore(engine: Engine, key: str) -> bool:
         else:  # a table the run did not build (no survey): absent here too
             engine.drop_temp(name)
     remember(engine, key)
-    return True
 
 
 def forget(engine: Engine) -> None:
