@@ -14,6 +14,7 @@ import openpyxl
 import polars as pl
 import pytest
 from helpers.exports import Built, copy_demo
+from helpers.office import SOFFICE, convert
 
 from evaluator.export import export_run
 from evaluator.export.printing import MIN_SCALE
@@ -24,7 +25,6 @@ from evaluator.runs import stored_scheme
 from evaluator.scheme.weights import weight_table
 from evaluator.store import connect
 
-SOFFICE = shutil.which("soffice")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -146,9 +146,7 @@ def test_libreoffice_prints_the_workbook_on_a4_at_a_legible_size(zh_book: Path, 
         pytest.skip("poppler-utils (pdftotext) not installed")
     book = tmp_path / "results.xlsx"
     shutil.copy(zh_book / "results.xlsx", book)
-    subprocess.run([SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(book)],
-                   check=True, capture_output=True, timeout=300)
-    pdf = tmp_path / "results.pdf"
+    pdf = convert(book, "pdf", tmp_path)
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     width, height = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups())  # type: ignore[union-attr]
     assert sorted((round(width), round(height))) == [595, 842]  # A4 in points
@@ -174,10 +172,8 @@ def test_csv_ids_stay_text_in_libreoffice(built: Built, tmp_path: Path, encoding
     assert first_id.startswith("0") and '="' not in raw and "'0" not in raw  # values verbatim
     spec = json.loads((out / "manifest.json").read_text("utf-8"))["csv_import"]["summary.csv"]
     assert "单位编码" in spec["text_columns"]
-    subprocess.run([SOFFICE, "--headless", f"--infilter={spec['libreoffice_infilter']}",
-                    "--convert-to", "xlsx", "--outdir", str(tmp_path), str(out / "summary.csv")],
-                   check=True, capture_output=True, timeout=300)
-    ws = openpyxl.load_workbook(tmp_path / "summary.xlsx").active
+    ws = openpyxl.load_workbook(convert(out / "summary.csv", "xlsx", tmp_path,
+                                        infilter=spec["libreoffice_infilter"])).active
     assert ws["A2"].value == first_id  # the id, leading zero and all, as text
     assert HAN.search(ws["B2"].value)  # the encoding was read right
     assert isinstance(ws["G2"].value, float)  # scores are still numbers

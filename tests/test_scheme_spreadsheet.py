@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from helpers.office import convert
 from helpers.scheme_strategies import schemes
 from hypothesis import given, settings
 from openpyxl.utils import get_column_letter
@@ -184,24 +184,12 @@ def _fill_by_hand(path: Path) -> None:
     wb.save(path)
 
 
-def _libreoffice(src: Path, out_dir: Path) -> Path:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed")
-    out_dir.mkdir()
-    profile = (out_dir.parent / "lo-profile").as_uri()
-    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to",
-                    "xlsx", "--outdir", str(out_dir), str(src)], check=True,
-                   capture_output=True, timeout=180, env={**os.environ, "HOME": str(out_dir.parent)})
-    return out_dir / src.name
-
-
 @pytest.mark.slow
 def test_blank_template_filled_by_hand_in_libreoffice_imports(tmp_path: Path) -> None:
     blank = tmp_path / "blank.xlsx"
     assert run_cli("scheme", "export", "--xlsx", str(blank)).returncode == 0
     _fill_by_hand(blank)
-    saved = _libreoffice(blank, tmp_path / "lo")
+    saved = convert(blank, "xlsx", tmp_path / "lo")
     wb = openpyxl.load_workbook(saved)
     assert wb[layout.TREE].protection.sheet  # LibreOffice kept the protection …
     assert wb[layout.TREE].data_validations.dataValidation  # … and the dropdowns

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import duckdb
 import pytest
-from helpers.browser import SCHEME, SHOTS, evaluator
+from helpers.browser import SCHEME, SHOTS, evaluator, wait_for_charts
 
 pytestmark = pytest.mark.browser
 
@@ -24,9 +24,7 @@ def settle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
     page.wait_for_timeout(800)  # elements of the previous script run leave the DOM
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    charts = page.locator('[data-testid="stPlotlyChart"]')
-    for i in range(charts.count()):
-        charts.nth(i).locator(".main-svg").first.wait_for()
+    wait_for_charts(page)
 
 
 def open_page(page, url: str, title: str) -> None:

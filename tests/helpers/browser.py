@@ -50,12 +50,20 @@ def open_page(page, url: str, title: str) -> None:
     assert page.get_by_text("Page not found").count() == 0
 
 
+CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+    .every(chart => chart.querySelector('.main-svg') !== null)"""
+
+
+def wait_for_charts(page) -> None:
+    """Every chart on the page has drawn, asked of the DOM as it is now: a count taken first
+    went stale when a rerun replaced the charts on a loaded machine, and waited for one gone."""
+    page.wait_for_function(CHARTS_DRAWN)
+
+
 def settle(page) -> None:
     """Wait until the script run is over and every chart has drawn."""
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    charts = page.locator('[data-testid="stPlotlyChart"]')
-    for i in range(charts.count()):
-        charts.nth(i).locator(".main-svg").first.wait_for()
+    wait_for_charts(page)
 
 
 def shot(page, name: str) -> None:
