@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from helpers.office import SOFFICE
 from helpers.scoring import memory_db
 from hypothesis import HealthCheck, settings
 
@@ -53,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """In CI the browser tests must run, not skip: a missing Chromium is a CI failure."""
     if os.environ.get("CI") and shutil.which("chromium") is None:
         raise pytest.UsageError("CI: Debian's chromium is missing; `make browser` installs it")
-    if os.environ.get("CI") and shutil.which("soffice") is None:
+    if os.environ.get("CI") and SOFFICE is None:
         raise pytest.UsageError("CI: LibreOffice (soffice) is missing; `make browser` installs it")
 
 

@@ -4,7 +4,6 @@ and scored, and the burden figures checked by hand."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from helpers.office import convert
+from helpers.office import SOFFICE, convert
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -246,7 +245,7 @@ def test_refused_form_is_reported_and_the_others_load(setup: dict[str, Path]) ->
     assert units == [("0101",)]
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")
 def test_form_saved_by_libreoffice_imports(setup: dict[str, Path], tmp_path: Path) -> None:
     evaluator("forms", "--db", str(setup["db"]), "--schemes", str(setup["A"]), str(setup["B"]),
               str(setup["C"]), "--period", "2026", "--out", str(setup["out"]))

@@ -1,8 +1,9 @@
 """LibreOffice as the office runs it, one private profile per call.
 
-Two `soffice` processes sharing a user profile wait for each other's lock for ever; under
-pytest-xdist two workers converting at once hung until the test timeout. A profile next to the
-output keeps every conversion independent.
+Two `soffice` processes sharing a user profile get in each other's way: under pytest-xdist two
+workers converting at once hung until the 300 s test timeout in CI, and two at once on a fresh
+profile here left one with exit code 1 and no file. A profile next to the output keeps every
+conversion independent. `SOFFICE` is the one lookup the suite uses (conftest, skip marks).
 """
 
 from __future__ import annotations
