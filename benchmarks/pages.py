@@ -29,6 +29,7 @@ periods scored and released) in a temporary folder, with intervals (`evaluator u
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import shutil
 import subprocess
@@ -104,13 +105,17 @@ def copy_db(src: Path, work: Path) -> Path:
 
 
 def add_users(db: Path) -> str:
-    """One built-in user per role (a unit user for the first unit of the latest run)."""
+    """One built-in user per role (a unit user for the first unit of the latest run), and the
+    latest run released to them."""
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
-        unit = con.execute(
-            "SELECT min(unit_id) FROM run_scores WHERE run_id = "
-            "(SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1)").fetchall()[0][0]
+        run, released, unit = con.execute(
+            "SELECT r.run_id, coalesce(r.published, FALSE), min(s.unit_id) FROM runs r "
+            "JOIN run_scores s USING (run_id) "
+            "WHERE r.run_id = (SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1) "
+            "GROUP BY ALL"
+        ).fetchall()[0]
     listed = _evaluator("users", "list", "--db", str(db))
     for name, role in (("bench_office", "office"), ("bench_lead", "leadership"),
                        ("bench_unit", "unit")):
@@ -119,7 +124,9 @@ def add_users(db: Path) -> str:
         extra = ["--unit", str(unit)] if role == "unit" else []
         _evaluator("users", "add", name, "--role", role, *extra, "--password-stdin",
                    "--db", str(db), stdin=PASSWORD + "\n")
-    _evaluator("publish", "--db", str(db))  # the snapshot the dashboard reads
+    # released, so leadership and unit pages draw the run, not the "nothing released" state;
+    # this also writes the snapshot the dashboard reads
+    _evaluator("publish", "--db", str(db), *(() if released else ("--run", str(run))))
     return str(unit)
 
 
@@ -159,8 +166,8 @@ def measure_floor(snapshot: Path, repeat: int) -> tuple[float, float]:
     return cold, warm
 
 
-def measure_role(db: Path, role: str, lang: str, repeat: int, app: str = APP
-                 ) -> dict[str, tuple[float, float]]:
+def measure_role(db: Path, role: str, lang: str, repeat: int, app: str = APP,
+                 profile: Path | None = None) -> dict[str, tuple[float, float]]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -181,7 +188,12 @@ def measure_role(db: Path, role: str, lang: str, repeat: int, app: str = APP
         at.switch_page(path)
         st.cache_data.clear()
         cpu_cold: list[float] = []
-        cold = _timed(at.run, cpu_cold)
+        if profile:
+            profiler = cProfile.Profile()
+            cold = _timed(lambda: profiler.runcall(at.run), cpu_cold)
+            profiler.dump_stats(profile / f"{role}-{page}.prof")
+        else:
+            cold = _timed(at.run, cpu_cold)
         _check(at, f"{page} as {role}")
         if at.error:
             raise SystemExit(f"{page} as {role}: {[e.value for e in at.error]}")
@@ -231,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="warm reruns per page (best kept)")
     p.add_argument("--app", default=APP, help="the dashboard entry script to measure (another "
                    "checkout's dashboards/app.py, with PYTHONPATH on that checkout: before/after)")
+    p.add_argument("--profile", type=Path, metavar="DIR",
+                   help="cProfile each page's cold run into DIR/<role>-<page>.prof (read them "
+                   "with `python -m pstats`); cold figures then include the profiler's overhead")
     p.add_argument("--no-uncertainty", action="store_true",
                    help="build the demo without intervals (Sensitivity then says how to compute)")
     args = p.parse_args(argv)
@@ -252,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
                 "(SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1)").fetchall()[0][0]
         before = os.getloadavg()
         floor = measure_floor(snapshot, args.repeat)
-        results = {role: measure_role(db, role, args.lang, args.repeat, args.app) for role in roles}
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        results = {role: measure_role(db, role, args.lang, args.repeat, args.app, args.profile)
+                   for role in roles}
         after = os.getloadavg()
     print("\n".join(report(results, floor, units, (before, after))))
     return 0

@@ -458,6 +458,18 @@ def test_every_kept_table_has_its_lineage_cut(spark_engine: Any) -> None:
         spark_engine.drop_temp(f"_t_chain_{i}")
 
 
+def test_a_duckdb_cte_hint_runs_on_spark(spark_engine: Any) -> None:
+    """`AS NOT MATERIALIZED` (the survey statement's hint to DuckDB) is not Spark syntax: the
+    rendering drops it, and the rest of the CTE is still rendered for Spark (its ROUND)."""
+    from evaluator.scoring.engine import sql
+
+    query = sql("WITH a AS NOT MATERIALIZED (SELECT ROUND(2.345, 2) AS r, k FROM "
+                "(VALUES (1), (2)) t(k)) SELECT SUM(r) AS s, COUNT(*) AS n FROM a")
+    assert "MATERIALIZED" not in spark_engine.render(query)
+    assert "MATERIALIZED" in query.sql("duckdb")  # the caller's tree is left as it was
+    assert spark_engine.fetch_polars(query).rows() == [(4.7, 2)]
+
+
 #: pairs of values one or two ulps apart from the 2,000-unit demo data (monthly means of
 #: `hotline_response`): C's log (DuckDB) ties the first three pairs and splits the last, Java's
 #: StrictMath (Spark) splits the first three and ties the last

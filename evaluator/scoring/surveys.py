@@ -50,7 +50,9 @@ class SurveyError(ScoringError):
 
 # The whole computation. Placeholders (:name) are bound to literals by `sql()`; `units_src` and
 # `survey_questions` are table names replaced by the caller's tables. Step by step:
-#   ans        answers in scope (scored units, period)
+#   ans        answers in scope (scored units, period); NOT MATERIALIZED: its two readers scan
+#              the table again, which costs far less than DuckDB storing 10 M answers once
+#              (province: 15.5 s → 6.8 s for the statement)
 #   resp       one row per response: weight, duration, channel, respondent, questionnaire size
 #   validity   speeder / straight-liner / duplicate flags per response
 #   per_ind    per response and indicator: mean answer, any answer out of scale
@@ -72,7 +74,7 @@ scope_units AS (
     SELECT CAST(unit_id AS VARCHAR) AS unit_id, MAX(CAST(peer_group AS VARCHAR)) AS peer_group
     FROM units_src GROUP BY CAST(unit_id AS VARCHAR)
 ),
-ans AS (
+ans AS NOT MATERIALIZED (
     SELECT r.unit_id, r.response_id, r.question, r.answer, r.respondent_hash, r.weight,
            r.duration_s, r.channel, r.submitted_at
     FROM current_survey_responses AS r
@@ -87,7 +89,7 @@ resp AS (
            COALESCE(MAX(channel), '') AS channel,
            MIN(submitted_at) AS submitted_at,
            COUNT(DISTINCT question) AS n_questions,
-           COUNT(DISTINCT answer) AS n_distinct
+           MIN(answer) = MAX(answer) AS one_answer
     FROM ans GROUP BY unit_id, response_id
 ),
 chan_median AS (
@@ -102,7 +104,7 @@ validity AS (
            COALESCE(r.duration_s < :speeder_fraction *
                     (CASE WHEN c.n >= :min_channel_n THEN c.med ELSE a.med END), FALSE)
                AS is_speeder,
-           (r.n_questions >= :straight_min AND r.n_distinct = 1) AS is_straight,
+           (r.n_questions >= :straight_min AND r.one_answer) AS is_straight,
            (r.respondent_hash IS NOT NULL AND
             ROW_NUMBER() OVER (PARTITION BY r.unit_id, r.respondent_hash
                                ORDER BY r.submitted_at NULLS LAST, r.response_id) > 1)

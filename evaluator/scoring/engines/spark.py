@@ -196,6 +196,11 @@ def _ordered_sum(node: exp.Sum) -> exp.Expression:
 
 
 def _spark_tree(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.CTE):
+        # [NOT] MATERIALIZED is a DuckDB planning hint; Spark has no such syntax and inlines
+        # CTEs anyway (the tree is transform's copy: set in place, so its children are visited)
+        node.set("materialized", None)
+        return node
     if isinstance(node, exp.Round):
         return _duckdb_round(node)
     if isinstance(node, exp.Sum) and isinstance(node.this, exp.Order):
