@@ -29,7 +29,6 @@ periods scored and released) in a temporary folder, with intervals (`evaluator u
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
 import shutil
 import subprocess
@@ -166,8 +165,8 @@ def measure_floor(snapshot: Path, repeat: int) -> tuple[float, float]:
     return cold, warm
 
 
-def measure_role(db: Path, role: str, lang: str, repeat: int, app: str = APP,
-                 profile: Path | None = None) -> dict[str, tuple[float, float]]:
+def measure_role(db: Path, role: str, lang: str, repeat: int, app: str = APP
+                 ) -> dict[str, tuple[float, float]]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -188,12 +187,7 @@ def measure_role(db: Path, role: str, lang: str, repeat: int, app: str = APP,
         at.switch_page(path)
         st.cache_data.clear()
         cpu_cold: list[float] = []
-        if profile:
-            profiler = cProfile.Profile()
-            cold = _timed(lambda: profiler.runcall(at.run), cpu_cold)
-            profiler.dump_stats(profile / f"{role}-{page}.prof")
-        else:
-            cold = _timed(at.run, cpu_cold)
+        cold = _timed(at.run, cpu_cold)
         _check(at, f"{page} as {role}")
         if at.error:
             raise SystemExit(f"{page} as {role}: {[e.value for e in at.error]}")
@@ -243,9 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="warm reruns per page (best kept)")
     p.add_argument("--app", default=APP, help="the dashboard entry script to measure (another "
                    "checkout's dashboards/app.py, with PYTHONPATH on that checkout: before/after)")
-    p.add_argument("--profile", type=Path, metavar="DIR",
-                   help="cProfile each page's cold run into DIR/<role>-<page>.prof (read them "
-                   "with `python -m pstats`); cold figures then include the profiler's overhead")
     p.add_argument("--no-uncertainty", action="store_true",
                    help="build the demo without intervals (Sensitivity then says how to compute)")
     args = p.parse_args(argv)
@@ -267,10 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                 "(SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1)").fetchall()[0][0]
         before = os.getloadavg()
         floor = measure_floor(snapshot, args.repeat)
-        if args.profile:
-            args.profile.mkdir(parents=True, exist_ok=True)
-        results = {role: measure_role(db, role, args.lang, args.repeat, args.app, args.profile)
-                   for role in roles}
+        results = {role: measure_role(db, role, args.lang, args.repeat, args.app) for role in roles}
         after = os.getloadavg()
     print("\n".join(report(results, floor, units, (before, after))))
     return 0

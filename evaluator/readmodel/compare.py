@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel._base import INDICATOR_LINES, Con, _df
 from evaluator.readmodel.disclosure import (
     dimension_floor,
     floor_for,
@@ -74,6 +74,7 @@ def indicator_comparison(
     small = small_line(floor, "i")
     # The chosen units' lines, and the peer medians from a lean scan (indicator, peer group,
     # score) of only their peer groups' lines: the survey join only when a cell can be small.
+    # Lines without local weights and contributions (INDICATOR_LINES): 1.2 → 0.5 s at province.
     peer_small = small if dimension_floor(con, run_id, viewer) > 0 else "FALSE"
     peer_join = survey_join("i") if peer_small != "FALSE" else ""
     df = _df(
@@ -82,17 +83,20 @@ def indicator_comparison(
         WITH chosen AS (
             SELECT i.unit_id, s.unit_name, s.peer_group, i.indicator_id, i.dimension_id,
                    i.evidence, i.raw_value, i.score, i.weight, {small} AS suppressed
-            FROM run_indicator_scores i {survey_join("i")}
+            FROM {INDICATOR_LINES} i {survey_join("i")}
             JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
             WHERE i.run_id = $run AND list_contains($units, i.unit_id)),
+        members AS (  -- the units of the chosen units' peer groups, before the lines' join
+            SELECT s.unit_id, s.peer_group FROM run_scores s
+            WHERE s.run_id = $run AND EXISTS (
+                SELECT 1 FROM run_scores c WHERE c.run_id = $run AND list_contains($units, c.unit_id)
+                AND c.peer_group IS NOT DISTINCT FROM s.peer_group)),
         peer AS (
             SELECT i.indicator_id, s.peer_group,
                    median(i.score) FILTER (WHERE NOT {peer_small}) AS peer_median
-            FROM run_indicator_scores i {peer_join}
-            JOIN run_scores s ON s.run_id = i.run_id AND s.unit_id = i.unit_id
-            WHERE i.run_id = $run AND EXISTS (
-                SELECT 1 FROM run_scores c WHERE c.run_id = $run AND list_contains($units, c.unit_id)
-                AND c.peer_group IS NOT DISTINCT FROM s.peer_group)
+            FROM {INDICATOR_LINES} i {peer_join}
+            JOIN members s ON s.unit_id = i.unit_id
+            WHERE i.run_id = $run
             GROUP BY ALL)
         SELECT l.unit_id, l.unit_name, l.peer_group, l.indicator_id, l.dimension_id, l.evidence,
                CASE WHEN NOT l.suppressed THEN l.raw_value END AS raw_value,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel._base import INDICATOR_LINES, Con, _df
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.viewer import OFFICE, Viewer, require_not_unit, require_office, require_run
 from evaluator.scoring.funnels import funnel_rows, limit_lines
@@ -55,12 +55,17 @@ def missing_pairs(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = O
     # lines (found first by a count, so the pair check reads only their lines).
     ind = """SELECT node_id AS indicator_id FROM run_weights
              WHERE run_id = $run AND node_kind = 'indicator'"""
+    # The count keeps to the tree's indicators; filtering 2.4 M lines by them cost more than
+    # the count, so only when the run has lines of other indicators (none in runs made today).
+    others = _df(con, f"SELECT count(*) AS n FROM run_indicator_weights WHERE run_id = $run "
+                      f"AND indicator_id NOT IN ({ind})", {"run": run_id})["n"][0]
+    in_tree = f"AND indicator_id IN ({ind})" if others else ""
     short = _df(
         con,
         f"""
         SELECT s.unit_id FROM run_scores s
-        LEFT JOIN (SELECT unit_id, count(*) AS n FROM run_indicator_scores
-                   WHERE run_id = $run AND indicator_id IN ({ind}) GROUP BY unit_id) h
+        LEFT JOIN (SELECT unit_id, count(*) AS n FROM {INDICATOR_LINES}
+                   WHERE run_id = $run {in_tree} GROUP BY unit_id) h
           ON h.unit_id = s.unit_id
         WHERE s.run_id = $run AND coalesce(h.n, 0) < (SELECT count(*) FROM ({ind}))
         """,
@@ -75,14 +80,14 @@ def missing_pairs(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = O
             FROM run_scores s CROSS JOIN ({ind}) w
             WHERE s.run_id = $run AND list_contains($short, s.unit_id)
               AND NOT EXISTS (
-                  SELECT 1 FROM run_indicator_scores l
+                  SELECT 1 FROM {INDICATOR_LINES} l
                   WHERE l.run_id = $run AND list_contains($short, l.unit_id)
                     AND l.unit_id = s.unit_id AND l.indicator_id = w.indicator_id)),
         gaps AS (
             SELECT l.unit_id, s.unit_name, l.indicator_id,
                    CASE WHEN coalesce(l.imputed, false) THEN 'imputed' ELSE 'no_value' END AS status,
                    l.missing_policy
-            FROM run_indicator_scores l
+            FROM {INDICATOR_LINES} l
             JOIN run_scores s ON s.run_id = $run AND s.unit_id = l.unit_id
             WHERE l.run_id = $run AND (l.raw_value IS NULL OR coalesce(l.imputed, false))
               AND l.indicator_id IN ({ind}))

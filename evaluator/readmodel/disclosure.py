@@ -12,7 +12,7 @@ export build their SQL from these fragments, so the rule is written once.
 from __future__ import annotations
 
 from evaluator.labels import Group, label
-from evaluator.readmodel._base import Con
+from evaluator.readmodel._base import INDICATOR_LINES, Con
 from evaluator.readmodel.labels import min_responses
 from evaluator.readmodel.viewer import Viewer
 
@@ -79,7 +79,7 @@ def hidden_dimensions(floor: int, run: str = "?") -> str:
             SELECT t.dimension_id, e.parent_id FROM tree t
             JOIN edges e ON e.dimension_id = t.ancestor WHERE e.parent_id IS NOT NULL)
         SELECT r.unit_id, t.ancestor AS dimension_id
-        FROM run_indicator_scores r {survey_join()}
+        FROM {INDICATOR_LINES} r {survey_join()}
         JOIN tree t ON t.dimension_id = r.dimension_id
         WHERE r.run_id = {run} AND coalesce(r.weight, 0) > 0
           AND r.unit_id IN {small_units(floor, run)}
@@ -107,7 +107,7 @@ def indicator_cells(floor: int) -> str:
         SELECT r.unit_id, r.indicator_id AS node_id,
                CASE WHEN {small_line(floor)} THEN NULL ELSE r.score END AS score,
                {small_line(floor)} AS suppressed
-        FROM run_indicator_scores r {survey_join()}
+        FROM {INDICATOR_LINES} r {survey_join()}
         WHERE r.run_id = $run"""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from evaluator.readmodel._base import Con, _df
+from evaluator.readmodel._base import INDICATOR_LINES, Con, _df
 from evaluator.readmodel.disclosure import dimension_floor, floor_for, indicator_cells, top_dimension_cells
 from evaluator.readmodel.labels import _in_scheme_order, _with_names, scheme_labels
 from evaluator.readmodel.overview import DIM, league_table, top_dimensions
@@ -139,7 +139,7 @@ def heatmap_columns(
         labels = scheme_labels(con, run_id)
         found = _df(
             con,
-            "SELECT DISTINCT indicator_id AS node_id, dimension_id FROM run_indicator_scores "
+            f"SELECT DISTINCT indicator_id AS node_id, dimension_id FROM {INDICATOR_LINES} "
             "WHERE run_id = ?",
             [run_id],
         )
