@@ -83,20 +83,21 @@ def build_yearly_values(engine: Engine, spans: list[tuple[Indicator, tuple[int, 
             JOIN _sc_yearly_meta m ON (m.measure = o.measure OR m.per = o.measure)
                  AND o.year BETWEEN m.y0 AND m.y1
             JOIN {UNITS} u ON u.unit_id = o.unit_id),
-        picked AS (
-            SELECT *, MIN(sub) OVER (PARTITION BY unit_id, indicator_id, measure, year) AS best
-            FROM o),
-        rolled AS (
-            SELECT p.unit_id, p.indicator_id, p.year, p.measure,
+        per_sub AS (  -- each kind (annual, sub-annual) rolled up on its own, as values.build_raw
+            SELECT p.unit_id, p.indicator_id, p.year, p.measure, p.sub,
                    CASE WHEN p.measure <> MAX(m.measure) THEN
                             SUM(p.value ORDER BY p.period_key, p.value) / COUNT(p.value)
                         WHEN MAX(p.rollup) = 'sum' THEN SUM(p.value ORDER BY p.period_key, p.value)
                         WHEN MAX(p.rollup) = 'last' THEN ARG_MAX(p.value, p.period_key)
                         ELSE SUM(p.value ORDER BY p.period_key, p.value) / COUNT(p.value) END
                         AS v
-            FROM picked p JOIN _sc_yearly_meta m ON m.indicator_id = p.indicator_id
-            WHERE p.sub = p.best
-            GROUP BY p.unit_id, p.indicator_id, p.year, p.measure)
+            FROM o p JOIN _sc_yearly_meta m ON m.indicator_id = p.indicator_id
+            GROUP BY p.unit_id, p.indicator_id, p.year, p.measure, p.sub),
+        rolled AS (  -- the annual value wins
+            SELECT unit_id, indicator_id, year, measure,
+                   CASE WHEN MIN(sub) = 0 THEN MAX(CASE WHEN sub = 0 THEN v END) ELSE MAX(v) END
+                       AS v
+            FROM per_sub GROUP BY unit_id, indicator_id, year, measure)
         SELECT n.unit_id, n.indicator_id, n.year,
                CASE WHEN m.per IS NULL THEN n.v
                     ELSE n.v / NULLIF(d.v, 0) * m.per_factor END AS v0

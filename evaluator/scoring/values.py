@@ -125,7 +125,7 @@ def build_raw(engine: Engine, scheme: Scheme, period: str) -> bool:
     The annual value wins by rolling up each kind (annual, sub-annual) on its own and keeping
     the annual one when there is one (at most two rows per unit × indicator): a window over
     every value to find the kind first cost as much as the roll-up itself (9 M values at
-    province: 6.3 s → 2.6 s, the same numbers).
+    province: 6.3 s → about 3 s, the same numbers).
     """
     year = int(period)
     measure_q = sql(
