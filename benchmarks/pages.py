@@ -23,7 +23,8 @@ far less.
 Without `--db` the script builds the demo database (`evaluator demo --units N --no-serve`, both
 periods scored and released) in a temporary folder, with intervals (`evaluator uncertainty`,
 100 replicates) so the Sensitivity page and the tiers have data. With `--db` it works on a copy
-(users are added to the copy's app store; the given files are not changed).
+(users are added to the copy's app store and its latest run is released; the given files are
+not changed).
 """
 
 from __future__ import annotations
