@@ -112,7 +112,7 @@ def add_users(db: Path) -> str:
     with duckdb.connect(str(db), read_only=True) as con:
         run, released, unit = con.execute(
             "SELECT r.run_id, coalesce(r.published, FALSE), min(s.unit_id) FROM runs r "
-            "JOIN run_scores s USING (run_id) "
+            "LEFT JOIN run_scores s USING (run_id) "
             "WHERE r.run_id = (SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1) "
             "GROUP BY ALL"
         ).fetchall()[0]
