@@ -57,6 +57,19 @@ def test_panel_by_hand(con) -> None:
     assert approx(by_year["2026"]["rate"], [50.0, 75.0])
 
 
+def test_an_annual_value_wins_in_every_panel_year(con) -> None:
+    """A year with both an annual value and sub-annual ones reads the annual value, in the
+    panel's reference values as in the scored year (a quarterly 1,000 would move every score)."""
+    add_units(con, 2)
+    add_values(con, "x", {"u01": 10, "u02": 20}, period="2025")
+    add_values(con, "x", {"u01": 1000}, period="2025Q3")
+    add_values(con, "x", {"u01": 30, "u02": 40}, period="2026")
+    add_values(con, "x", {"u02": -1000}, period="2026-05")
+    for year, expected in (("2025", [0.0, 100 / 3]), ("2026", [200 / 3, 100.0])):
+        _, _, inds = run(con, panel_scheme(), period=year)
+        assert approx(col(inds, "score", {"indicator_id": "mm"}), expected), year
+
+
 def test_a_year_outside_its_panel_is_clamped(con) -> None:
     add_units(con, 2)
     add_values(con, "x", {"u01": 10, "u02": 20}, period="2025")

@@ -22,7 +22,14 @@ from evaluator.scheme.models import (
     ZScoreRule,
 )
 from evaluator.scoring.engine import Engine, create_temp, sql
-from evaluator.scoring.values import UNITS, _case, log_expr, transform_expr
+from evaluator.scoring.values import (
+    UNITS,
+    _case,
+    _period_key,
+    annual_first,
+    log_expr,
+    transform_expr,
+)
 
 PANEL = "_sc_panel_stats"
 PANEL_RULES = (MinMaxRule, ZScoreRule, FractionOfMaxRule)
@@ -62,12 +69,6 @@ def _meta(inds: list[tuple[Indicator, tuple[int, int]]]) -> pl.DataFrame:
                                       "per_factor": pl.Float64, "y0": pl.Int64, "y1": pl.Int64})
 
 
-PERIOD_KEY = (
-    "CASE WHEN o.period LIKE '%Q%' THEN CAST(substr(o.period, 6, 1) AS INT) * 6 + 1 "
-    "WHEN o.period LIKE '%-%' THEN CAST(substr(o.period, 6, 2) AS INT) * 2 ELSE 100 END"
-)
-
-
 def build_yearly_values(engine: Engine, spans: list[tuple[Indicator, tuple[int, int]]],
                         table: str) -> None:
     """`table` (unit_id, indicator_id, year, v0): each indicator's raw value in each year of its
@@ -78,7 +79,7 @@ def build_yearly_values(engine: Engine, spans: list[tuple[Indicator, tuple[int, 
         WITH o AS (
             SELECT o.unit_id, m.indicator_id, m.rollup, o.value, o.year, o.measure,
                    CASE WHEN o.period = CAST(o.year AS VARCHAR) THEN 0 ELSE 1 END AS sub,
-                   {PERIOD_KEY} AS period_key
+                   {_period_key()} AS period_key
             FROM current_outcomes o
             JOIN _sc_yearly_meta m ON (m.measure = o.measure OR m.per = o.measure)
                  AND o.year BETWEEN m.y0 AND m.y1
@@ -94,9 +95,7 @@ def build_yearly_values(engine: Engine, spans: list[tuple[Indicator, tuple[int, 
             FROM o p JOIN _sc_yearly_meta m ON m.indicator_id = p.indicator_id
             GROUP BY p.unit_id, p.indicator_id, p.year, p.measure, p.sub),
         rolled AS (  -- the annual value wins
-            SELECT unit_id, indicator_id, year, measure,
-                   CASE WHEN MIN(sub) = 0 THEN MAX(CASE WHEN sub = 0 THEN v END) ELSE MAX(v) END
-                       AS v
+            SELECT unit_id, indicator_id, year, measure, {annual_first("v")} AS v
             FROM per_sub GROUP BY unit_id, indicator_id, year, measure)
         SELECT n.unit_id, n.indicator_id, n.year,
                CASE WHEN m.per IS NULL THEN n.v
