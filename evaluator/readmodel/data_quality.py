@@ -56,7 +56,8 @@ def missing_pairs(con: Con, run_id: str, lang: str = "zh", *, viewer: Viewer = O
     ind = """SELECT node_id AS indicator_id FROM run_weights
              WHERE run_id = $run AND node_kind = 'indicator'"""
     # The count keeps to the tree's indicators; filtering 2.4 M lines by them cost more than
-    # the count, so only when the run has lines of other indicators (none in runs made today).
+    # the count, so only when the run has lines of other indicators (runs this version makes
+    # have none).
     others = _df(con, f"SELECT count(*) AS n FROM run_indicator_weights WHERE run_id = $run "
                       f"AND indicator_id NOT IN ({ind})", {"run": run_id})["n"][0]
     in_tree = f"AND indicator_id IN ({ind})" if others else ""
