@@ -7,6 +7,7 @@ from ui.auth import current_viewer
 from ui.context import read
 from ui.i18n import t, value_label
 from ui.page import start_without_run
+from ui.state import prepare
 from ui.tables import show
 
 from evaluator import readmodel as rm
@@ -100,9 +101,11 @@ if sat.is_empty():
     st.info(t("no_funnel"))
 else:
     labels = dict(zip(sat["indicator_id"], sat["indicator_name"], strict=True))
-    ind = st.selectbox(
-        t("funnel_indicator"), list(labels), format_func=labels.__getitem__, key="funnel_indicator"
-    )
+    # seeded through ui.state like every remembered choice: a plain keyed selectbox kept the
+    # indicator's name in the language it was first drawn in after a language switch
+    widget = prepare("funnel_ind", next(iter(labels)), lambda v: v in labels)
+    st.selectbox(t("funnel_indicator"), list(labels), format_func=labels.__getitem__, **widget)
+    ind = str(st.session_state[widget["key"]])
     f = read(rm.funnel, viewer, ctx.run_id, ind)
     if f is None:
         st.info(t("no_funnel"))

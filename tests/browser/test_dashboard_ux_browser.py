@@ -41,6 +41,12 @@ def shown_run(page) -> str:
     return found.group(1)
 
 
+def shown_choice(page, label: str) -> str:
+    """What a select box shows as chosen (the text of its input, not of its label)."""
+    box = page.locator('[data-testid="stSelectbox"]', has_text=label)
+    return str(box.locator("input").first.input_value())
+
+
 def hover(page, mark) -> None:
     """Move the mouse onto a plotly mark (its drag layer takes the events, as for a person)."""
     mark.scroll_into_view_if_needed()
@@ -165,3 +171,25 @@ def test_kpi_labels_and_values_are_not_cut_off_and_screenshots(serve, dashboard_
             "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)")
         assert cut == [], (path, cut)
         shot(page, f"{path or 'overview'}_{lang}")
+
+
+def test_a_picked_indicator_is_named_in_the_new_language_after_a_switch(serve, dashboard_db,
+                                                                         page):
+    """The funnel's indicator box kept showing the name it was first drawn with (English here)
+    after the reader switched to Chinese: the widget is now seeded from the remembered choice."""
+    from evaluator import readmodel as rm
+    from evaluator.snapshot import latest_snapshot
+
+    server = serve(dashboard_db, "--no-auth")
+    snapshot = latest_snapshot(dashboard_db)
+    assert snapshot is not None
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        run = rm.latest_run_id(con)
+        first = {lang: rm.satisfaction_indicators(con, run, lang=lang)["indicator_name"][0]
+                 for lang in ("en", "zh")}
+    open_page(page, f"{server.url}/data_quality?lang=en", "Data quality")
+    assert shown_choice(page, "Satisfaction indicator") == first["en"]
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_role("heading", name="数据质量", exact=True).wait_for()
+    settle(page)
+    assert shown_choice(page, "满意度指标") == first["zh"]
