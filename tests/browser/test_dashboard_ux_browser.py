@@ -12,19 +12,12 @@ from urllib.parse import urlparse
 
 import duckdb
 import pytest
-from helpers.browser import SCHEME, SHOTS, evaluator, wait_for_charts
+from helpers.browser import SCHEME, SHOTS, evaluator
+from helpers.browser import after_rerun as settle
 
 pytestmark = pytest.mark.browser
 
 RUN = re.compile(r"(?:运行|run) (\d{8}T\d{6}-[0-9a-f]{8})")
-
-
-def settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    page.wait_for_timeout(800)  # elements of the previous script run leave the DOM
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    wait_for_charts(page)
 
 
 def open_page(page, url: str, title: str) -> None:

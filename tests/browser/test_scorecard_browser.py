@@ -16,7 +16,8 @@ import duckdb
 import openpyxl
 import pyarrow as pa
 import pytest
-from helpers.browser import SHOTS
+from helpers.browser import SHOTS, pick
+from helpers.browser import after_rerun as settle
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from evaluator import readmodel as rm
@@ -57,13 +58,6 @@ class Frames:
         raise AssertionError(f"no table with {column!r}: {[t.column_names for t in self.tables]}")
 
 
-def settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    page.wait_for_timeout(800)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-
-
 def open_page(page, url: str, title: str) -> None:
     page.goto(url)
     page.get_by_role("heading", name=title, exact=True).wait_for()
@@ -78,14 +72,6 @@ def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"sc_{name}.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 2400})
-
-
-def pick(page, label: str, option: str) -> None:
-    """Choose `option` in the multiselect or selectbox labelled `label`."""
-    page.get_by_label(label, exact=True).first.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
-    page.keyboard.press("Escape")
-    settle(page)
 
 
 def latest(db: Path) -> tuple[str, duckdb.DuckDBPyConnection]:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -64,6 +66,35 @@ def settle(page) -> None:
     """Wait until the script run is over and every chart has drawn."""
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
     wait_for_charts(page)
+
+
+def after_rerun(page) -> None:
+    """Wait out a rerun that an interaction started: the elements of the previous script run
+    leave the DOM some time after the status widget first hides."""
+    page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    page.wait_for_timeout(800)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    wait_for_charts(page)
+
+
+def pick(page, label: str, option: str, attempts: int = 3) -> None:
+    """Choose `option` in the select box or multiselect labelled `label`. A rerun still under
+    way redraws the box and closes its open list (seen in CI on a loaded machine), so the list
+    is opened again when the option does not show."""
+    for attempt in range(1, attempts + 1):
+        page.get_by_label(label, exact=True).first.click()
+        choice = page.get_by_role("option", name=option, exact=True).first
+        try:
+            choice.click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+            page.keyboard.press("Escape")
+            after_rerun(page)
+    page.keyboard.press("Escape")
+    after_rerun(page)
 
 
 def shot(page, name: str) -> None:
