@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,14 @@ def test_continuation_sheets(ctx: ExportContext, tmp_path: Path) -> None:
     assert rows == [_trim([_expected(v) for v in r]) for r in want.iter_rows()]
     wb = openpyxl.load_workbook(book)
     assert wb[names[1]].dimensions.endswith("701") and wb[names[1]].auto_filter.ref
+    # each sheet's entry joins three deflate streams: every CRC and size holds, and the XML
+    # ends where xlsxwriter ended it
+    with zipfile.ZipFile(book) as z:
+        assert z.testzip() is None
+        for info in z.infolist():
+            if info.filename.startswith("xl/worksheets/sheet"):
+                xml = z.read(info)
+                assert len(xml) == info.file_size and xml.rstrip().endswith(b"</worksheet>")
 
 
 def test_every_float_column_has_a_number_format(ctx: ExportContext, tmp_path: Path) -> None:
