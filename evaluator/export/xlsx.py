@@ -450,12 +450,15 @@ def _cell_exprs(
     """One expression per column giving each row's `<c>` element (null when the cell is empty:
     a null or an empty string), as xlsxwriter's constant-memory writer spells it: the column's
     number format as the cell style, text as an inline string, NaN as #NUM! and ±inf as #DIV/0!.
-    Text columns are escaped only in the batches that have something to escape (one scan)."""
+    Text columns are escaped, and float columns get error cells, only in the batches that have
+    something to escape or a NaN or ±inf (one scan)."""
     schema = batch.schema
     texts = [c for c, t in schema.items() if t in (pl.String, pl.Categorical) or t == pl.Enum]
+    floats = [c for c, t in schema.items() if t.is_float()]
     special = batch.select(
-        pl.col(c).cast(pl.String).str.contains(_SPECIAL).any().alias(c) for c in texts
-    ).row(0, named=True) if texts and batch.height else {}
+        *(pl.col(c).cast(pl.String).str.contains(_SPECIAL).any().alias(c) for c in texts),
+        *((~pl.col(c).is_finite()).any().alias(c) for c in floats),  # NaN or ±inf
+    ).row(0, named=True) if (texts or floats) and batch.height else {}
     exprs = []
     for idx, (col, dtype) in enumerate(schema.items()):
         fmt = _column_format(col, first.get(col, dtype), fmts)
@@ -490,6 +493,8 @@ def _cell(value: pl.Expr, dtype: pl.DataType, head: list[pl.Expr], special: bool
         # polars prints the shortest exact form (xlsxwriter: 16 significant digits); a whole
         # number without its ".0", as xlsxwriter writes it, so readers see 66, not 66.0
         text = number.cast(pl.String).str.strip_suffix(".0")
+        if not special:  # no NaN or ±inf in this batch: a null stays null through the concat
+            return tag("><v>", text, "</v></c>")
         # NaN and ±inf as the error formulas xlsxwriter's nan_inf_to_errors writes
         return (
             pl.when(number.is_finite()).then(tag("><v>", text, "</v></c>"))
