@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -176,16 +177,20 @@ class _SheetRows:
     """The data-row XML of each sheet, deflated batch by batch into one fragment file per sheet
     (a raw deflate stream ending on a byte boundary, not final) until the zip is rewritten. The
     XML itself (2.6 GB at province size) never reaches the disk, only its deflated bytes: the
-    disk, not the CPU, was the slow part of the export."""
+    disk, not the CPU, was the slow part of the export. A batch is deflated and written on a
+    second thread while polars builds the next one (ISA-L and the file write release the GIL);
+    at most two batches of XML are in memory."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.fragments: dict[Worksheet, _Fragment] = {}
         self._open: IO[bytes] | None = None
         self._deflate: Any = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-deflate")
+        self._pending: Future[None] | None = None
 
     def start(self, ws: Worksheet, columns: int) -> None:
-        self.close()
+        self._finish()
         path = self.tmp / f"rows-{len(self.fragments) + 1}.deflate"
         self.fragments[ws] = _Fragment(path, (1, columns - 1))
         self._open = path.open("wb")
@@ -197,18 +202,39 @@ class _SheetRows:
         assert self._open is not None
         buffer = io.BytesIO()
         xml.write_csv(buffer, include_header=False, quote_style="never", line_terminator="")
-        data = buffer.getbuffer()
         frag = self.fragments[ws]
+        frag.last = (frag.last[0] + xml.height, frag.last[1])
+        self._wait()
+        self._pending = self._writer.submit(self._write, frag, self._open, self._deflate, buffer)
+
+    @staticmethod
+    def _write(frag: _Fragment, out: IO[bytes], deflate: Any, buffer: io.BytesIO) -> None:
+        data = buffer.getbuffer()
         frag.crc = zlib.crc32(data, frag.crc)
         frag.size += len(data)
-        self._open.write(self._deflate.compress(data))
-        frag.last = (frag.last[0] + xml.height, frag.last[1])
+        out.write(deflate.compress(data))
+
+    def _wait(self) -> None:
+        """The previous batch written (its error, such as a full disk, raised here)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _finish(self) -> None:
+        """The open sheet's fragment completed and closed."""
+        if self._open is not None:
+            try:
+                self._wait()
+                self._open.write(self._deflate.flush(isal_zlib.Z_FULL_FLUSH))
+            finally:
+                self._open.close()
+                self._open = None
 
     def close(self) -> None:
-        if self._open is not None:
-            self._open.write(self._deflate.flush(isal_zlib.Z_FULL_FLUSH))
-            self._open.close()
-            self._open = None
+        try:
+            self._finish()
+        finally:
+            self._writer.shutdown()
 
 
 def _formats(wb: Workbook) -> dict[str, Any]:
