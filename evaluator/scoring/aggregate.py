@@ -77,9 +77,14 @@ def weights_frame(scheme: Scheme, table: list[NodeWeight] | None = None) -> pl.D
 CLASSIC = frozenset({Aggregation.arithmetic, Aggregation.geometric})
 
 
+def aggregations(scheme: Scheme) -> set[Aggregation]:
+    """The means the scheme's nodes use."""
+    return {scheme.aggregation, *(d.aggregation for d in scheme.all_dimensions())}
+
+
 def uses_other_means(scheme: Scheme) -> bool:
     """Whether any node aggregates other than arithmetic/geometric (see `other_means_level`)."""
-    return bool({scheme.aggregation, *(d.aggregation for d in scheme.all_dimensions())} - CLASSIC)
+    return bool(aggregations(scheme) - CLASSIC)
 
 
 def node_min_coverage(scheme: Scheme) -> dict[str, float]:
@@ -121,6 +126,13 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str, *, same_indicators: b
     else:
         create_temp(engine, table, sql(
             f"SELECT unit_id, indicator_id AS node_id, score FROM {INDICATOR_SCORES}"))
+    mean = f"SUM(w.{weight} * n.score) / SUM(w.{weight})"
+    if Aggregation.geometric in aggregations(scheme):
+        mean = f"""CASE WHEN MAX(w.p_agg) = 'geometric' THEN
+                        CASE WHEN MIN(n.score) <= 0 THEN 0.0
+                             ELSE EXP(SUM(w.{weight} * LN(CASE WHEN n.score > 0 THEN n.score END))
+                                      / SUM(w.{weight})) END
+                        ELSE {mean} END"""
     for d in range(max_depth(scheme), -2, -1):
         if uses_other_means(scheme):
             engine.append_temp(table, sql(other_means_level(table, weight), depth=d))
@@ -129,13 +141,7 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str, *, same_indicators: b
         engine.append_temp(table, sql(
             f"""
             SELECT g.unit_id, g.node_id, g.score FROM (
-                SELECT n.unit_id, w.parent_id AS node_id,
-                       CASE WHEN MAX(w.p_agg) = 'geometric' THEN
-                            CASE WHEN MIN(n.score) <= 0 THEN 0.0
-                                 ELSE EXP(SUM(w.{weight} * LN(CASE WHEN n.score > 0
-                                                                   THEN n.score END))
-                                          / SUM(w.{weight})) END
-                            ELSE SUM(w.{weight} * n.score) / SUM(w.{weight}) END AS score
+                SELECT n.unit_id, w.parent_id AS node_id, {mean} AS score
                 FROM {table} n JOIN {WEIGHTS} w ON w.node_id = n.node_id
                 WHERE w.p_depth = :depth AND n.score IS NOT NULL AND w.{weight} > 0
                 GROUP BY n.unit_id, w.parent_id
