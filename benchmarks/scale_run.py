@@ -243,7 +243,7 @@ if __name__ == "__main__":
 TARGETS = {"ingest": (3.0, "× floor"), "score": (3.0, "s"), "rescore_cmd": (2.0, "s"),
            "preview": (0.5, "s"),
            "snapshot": (1.0, "s"), "dashboard": (8.0, "s (8 pages × 1 s)"),
-           "export_xlsx": (30.0, "s"), "peak_rss": (2048.0, "MB")}
+           "export_xlsx": (30.0, "s"), "ingest_peak_rss": (2048.0, "MB")}
 
 
 def measure_size(size: str, work: Path, seed: int = 2026,
@@ -297,7 +297,9 @@ def report(rec: dict[str, Any]) -> list[str]:
                  f"{max(v for k, v in b.items() if k.endswith('_peak_rss_mb')):,.0f} MB")
     lines.append(f"baseline = engine: {rec['baseline_equality']}")
     if rec["size"] == "province":
-        got = {"ingest": e["ingest_s"] / f["ingest_s"], "peak_rss": peak,
+        # the memory target is the ingest's (VmHWM read right after it); the process
+        # peak above also holds the export's
+        got = {"ingest": e["ingest_s"] / f["ingest_s"], "ingest_peak_rss": e["ingest_peak_rss_mb"],
                **{k: e.get(f"{k}_s") for k in ("score", "rescore_cmd", "snapshot", "dashboard",
                                                 "preview", "export_xlsx")}}
         for k, (limit, unit) in TARGETS.items():
