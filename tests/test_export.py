@@ -364,6 +364,22 @@ def test_export_errors_are_clear(built: Built, tmp_path: Path) -> None:
         export_run(empty, None, fmt="csv", out=tmp_path / "o")
 
 
+def test_a_temporary_folder_that_fails_is_named(built: Built, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workbook's sheet rows are written to the temporary folder first: when it fails
+    (here it does not exist; on a full disk, ENOSPC), the error names it and nothing is
+    published."""
+    import tempfile
+
+    gone = tmp_path / "no-such-tmp"
+    monkeypatch.setattr(tempfile, "tempdir", str(gone))
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match=f"temporary folder {gone}.*nothing|nothing.*"
+                                          f"temporary folder {gone}"):
+        export_run(built.db, None, fmt="xlsx", out=out, cards=False, summary=False)
+    assert not any(out.iterdir())
+
+
 def test_xlsx_summary_equals_scores_csv(built: Built, tmp_path: Path) -> None:
     """CONTRACT: the summary sheet's unit_id and score are those of `score --out`'s scores.csv."""
     from evaluator.runs import write_outputs

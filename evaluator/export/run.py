@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,10 +191,7 @@ def _export(
             **({"csv_import": csv_import(ctx, encoding)} if fmt == "csv" else {}),
         )
     except OSError as exc:
-        raise ExportError(
-            f"{out}: writing the export failed ({exc}); nothing was published, "
-            "free space or choose another --out"
-        ) from None
+        raise _write_failed(out, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(run.run_id, out, final, manifest, list(ctx.notes), counts)
@@ -244,9 +242,7 @@ def _export_unit(
             uncertainty=uncertainty_entry(con, run.run_id),
         )
     except OSError as exc:
-        raise ExportError(
-            f"{out}: writing the export failed ({exc}); choose another --out / 写入失败"
-        ) from None
+        raise _write_failed(out, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(run.run_id, out, final, manifest, [], {"league_table": rows})
@@ -320,6 +316,16 @@ def _write_all(
             adv("summary", 1)
     register_lookups(ctx)  # the card contexts re-registered them in their language
     return files
+
+
+def _write_failed(out: Path, exc: OSError) -> ExportError:
+    """The XLSX writer's sheet rows go to the temporary folder first: a full disk there fails
+    the export as well as one under `out`."""
+    return ExportError(
+        f"{out}: writing the export failed ({exc}); nothing was published. Free space in {out} "
+        f"or in the temporary folder {tempfile.gettempdir()} (TMPDIR moves it), or choose "
+        "another --out / 写入失败，未发布：请清理磁盘空间或换一个输出目录"
+    )
 
 
 def _move_into_place(staging: Path, out: Path, files: list[Path]) -> list[Path]:
