@@ -72,10 +72,9 @@ def after_rerun(page) -> None:
     """Wait out a rerun that an interaction started: the elements of the previous script run
     leave the DOM some time after the status widget first hides."""
     page.wait_for_load_state("networkidle")
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    settle(page)
     page.wait_for_timeout(800)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    wait_for_charts(page)
+    settle(page)
 
 
 def pick(page, label: str, option: str, attempts: int = 3) -> None:
