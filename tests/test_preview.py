@@ -145,3 +145,28 @@ def test_preview_refuses_to_write(demo_db: Path) -> None:
             preview.con.execute("DELETE FROM runs")
     finally:
         preview.close()
+
+
+def test_a_draft_without_some_indicators_reuses_and_equals_a_full_preview(demo_db: Path) -> None:
+    """Dropping indicators (and so the numbers of the ones left, and a whole dimension's
+    worth of rows) keeps the indicator scores reusable: the aggregation matches each kept
+    indicator by the number its rows carry, and the result equals scoring the draft afresh."""
+    scheme = load_scheme(DEMO).scheme
+    data = scheme.model_dump(mode="json")
+    data["dimensions"][0]["indicators"].pop(0)
+    data["dimensions"][1]["indicators"].pop()
+    data.pop("total_points", None)
+    for d in data["dimensions"]:
+        d.pop("total_points", None)
+    fewer = Scheme.model_validate(data)
+    preview, fresh = Preview(demo_db, "2026"), Preview(demo_db, "2026")
+    try:
+        before = preview.score(scheme)
+        again = preview.score(fewer)
+        assert again.reused and not again.rescored
+        expected = fresh.score(fewer)
+        assert not expected.reused and again.scores.equals(expected.scores)
+        assert not again.scores.equals(before.scores)
+    finally:
+        preview.close()
+        fresh.close()

@@ -73,7 +73,7 @@ def build_imputations(engine: Engine, scheme: Scheme, period: str) -> bool:
     create_temp(engine, "_sc_v0", sql(
         f"""
         SELECT v.unit_id, v.pg, v.indicator_id, v.dimension_id, v.evidence, v.missing_policy,
-               v.measure, v.raw_value, v.unit_target, v.covered,
+               v.measure, v.raw_value, v.unit_target, v.covered, v.unit_ix, v.node_ix,
                CASE WHEN v.imputed_value IS NULL AND v.covered THEN i.value
                     ELSE v.imputed_value END AS imputed_value,
                v.imputed OR COALESCE(v.covered AND i.value IS NOT NULL, FALSE) AS imputed

@@ -211,7 +211,9 @@ def aggregate_level(engine: Engine, scheme: Scheme, period: str) -> tuple[list[s
     warnings: list[str] = []
     nodes = agg.aggregate(engine, scheme, "w_eff")
     nodes_declared = agg.aggregate(engine, scheme, "w_decl")
-    contrib = agg.contributions(engine, scheme, nodes)
+    # an engine sharing the store writes an indicator's points as its parent's times its share
+    # (`indicator_outputs`): the indicators' own rows of `points` would go unread
+    contrib = agg.contributions(engine, scheme, nodes, indicator_points=not engine.SHARES_STORE)
     build_adjustments(engine, scheme, int(period))
     lo, hi = scheme.scale.min, scheme.scale.max
     create_temp(engine, "_sc_scores0", sql(
@@ -274,7 +276,7 @@ def aggregate_level(engine: Engine, scheme: Scheme, period: str) -> tuple[list[s
     survey = SURVEY if engine.table_exists(SURVEY) else None
     return warnings, RunTables(
         units=UNITS, scores=SCORES, indicator_scores=INDICATOR_SCORES, meta=META,
-        weights=agg.WEIGHTS, nodes=nodes, contributions=contrib, stats=STATS, refs=REFS,
+        weights=agg.NUMBERED, nodes=nodes, contributions=contrib, stats=STATS, refs=REFS,
         survey=survey)
 
 
@@ -317,8 +319,11 @@ def run_outputs(scheme: Scheme, tables: RunTables, run_id: str,
                    w.effective, CASE WHEN n.score IS NULL THEN NULL
                                      ELSE COALESCE(p.points, 0.0) * :span / 100.0 END
             FROM {t.units} u CROSS JOIN {t.weights} w
-            LEFT JOIN {t.nodes} n ON n.unit_id = u.unit_id AND n.node_id = w.node_id
-            LEFT JOIN {points} p ON p.unit_id = u.unit_id AND p.node_id = w.node_id
+            -- dimensions are numbered below 0 (agg.number_nodes): only their rows are joined
+            LEFT JOIN (SELECT * FROM {t.nodes} WHERE node_ix < 0) n
+                   ON n.unit_ix = u.unit_ix AND n.node_ix = w.node_ix
+            LEFT JOIN (SELECT * FROM {points} WHERE node_ix < 0) p
+                   ON p.unit_ix = u.unit_ix AND p.node_ix = w.node_ix
             WHERE w.kind = 'dimension'""", run=run_id, root=agg.ROOT, span=span),
         _output("run_reference_values", "run_id, indicator_id, peer_group, unit_id, name, value",
                 f"""
@@ -376,8 +381,9 @@ def indicator_outputs(tables: RunTables, run_id: str, span: float,
             JOIN {t.meta} m ON m.indicator_id = s.indicator_id
             JOIN {t.weights} w ON w.node_id = s.indicator_id""", base=base_id)]
     # positions: each indicator's rank by id (the same for every run of the base)
-    positions = (f"SELECT node_id, declared, effective, CAST(row_number() OVER (ORDER BY node_id)"
-                 f" - 1 AS INTEGER) AS pos FROM {t.weights} WHERE kind = 'indicator'")
+    positions = (f"SELECT node_id, node_ix, declared, effective, CAST(row_number() OVER "
+                 f"(ORDER BY node_id) - 1 AS INTEGER) AS pos FROM {t.weights} "
+                 f"WHERE kind = 'indicator'")
     return [*outputs,
             _output("run_indicator_weights", ", ".join(WEIGHT_COLUMNS), f"""
             SELECT CAST(:run AS VARCHAR), CAST(:base AS VARCHAR), node_id, pos, declared,
@@ -386,17 +392,19 @@ def indicator_outputs(tables: RunTables, run_id: str, span: float,
             _output("run_indicator_parts", ", ".join(PART_COLUMNS), f"""
             -- the three lists of one group are built from its rows in one order (no ORDER BY:
             -- a sort per unit; the view finds each indicator by its position in `positions`)
-            SELECT CAST(:run AS VARCHAR), c.unit_id, list(w.pos), list(c.w_norm),
-                   list(p.points * c.share * :span / 100.0)
-            FROM {shares} c
-            JOIN ({positions}) w ON w.node_id = c.node_id
-            -- an indicator's points are its parent's times its share (agg.contributions, the
-            -- same product): joining the parents' points only is a tenth of the rows
-            LEFT JOIN (SELECT unit_id, node_id, points FROM {points}
-                       WHERE node_id NOT IN (SELECT node_id FROM {t.weights}
-                                             WHERE kind = 'indicator')) p
-                   ON p.unit_id = c.unit_id AND p.node_id = c.parent_id
-            GROUP BY c.unit_id""", run=run_id, span=span)]
+            SELECT CAST(:run AS VARCHAR), u.unit_id, g.positions, g.local_weights,
+                   g.contributions
+            FROM (SELECT c.unit_ix, list(w.pos) AS positions, list(c.w_norm) AS local_weights,
+                         list(p.points * c.share * :span / 100.0) AS contributions
+                  FROM {shares} c
+                  JOIN ({positions}) w ON w.node_ix = c.node_ix
+                  -- an indicator's points are its parent's times its share (agg.contributions,
+                  -- the same product): joining the parents' points only (dimensions and the
+                  -- total, numbered 0 and below) is a tenth of the rows
+                  LEFT JOIN (SELECT unit_ix, node_ix, points FROM {points} WHERE node_ix <= 0) p
+                         ON p.unit_ix = c.unit_ix AND p.node_ix = c.parent_ix
+                  GROUP BY c.unit_ix) g
+            JOIN {t.units} u ON u.unit_ix = g.unit_ix""", run=run_id, span=span)]
 
 
 def read_back_outputs(scheme: Scheme, tables: RunTables, run_id: str) -> list[Output]:

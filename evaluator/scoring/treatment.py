@@ -141,11 +141,11 @@ def build_treatments(engine: Engine, scheme: Scheme) -> bool:
                CASE WHEN NOT treated THEN value_flag
                     WHEN winsorised IS NOT NULL AND value IS NULL
                          THEN 'transform_of_nonpositive'
-                    ELSE treat_flag END AS value_flag
+                    ELSE treat_flag END AS value_flag, unit_ix, node_ix
         FROM (
             SELECT v.unit_id, v.pg, v.indicator_id, v.dimension_id, v.evidence,
                    v.missing_policy, v.measure, v.raw_value, v.imputed_value, v.imputed,
-                   v.covered, v.unit_target, v.winsorised, v.value_flag,
+                   v.covered, v.unit_target, v.winsorised, v.value_flag, v.unit_ix, v.node_ix,
                    t.indicator_id IS NOT NULL AS treated,
                    CASE WHEN t.indicator_id IS NULL THEN v.value
                         WHEN t.kind = 'box_cox' THEN

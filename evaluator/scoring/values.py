@@ -48,9 +48,12 @@ SURVEY_COLUMNS = (
 
 
 def build_units(engine: Engine, scheme: Scheme) -> int:
-    """Units scored = current units whose type the scheme applies to. Returns how many."""
+    """Units scored = current units whose type the scheme applies to. Returns how many.
+
+    `unit_ix` numbers them (in id order): the aggregation groups by numbers, not by text."""
     create_temp(engine, UNITS, sql(
-        "SELECT unit_id, name AS unit_name, unit_type, peer_group, COALESCE(peer_group, '') AS pg "
+        "SELECT unit_id, name AS unit_name, unit_type, peer_group, COALESCE(peer_group, '') AS pg, "
+        "CAST(ROW_NUMBER() OVER (ORDER BY unit_id) AS INTEGER) AS unit_ix "
         "FROM current_units WHERE unit_type IN :types",
         types=list(scheme.unit_types),
     ))
@@ -58,7 +61,8 @@ def build_units(engine: Engine, scheme: Scheme) -> int:
 
 
 def indicator_meta(scheme: Scheme) -> pl.DataFrame:
-    """One row per indicator: where its data comes from and its missing policy."""
+    """One row per indicator: where its data comes from, its missing policy, and its number
+    (`node_ix`, which its rows carry: the aggregation joins and groups on numbers)."""
     rows = []
     for order, (chain, ind) in enumerate(scheme.indicator_paths()):
         src = ind.source
@@ -80,7 +84,8 @@ def indicator_meta(scheme: Scheme) -> pl.DataFrame:
         "source_kind": pl.String, "measure": pl.String, "rollup": pl.String, "per": pl.String,
         "per_factor": pl.Float64, "missing_policy": pl.String, "rule": pl.String,
         "ord": pl.Int64,
-    })
+    }).with_columns(  # numbered by id: the same numbers for the same indicators in any order
+        node_ix=pl.col("indicator_id").rank("ordinal").cast(pl.Int32))
 
 
 def node_members(scheme: Scheme) -> pl.DataFrame:
@@ -285,7 +290,8 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
     create_temp(engine, "_sc_pairs", sql(
         f"""
         SELECT u.unit_id, u.pg, m.indicator_id, m.dimension_id, m.evidence, m.missing_policy,
-               m.measure, r.raw_value, t.target AS unit_target
+               m.measure, r.raw_value, t.target AS unit_target,
+               u.unit_ix, m.node_ix
         FROM {UNITS} u CROSS JOIN {META} m
         LEFT JOIN {RAW} r ON r.unit_id = u.unit_id AND r.indicator_id = m.indicator_id
         LEFT JOIN (SELECT unit_id, measure, MAX(target) AS target FROM current_targets
@@ -354,7 +360,7 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
                raw_value, imputed_value, imputed, covered, unit_target, v2 AS winsorised,
                :logged AS value,
                CASE WHEN v2 IS NOT NULL AND :logged IS NULL
-                    THEN 'log_of_nonpositive' END AS value_flag
+                    THEN 'log_of_nonpositive' END AS value_flag, unit_ix, node_ix
         FROM (SELECT v.*, CASE WHEN w.indicator_id IS NULL OR v.v1 IS NULL THEN v.v1
                                ELSE LEAST(GREATEST(v.v1, w.wlo), w.whi) END AS v2
               FROM _sc_v1 v LEFT JOIN _sc_wins w ON w.indicator_id = v.indicator_id)
