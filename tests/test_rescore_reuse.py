@@ -132,3 +132,33 @@ def test_new_data_invalidates_the_reused_scores(demo_db: Path, tmp_path: Path) -
     second = score_run(con, loaded, "2026", publish_snapshot=False)
     assert differences(con, first, second)["run_indicator_scores"] > 0
     con.close()
+
+
+def test_kept_tables_read_in_place_then_rescored_or_rebuilt_on_one_connection(
+        demo_db: Path, tmp_path: Path) -> None:
+    """A new process reads the store's kept tables in place (views); the same connection can
+    then score a rule change (the tables are copied, then updated) and a change that rebuilds
+    everything (the views make way for tables), each equal to a run from scratch."""
+    db = tmp_path / "v.duckdb"
+    shutil.copy(demo_db, db)
+    loaded = load_scheme(DEMO_SCHEME)
+    con = connect(db)
+    reuse.forget(DuckDBEngine(con))
+    score_run(con, loaded, "2026", publish_snapshot=False)
+    con.close()
+    edits = ("weights", "rules", "transform")
+    con = connect(db)
+    try:
+        runs = {}
+        for edit in edits:
+            runs[edit] = score_run(con, scheme_variant(loaded, edit), "2026",
+                                   publish_snapshot=False)
+            views = reuse._views(DuckDBEngine(con))
+            assert bool(views) == (edit == "weights"), (edit, views)
+        reuse.forget(DuckDBEngine(con))
+        for edit in edits:
+            reuse.remember(DuckDBEngine(con), None)  # nothing kept: each from scratch
+            fresh = score_run(con, scheme_variant(loaded, edit), "2026", publish_snapshot=False)
+            assert not any(differences(con, runs[edit], fresh).values()), edit
+    finally:
+        con.close()

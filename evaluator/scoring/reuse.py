@@ -13,7 +13,8 @@ scope: a partial match needs the same scope.
 Across processes (`evaluator score` after a weights-only edit) the connection's tables are gone,
 so a run also keeps them in the store, in schema `score_cache` (`store`, one table per cached
 table beside one key row, replaced by the next run with another key): a new process whose key
-matches, or differs in rules only, copies them back (`prepare`). An upgraded evaluator never
+matches reads them in place (temporary views), one whose key differs in rules only copies
+them back (`prepare`). An upgraded evaluator never
 reuses an older one's scores (the code version is in the scope). The cache is derived data,
 never published in the dashboard snapshot; `forget` drops it (it is rebuilt by the next run).
 """
@@ -100,7 +101,8 @@ def data_version(engine: Engine) -> str:
     row = engine.fetch_polars(sql(
         "SELECT CAST(COUNT(*) AS VARCHAR) || '/' || CAST(COALESCE(MAX(batch_id), 0) AS VARCHAR) "
         "|| '/' || COALESCE((SELECT STRING_AGG(sql, ';' ORDER BY view_name) FROM duckdb_views() "
-        "WHERE temporary), '') AS v FROM load_batches WHERE status = 'accepted'"))
+        "WHERE temporary AND view_name NOT IN :cached), '') AS v "
+        "FROM load_batches WHERE status = 'accepted'", cached=list(CACHED)))
     return str(row["v"][0])
 
 
@@ -164,9 +166,13 @@ def store(engine: Engine, key: str) -> None:
 
 def prepare(engine: Engine, key: str) -> frozenset[str] | None:
     """Make reusable indicator-level tables current for a run under `key`: those left on this
-    connection, else those kept in the store (copied back). Returns the indicators the caller
-    must score again (`rule_changes`; empty: none, only the aggregation runs), or None when
-    nothing is reusable (a full run). Tables of the same key are preferred to a partial match."""
+    connection, else those kept in the store. Returns the indicators the caller must score
+    again (`rule_changes`; empty: none, only the aggregation runs), or None when nothing is
+    reusable (a full run). Tables of the same key are preferred to a partial match.
+
+    Kept tables of the same key are read in place (temporary views of the store's copies: a
+    copy of the indicator rows was the longest step of a weights-only re-score); tables to be
+    scored again in part are copied, since they are updated."""
     kept = [(k, on_connection) for k, on_connection in
             ((cached_key(engine), True), (stored_key(engine), False)) if k is not None]
     for exact in (True, False):
@@ -178,23 +184,43 @@ def prepare(engine: Engine, key: str) -> frozenset[str] | None:
                 changed = key_rule_changes(candidate, key)
             if changed is None:
                 continue
-            if not on_connection:
-                _copy_back(engine, candidate)
+            if not on_connection or (changed and _views(engine)):
+                _restore(engine, candidate, in_place=not changed)
             return changed
     return None
 
 
-def _copy_back(engine: Engine, key: str) -> None:
-    """Copy the stored indicator-level tables (kept under `key`) back as this connection's."""
+def _views(engine: Engine) -> list[str]:
+    """The cached tables that are views of the store's copies on this connection."""
+    found = engine.fetch_polars(sql(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name IN :names",
+        names=list(CACHED)))
+    return [str(v) for v in found["view_name"]]
+
+
+def release(engine: Engine) -> None:
+    """Drop the views `prepare` left for the cached tables, so that the steps can create them
+    as tables again (a temporary table cannot replace a view)."""
+    for name in _views(engine):
+        engine.execute(sql(f"DROP VIEW {name}"))
+
+
+def _restore(engine: Engine, key: str, in_place: bool) -> None:
+    """The stored indicator-level tables (kept under `key`) as this connection's: views of
+    them (`in_place`) or copies."""
     remember(engine, None)
+    release(engine)
     kept = set(engine.fetch_polars(sql(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
         "AND table_catalog = current_database()", s=CACHE_SCHEMA))["table_name"].to_list())
     for name in CACHED:
-        if f"cache{name}" in kept:
+        engine.drop_temp(name)
+        if f"cache{name}" not in kept:
+            continue  # a table the run did not build (no survey): absent here too
+        if in_place:
+            engine.execute(sql(f"CREATE TEMPORARY VIEW {name} AS SELECT * FROM {_stored(name)}"))
+        else:
             engine.create_temp(name, sql(f"SELECT * FROM {_stored(name)}"))
-        else:  # a table the run did not build (no survey): absent here too
-            engine.drop_temp(name)
     remember(engine, key)
 
 

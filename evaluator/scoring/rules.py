@@ -411,8 +411,8 @@ def rescore_indicators(engine: Engine, scheme: Scheme, ids: frozenset[str]) -> N
         UPDATE {INDICATOR_SCORES} SET score = n.score, imputed_any = n.imputed_any,
                                       flags = n.flags
         FROM {RESCORED} n
-        WHERE n.unit_id = {INDICATOR_SCORES}.unit_id
-          AND n.indicator_id = {INDICATOR_SCORES}.indicator_id
+        WHERE n.unit_ix = {INDICATOR_SCORES}.unit_ix
+          AND n.node_ix = {INDICATOR_SCORES}.node_ix
         """))
 
 
@@ -454,7 +454,7 @@ def _rule_scores(engine: Engine, scheme: Scheme, inds: list[Indicator], values: 
             LEFT JOIN {STATS} g ON g.indicator_id = r.indicator_id AND g.pg = r.pg
             LEFT JOIN {RULE_PARAMS} q ON q.indicator_id = r.indicator_id
             {panel_join})
-        SELECT unit_id, indicator_id, CAST(:score AS DOUBLE) AS rule_score FROM j
+        SELECT unit_ix, node_ix, CAST(:score AS DOUBLE) AS rule_score FROM j
         """,
         score=case, tk=rank_key(inds),  # ties after a log: ties.py
     ))
@@ -479,5 +479,5 @@ def _with_policies(values: str) -> str:
                         THEN 'scored_zero' END,
                    CASE WHEN NOT v.covered THEN 'no_own_data' END) AS flags
         FROM {values} v
-        LEFT JOIN _sc_ruled s ON s.unit_id = v.unit_id AND s.indicator_id = v.indicator_id
+        LEFT JOIN _sc_ruled s ON s.unit_ix = v.unit_ix AND s.node_ix = v.node_ix
         """

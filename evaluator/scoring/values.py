@@ -331,11 +331,10 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
     x = exp.column("v0")
     clipped = _case(scheme, {i.id: transform_expr(i, x) for i in inds
                              if i.transform is not None}, x)
-    create_temp(engine, "_sc_v1", sql(
-        "SELECT *, :clipped AS v1 FROM "
-        "(SELECT *, COALESCE(raw_value, imputed_value) AS v0 FROM _sc_v0)",
-        clipped=clipped,
-    ))
+    # the floored/capped values, read in place by the bounds and `VALUES` (not stored: a copy
+    # of every row took as long as the statement that reads it)
+    v1 = ("(SELECT *, :clipped AS v1 FROM "
+          "(SELECT *, COALESCE(raw_value, imputed_value) AS v0 FROM _sc_v0))")
     # 3. winsorising: bounds are quantiles of the floored/capped values over the units scored
     wins = [i for i in inds if i.transform is not None and i.transform.winsorize is not None]
     bound_parts = []
@@ -345,8 +344,8 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
         bound_parts.append(sql(
             "SELECT CAST(:id AS VARCHAR) AS indicator_id, QUANTILE_CONT(v1, :lo) AS wlo, "
             "QUANTILE_CONT(v1, :hi) AS whi "
-            "FROM _sc_v1 WHERE indicator_id = :id AND v1 IS NOT NULL",
-            id=i.id, lo=lo, hi=hi,
+            f"FROM {v1} WHERE indicator_id = :id AND v1 IS NOT NULL",
+            id=i.id, lo=lo, hi=hi, clipped=clipped,
         ))
     create_temp(engine, "_sc_wins", union_all(bound_parts) if bound_parts else sql(
         "SELECT CAST(NULL AS VARCHAR) AS indicator_id, CAST(NULL AS DOUBLE) AS wlo, "
@@ -355,7 +354,7 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
     logged = _case(scheme, {i.id: log_expr(i, v2) for i in inds
                             if i.transform is not None and i.transform.log}, v2)
     create_temp(engine, VALUES, sql(
-        """
+        f"""
         SELECT unit_id, pg, indicator_id, dimension_id, evidence, missing_policy, measure,
                raw_value, imputed_value, imputed, covered, unit_target, v2 AS winsorised,
                :logged AS value,
@@ -363,9 +362,9 @@ def build_values(engine: Engine, scheme: Scheme, period: str) -> None:
                     THEN 'log_of_nonpositive' END AS value_flag, unit_ix, node_ix
         FROM (SELECT v.*, CASE WHEN w.indicator_id IS NULL OR v.v1 IS NULL THEN v.v1
                                ELSE LEAST(GREATEST(v.v1, w.wlo), w.whi) END AS v2
-              FROM _sc_v1 v LEFT JOIN _sc_wins w ON w.indicator_id = v.indicator_id)
+              FROM {v1} v LEFT JOIN _sc_wins w ON w.indicator_id = v.indicator_id)
         """,
-        logged=logged,
+        logged=logged, clipped=clipped,
     ))
     # 4. reference values this step produced
     create_temp(engine, REFS, sql(
