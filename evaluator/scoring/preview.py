@@ -70,7 +70,7 @@ class Preview:
                 self._inputs = None  # half-rescored tables are not reusable
                 rescore_indicators(self.engine, scheme, changed)
                 self._inputs = ({**kept, **{k: inputs[0][k] for k in changed}}, common)
-            self._reaggregate(scheme, same_indicators=not changed)
+            self._reaggregate(scheme)
             table = PREVIEW_SCORES
         else:
             self._inputs = None
@@ -82,11 +82,11 @@ class Preview:
         return PreviewResult(scores, changed is not None, time.perf_counter() - start,
                              tuple(sorted(changed or ())))
 
-    def _reaggregate(self, scheme: Scheme, same_indicators: bool) -> None:
+    def _reaggregate(self, scheme: Scheme) -> None:
         """The steps after the indicator scores, exactly as `compute` runs them (no ranges,
         no declared-weight ranking: the preview shows the score, rank and grade)."""
         self.engine.register(agg.WEIGHTS, agg.weights_frame(scheme))
-        nodes = agg.aggregate(self.engine, scheme, "w_eff", same_indicators=same_indicators)
+        nodes = agg.aggregate(self.engine, scheme, "w_eff")
         build_adjustments(self.engine, scheme, int(self.period))
         lo, hi = scheme.scale.min, scheme.scale.max
         create_temp(self.engine, "_pv_base", sql(

@@ -321,9 +321,8 @@ def run_outputs(scheme: Scheme, tables: RunTables, run_id: str,
                    w.effective, CASE WHEN n.score IS NULL THEN NULL
                                      ELSE COALESCE(p.points, 0.0) * :span / 100.0 END
             FROM {t.units} u CROSS JOIN {t.weights} w
-            -- dimensions are numbered below 0 (agg.number_nodes): only their rows are joined
-            LEFT JOIN (SELECT * FROM {t.nodes} WHERE node_ix < 0) n
-                   ON n.unit_ix = u.unit_ix AND n.node_ix = w.node_ix
+            LEFT JOIN {t.nodes} n ON n.unit_ix = u.unit_ix AND n.node_ix = w.node_ix
+            -- dimensions are numbered below 0 (agg.number_nodes): only their points are joined
             LEFT JOIN (SELECT * FROM {points} WHERE node_ix < 0) p
                    ON p.unit_ix = u.unit_ix AND p.node_ix = w.node_ix
             WHERE w.kind = 'dimension'""", run=run_id, root=agg.ROOT, span=span),
