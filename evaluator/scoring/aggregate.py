@@ -259,7 +259,8 @@ def other_means_level(table: str, weight: str, coverage: str = COVERAGE,
 
 @dataclass(frozen=True)
 class Contributions:
-    """Tables of `contributions`: `shares` (unit, node, w_norm, share) and `points`."""
+    """Tables of `contributions`, keyed by unit and node number (`unit_ix`, `node_ix`):
+    `shares` (with `parent_ix`, `p_depth`, `w_norm`, `share`) and `points`."""
 
     shares: str
     points: str
@@ -278,7 +279,7 @@ def contributions(engine: Engine, scheme: Scheme, nodes: str, *,
              f"ELSE w_norm END") if uses_other_means(scheme) else ""
     create_temp(engine, SHARES, sql(
         f"""
-        SELECT *,
+        SELECT unit_ix, node_ix, parent_ix, p_depth, w_norm,
                CASE {other} WHEN p_agg = 'geometric' THEN
                         CASE WHEN parent_score > 1 THEN w_norm * LN(GREATEST(score, 1e-300))
                                                         / LN(parent_score)
@@ -286,9 +287,8 @@ def contributions(engine: Engine, scheme: Scheme, nodes: str, *,
                     ELSE CASE WHEN parent_score > 0 THEN w_norm * score / parent_score
                               ELSE w_norm END END AS share
         FROM (
-            SELECT n.unit_id, n.node_id, w.parent_id, w.p_depth, n.score,
-                   w.w_eff / p.weight_sum AS w_norm,
-                   p.score AS parent_score, w.p_agg, n.unit_ix, n.node_ix, w.parent_ix
+            SELECT n.unit_ix, n.node_ix, w.parent_ix, w.p_depth, n.score,
+                   w.w_eff / p.weight_sum AS w_norm, p.score AS parent_score, w.p_agg
             FROM {node_rows(nodes)} n
             JOIN {NUMBERED} w ON w.node_ix = n.node_ix
             JOIN {nodes} p ON p.unit_ix = n.unit_ix AND p.node_ix = w.parent_ix
@@ -297,13 +297,12 @@ def contributions(engine: Engine, scheme: Scheme, nodes: str, *,
     ))
     table = "_sc_contrib"
     create_temp(engine, table, sql(
-        f"SELECT unit_id, node_id, score AS points, unit_ix, node_ix FROM {nodes} "
-        "WHERE node_id = :root", root=ROOT,
+        f"SELECT unit_ix, node_ix, score AS points FROM {nodes} WHERE node_id = :root", root=ROOT,
     ))
     for d in range(-1, max_depth(scheme) + 1):
         engine.append_temp(table, sql(
             f"""
-            SELECT s.unit_id, s.node_id, c.points * s.share, s.unit_ix, s.node_ix
+            SELECT s.unit_ix, s.node_ix, c.points * s.share
             FROM {table} c JOIN {SHARES} s ON s.unit_ix = c.unit_ix AND s.parent_ix = c.node_ix
             WHERE s.p_depth = :depth AND (:all OR s.node_ix <= 0)
             """,

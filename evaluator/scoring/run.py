@@ -369,8 +369,8 @@ def indicator_outputs(tables: RunTables, run_id: str, span: float,
             FROM {t.indicator_scores} s
             JOIN {t.meta} m ON m.indicator_id = s.indicator_id
             JOIN {t.weights} w ON w.node_id = s.indicator_id
-            LEFT JOIN {shares} c ON c.unit_id = s.unit_id AND c.node_id = s.indicator_id
-            LEFT JOIN {points} p ON p.unit_id = s.unit_id AND p.node_id = s.indicator_id""",
+            LEFT JOIN {shares} c ON c.unit_ix = s.unit_ix AND c.node_ix = s.node_ix
+            LEFT JOIN {points} p ON p.unit_ix = s.unit_ix AND p.node_ix = s.node_ix""",
                 run=run_id, span=span),
         ]
     base_id, present = base
