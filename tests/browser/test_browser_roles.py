@@ -47,9 +47,15 @@ def _facts(db, released: str, withdrawn: str, mine: str, other: str) -> dict[str
         survey = ("SELECT v FROM run_survey_quality, LATERAL (SELECT unnest([index_value, ci_low, "
                   "ci_high, se]) AS v) WHERE run_id = ? AND unit_id = ?")
         own = set(col(lines, released, mine)) | set(col(survey, released, mine))
-        theirs = [v for v in col(lines, released, other) + col(survey, released, other)
-                  if v not in own]
-        hidden_run = [v for v in col(lines, withdrawn, mine) if v not in own]
+        # a value equal to one of the unit's own to 9 decimals (86/7 computed in another order,
+        # say) looks the same on the page: no trace of anything
+        near = {round(v, 9) for v in own if v is not None}
+
+        def new(values: list[float | None]) -> list[float | None]:
+            return [v for v in values if v is not None and round(v, 9) not in near]
+
+        theirs = new(col(lines, released, other) + col(survey, released, other))
+        hidden_run = new(col(lines, withdrawn, mine))
         name = c.execute("SELECT name FROM units WHERE unit_id = ?", [other]).fetchall()[0][0]
         evidence = [r[0] for r in c.execute(
             "SELECT evidence FROM run_flags WHERE unit_id = ? AND run_id IN (?, ?)",
