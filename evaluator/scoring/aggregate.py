@@ -151,8 +151,9 @@ def aggregate(engine: Engine, scheme: Scheme, weight: str) -> str:
 
     Levels join and group on the units' and nodes' numbers: on text keys the indicator level
     took 2.5× as long. The indicator rows are read in place, not copied (0.3 s per call at
-    province); each group's rows arrive in the order of the one table they used to be copied
-    into (indicators first, then each level), so the sums are the same to the last bit."""
+    province). One thread (`Engine.session`) makes the order rows reach each sum, and so every
+    last digit, the same from run to run; a different plan may change that order (and the last
+    digits) from one evaluator version to the next (docs/scoring.md, "Rebuilding a run")."""
     table = f"_sc_nodes_{weight}"
     number_nodes(engine)
     create_temp(engine, table, sql(

@@ -115,8 +115,12 @@ def cached_key(engine: Engine) -> str | None:
 
 
 def remember(engine: Engine, key: str | None) -> None:
-    """Record (or, with None, forget) the key of the indicator-level tables just built."""
+    """Record (or, with None, forget) the key of the indicator-level tables just built.
+    Forgetting also drops the views `prepare` may have left (`release`): the tables are about
+    to be built again, and a temporary table cannot replace a view."""
     engine.drop_temp(KEY_TABLE)
+    if key is None and engine.SHARES_STORE:  # only a store-sharing engine reads in place
+        release(engine)
     if key is not None:
         engine.create_temp(KEY_TABLE, sql("SELECT CAST(:k AS VARCHAR) AS k", k=key))
 
@@ -199,8 +203,7 @@ def _views(engine: Engine) -> list[str]:
 
 
 def release(engine: Engine) -> None:
-    """Drop the views `prepare` left for the cached tables, so that the steps can create them
-    as tables again (a temporary table cannot replace a view)."""
+    """Drop the views `prepare` left for the cached tables."""
     for name in _views(engine):
         engine.execute(sql(f"DROP VIEW {name}"))
 
@@ -209,7 +212,6 @@ def _restore(engine: Engine, key: str, in_place: bool) -> None:
     """The stored indicator-level tables (kept under `key`) as this connection's: views of
     them (`in_place`) or copies."""
     remember(engine, None)
-    release(engine)
     kept = set(engine.fetch_polars(sql(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
         "AND table_catalog = current_database()", s=CACHE_SCHEMA))["table_name"].to_list())

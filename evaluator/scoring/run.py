@@ -144,8 +144,6 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
     changed = (reuse_mod.prepare(engine, reuse_key)
                if reuse_key is not None and not uncertainty else None)
     if changed is None:
-        if engine.SHARES_STORE:
-            reuse_mod.release(engine)  # the steps create as tables what a reuse left as views
         reuse_mod.remember(engine, None)  # forget first: a failure below leaves nothing reusable
         warnings += indicator_level(engine, scheme, period, uncertainty)
         reuse_mod.remember(engine, None if uncertainty else reuse_key)
