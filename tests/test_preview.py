@@ -170,3 +170,44 @@ def test_a_draft_without_some_indicators_reuses_and_equals_a_full_preview(demo_d
     finally:
         preview.close()
         fresh.close()
+
+
+def _into_new_dimension(scheme: Scheme, indicator_id: str) -> Scheme:
+    """`indicator_id` moved out of its dimension into a new one of its own."""
+    data = scheme.model_dump(mode="json")
+    for d in data["dimensions"]:
+        kept = [i for i in d["indicators"] if i["id"] != indicator_id]
+        if len(kept) < len(d["indicators"]):
+            moved = next(i for i in d["indicators"] if i["id"] == indicator_id)
+            d["indicators"] = kept
+    data["dimensions"].append({"id": "moved_here", "name": {"zh": "新维度", "en": "New"},
+                               "weight": 10, "indicators": [moved]})
+    data.pop("total_points", None)
+    for d in data["dimensions"]:
+        d.pop("total_points", None)
+    return Scheme.model_validate(data)
+
+
+@pytest.mark.parametrize(("indicator_id", "reusable"), [
+    ("sat_overall", True),  # every unit has its own value: no node's coverage moves
+    ("clinic_wait", False),  # units without a value were imputed on their old dimension
+])
+def test_a_new_dimension_in_the_draft_equals_a_full_preview(
+        demo_db: Path, indicator_id: str, reusable: bool) -> None:
+    """A dimension the scored scheme did not have: its coverage is rebuilt from the kept
+    indicator rows (it used to count as uncovered for every unit, withholding its score), and
+    the kept scores are reused only when no indicator row's coverage changed."""
+    scheme = load_scheme(DEMO).scheme
+    draft = _into_new_dimension(scheme, indicator_id)
+    preview, fresh = Preview(demo_db, "2026"), Preview(demo_db, "2026")
+    try:
+        preview.score(scheme)
+        again = preview.score(draft)
+        assert again.reused is reusable
+        expected = fresh.score(draft)
+        assert again.scores.equals(expected.scores)
+        back = preview.score(scheme)  # and back to the scored tree
+        assert back.reused is reusable and back.scores.equals(fresh.score(scheme).scores)
+    finally:
+        preview.close()
+        fresh.close()

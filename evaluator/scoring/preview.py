@@ -10,7 +10,10 @@ previous call and only the steps after them run again — `aggregate`, `build_ad
 `assign_grades` and the ranks, the very functions a stored run uses — whenever every indicator
 of the draft scores from the same inputs (source, direction, transform, rule, missing policy)
 under the same unit types and survey settings. When only some indicators' rule or direction
-changed, those indicators alone are scored again first (`rules.rescore_indicators`). Anything
+changed, those indicators alone are scored again first (`rules.rescore_indicators`). A draft
+that moves or drops indicators changes which units have own data on a node (`values.COVERAGE`):
+the coverage is rebuilt from the kept indicator rows, and the kept scores stand only when every
+indicator row keeps its own dimension's coverage (which decided its imputation). Anything
 else recomputes from the data.
 """
 
@@ -29,9 +32,9 @@ from evaluator.scoring.adjust import ADJUST, build_adjustments, final_score_sql
 from evaluator.scoring.engine import DuckDBEngine, create_temp, sql
 from evaluator.scoring.grades import assign_grades, ranks_sql
 from evaluator.scoring.reuse import Inputs, indicator_inputs, rule_changes
-from evaluator.scoring.rules import rescore_indicators
+from evaluator.scoring.rules import INDICATOR_SCORES, rescore_indicators
 from evaluator.scoring.run import SCORES, compute, round_in_scale
-from evaluator.scoring.values import UNITS
+from evaluator.scoring.values import COVERAGE, UNITS, build_coverage
 
 PREVIEW_SCORES = "_pv_scores"
 COLUMNS = ["unit_id", "unit_name", "score", "rank", "grade"]
@@ -45,6 +48,14 @@ class PreviewResult:
     rescored: tuple[str, ...] = ()  # indicators scored again (their rule or direction changed)
 
 
+Tree = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _tree(scheme: Scheme) -> Tree:
+    """Each indicator with the dimensions above it: what the coverage of every node depends on."""
+    return tuple((ind.id, tuple(d.id for d in chain)) for chain, ind in scheme.indicator_paths())
+
+
 class Preview:
     """Scores drafts of a scheme on one read-only database and period, reusing what it can."""
 
@@ -54,6 +65,7 @@ class Preview:
         self.con.execute("SET threads = 1").fetchall()  # the same sums, digit for digit, as a run
         self.engine = DuckDBEngine(self.con)
         self._inputs: Inputs | None = None
+        self._tree: Tree | None = None  # the tree the kept coverage was built for
 
     def close(self) -> None:
         self.con.close()
@@ -64,6 +76,8 @@ class Preview:
         start = time.perf_counter()
         inputs = indicator_inputs(scheme)
         changed = rule_changes(self._inputs, inputs) if self._inputs is not None else None
+        if changed is not None and _tree(scheme) != self._tree and not self._coverage_holds(scheme):
+            changed = None
         if changed is not None:
             if changed:
                 kept, common = self._inputs or ({}, {})
@@ -76,11 +90,34 @@ class Preview:
             self._inputs = None
             compute(self.engine, scheme, self.period)
             self._inputs = inputs
+            self._tree = _tree(scheme)
             table = SCORES
         scores = self.engine.fetch_polars(sql(
             f"SELECT unit_id, unit_name, score, rank, grade FROM {table} ORDER BY unit_id"))
         return PreviewResult(scores, changed is not None, time.perf_counter() - start,
                              tuple(sorted(changed or ())))
+
+    def _coverage_holds(self, scheme: Scheme) -> bool:
+        """Rebuild `COVERAGE` for the draft's tree from the kept indicator rows; whether every
+        indicator row's own-dimension coverage stays as it was (else the kept rows are not the
+        draft's: imputation and the `zero` policy read it)."""
+        self._tree = None
+        build_coverage(self.engine, scheme, INDICATOR_SCORES)
+        self.engine.register("_pv_dims", pl.DataFrame(
+            [{"indicator_id": ind.id, "dimension_id": chain[-1].id}
+             for chain, ind in scheme.indicator_paths()],
+            schema={"indicator_id": pl.String, "dimension_id": pl.String}))
+        moved = self.engine.fetch_polars(sql(
+            f"""
+            SELECT COUNT(*) AS n FROM {INDICATOR_SCORES} i
+            JOIN _pv_dims d ON d.indicator_id = i.indicator_id
+            JOIN {COVERAGE} c ON c.unit_id = i.unit_id AND c.node_id = d.dimension_id
+            WHERE c.covered IS DISTINCT FROM i.covered
+            """))
+        if moved["n"][0]:
+            return False
+        self._tree = _tree(scheme)
+        return True
 
     def _reaggregate(self, scheme: Scheme) -> None:
         """The steps after the indicator scores, exactly as `compute` runs them (no ranges,

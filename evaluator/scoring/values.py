@@ -96,17 +96,18 @@ def node_members(scheme: Scheme) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"node_id": pl.String, "indicator_id": pl.String})
 
 
-def build_coverage(engine: Engine, scheme: Scheme) -> None:
-    """`COVERAGE` from `_sc_pairs`: for each unit and node, the share of the node's indicators
-    with the unit's own (not imputed) value, and whether that is enough to score the node."""
+def build_coverage(engine: Engine, scheme: Scheme, pairs: str = "_sc_pairs") -> None:
+    """`COVERAGE` from `pairs` (every unit × indicator with its `raw_value`): for each unit and
+    node of `scheme`, the share of the node's indicators with the unit's own (not imputed)
+    value, and whether that is enough to score the node."""
     engine.register("_sc_members", node_members(scheme))
     create_temp(engine, COVERAGE, sql(
-        """
+        f"""
         SELECT p.unit_id, m.node_id,
                COUNT(p.raw_value) AS own, COUNT(*) AS indicators,
                COUNT(p.raw_value) / COUNT(*) AS coverage,
                COUNT(p.raw_value) > 0 AND COUNT(p.raw_value) >= :min_cov * COUNT(*) AS covered
-        FROM _sc_pairs p JOIN _sc_members m ON m.indicator_id = p.indicator_id
+        FROM {pairs} p JOIN _sc_members m ON m.indicator_id = p.indicator_id
         GROUP BY p.unit_id, m.node_id
         """,
         min_cov=min_coverage(scheme),
