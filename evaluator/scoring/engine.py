@@ -41,6 +41,9 @@ class Engine(Protocol):
     #: the engine's tables live in the run store (the DuckDB file): run rows are INSERTed there
     #: directly; otherwise they are written as Parquet and the store loads them
     SHARES_STORE: ClassVar[bool]
+    #: the survey answers hold one row per (year, response, question), as the store's views do
+    #: (ingest refuses a repeated key); False for inputs read unchecked (Spark `--inputs`)
+    answers_keyed: bool
 
     def execute(self, expr: exp.Expression) -> None:
         """Run a statement."""

@@ -54,11 +54,14 @@ class SurveyError(ScoringError):
 #              the table again, which costs far less than DuckDB storing 10 M answers once
 #              (province: 15.5 s → 7.4 s for the statement)
 #   resp       one row per response: weight, duration, channel, respondent, questionnaire size
-#              (questions counted DISTINCT: a Spark `--inputs` folder may repeat a row)
+#              (N_QUESTIONS: a plain count where the answers are keyed by year × response ×
+#              question, as in the store; counted DISTINCT where they are read unchecked (Spark
+#              `--inputs` may repeat a row), which at province costs 3.5 s more)
 #   validity   speeder / straight-liner / duplicate flags per response
 #   per_ind    per response and indicator: mean answer, any answer out of scale
 #   classified first exclusion reason (0 = valid), percent-to-max value, top-box indicator
-#   moments    Σw, Σw², weighted mean, Σw(x − x̄)², top-box share over valid responses
+#   means      Σw, Σw², weighted mean, top-box share over valid responses
+#   moments    with Σw(x − x̄)² (a join back on the means: a window over the rows costs more)
 #   unit_est   one row per unit × indicator (zero counts for units without answers)
 #   peer / overall  between-unit mean and variance for the empirical-Bayes prior
 _TEMPLATE = """
@@ -89,7 +92,7 @@ resp AS (
            MAX(duration_s) AS duration_s,
            COALESCE(MAX(channel), '') AS channel,
            MIN(submitted_at) AS submitted_at,
-           COUNT(DISTINCT question) AS n_questions,
+           N_QUESTIONS AS n_questions,
            MIN(answer) = MAX(answer) AS one_answer
     FROM ans GROUP BY unit_id, response_id
 ),
@@ -146,18 +149,22 @@ counts AS (
     FROM classified GROUP BY unit_id, indicator_id
 ),
 valid_rows AS (
-    SELECT unit_id, indicator_id, response_id, w, pct, top,
-           SUM(w * pct) OVER (PARTITION BY unit_id, indicator_id)
-               / NULLIF(SUM(w) OVER (PARTITION BY unit_id, indicator_id), 0) AS wmean
-    FROM classified WHERE reason = 0
+    SELECT unit_id, indicator_id, response_id, w, pct, top FROM classified WHERE reason = 0
 ),
-moments AS (
+means AS (
     SELECT unit_id, indicator_id,
            SUM(w) AS sw, SUM(w * w) AS sw2,
            SUM(w * pct) / NULLIF(SUM(w), 0) AS raw_index,
-           SUM(w * (pct - wmean) * (pct - wmean)) AS ssq,
            SUM(w * top) / NULLIF(SUM(w), 0) AS top_box_share
     FROM valid_rows GROUP BY unit_id, indicator_id
+),
+moments AS (
+    SELECT c.unit_id, c.indicator_id, MAX(c.sw) AS sw, MAX(c.sw2) AS sw2,
+           MAX(c.raw_index) AS raw_index, MAX(c.top_box_share) AS top_box_share,
+           SUM(v.w * (v.pct - c.raw_index) * (v.pct - c.raw_index)) AS ssq
+    FROM means AS c
+    JOIN valid_rows AS v ON v.unit_id = c.unit_id AND v.indicator_id = c.indicator_id
+    GROUP BY c.unit_id, c.indicator_id
 ),
 unit_est0 AS (
     SELECT g.unit_id, g.peer_group, g.indicator_id,
@@ -335,8 +342,9 @@ def _bound_template(engine: Engine, scheme: Scheme, period: str, units_table: st
     questions_table = f"survey_questions_{uuid4().hex[:10]}"
     engine.register(questions_table, question_map(scheme))
     _check_weights(engine, units_table, year, whole, period)
+    count = "COUNT(*)" if engine.answers_keyed else "COUNT(DISTINCT question)"
     query = sql(
-        _TEMPLATE,
+        _TEMPLATE.replace("N_QUESTIONS", count),
         year=year,
         whole_year=whole,
         period=period,

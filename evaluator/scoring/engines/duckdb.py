@@ -22,6 +22,7 @@ class DuckDBEngine:
 
     dialect = "duckdb"
     SHARES_STORE: ClassVar[bool] = True
+    answers_keyed = True  # it reads the store's views
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con

@@ -235,6 +235,7 @@ class SparkEngine:
         self._frames: dict[str, DataFrame] = {}
         #: (table, seconds) per materialised table, in order: where a run spends its time
         self.timings: list[tuple[str, float]] = []
+        self.answers_keyed = True  # until `stage_input_files` reads answers unchecked
 
     def render(self, expr: exp.Expression) -> str:
         return render_spark(expr)
@@ -345,6 +346,7 @@ class SparkEngine:
                     f"{stem} format is in docs/ingest.md")
             self._keep(view, df.selectExpr(*(c.select(present) for c in columns)))
             found.append(stem)
+        self.answers_keyed = "surveys" not in found
         return found
 
     def write_outputs(self, outputs: list[Output], run_id: str) -> tuple[str, dict[str, str]]:
