@@ -18,23 +18,22 @@ from evaluator.ingest.validate import quote, value
 PROBLEM_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
 
 
-def _good(kind: Kind, rows: str, bad: str | None) -> str:
+def _good(kind: Kind, rows: str) -> str:
     """The staged rows that passed the row checks, key columns typed as stored."""
     cols = {k for k in kind.key} | ({"unit_id", "period"} if kind.name == "surveys" else set())
     typed_cols = ", ".join(f"{value(kind.column(c))} AS {quote(c)}" for c in sorted(cols))
-    where = "NOT s.__blank__" + (f" AND s.__row__ NOT IN (SELECT row FROM {bad})" if bad else "")
-    return f"(SELECT s.__row__ AS source_row, {typed_cols} FROM {rows} AS s WHERE {where})"
+    return (f"(SELECT s.__row__ AS source_row, {typed_cols} FROM {rows} AS s "
+            "WHERE NOT s.__blank__ AND NOT s.__bad__)")
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(sql).fetchall()[0][0])
 
 
-def file_key_problems(con: duckdb.DuckDBPyConnection, kind: Kind, rows: str,
-                      bad: str | None) -> pl.DataFrame:
+def file_key_problems(con: duckdb.DuckDBPyConnection, kind: Kind, rows: str) -> pl.DataFrame:
     """Duplicate keys within the file; a response for two units or periods within the file."""
     frames = []
-    good = _good(kind, rows, bad)
+    good = _good(kind, rows)
     if kind.key:
         keys = ", ".join(quote(k) for k in kind.key)
         dups = _count(con, f"SELECT count(*) FROM (SELECT 1 FROM {good} GROUP BY {keys} "
