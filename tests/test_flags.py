@@ -174,7 +174,7 @@ def test_stuffing_caught_end_to_end_from_answers(con) -> None:
                          hash=f"phone{j % 4}")
     add_answers(con, rows)
     scheme = make_scheme(min_sample=30)
-    table = build_survey_indices(con_engine(con), scheme, "2026", "scored_units")
+    table = build_survey_indices(con_engine(con), scheme, "2026", "scored_units", "survey_indices")
     con.execute(f"INSERT INTO run_survey_quality SELECT '{RUN}', * FROM {table}")
     compute_flags(con_engine(con), scheme, RUN)
     got = flags(con, "survey_stuffing")

@@ -35,7 +35,7 @@ def con(tmp_path: Path):
 
 
 def run(con, scheme: Scheme, period: str = "2026") -> pl.DataFrame:
-    table = build_survey_indices(DuckDBEngine(con), scheme, period, "scored_units")
+    table = build_survey_indices(DuckDBEngine(con), scheme, period, "scored_units", "survey_indices")
     return con.sql(f"SELECT * FROM {table} ORDER BY unit_id, indicator_id").pl()
 
 
@@ -190,7 +190,7 @@ def test_unit_without_answers_has_null_index_and_zero_counts(con) -> None:
 
 def test_columns_match_run_survey_quality(con) -> None:
     set_units(con, [("u1", None)])
-    table = build_survey_indices(DuckDBEngine(con), make_scheme(), "2026", "scored_units")
+    table = build_survey_indices(DuckDBEngine(con), make_scheme(), "2026", "scored_units", "survey_indices")
     cols = con.sql(f"SELECT * FROM {table}").columns
     stored = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = "

@@ -338,7 +338,8 @@ def run_outputs(scheme: Scheme, tables: RunTables, run_id: str,
     ]
     if t.survey is not None:
         outputs.append(Output("run_survey_quality", ("run_id", *QUALITY_COLUMNS), sql(
-            f"SELECT CAST(:run AS VARCHAR), * FROM {t.survey}", run=run_id)))
+            f"SELECT CAST(:run AS VARCHAR), {', '.join(QUALITY_COLUMNS)} FROM {t.survey}",
+            run=run_id)))
     return outputs
 
 

@@ -374,8 +374,9 @@ def build_valid_responses(engine: Engine, scheme: Scheme, period: str, units_tab
         engine.drop_temp(questions_table)
 
 
-def build_survey_indices(engine: Engine, scheme: Scheme, period: str, units_table: str) -> str:
-    """Create a temporary table of survey statistics per unit × survey indicator; return its name.
+def build_survey_indices(engine: Engine, scheme: Scheme, period: str, units_table: str,
+                         name: str) -> str:
+    """Temporary table `name`: survey statistics per unit × survey indicator.
 
     `units_table` has `unit_id` and `peer_group` (one row per scored unit). Columns of the result
     are QUALITY_COLUMNS, one row per unit × survey-sourced indicator, also for units that have no
@@ -383,6 +384,6 @@ def build_survey_indices(engine: Engine, scheme: Scheme, period: str, units_tabl
     """
     query, questions_table = _bound_template(engine, scheme, period, units_table)
     try:
-        return create_temp(engine, f"survey_indices_{uuid4().hex[:10]}", query)
+        return create_temp(engine, name, query)
     finally:
         engine.drop_temp(questions_table)

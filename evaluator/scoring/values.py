@@ -40,12 +40,6 @@ def min_coverage(scheme: Scheme) -> float:
     """The coverage a node needs to be scored (the one place a scheme setting would be read)."""
     return MIN_COVERAGE
 
-SURVEY_COLUMNS = (
-    "unit_id", "indicator_id", "responses", "excluded_speeder", "excluded_straightline",
-    "excluded_duplicate", "excluded_out_of_scale", "valid", "effective_n", "raw_index",
-    "index_value", "se", "ci_low", "ci_high", "top_box_share", "small_sample", "shrinkage",
-)  # fmt: skip
-
 
 def build_units(engine: Engine, scheme: Scheme) -> int:
     """Units scored = current units whose type the scheme applies to. Returns how many.
@@ -225,13 +219,10 @@ def use_survey_column(engine: Engine, has_survey: bool, column: str) -> None:
 
 
 def build_survey(engine: Engine, scheme: Scheme, period: str) -> str | None:
-    """Satisfaction indices from `scoring.surveys` (copied to `SURVEY`); None when not needed."""
+    """Satisfaction indices from `scoring.surveys` in `SURVEY`; None when not needed."""
     if not survey_indicators(scheme):
         return None
-    table = build_survey_indices(engine, scheme, period, UNITS)
-    cols = ", ".join(SURVEY_COLUMNS)
-    create_temp(engine, SURVEY, sql(f"SELECT {cols} FROM {table}"))
-    return SURVEY
+    return build_survey_indices(engine, scheme, period, UNITS, SURVEY)
 
 
 # ------------------------------------------------------------------------ transforms

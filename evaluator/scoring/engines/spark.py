@@ -233,6 +233,10 @@ class SparkEngine:
         self.spark = spark
         self.work_dir = Path(work_dir)
         self._frames: dict[str, DataFrame] = {}
+        #: RDD ids whose blocks hold each table's checkpoint (freed with the table)
+        self._blocks: dict[str, set[int]] = {}
+        #: the JVM's context on a classic session; None through Spark Connect
+        self._jsc = getattr(spark, "_jsc", None)
         #: (table, seconds) per materialised table, in order: where a run spends its time
         self.timings: list[tuple[str, float]] = []
         self.answers_keyed = True  # until `stage_input_files` reads answers unchecked
@@ -249,11 +253,33 @@ class SparkEngine:
         # (eager=False) keeps every earlier step's RDD as a parent until some job computes it;
         # Spark (4.3) describes an RDD scan by walking that lineage for the plans that produced
         # it, so a run of ~100 steps nested ~100 plans deep and overflowed the driver's stack
-        # (StackOverflowError in SparkPlanInfo, whatever -Xss). The blocks stay with the
-        # executors until the session ends: a later table may still read them.
+        # (StackOverflowError in SparkPlanInfo, whatever -Xss). A checkpoint's blocks are freed
+        # when its name is replaced or dropped (`_free`), not left for the JVM's garbage
+        # collector: a long session (the equivalence suite) otherwise filled the driver's heap
+        # until a broadcast join had no room ("Not enough memory to build and broadcast").
+        before = self._persisted()
         df = df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
+        self._free(name)
         self._frames[name] = df
+        self._blocks[name] = self._persisted() - before
+
+    def _persisted(self) -> set[int]:
+        """Ids of the RDDs holding blocks; none seen through Spark Connect, whose server frees a
+        checkpoint when the client's DataFrame is gone."""
+        return set() if self._jsc is None else set(self._jsc.getPersistentRDDs().keySet())
+
+    def _free(self, name: str) -> None:
+        """Free the blocks of the checkpoint called `name`. (`DataFrame.unpersist` would not:
+        a local checkpoint persists the RDD under the plan, not the DataFrame.)"""
+        self._frames.pop(name, None)
+        ids = self._blocks.pop(name, set())
+        if ids and self._jsc is not None:
+            rdds = self._jsc.getPersistentRDDs()
+            for rdd_id in ids:
+                rdd = rdds.get(rdd_id)
+                if rdd is not None:
+                    rdd.unpersist(False)
 
     def execute(self, expr: exp.Expression) -> None:
         self._df(expr).collect()
@@ -284,7 +310,7 @@ class SparkEngine:
 
     def drop_temp(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
-        self._frames.pop(name, None)
+        self._free(name)
 
     def table_exists(self, name: str) -> bool:
         return bool(self.spark.catalog.tableExists(name))
