@@ -132,7 +132,8 @@ def score(
     con = connect(db, create=False)
     stack = contextlib.ExitStack()
     try:
-        unknown = [u.message() for u in unknown_sources(DuckDBEngine(con), s)]
+        found = unknown_sources(DuckDBEngine(con), s)
+        unknown = [u.message() for u in found]
         if strict and unknown:
             _print_unknown(unknown)
             fail(f"--strict: {len(unknown)} indicator source(s) not in the store; nothing was "
@@ -146,7 +147,7 @@ def score(
                                          spark_master, spark_remote, inputs)
             else:
                 run_id = score_run(con, loaded, period, uncertainty=uncertainty,
-                                   params=params, publish_snapshot=False)
+                                   params=params, publish_snapshot=False, unknown=found)
         except ScoringError as exc:
             fail(f"{exc} / 计分未完成")
         except duckdb.Error as exc:

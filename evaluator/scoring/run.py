@@ -39,7 +39,7 @@ from evaluator.scoring.flags import FLAG_COLUMNS, flag_rows
 from evaluator.scoring.funnels import FUNNEL_COLUMNS, funnel_rows
 from evaluator.scoring.grades import assign_grades, rank_intervals, ranks_sql
 from evaluator.scoring.rules import INDICATOR_SCORES, STATS, rescore_indicators, score_indicators
-from evaluator.scoring.sources import unknown_sources
+from evaluator.scoring.sources import UnknownSource, unknown_sources
 from evaluator.scoring.surveys import QUALITY_COLUMNS
 from evaluator.scoring.value_added import store_value_added
 from evaluator.scoring.values import (
@@ -130,7 +130,8 @@ class RunTables:
 
 
 def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = False,
-            reuse_key: str | None = None) -> tuple[list[str], RunTables]:
+            reuse_key: str | None = None,
+            unknown: list[UnknownSource] | None = None) -> tuple[list[str], RunTables]:
     """Run every step into temporary tables. Returns warnings for the run's note, and the
     tables.
 
@@ -138,9 +139,12 @@ def compute(engine: Engine, scheme: Scheme, period: str, uncertainty: bool = Fal
     the previous call, or kept in the store by an earlier run, have the same key (a weights-only
     change, same data), only the aggregation runs again; when they differ only in some
     indicators' rule or direction, those indicators are scored again first (`reuse.prepare`).
-    The numbers are those of a full run, digit for digit."""
+    The numbers are those of a full run, digit for digit. `unknown`: the scheme's ids missing
+    from the engine's data, when the caller has looked already (a scan of every answer)."""
     warnings = check_period(scheme, period)
-    warnings += [u.message() for u in unknown_sources(engine, scheme)]  # recorded in the note
+    if unknown is None:
+        unknown = unknown_sources(engine, scheme)
+    warnings += [u.message() for u in unknown]  # recorded in the note
     changed = (reuse_mod.prepare(engine, reuse_key)
                if reuse_key is not None and not uncertainty else None)
     if changed is None:
@@ -477,7 +481,8 @@ def lint_findings(loaded: LoadedScheme) -> list[dict[str, Any]]:
 def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str, *,
               engine: Engine | None = None, uncertainty: bool = False,
               params: dict[str, Any] | None = None, publish_snapshot: bool = True,
-              batch_ids: list[int] | None = None) -> str:
+              batch_ids: list[int] | None = None,
+              unknown: list[UnknownSource] | None = None) -> str:
     """Score every unit of the scheme's types for `period`; store the run in `con`; return its id.
 
     `engine` computes (default: DuckDB on `con` itself); `con` is always the run store. An
@@ -485,23 +490,26 @@ def score_run(con: duckdb.DuckDBPyConnection, loaded: LoadedScheme, period: str,
     (`SparkEngine.stage_store_inputs` or `stage_input_files`); `batch_ids` then says which
     store batches the run saw ([] for outside files; default: every accepted batch).
     `publish_snapshot=False` leaves the dashboard snapshot to the caller (the CLI reports it).
+    `unknown`: `sources.unknown_sources` on `engine`, when the caller has it already.
     """
     engine = engine if engine is not None else DuckDBEngine(con)
     with engine.session():
         run_id = _score(con, engine, loaded, str(period).strip(), uncertainty, params or {},
-                        batch_ids)
+                        batch_ids, unknown)
     if publish_snapshot:
         publish(con)
     return run_id
 
 
 def _score(con: duckdb.DuckDBPyConnection, engine: Engine, loaded: LoadedScheme, period: str,
-           uncertainty: bool, params: dict[str, Any], batch_ids: list[int] | None) -> str:
+           uncertainty: bool, params: dict[str, Any], batch_ids: list[int] | None,
+           unknown: list[UnknownSource] | None) -> str:
     scheme = loaded.scheme
     # the code version too: the key is kept in the store, where a newer evaluator may read it
     key = (reuse_mod.run_key(scheme, period, reuse_mod.data_version(engine), code_version())
            if engine.SHARES_STORE else None)
-    warnings, tables = compute(engine, scheme, period, uncertainty, reuse_key=key)
+    warnings, tables = compute(engine, scheme, period, uncertainty, reuse_key=key,
+                               unknown=unknown)
     lint = lint_findings(loaded)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     parameters = {"engine": engine.dialect, "uncertainty": uncertainty, "period": period,
