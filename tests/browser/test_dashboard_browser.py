@@ -70,8 +70,8 @@ def test_compare_page_interaction(serve, dashboard_db, page):
     con.close()
     open_page(page, f"{server.url}/compare?lang=en", "Compare units")
     summary = page.locator('[data-testid="stMarkdownContainer"] li')
-    summary.first.wait_for()
-    assert summary.count() == 3
+    # the page draws its list item by item: wait for all three (a loaded CI machine saw one)
+    expect(summary).to_have_count(3)
     assert names[0] in summary.first.inner_text()
     # add the fourth-ranked unit through the multiselect, as a user would
     box = page.locator('[data-testid="stMultiSelect"]').first
